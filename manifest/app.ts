@@ -1,0 +1,32 @@
+/**
+ * The app's registration facts, as data. The install handler binds exactly these,
+ * README.md documents exactly these, and test/manifest.test.ts keeps the two in step.
+ * Paths are relative to PUBLIC_URL.
+ */
+export const manifest = {
+  code: 'b24_tiktok_leads',
+  name: 'TikTok Leads',
+  scopes: ['crm', 'placement', 'user_brief'],
+  paths: {
+    /** Install URL: opened once in the portal's frame when an admin installs the app. */
+    install: '/bitrix24/install',
+    /** Handler URL: the app's main page (the DEFAULT placement, left menu → Applications). */
+    handler: '/bitrix24/app',
+    /** Where bound placements open the settings tab. */
+    placement: '/bitrix24/placement',
+    /** Where Bitrix24 delivers events (ONAPPINSTALL, ONAPPUNINSTALL, lead events). */
+    events: '/bitrix24/events',
+    /** TikTok posts leads here; `:key` is each portal's unguessable webhook key. */
+    tiktokWebhook: '/tiktok/webhook/:key',
+  },
+  placements: [
+    {
+      code: 'CRM_LEAD_LIST_MENU',
+      title: { en: 'TikTok leads', ru: 'Лиды из TikTok', vn: 'Khách hàng TikTok' },
+      description: { en: 'TikTok Lead Generation: settings and delivery log', ru: 'TikTok Lead Generation: настройки и журнал доставки', vn: 'TikTok Lead Generation: cài đặt và nhật ký' },
+    },
+  ],
+  events: ['ONAPPINSTALL', 'ONAPPUNINSTALL', 'ONCRMLEADUPDATE'],
+} as const
+
+export type Manifest = typeof manifest

@@ -1,0 +1,70 @@
+import { readFile } from 'node:fs/promises'
+import formbody from '@fastify/formbody'
+import view from '@fastify/view'
+import { Eta } from 'eta'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { parse as parseQs } from 'qs'
+import { bitrix24Routes } from './bitrix24/routes.js'
+import type { Config } from './config.js'
+import type { OpenedDatabase } from './db/database.js'
+import { healthRoutes } from './health/routes.js'
+import { loggerOptions } from './logger.js'
+import { B24JSSDK_BUNDLE, VIEWS_DIR } from './paths.js'
+import bitrix24Plugin from './plugins/bitrix24.js'
+import databasePlugin from './plugins/database.js'
+import deliveryPlugin from './plugins/delivery.js'
+import errorHandler from './plugins/error-handler.js'
+import { metricsRoutes } from './metrics/routes.js'
+import { tiktokRoutes } from './tiktok/routes.js'
+import type { DispatcherOptions } from './delivery/dispatcher.js'
+
+export interface AppDeps {
+  config: Config
+  /** an opened and migrated database (server.ts and tests open it; the app closes it) */
+  database: OpenedDatabase
+  /** a ready logger (server.ts's pino); else `logger` options; default: pino at LOG_LEVEL with secrets redacted */
+  loggerInstance?: FastifyBaseLogger
+  logger?: FastifyServerOptions['logger']
+  /** delivery tuning (tests shorten backoff and reconciliation waits) */
+  delivery?: Partial<DispatcherOptions>
+  /** false: the dispatcher does not pick up stored work at start (tests that inspect the queue) */
+  autoStartDelivery?: boolean
+}
+
+/**
+ * Builds the whole app without listening: server.ts listens, tests use inject() or listen({ port: 0 }).
+ */
+export async function buildApp({ config, database, logger, loggerInstance, delivery, autoStartDelivery }: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(loggerInstance ? { loggerInstance } : { logger: logger ?? loggerOptions(config.LOG_LEVEL) }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    // TikTok and Bitrix24 both wait on us: answer or fail fast rather than hold sockets forever.
+    requestTimeout: 30_000,
+  })
+
+  // Third-party plugins first.
+  // Bitrix24 posts PHP-style nested keys (auth[member_id]=…); qs turns them into objects.
+  await app.register(formbody, { parser: (body) => parseQs(body, { depth: 5, arrayLimit: 100, parameterLimit: 2000 }) })
+  await app.register(view, { engine: { eta: new Eta() }, root: VIEWS_DIR })
+
+  // Then the app's own decorators.
+  await app.register(errorHandler)
+  await app.register(databasePlugin, { database })
+  await app.register(bitrix24Plugin, { config })
+  await app.register(deliveryPlugin, { options: { reconcileAfterMs: config.DELIVERY_RECONCILE_AFTER_MS, ...delivery }, autoStart: autoStartDelivery ?? true })
+
+  // Then routes.
+  await app.register(healthRoutes)
+  await app.register(bitrix24Routes(config))
+  await app.register(tiktokRoutes)
+  await app.register(metricsRoutes)
+
+  const sdk = readFile(B24JSSDK_BUNDLE)
+  sdk.catch(() => undefined)
+  app.get('/static/b24jssdk.js', async (_req, reply) => {
+    reply.header('cache-control', 'public, max-age=86400').type('application/javascript; charset=utf-8')
+    return sdk
+  })
+  return app
+}

@@ -1,0 +1,86 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { stringify } from 'qs'
+import { manifest } from '../../manifest/app.js'
+import type { Config } from '../config.js'
+import type { Portal } from '../db/schema.js'
+import type { PortalRepository } from '../db/repositories/portals.js'
+import { Errors } from '../errors.js'
+import type { B24Clients } from './client.js'
+import { OAuthError, expiresAt, refreshWithOAuthServer } from './oauth.js'
+
+/**
+ * Trust nothing the install (or a re-authorising frame) POST says about where the portal lives:
+ * spend its refresh token at the configured OAuth server, whose answer names the member and the
+ * REST endpoint. That stored endpoint is the only one REST calls ever go to (no SSRF through DOMAIN).
+ */
+export async function verifyAndStorePortal(
+  deps: { config: Config; portals: PortalRepository },
+  claim: { memberId: string; refreshToken: string; lang?: string | undefined; isInstall: boolean },
+): Promise<Portal> {
+  if (!deps.config.B24_CLIENT_ID || !deps.config.B24_CLIENT_SECRET) {
+    throw Errors.notConfigured('B24_CLIENT_ID / B24_CLIENT_SECRET are not set, so the install cannot be verified')
+  }
+  let answer
+  try {
+    answer = await refreshWithOAuthServer(deps.config, claim.refreshToken)
+  } catch (err) {
+    if (err instanceof OAuthError && err.permanent) throw Errors.installNotVerified(err.code)
+    throw Errors.upstream(err instanceof Error ? err.message : String(err))
+  }
+  if (answer.member_id !== claim.memberId) throw Errors.installNotVerified('member_id does not match the OAuth server')
+  return deps.portals.upsertInstalled({
+    member_id: answer.member_id,
+    domain: answer.domain,
+    client_endpoint: answer.client_endpoint,
+    server_endpoint: answer.server_endpoint,
+    access_token: answer.access_token,
+    refresh_token: answer.refresh_token,
+    expires_at: expiresAt(answer),
+    scope: answer.scope,
+    app_status: answer.status,
+    lang: normaliseLang(claim.lang),
+    installer_user_id: answer.user_id ?? null,
+  }, claim.isInstall)
+}
+
+export function normaliseLang(lang: string | undefined): string {
+  const l = (lang ?? 'en').toLowerCase()
+  return /^[a-z]{2}$/.test(l) ? l : 'en'
+}
+
+export interface BindOutcome {
+  ok: boolean
+  errors: Record<string, string>
+}
+
+/**
+ * Bind the manifest's placements and events in one `batch`. Each is unbound first so a
+ * re-install (or a changed PUBLIC_URL) leaves exactly one binding per handler.
+ * @see https://apidocs.bitrix24.com/api-reference/widgets/placement-bind.html
+ * @see https://apidocs.bitrix24.com/api-reference/events/event-bind.html
+ */
+export async function bindManifest(b24: B24Clients, memberId: string, baseUrl: string, log: FastifyBaseLogger): Promise<BindOutcome> {
+  const url = (path: string) => new URL(path, baseUrl).toString()
+  const cmd: Record<string, string> = {}
+  for (const p of manifest.placements) {
+    const handler = url(manifest.paths.placement)
+    const langAll = Object.fromEntries(Object.entries(p.title).map(([lang, title]) => [lang, { TITLE: title, DESCRIPTION: p.description[lang as keyof typeof p.description] }]))
+    cmd[`unbind_${p.code}`] = `placement.unbind?${stringify({ PLACEMENT: p.code, HANDLER: handler })}`
+    cmd[`bind_${p.code}`] = `placement.bind?${stringify({ PLACEMENT: p.code, HANDLER: handler, TITLE: p.title.en, DESCRIPTION: p.description.en, LANG_ALL: langAll })}`
+  }
+  for (const event of manifest.events) {
+    const handler = url(manifest.paths.events)
+    cmd[`unbind_${event}`] = `event.unbind?${stringify({ event, handler })}`
+    cmd[`bind_${event}`] = `event.bind?${stringify({ event, handler })}`
+  }
+  const res = await b24.forPortal(memberId).batch(cmd, false)
+  const errors: Record<string, string> = {}
+  for (const [key, value] of Object.entries(res.result_error ?? {})) {
+    // An unbind of something never bound is not a failure.
+    if (key.startsWith('unbind_')) continue
+    const v = value as { error?: string; error_description?: string }
+    errors[key] = `${v.error ?? 'error'}${v.error_description ? `: ${v.error_description}` : ''}`
+  }
+  if (Object.keys(errors).length) log.warn({ memberId, errors }, 'some placements/events could not be bound')
+  return { ok: Object.keys(errors).length === 0, errors }
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod'
+
+/**
+ * Every setting the app reads from its environment, parsed once at start.
+ * Defaults let `npm start` run with no environment at all.
+ */
+const boolish = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes')
+
+export const ConfigSchema = z.object({
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** The address Bitrix24 and TikTok reach this app at; used to build handler and webhook URLs. */
+  PUBLIC_URL: z.url({ message: 'PUBLIC_URL must be an absolute http(s) URL' }).optional(),
+  DATABASE_PATH: z.string().min(1).default('./data/app.sqlite'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  B24_CLIENT_ID: z.string().min(1).optional(),
+  B24_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Bitrix24's OAuth server; tests point it at the emulator. */
+  B24_OAUTH_URL: z.url({ message: 'B24_OAUTH_URL must be an absolute http(s) URL' }).default('https://oauth.bitrix.info'),
+  /** Refresh an access token this many seconds before Bitrix24 says it expires. */
+  B24_TOKEN_REFRESH_MARGIN_S: z.coerce.number().int().min(0).max(1800).default(120),
+  B24_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
+  /** Secret for signing settings-page session tokens; a random one is made per process if unset. */
+  SESSION_SECRET: z.string().min(32, 'SESSION_SECRET must be at least 32 characters').optional(),
+  /** After a batch's outcome is unknown (timeout, reset, crash), wait this long before looking its leads up in Bitrix24. */
+  DELIVERY_RECONCILE_AFTER_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+  TRUST_PROXY: boolish.default(false),
+})
+
+export type Config = z.infer<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Parse the environment (or any record) into a Config, with one readable line per bad value. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const known = Object.keys(ConfigSchema.shape)
+  // Empty strings mean "unset": `FOO= npm start` should take the default, not fail.
+  const picked = Object.fromEntries(known.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]))
+  const parsed = ConfigSchema.safeParse(picked)
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`))
+  }
+  return { ...parsed.data, ...overrides }
+}
+
+/** Warnings worth printing at start; the app still runs with them. */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = []
+  if (!config.B24_CLIENT_ID || !config.B24_CLIENT_SECRET) {
+    warnings.push('B24_CLIENT_ID / B24_CLIENT_SECRET are not set: installs cannot be verified and tokens cannot be refreshed until the marketplace credentials are configured')
+  }
+  if (!config.PUBLIC_URL) {
+    warnings.push('PUBLIC_URL is not set: handler and webhook URLs are derived from each request\'s Host header')
+  }
+  if (!config.SESSION_SECRET) {
+    warnings.push('SESSION_SECRET is not set: a random one is used, so settings-page sessions end when the process restarts')
+  }
+  return warnings
+}

@@ -1,0 +1,217 @@
+import { sql } from 'kysely'
+import type { DB } from '../database.js'
+import type { Lead, LeadStatus } from '../schema.js'
+
+export interface IncomingLead {
+  tiktokLeadId: string
+  format: string
+  isTest: boolean
+  leadJson: string
+  rawJson: string
+}
+
+export interface StatusCounts {
+  received: number
+  queued: number
+  sending: number
+  delivered: number
+  duplicate: number
+  failed: number
+}
+
+export type LeadRepository = ReturnType<typeof createLeadRepository>
+
+const PENDING: LeadStatus[] = ['received', 'queued']
+
+export function createLeadRepository(db: DB) {
+  return {
+    /**
+     * Store leads durably; a TikTok lead already stored for this portal (a retry) is skipped.
+     * Returns how many were new.
+     */
+    async insertMany(memberId: string, leads: IncomingLead[], verify: { scheme: string; valid: boolean }, nowMs = Date.now()): Promise<number> {
+      if (leads.length === 0) return 0
+      const res = await db
+        .insertInto('leads')
+        .values(
+          leads.map((l) => ({
+            member_id: memberId,
+            tiktok_lead_id: l.tiktokLeadId,
+            format: l.format,
+            is_test: l.isTest ? 1 : 0,
+            lead_json: l.leadJson,
+            raw_json: l.rawJson,
+            verify_scheme: verify.scheme,
+            verify_valid: verify.valid ? 1 : 0,
+            received_at: nowMs,
+            updated_at: nowMs,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['member_id', 'tiktok_lead_id']).doNothing())
+        .executeTakeFirst()
+      return Number(res.numInsertedOrUpdatedRows ?? 0)
+    },
+
+    async find(memberId: string, id: number): Promise<Lead | undefined> {
+      return db.selectFrom('leads').selectAll().where('member_id', '=', memberId).where('id', '=', id).executeTakeFirst()
+    },
+
+    async findByTikTokId(memberId: string, tiktokLeadId: string): Promise<Lead | undefined> {
+      return db.selectFrom('leads').selectAll().where('member_id', '=', memberId).where('tiktok_lead_id', '=', tiktokLeadId).executeTakeFirst()
+    },
+
+    /**
+     * Take up to `limit` due leads, oldest first, and mark them `sending` in the same transaction:
+     * a lead is in at most one batch, and after a crash `sending` says "outcome unknown, reconcile".
+     */
+    async claimDue(memberId: string, limit: number, nowMs = Date.now()): Promise<Lead[]> {
+      return db.transaction().execute(async (trx) => {
+        const rows = await trx
+          .selectFrom('leads')
+          .selectAll()
+          .where('member_id', '=', memberId)
+          .where('status', 'in', PENDING)
+          .where('next_attempt_at', '<=', nowMs)
+          .orderBy('next_attempt_at')
+          .orderBy('id')
+          .limit(limit)
+          .execute()
+        if (rows.length === 0) return rows
+        await trx
+          .updateTable('leads')
+          .set({ status: 'sending', sent_at: nowMs, updated_at: nowMs, attempts: sql`attempts + 1` })
+          .where('id', 'in', rows.map((r) => r.id))
+          .execute()
+        return rows.map((r) => ({ ...r, status: 'sending' as const, sent_at: nowMs, attempts: r.attempts + 1 }))
+      })
+    },
+
+    /** When the portal's next pending lead becomes due (unix ms), or null when nothing is pending. */
+    async nextDueAt(memberId: string): Promise<number | null> {
+      const row = await db
+        .selectFrom('leads')
+        .select((eb) => eb.fn.min('next_attempt_at').as('at'))
+        .where('member_id', '=', memberId)
+        .where('status', 'in', PENDING)
+        .executeTakeFirst()
+      return row?.at ?? null
+    },
+
+    async listSending(memberId: string, limit: number): Promise<Lead[]> {
+      return db.selectFrom('leads').selectAll().where('member_id', '=', memberId).where('status', '=', 'sending').orderBy('id').limit(limit).execute()
+    },
+
+    /** Portals with work: pending or in-flight leads. */
+    async portalsWithWork(): Promise<string[]> {
+      const rows = await db
+        .selectFrom('leads')
+        .select('member_id')
+        .distinct()
+        .where('status', 'in', ['received', 'queued', 'sending'])
+        .execute()
+      return rows.map((r) => r.member_id)
+    },
+
+    async markDelivered(items: Array<{ id: number; b24LeadId: number }>, nowMs = Date.now()): Promise<void> {
+      if (items.length === 0) return
+      await db.transaction().execute(async (trx) => {
+        for (const it of items) {
+          await trx
+            .updateTable('leads')
+            .set({ status: 'delivered', b24_lead_id: it.b24LeadId, last_error: null, done_at: nowMs, updated_at: nowMs })
+            .where('id', '=', it.id)
+            .execute()
+        }
+      })
+    },
+
+    async markDuplicate(items: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }>, nowMs = Date.now()): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        for (const it of items) {
+          await trx
+            .updateTable('leads')
+            .set({ status: 'duplicate', b24_lead_id: it.b24LeadId, duplicate_of: it.duplicateOf, last_error: null, done_at: nowMs, updated_at: nowMs })
+            .where('id', '=', it.id)
+            .execute()
+        }
+      })
+    },
+
+    async markFailed(items: Array<{ id: number; error: string }>, nowMs = Date.now()): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        for (const it of items) {
+          await trx.updateTable('leads').set({ status: 'failed', last_error: it.error, done_at: nowMs, updated_at: nowMs }).where('id', '=', it.id).execute()
+        }
+      })
+    },
+
+    /** Back to the queue after a transient failure, due again at `nextAttemptAt`. */
+    async requeue(ids: number[], nextAttemptAt: number, error: string | null, nowMs = Date.now()): Promise<void> {
+      if (ids.length === 0) return
+      await db
+        .updateTable('leads')
+        .set({ status: 'queued', next_attempt_at: nextAttemptAt, last_error: error, updated_at: nowMs })
+        .where('id', 'in', ids)
+        .execute()
+    },
+
+    /** Still `sending`, but the outcome is unknown: note why, and restart the reconciliation clock. */
+    async requeueUnknown(ids: number[], error: string, nowMs = Date.now()): Promise<void> {
+      if (ids.length === 0) return
+      await db.updateTable('leads').set({ last_error: error, updated_at: nowMs }).where('id', 'in', ids).where('status', '=', 'sending').execute()
+    },
+
+    /** A person asked to send failed leads again (all of the portal's, or the given ids). */
+    async resend(memberId: string, ids: number[] | 'all-failed', nowMs = Date.now()): Promise<number> {
+      let q = db
+        .updateTable('leads')
+        .set({ status: 'queued', next_attempt_at: nowMs, attempts: 0, updated_at: nowMs, done_at: null })
+        .where('member_id', '=', memberId)
+        .where('status', '=', 'failed')
+      if (ids !== 'all-failed') {
+        if (ids.length === 0) return 0
+        q = q.where('id', 'in', ids)
+      }
+      const res = await q.executeTakeFirst()
+      return Number(res.numUpdatedRows)
+    },
+
+    async counts(memberId: string): Promise<StatusCounts> {
+      const rows = await db
+        .selectFrom('leads')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('member_id', '=', memberId)
+        .groupBy('status')
+        .execute()
+      const out: StatusCounts = { received: 0, queued: 0, sending: 0, delivered: 0, duplicate: 0, failed: 0 }
+      for (const r of rows) out[r.status] = Number(r.n)
+      return out
+    },
+
+    async countsAllPortals(): Promise<Array<{ member_id: string; status: LeadStatus; n: number }>> {
+      const rows = await db
+        .selectFrom('leads')
+        .select(['member_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy(['member_id', 'status'])
+        .execute()
+      return rows.map((r) => ({ ...r, n: Number(r.n) }))
+    },
+
+    async latest(memberId: string, opts: { status?: LeadStatus | undefined; limit: number; beforeId?: number | undefined }): Promise<Lead[]> {
+      let q = db.selectFrom('leads').selectAll().where('member_id', '=', memberId)
+      if (opts.status) q = q.where('status', '=', opts.status)
+      if (opts.beforeId) q = q.where('id', '<', opts.beforeId)
+      return q.orderBy('id', 'desc').limit(opts.limit).execute()
+    },
+
+    async lastDeliveredAt(memberId: string): Promise<number | null> {
+      const row = await db
+        .selectFrom('leads')
+        .select((eb) => eb.fn.max('done_at').as('at'))
+        .where('member_id', '=', memberId)
+        .where('status', '=', 'delivered')
+        .executeTakeFirst()
+      return row?.at ?? null
+    },
+  }
+}

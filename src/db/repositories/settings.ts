@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto'
+import type { DB } from '../database.js'
+import type { PortalSettings, PortalSettingsUpdate } from '../schema.js'
+
+const nowIso = () => new Date().toISOString()
+/** 32 random bytes, URL-safe: unguessable webhook keys and signing secrets. */
+export const newSecret = () => randomBytes(32).toString('base64url')
+
+export type SettingsRepository = ReturnType<typeof createSettingsRepository>
+
+export type SettingsPatch = Pick<PortalSettingsUpdate, 'verify_mode' | 'rate_per_s' | 'dedup_policy' | 'default_country' | 'mapping_json'>
+
+export function createSettingsRepository(db: DB) {
+  const repo = {
+    async find(memberId: string): Promise<PortalSettings | undefined> {
+      return db.selectFrom('portal_settings').selectAll().where('member_id', '=', memberId).executeTakeFirst()
+    },
+
+    async findByWebhookKey(key: string): Promise<PortalSettings | undefined> {
+      return db.selectFrom('portal_settings').selectAll().where('webhook_key', '=', key).executeTakeFirst()
+    },
+
+    /** Settings for a portal, made with a fresh webhook key and secret the first time. */
+    async ensure(memberId: string): Promise<PortalSettings> {
+      await db
+        .insertInto('portal_settings')
+        .values({ member_id: memberId, webhook_key: newSecret(), signing_secret: newSecret(), updated_at: nowIso() })
+        .onConflict((oc) => oc.column('member_id').doNothing())
+        .execute()
+      return (await repo.find(memberId))!
+    },
+
+    async update(memberId: string, patch: SettingsPatch): Promise<void> {
+      await db.updateTable('portal_settings').set({ ...patch, updated_at: nowIso() }).where('member_id', '=', memberId).execute()
+    },
+
+    /** New secret now; the old one keeps verifying for `graceMs` so TikTok-side changes need not be instant. */
+    async rotateSecret(memberId: string, graceMs: number, nowMs = Date.now()): Promise<PortalSettings> {
+      const current = await repo.ensure(memberId)
+      await db
+        .updateTable('portal_settings')
+        .set({ signing_secret: newSecret(), previous_secret: current.signing_secret, previous_secret_until: nowMs + graceMs, updated_at: nowIso() })
+        .where('member_id', '=', memberId)
+        .execute()
+      return (await repo.find(memberId))!
+    },
+
+    async recordVerification(memberId: string, scheme: string, detail: string): Promise<void> {
+      await db
+        .updateTable('portal_settings')
+        .set({ last_verify_scheme: scheme, last_verify_detail: detail, last_webhook_at: nowIso() })
+        .where('member_id', '=', memberId)
+        .execute()
+    },
+  }
+  return repo
+}
+
+/** Secrets that verify right now: the current one, then the previous one inside its grace period. */
+export function activeSecrets(s: PortalSettings, nowMs = Date.now()): string[] {
+  return s.previous_secret && (s.previous_secret_until ?? 0) > nowMs ? [s.signing_secret, s.previous_secret] : [s.signing_secret]
+}

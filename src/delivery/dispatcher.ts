@@ -1,0 +1,281 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { B24Error, type B24Clients, type B24Client } from '../bitrix24/client.js'
+import type { LeadRepository } from '../db/repositories/leads.js'
+import type { PortalRepository } from '../db/repositories/portals.js'
+import type { SettingsRepository } from '../db/repositories/settings.js'
+import type { Lead, PortalSettings } from '../db/schema.js'
+import { backoffDelay, type BackoffOptions } from './backoff.js'
+import { buildLeadCommands, type LeadCommand } from './lead-commands.js'
+import type { PortalQueues } from './portal-queues.js'
+
+export interface DispatcherOptions {
+  /** commands per `batch` call; Bitrix24 allows at most 50 */
+  batchSize: number
+  /** batches a portal may have in flight at once (each still starts through the portal's queue) */
+  concurrency: number
+  /** how long after an unknown outcome (timeout, reset, 5xx) we wait before asking Bitrix24 what happened */
+  reconcileAfterMs: number
+  backoff: BackoffOptions
+  /** ORIGINATOR_ID written on every lead: with ORIGIN_ID it is how a sent lead is found again */
+  originatorId: string
+}
+
+export interface DispatcherDeps {
+  leads: LeadRepository
+  settings: SettingsRepository
+  portals: PortalRepository
+  b24: B24Clients
+  queues: PortalQueues
+  log: FastifyBaseLogger
+  options: DispatcherOptions
+  now?: () => number
+}
+
+// Command-level errors after which the same command may well succeed later.
+const TRANSIENT_COMMAND_ERRORS = new Set(['QUERY_LIMIT_EXCEEDED', 'OPERATION_TIME_LIMIT', 'INTERNAL_SERVER_ERROR', 'ERROR_CORE', 'PAYMENT_REQUIRED'])
+
+export type Dispatcher = ReturnType<typeof createDispatcher>
+
+/**
+ * Moves stored leads into Bitrix24: per portal, claims up to 50 due leads, sends them as one
+ * `batch` of `crm.lead.add` (halt=0) through the portal's rate-limited queue, and records each
+ * command's own outcome. Portals run independently, so one slow or broken portal delays no other.
+ */
+export function createDispatcher(deps: DispatcherDeps) {
+  const { leads, portals, settings, b24, queues, options } = deps
+  const now = deps.now ?? Date.now
+  const workers = new Map<string, PortalWorker>()
+  let stopping = false
+
+  class PortalWorker {
+    readonly log: FastifyBaseLogger
+    running: Promise<void> | null = null
+    again = false
+    timer: NodeJS.Timeout | null = null
+    timerAt = Infinity
+    /** ids in a batch whose request is in flight in this process: never reconciled from under it */
+    readonly inFlight = new Set<number>()
+    reconciling = false
+
+    constructor(readonly memberId: string) {
+      this.log = deps.log.child({ memberId })
+    }
+
+    wake(): void {
+      if (stopping) return
+      if (this.running) {
+        this.again = true
+        return
+      }
+      this.running = this.run().finally(() => {
+        this.running = null
+      })
+    }
+
+    wakeAt(at: number): void {
+      if (stopping || at >= this.timerAt) return
+      if (this.timer) clearTimeout(this.timer)
+      this.timerAt = at
+      this.timer = setTimeout(() => {
+        this.timer = null
+        this.timerAt = Infinity
+        this.wake()
+      }, Math.max(0, at - now()))
+      this.timer.unref()
+    }
+
+    cancel(): void {
+      if (this.timer) clearTimeout(this.timer)
+      this.timer = null
+      this.timerAt = Infinity
+    }
+
+    async run(): Promise<void> {
+      do {
+        this.again = false
+        try {
+          const loops = Array.from({ length: options.concurrency }, () => this.drain())
+          await Promise.all(loops)
+        } catch (err) {
+          // The loop must not die: log, and come back later.
+          this.log.error({ err }, 'delivery loop failed; retrying in 5 s')
+          this.wakeAt(now() + 5000)
+        }
+      } while (this.again && !stopping)
+    }
+
+    async drain(): Promise<void> {
+      while (!stopping) {
+        const portal = await portals.find(this.memberId)
+        // Not deliverable now: leads stay stored; install/re-authorisation wakes us again.
+        if (!portal || portal.state !== 'active') return
+        if (await this.reconcileStale()) continue
+        const conf = await settings.find(this.memberId)
+        if (!conf) return
+        const sent = await queues.run(this.memberId, async () => {
+          if (stopping) return false
+          const rows = await leads.claimDue(this.memberId, options.batchSize, now())
+          if (rows.length === 0) return false
+          await this.send(rows, conf)
+          return true
+        })
+        if (!sent) {
+          const due = await leads.nextDueAt(this.memberId)
+          if (due !== null) this.wakeAt(due)
+          return
+        }
+      }
+    }
+
+    /** Send claimed rows as one batch and record each command's outcome. Runs inside a queue slot. */
+    async send(rows: Lead[], conf: PortalSettings): Promise<void> {
+      const client = b24.forPortal(this.memberId, { paced: false })
+      const built = buildLeadCommands(rows, conf, options.originatorId)
+      if (built.failed.length) await leads.markFailed(built.failed, now())
+      if (built.commands.length === 0) return
+      const byKey = new Map<string, LeadCommand>(built.commands.map((c) => [c.key, c]))
+      const ids = built.commands.map((c) => c.row.id)
+      for (const id of ids) this.inFlight.add(id)
+      const started = now()
+      try {
+        const res = await client.batch(Object.fromEntries(built.commands.map((c) => [c.key, c.command])), false)
+        const delivered: Array<{ id: number; b24LeadId: number }> = []
+        const failed: Array<{ id: number; error: string }> = []
+        const retry: number[] = []
+        const unknown: number[] = []
+        const results = res.result as Record<string, unknown>
+        const errors = res.result_error as Record<string, { error?: string; error_description?: string }>
+        for (const [key, cmd] of byKey) {
+          const ok = Number(results[key])
+          const err = errors[key]
+          if (Number.isInteger(ok) && ok > 0) delivered.push({ id: cmd.row.id, b24LeadId: ok })
+          else if (err) {
+            const code = String(err.error ?? '')
+            const message = `${code || 'error'}: ${err.error_description ?? 'Bitrix24 refused the lead'}`
+            if (TRANSIENT_COMMAND_ERRORS.has(code)) retry.push(cmd.row.id)
+            else failed.push({ id: cmd.row.id, error: message })
+          } else unknown.push(cmd.row.id)
+        }
+        const t = now()
+        await leads.markDelivered(delivered, t)
+        await leads.markFailed(failed, t)
+        await this.requeue(rows.filter((r) => retry.includes(r.id)), 'Bitrix24 asked to retry this lead later')
+        if (unknown.length) await leads.requeueUnknown(unknown, 'batch answer did not mention this lead; checking Bitrix24 before re-sending', t)
+        this.log.info({ sent: ids.length, delivered: delivered.length, failed: failed.length, retry: retry.length, ms: t - started }, 'batch sent')
+      } catch (err) {
+        const e = err instanceof B24Error ? err : new B24Error('UNKNOWN', 0, 'outcome_unknown', String(err))
+        await this.handleBatchError(rows.filter((r) => byKey.has(`lead_${r.id}`)), e)
+      } finally {
+        for (const id of ids) this.inFlight.delete(id)
+      }
+    }
+
+    async handleBatchError(rows: Lead[], e: B24Error): Promise<void> {
+      const ids = rows.map((r) => r.id)
+      const reason = `${e.code}: ${e.message}`
+      this.log.warn({ code: e.code, kind: e.kind, leads: ids.length }, 'batch failed')
+      switch (e.kind) {
+        case 'rate_limited':
+        case 'transient':
+          // Not executed by Bitrix24: safe to send again after a pause.
+          await this.requeue(rows, reason)
+          return
+        case 'reauth_required':
+        case 'not_installed':
+          // Nothing was sent; the leads wait for the portal to be re-authorised.
+          await leads.requeue(ids, now(), reason, now())
+          return
+        case 'outcome_unknown':
+          // Bitrix24 may have created some of them: ask it (by ORIGIN_ID) before sending again.
+          await leads.requeueUnknown(ids, `${reason} (outcome unknown; will check Bitrix24 before re-sending)`, now())
+          this.wakeAt(now() + options.reconcileAfterMs)
+          return
+        case 'permanent':
+          await leads.markFailed(rows.map((r) => ({ id: r.id, error: reason })), now())
+      }
+    }
+
+    async requeue(rows: Lead[], reason: string): Promise<void> {
+      if (rows.length === 0) return
+      const attempts = Math.max(...rows.map((r) => r.attempts))
+      const at = now() + backoffDelay(attempts, options.backoff)
+      await leads.requeue(rows.map((r) => r.id), at, `${reason} (attempt ${attempts}; next try in ${Math.round((at - now()) / 1000)} s)`, now())
+      this.wakeAt(at)
+    }
+
+    /**
+     * Leads left `sending` by a crash or an unknown outcome: look them up by ORIGIN_ID.
+     * Found ones are delivered; the rest go back to the queue. Returns true if it did any work.
+     */
+    async reconcileStale(): Promise<boolean> {
+      if (this.reconciling) return false
+      this.reconciling = true
+      try {
+        const cutoff = now() - options.reconcileAfterMs
+        const sending = (await leads.listSending(this.memberId, 200)).filter((r) => !this.inFlight.has(r.id))
+        const stale = sending.filter((r) => r.updated_at <= cutoff).slice(0, options.batchSize)
+        const fresh = sending.filter((r) => r.updated_at > cutoff)
+        if (fresh.length) this.wakeAt(Math.min(...fresh.map((r) => r.updated_at)) + options.reconcileAfterMs)
+        if (stale.length === 0) return false
+        await queues.run(this.memberId, () => this.reconcile(stale))
+        return true
+      } catch (err) {
+        const e = err instanceof B24Error ? err : null
+        this.log.warn({ err, code: e?.code }, 'reconciliation failed; retrying later')
+        this.wakeAt(now() + backoffDelay(3, options.backoff))
+        return false
+      } finally {
+        this.reconciling = false
+      }
+    }
+
+    async reconcile(rows: Lead[]): Promise<void> {
+      const client: B24Client = b24.forPortal(this.memberId, { paced: false })
+      const { result } = await client.call<Array<{ ID: string | number; ORIGIN_ID: string }>>('crm.lead.list', {
+        filter: { ORIGINATOR_ID: options.originatorId, ORIGIN_ID: rows.map((r) => r.tiktok_lead_id) },
+        select: ['ID', 'ORIGIN_ID'],
+      })
+      const found = new Map((result ?? []).map((l) => [String(l.ORIGIN_ID), Number(l.ID)]))
+      const delivered = rows.filter((r) => found.has(r.tiktok_lead_id)).map((r) => ({ id: r.id, b24LeadId: found.get(r.tiktok_lead_id)! }))
+      const missing = rows.filter((r) => !found.has(r.tiktok_lead_id)).map((r) => r.id)
+      await leads.markDelivered(delivered, now())
+      await leads.requeue(missing, now(), 'not found in Bitrix24 after an unknown outcome; sending again', now())
+      this.log.info({ found: delivered.length, resend: missing.length }, 'reconciled leads with unknown outcome')
+    }
+  }
+
+  function worker(memberId: string): PortalWorker {
+    let w = workers.get(memberId)
+    if (!w) {
+      w = new PortalWorker(memberId)
+      workers.set(memberId, w)
+    }
+    return w
+  }
+
+  return {
+    /** New leads (or a re-authorised portal): deliver what is due. */
+    notify(memberId: string): void {
+      worker(memberId).wake()
+    },
+    /** At start: pick up every portal with pending or in-flight leads (a crash leaves `sending` rows). */
+    async start(): Promise<void> {
+      stopping = false
+      for (const memberId of await leads.portalsWithWork()) worker(memberId).wake()
+    },
+    /** Stop claiming; let in-flight batches finish and record their outcome. */
+    async stop(): Promise<void> {
+      stopping = true
+      for (const w of workers.values()) w.cancel()
+      await Promise.all([...workers.values()].map((w) => w.running))
+    },
+    forget(memberId: string): void {
+      workers.get(memberId)?.cancel()
+      workers.delete(memberId)
+    },
+    /** for tests and the settings page: resolves when the portal's worker is idle */
+    async idle(memberId: string): Promise<void> {
+      await workers.get(memberId)?.running
+    },
+  }
+}

@@ -1,0 +1,31 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import { createB24Clients, type B24Clients } from '../bitrix24/client.js'
+import { PortalQueues } from '../delivery/portal-queues.js'
+
+export const DEFAULT_RATE_PER_S = 2
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    b24: B24Clients
+    portalQueues: PortalQueues
+    /** requests/second each portal may be sent (its plan's drain rate) */
+    portalRates: Map<string, number>
+  }
+}
+
+/** Bitrix24 REST clients, paced per portal by one shared set of queues. */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const rates = new Map<string, number>()
+    const rows = await app.db.selectFrom('portal_settings').select(['member_id', 'rate_per_s']).execute()
+    for (const r of rows) rates.set(r.member_id, r.rate_per_s)
+    const rateFor = (memberId: string) => rates.get(memberId) ?? DEFAULT_RATE_PER_S
+    const queues = new PortalQueues(rateFor)
+    app.decorate('portalRates', rates)
+    app.decorate('portalQueues', queues)
+    app.decorate('b24', createB24Clients({ config, portals: app.portals, log: app.log, queues, rateFor }))
+    app.addHook('onClose', async () => queues.close())
+  },
+  { name: 'bitrix24', dependencies: ['database'] },
+)

@@ -1,0 +1,304 @@
+import type { z } from 'zod'
+import { AppError } from '../errors.js'
+import {
+  ForwarderLead,
+  TikTokApiEnvelope,
+  TikTokLeadWebhook,
+  TikTokNotificationEnvelope,
+  TikTokPullLead,
+  type LeadAnswer,
+  type NormalizedLead,
+} from './schemas.js'
+
+/**
+ * Turns any accepted lead body into NormalizedLead records: one small adapter per format.
+ *
+ * - notification: TikTok's Subscription-API callback `{object, entry[{id, changes[]}]}`;
+ * - pull: the test-lead / `/lead/get/` shape `{lead_data, meta_data}`, bare or inside TikTok's
+ *   `{code, message, data}` envelope (the research shows only a single lead under `data`, so no
+ *   list shapes are guessed at);
+ * - forwarder: `{event_id, lead_data, campaign?}` as Zapier/Make/scripts post it (seed 000).
+ *
+ * Bodies that are TikTok traffic but not leads (`object` ≠ 1, account-suspension notices,
+ * TikTok-for-Developers events such as the portal's "Test URL" ping) come back as `ignored`, so
+ * the route acknowledges them with a 200 and stores nothing. Anything else throws
+ * TikTokBodyError naming the bad field.
+ *
+ * @see /work/shared/reference/tiktok.md §2, tiktok-research.md §2
+ */
+
+export class TikTokBodyError extends AppError {
+  constructor(
+    message: string,
+    readonly issues: string[] = [message],
+  ) {
+    super('APP_ERR_TIKTOK_BODY', 400, message)
+    this.name = 'TikTokBodyError'
+  }
+}
+
+export type NormalizeResult = { kind: 'leads'; leads: NormalizedLead[] } | { kind: 'ignored'; reason: string }
+
+/** What `object` means on a Subscription-API callback (bububa/tiktok-business enum/webhook_object.go). */
+const OBJECT_TYPES: Record<number, string> = {
+  1: 'lead',
+  2: 'ad group review status',
+  3: 'ad review status',
+  8: 'creative fatigue',
+  10: 'TTO/TCM video linking',
+  11: 'reporting metric change',
+  14: 'API service status',
+}
+
+export function normalizeTikTokBody(body: unknown): NormalizeResult {
+  if (!isRecord(body)) {
+    throw new TikTokBodyError(`the body must be a JSON object (got ${describeType(body)})`)
+  }
+  if ('object' in body || 'entry' in body) return fromNotification(body)
+  if ('code' in body && 'data' in body) return fromApiEnvelope(body)
+  if ('lead_data' in body) {
+    if ('meta_data' in body) return fromPull(body, '')
+    if ('event_id' in body) return fromForwarder(body)
+    throw new TikTokBodyError(
+      'lead_data needs either meta_data with lead_id (TikTok pull / test lead) or event_id (forwarder)',
+    )
+  }
+  if ('meta_data' in body) throw new TikTokBodyError('lead_data is missing')
+  if ('subscription_id' in body && 'advertiser_id' in body) {
+    return { kind: 'ignored', reason: 'ad account status notification (not a lead)' }
+  }
+  if ('client_key' in body && 'event' in body) {
+    const event = typeof body.event === 'string' ? body.event : '?'
+    return { kind: 'ignored', reason: `TikTok for Developers event "${event.slice(0, 80)}" (not a lead)` }
+  }
+  const keys = Object.keys(body).slice(0, 10)
+  throw new TikTokBodyError(
+    'unrecognised body: expected a TikTok notification {object, entry[]}, a pull / test lead ' +
+      `{lead_data, meta_data} or a forwarder body {event_id, lead_data}; top-level keys: ${
+        keys.length ? keys.join(', ') : '(none)'
+      }`,
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// One adapter per format
+
+function fromNotification(body: Record<string, unknown>): NormalizeResult {
+  // Route on `object` first: non-lead events carry entries of other shapes and must not fail.
+  const envelope = check(TikTokNotificationEnvelope, body, '')
+  if (envelope.object !== 1) {
+    const what = OBJECT_TYPES[envelope.object] ?? 'unknown type'
+    return { kind: 'ignored', reason: `notification object ${envelope.object} (${what}) is not a lead` }
+  }
+  const webhook = check(TikTokLeadWebhook, body, '')
+  if (webhook.entry.length === 0) return { kind: 'ignored', reason: 'lead notification with no entries' }
+
+  const leads = webhook.entry.map(
+    (e): NormalizedLead => ({
+      leadId: e.id,
+      format: 'notification',
+      createdAt: toIsoTime(e.create_time),
+      // `page_id` is the instant form's id: TikTok calls forms "pages".
+      formId: e.form_id ?? e.page_id,
+      formName: e.form_name ?? e.page_name,
+      pageId: e.page_id,
+      pageName: e.page_name,
+      advertiserId: e.advertiser_id,
+      advertiserName: e.advertiser_name,
+      campaignId: e.campaign_id,
+      campaignName: e.campaign_name,
+      adgroupId: e.adgroup_id,
+      adgroupName: e.adgroup_name,
+      adId: e.ad_id,
+      adName: e.ad_name,
+      answers: e.changes.map((c) => ({ key: c.field, value: answerText(c.value) })),
+    }),
+  )
+  return { kind: 'leads', leads }
+}
+
+function fromApiEnvelope(body: Record<string, unknown>): NormalizeResult {
+  const envelope = check(TikTokApiEnvelope, body, '')
+  if (envelope.code !== 0) {
+    // TikTok answers errors with HTTP 200 and a non-zero code; this is an error reply, not a lead.
+    const message = envelope.message ? `: ${envelope.message.slice(0, 200)}` : ''
+    throw new TikTokBodyError(`the body is a TikTok API error reply (code ${envelope.code}${message}), not a lead`)
+  }
+  if (!isRecord(envelope.data)) throw new TikTokBodyError('data must be an object with lead_data and meta_data')
+  if (!('lead_data' in envelope.data)) throw new TikTokBodyError('data.lead_data is missing')
+  return fromPull(envelope.data, 'data.')
+}
+
+function fromPull(body: Record<string, unknown>, prefix: string): NormalizeResult {
+  const pull = check(TikTokPullLead, body, prefix)
+  const m = pull.meta_data
+  const lead: NormalizedLead = {
+    leadId: m.lead_id,
+    format: 'pull',
+    createdAt: toIsoTime(m.create_time),
+    formId: m.form_id ?? m.page_id,
+    formName: m.form_name ?? m.page_name,
+    pageId: m.page_id,
+    pageName: m.page_name,
+    advertiserId: m.advertiser_id,
+    advertiserName: m.advertiser_name,
+    campaignId: m.campaign_id,
+    campaignName: m.campaign_name,
+    adgroupId: m.adgroup_id,
+    adgroupName: m.adgroup_name,
+    adId: m.ad_id,
+    adName: m.ad_name,
+    answers: flatAnswers(pull.lead_data),
+  }
+  return { kind: 'leads', leads: [lead] }
+}
+
+function fromForwarder(body: Record<string, unknown>): NormalizeResult {
+  const fwd = check(ForwarderLead, body, '')
+  const c = fwd.campaign
+  const lead: NormalizedLead = {
+    leadId: fwd.event_id,
+    format: 'forwarder',
+    createdAt: toIsoTime(fwd.create_time ?? fwd.created_at),
+    formId: c?.form_id ?? c?.page_id ?? null,
+    formName: c?.form_name ?? c?.page_name ?? null,
+    pageId: c?.page_id ?? null,
+    pageName: c?.page_name ?? null,
+    advertiserId: c?.advertiser_id ?? null,
+    advertiserName: c?.advertiser_name ?? null,
+    campaignId: c?.campaign_id ?? null,
+    campaignName: c?.campaign_name ?? null,
+    adgroupId: c?.adgroup_id ?? null,
+    adgroupName: c?.adgroup_name ?? null,
+    adId: c?.ad_id ?? null,
+    adName: c?.ad_name ?? null,
+    answers: flatAnswers(fwd.lead_data),
+  }
+  return { kind: 'leads', leads: [lead] }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/**
+ * The first non-empty answer among `keys`, tried in the order given. Keys match exactly first,
+ * then loosely ("Phone Number" finds `phone_number`), since standard keys and question texts are
+ * not documented precisely.
+ */
+export function answerValue(lead: Pick<NormalizedLead, 'answers'>, ...keys: string[]): string | null {
+  for (const key of keys) {
+    const exact = lead.answers.find((a) => a.key === key && a.value.trim() !== '')
+    if (exact) return exact.value.trim()
+    const loose = normalizeAnswerKey(key)
+    const found = lead.answers.find((a) => normalizeAnswerKey(a.key) === loose && a.value.trim() !== '')
+    if (found) return found.value.trim()
+  }
+  return null
+}
+
+/** Every non-empty answer among `keys` (e.g. several phone questions), without repeats. */
+export function answerValues(lead: Pick<NormalizedLead, 'answers'>, ...keys: string[]): string[] {
+  const wanted = new Set(keys.map(normalizeAnswerKey))
+  const out: string[] = []
+  for (const a of lead.answers) {
+    const v = a.value.trim()
+    if (v !== '' && wanted.has(normalizeAnswerKey(a.key)) && !out.includes(v)) out.push(v)
+  }
+  return out
+}
+
+/** Lower case, every run of non-letters/digits as one underscore: "Phone Number " → "phone_number". */
+export function normalizeAnswerKey(key: string): string {
+  return key
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, '_')
+    .replace(/^_+|_+$/g, '')
+}
+
+/**
+ * An answer as text. Lists (multi-select; encoding undocumented) are joined with ', ';
+ * objects, which no source shows, are kept as JSON rather than dropped.
+ */
+export function answerText(value: unknown): string {
+  if (value === null || value === undefined) return ''
+  if (typeof value === 'string') return value.trim()
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
+  if (Array.isArray(value)) {
+    return value
+      .map(answerText)
+      .filter((v) => v !== '')
+      .join(', ')
+  }
+  return JSON.stringify(value)
+}
+
+function flatAnswers(data: Record<string, unknown>): LeadAnswer[] {
+  const answers: LeadAnswer[] = []
+  for (const [key, value] of Object.entries(data)) {
+    const k = key.trim()
+    if (k !== '') answers.push({ key: k, value: answerText(value) })
+  }
+  return answers
+}
+
+/** Unix values above this are taken as milliseconds (1e11 s is the year 5138). */
+const MS_THRESHOLD = 1e11
+const NAIVE_DATETIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)$/
+const ZONED_DATETIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i
+
+/**
+ * `create_time` as ISO 8601 UTC. TikTok sends unix seconds on the webhook and a
+ * "YYYY-MM-DD HH:MM:SS" UTC string on pull endpoints; a datetime without a zone is read as UTC.
+ * Unreadable values give null: a lead is never rejected over its timestamp.
+ */
+export function toIsoTime(value: string | number | null | undefined): string | null {
+  if (value === null || value === undefined) return null
+  let ms: number
+  if (typeof value === 'number' || /^\d+(?:\.\d+)?$/.test(value.trim())) {
+    const n = Number(value)
+    if (!Number.isFinite(n) || n <= 0) return null
+    ms = n >= MS_THRESHOLD ? n : n * 1000
+  } else {
+    const s = value.trim()
+    const naive = NAIVE_DATETIME.exec(s)
+    if (naive) ms = Date.parse(`${naive[1]}T${naive[2]}Z`)
+    else if (ZONED_DATETIME.test(s)) ms = Date.parse(s.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
+    else return null
+  }
+  if (!Number.isFinite(ms)) return null
+  const d = new Date(Math.round(ms))
+  return Number.isNaN(d.getTime()) ? null : d.toISOString()
+}
+
+function check<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.output<S> {
+  const res = schema.safeParse(value)
+  if (res.success) return res.data
+  const issues = res.error.issues.map((i) => `${formatPath(prefix, i.path)} ${i.message}`)
+  const shown = issues.slice(0, 5).join('; ')
+  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''
+  throw new TikTokBodyError(`${shown}${more}`, issues)
+}
+
+/** ['entry', 0, 'changes', 1, 'field'] → "entry[0].changes[1].field"; odd keys are quoted. */
+function formatPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix.replace(/\.$/, '')
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`
+    else {
+      const key = String(p)
+      out += /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${out ? '.' : ''}${key}` : `[${JSON.stringify(key)}]`
+    }
+  }
+  return out || 'body'
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'an array'
+  return `a ${typeof v}`
+}

@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import { manifest } from '../../manifest/app.js'
+import { activeSecrets } from '../db/repositories/settings.js'
+import { Errors } from '../errors.js'
+import { normalizeTikTokBody } from './adapters.js'
+import { parseJsonPreservingBigInts } from './json.js'
+import { verifyTikTokRequest } from './verify.js'
+
+const WebhookParams = z.object({ key: z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/) })
+
+/**
+ * TikTok lead intake: verify, normalise, store durably, and only then answer 200.
+ * TikTok retries anything but a 200 for up to 72 hours, so a duplicate is answered 200 too.
+ * @see ../shared/reference/tiktok.md §3–4
+ */
+export async function tiktokRoutes(app: FastifyInstance): Promise<void> {
+  // Signatures are over the exact bytes received, so the body is kept raw and parsed here.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+
+  app.post(manifest.paths.tiktokWebhook, async (request, reply) => {
+    const params = WebhookParams.safeParse(request.params)
+    const conf = params.success ? await app.settings.findByWebhookKey(params.data.key) : undefined
+    if (!conf) throw Errors.notFound('no portal has this webhook URL')
+    const memberId = conf.member_id
+    const log = request.log.child({ memberId })
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+
+    const nowMs = Date.now()
+    const check = verifyTikTokRequest({ rawBody: raw, headers: request.headers, secrets: activeSecrets(conf, nowMs), urlKeyMatched: true, nowMs })
+    await app.settings.recordVerification(memberId, check.scheme, check.detail)
+    if (!check.valid) {
+      if (conf.verify_mode === 'enforce') {
+        log.warn({ scheme: check.scheme, detail: check.detail }, 'webhook refused: verification failed')
+        throw Errors.unauthorized(`signature verification failed (${check.detail})`)
+      }
+      log.warn({ scheme: check.scheme, detail: check.detail }, 'webhook failed verification; accepted (log-only mode)')
+    }
+
+    if (raw.length === 0) throw Errors.badRequest('the body is empty; expected a JSON lead notification')
+    let body: unknown
+    try {
+      body = parseJsonPreservingBigInts(raw.toString('utf8'))
+    } catch (err) {
+      throw Errors.badRequest(`the body is not valid JSON (${(err as Error).message})`)
+    }
+    const normalized = normalizeTikTokBody(body)
+    if (normalized.kind === 'ignored') {
+      log.info({ reason: normalized.reason }, 'webhook acknowledged, nothing to store')
+      return reply.send({ ok: true, ignored: normalized.reason })
+    }
+    const rawJson = raw.toString('utf8')
+    const stored = await app.leads.insertMany(
+      memberId,
+      normalized.leads.map((l) => ({ tiktokLeadId: l.leadId, format: l.format, isTest: false, leadJson: JSON.stringify(l), rawJson })),
+      { scheme: check.scheme, valid: check.valid },
+      nowMs,
+    )
+    if (stored > 0) app.dispatcher.notify(memberId)
+    log.info({ received: normalized.leads.length, stored }, 'leads stored')
+    return reply.send({ ok: true, received: normalized.leads.length, stored, duplicates: normalized.leads.length - stored })
+  })
+}
+

@@ -1,0 +1,86 @@
+import t from 'tap'
+import { manifest } from '../../manifest/app.js'
+import { installedPortal, startApp, startEmulator } from '../helpers.js'
+
+t.test('install stores the portal from the OAuth answer and binds placements and events in one batch', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = emu.createPortal({ lang: 'ru' })
+  const reply = await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  t.equal(reply.status, 200)
+  t.match(reply.headers['content-type'], /text\/html/)
+  t.match(reply.body, /installFinish/)
+  t.match(reply.body, /Приложение установлено/, 'page speaks the portal language')
+
+  const row = await app.portals.find(portal.memberId)
+  t.ok(row, 'portal stored')
+  t.equal(row!.client_endpoint, portal.clientEndpoint, 'REST endpoint comes from the OAuth server answer')
+  t.equal(row!.domain, portal.domain)
+  t.equal(row!.state, 'active')
+  t.ok(row!.access_token && row!.refresh_token, 'tokens stored')
+  t.ok(row!.expires_at > Date.now() / 1000, 'expiry stored')
+  t.equal(row!.application_token, portal.applicationToken, 'ONAPPINSTALL application_token stored')
+  t.ok(await app.settings.find(portal.memberId), 'webhook settings created')
+
+  t.same(portal.placements.map((p) => p.PLACEMENT).sort(), manifest.placements.map((p) => p.code).sort())
+  t.equal(portal.placements[0]!.HANDLER, `${url}/bitrix24/placement`)
+  t.same(portal.events.map((e) => e.event).sort(), [...manifest.events].sort())
+  t.ok(portal.events.every((e) => e.handler === `${url}/bitrix24/events`))
+  const topLevel = emu.calls.filter((c) => c.memberId === portal.memberId && !c.inBatch)
+  t.same(topLevel.map((c) => c.method), ['batch'], 'exactly one REST request: the batch')
+})
+
+t.test('re-install is idempotent: one binding each, same portal row, new application_token accepted', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url)
+  const first = await app.portals.find(portal.memberId)
+  const settings = await app.settings.find(portal.memberId)
+  const again = await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  t.equal(again.status, 200)
+  t.equal(portal.placements.length, manifest.placements.length)
+  t.equal(portal.events.length, manifest.events.length)
+  const second = await app.portals.find(portal.memberId)
+  t.equal(second!.installed_at, first!.installed_at, 'same row')
+  t.equal(second!.application_token, portal.applicationToken)
+  t.same(await app.settings.find(portal.memberId), settings, 'webhook key and secret survive a re-install')
+})
+
+t.test('an install POST whose refresh token the OAuth server does not know is refused and stores nothing', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const res = await fetch(`${url}/bitrix24/install?DOMAIN=evil.example&PROTOCOL=1&LANG=en`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ AUTH_ID: 'forged', AUTH_EXPIRES: '3600', REFRESH_ID: 'forged-refresh', member_id: 'victim', SERVER_ENDPOINT: 'http://evil.example/rest/' }),
+  })
+  t.equal(res.status, 401)
+  t.match(await res.json(), { error: 'APP_ERR_INSTALL_NOT_VERIFIED' })
+  t.equal(await app.portals.find('victim'), undefined)
+})
+
+t.test('a forged DOMAIN on a real install cannot move the REST endpoint', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url)
+  const tokens = portal.issueToken(1)
+  const res = await fetch(`${url}/bitrix24/install?DOMAIN=attacker.example&PROTOCOL=1`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ AUTH_ID: tokens.access_token, REFRESH_ID: tokens.refresh_token, member_id: portal.memberId, SERVER_ENDPOINT: 'http://attacker.example/rest/' }),
+  })
+  t.equal(res.status, 200)
+  const row = await app.portals.find(portal.memberId)
+  t.equal(row!.client_endpoint, portal.clientEndpoint)
+  t.equal(row!.server_endpoint, portal.serverEndpoint)
+})
+
+t.test('install without marketplace credentials answers 503 and stores nothing', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu, config: { B24_CLIENT_ID: undefined, B24_CLIENT_SECRET: undefined } })
+  const portal = emu.createPortal()
+  const reply = await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  t.equal(reply.status, 503)
+  t.match(JSON.parse(reply.body), { error: 'APP_ERR_NOT_CONFIGURED' })
+  t.equal(await app.portals.find(portal.memberId), undefined)
+})

@@ -1,0 +1,72 @@
+import t from 'tap'
+import { installedPortal, rejection, startApp, startEmulator } from '../helpers.js'
+
+t.test('an expired token is refreshed, persisted, and the call succeeds', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url)
+  const before = await app.portals.find(portal.memberId)
+  emu.faults.expireAllTokens()
+  const refreshes = emu.counters.refreshes
+  const res = await app.b24.forPortal(portal.memberId).call<{ ID: number }>('profile')
+  t.equal(Number(res.result.ID), 1)
+  t.equal(emu.counters.refreshes, refreshes + 1)
+  const after = await app.portals.find(portal.memberId)
+  t.not(after!.access_token, before!.access_token)
+  t.not(after!.refresh_token, before!.refresh_token, 'rotated refresh token stored')
+  t.equal(after!.state, 'active')
+})
+
+t.test('concurrent calls during expiry cause exactly one refresh', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url)
+  emu.faults.expireAllTokens()
+  const refreshes = emu.counters.refreshes
+  const client = app.b24.forPortal(portal.memberId)
+  const results = await Promise.all(Array.from({ length: 10 }, () => client.call('app.info')))
+  t.equal(results.length, 10)
+  t.equal(emu.counters.refreshes, refreshes + 1)
+})
+
+t.test('a token close to expiry is refreshed before use (no expired_token round trip)', async (t) => {
+  const emu = await startEmulator(t, { tokenTtlSec: 60 })
+  // margin 120 s > lifetime 60 s: every stored token counts as due for refresh
+  const { app, url } = await startApp(t, { emu, config: { B24_TOKEN_REFRESH_MARGIN_S: 120 } })
+  const portal = await installedPortal(emu, url)
+  const refreshes = emu.counters.refreshes
+  await app.b24.forPortal(portal.memberId).call('app.info')
+  t.equal(emu.counters.refreshes, refreshes + 1)
+  t.notOk(emu.calls.some((c) => c.memberId === portal.memberId && c.error === 'expired_token'), 'no call was refused as expired')
+})
+
+t.test('a refused refresh flags the portal as needing re-authorisation and keeps its data', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url)
+  emu.faults.expireAllTokens()
+  emu.faults.refreshFails = 'invalid_grant'
+  t.equal((await rejection(app.b24.forPortal(portal.memberId).call('app.info'))).kind, 'reauth_required')
+  const row = await app.portals.find(portal.memberId)
+  t.equal(row!.state, 'needs_reauth')
+  t.match(row!.state_reason, /re-authorise/)
+  t.ok(row!.refresh_token, 'tokens kept for inspection')
+  t.ok(await app.settings.find(portal.memberId), 'settings kept')
+  // Later calls fail fast with the same reason instead of hammering the OAuth server.
+  const refreshes = emu.counters.refreshes
+  t.equal((await rejection(app.b24.forPortal(portal.memberId).call('app.info'))).kind, 'reauth_required')
+  t.equal(emu.counters.refreshes, refreshes)
+})
+
+t.test('a transient OAuth failure does not flag the portal', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url)
+  emu.faults.expireAllTokens()
+  emu.faults.refreshFails = 500
+  await t.rejects(app.b24.forPortal(portal.memberId).call('app.info'))
+  t.equal((await app.portals.find(portal.memberId))!.state, 'active')
+  emu.faults.refreshFails = false
+  const res = await app.b24.forPortal(portal.memberId).call('app.info')
+  t.ok(res.result)
+})

@@ -1,0 +1,224 @@
+/**
+ * One emulated Bitrix24 portal ("account"): its users, CRM data, the app's bindings, and the
+ * bucket that rate-limits the app on it.
+ */
+import { LeakyBucket, PLAN_LIMITS } from './bucket.js'
+import { randomHex, type TokenStore } from './tokens.js'
+import type {
+  CreatePortalInput,
+  CrmStatus,
+  EventBinding,
+  IssuedTokens,
+  Plan,
+  PlacementBinding,
+  Portal,
+  PortalUser,
+  UserField,
+  UserFieldInput,
+} from './types.js'
+
+/** What a portal needs from the emulator around it. */
+export interface PortalHost {
+  baseUrl(): string
+  readonly tokens: TokenStore
+  readonly now: () => number
+  readonly drainRate: number | undefined
+  readonly burst: number | undefined
+}
+
+function status(
+  entityId: string,
+  statusId: string,
+  name: string,
+  sort: number,
+  id: number,
+  extra?: { semantics: 'process' | 'success' | 'failure'; color: string },
+): CrmStatus {
+  const letter = extra?.semantics === 'success' ? 'S' : extra?.semantics === 'failure' ? 'F' : null
+  return {
+    ID: String(id),
+    ENTITY_ID: entityId,
+    STATUS_ID: statusId,
+    NAME: name,
+    NAME_INIT: name,
+    SORT: String(sort),
+    SYSTEM: 'Y',
+    CATEGORY_ID: null,
+    COLOR: extra?.color ?? '',
+    SEMANTICS: letter,
+    ...(extra ? { EXTRA: { SEMANTICS: extra.semantics, COLOR: extra.color } } : {}),
+  }
+}
+
+/**
+ * The default directories of a new portal.
+ * @see api-reference/crm/leads/crm-lead-add.md (SOURCE_ID and STATUS_ID defaults)
+ * @see api-reference/crm/status/crm-status-list.md (entry shape)
+ */
+export function defaultStatuses(): CrmStatus[] {
+  let id = 1
+  const sources: Array<[string, string]> = [
+    ['CALL', 'Call'],
+    ['EMAIL', 'E-mail'],
+    ['WEB', 'Website'],
+    ['ADVERTISING', 'Advertising'],
+    ['PARTNER', 'Existing client'],
+    ['RECOMMENDATION', 'By recommendation'],
+    ['TRADE_SHOW', 'Trade show'],
+    ['WEBFORM', 'CRM form'],
+    ['CALLBACK', 'Callback'],
+    ['RC_GENERATOR', 'Sales generator'],
+    ['STORE', 'Online store'],
+    ['OTHER', 'Other'],
+  ]
+  const out: CrmStatus[] = sources.map(([code, name], i) => status('SOURCE', code, name, (i + 1) * 10, id++))
+  const leadStages: Array<[string, string, 'process' | 'success' | 'failure', string]> = [
+    ['NEW', 'Unprocessed', 'process', '#2FC6F6'],
+    ['IN_PROCESS', 'In process', 'process', '#55D0E0'],
+    ['PROCESSED', 'Processed', 'process', '#FFA900'],
+    ['CONVERTED', 'High-quality lead', 'success', '#7BD500'],
+    ['JUNK', 'Low-quality lead', 'failure', '#FF5752'],
+  ]
+  leadStages.forEach(([code, name, semantics, color], i) =>
+    out.push(status('STATUS', code, name, (i + 1) * 10, id++, { semantics, color })),
+  )
+  const dealStages: Array<[string, string, 'process' | 'success' | 'failure', string]> = [
+    ['NEW', 'New', 'process', '#39A8EF'],
+    ['PREPARATION', 'Document preparation', 'process', '#2FC6F6'],
+    ['PREPAYMENT_INVOICE', 'Prepayment invoice', 'process', '#55D0E0'],
+    ['EXECUTING', 'In progress', 'process', '#47E4C2'],
+    ['FINAL_INVOICE', 'Final invoice', 'process', '#FFA900'],
+    ['WON', 'Deal won', 'success', '#7BD500'],
+    ['LOSE', 'Deal lost', 'failure', '#FF5752'],
+    ['APOLOGY', 'Analyze failure', 'failure', '#FF5752'],
+  ]
+  dealStages.forEach(([code, name, semantics, color], i) =>
+    out.push(status('DEAL_STAGE', code, name, (i + 1) * 10, id++, { semantics, color })),
+  )
+  const contactTypes: Array<[string, string]> = [
+    ['CLIENT', 'Clients'],
+    ['SUPPLIER', 'Suppliers'],
+    ['PARTNER', 'Partners'],
+    ['OTHER', 'Other'],
+  ]
+  contactTypes.forEach(([code, name], i) => out.push(status('CONTACT_TYPE', code, name, (i + 1) * 10, id++)))
+  return out
+}
+
+function defaultUsers(): PortalUser[] {
+  return [
+    { ID: 1, NAME: 'Anna', LAST_NAME: 'Admin', EMAIL: 'admin@example.test', ADMIN: true, ACTIVE: true },
+    { ID: 2, NAME: 'Oleg', LAST_NAME: 'Manager', EMAIL: 'manager@example.test', ADMIN: false, ACTIVE: true },
+  ]
+}
+
+export type IdKind = 'lead' | 'deal' | 'contact' | 'multifield' | 'enumItem' | 'eventHandler'
+
+export class PortalState implements Portal {
+  readonly memberId: string
+  readonly plan: Plan
+  crmMode: 1 | 2
+  lang: string
+  appStatus = 'L'
+  installed = false
+  applicationToken: string | null = null
+  /** The user who installed the app: events are authorized as them unless bound with auth_type. */
+  installerUserId = 1
+  users: PortalUser[] = defaultUsers()
+  leads = new Map<number, Record<string, unknown>>()
+  readonly deals = new Map<number, Record<string, unknown>>()
+  readonly contacts = new Map<number, Record<string, unknown>>()
+  placements: PlacementBinding[] = []
+  events: EventBinding[] = []
+  readonly userFields: UserField[] = []
+  readonly statuses: CrmStatus[] = defaultStatuses()
+  readonly bucket: LeakyBucket
+  private readonly explicitDomain: string | undefined
+  private readonly ids: Record<IdKind, number> = {
+    lead: 0,
+    deal: 0,
+    contact: 0,
+    multifield: 0,
+    enumItem: 40,
+    eventHandler: 0,
+  }
+
+  constructor(
+    private readonly host: PortalHost,
+    input: CreatePortalInput,
+  ) {
+    this.memberId = input.memberId ?? randomHex(16)
+    this.plan = input.plan ?? 'pro'
+    this.crmMode = input.crmMode ?? 1
+    this.lang = input.lang ?? 'en'
+    this.explicitDomain = input.domain
+    const limits = PLAN_LIMITS[this.plan]
+    const drainRate = input.drainRate ?? (this.plan === 'enterprise' ? undefined : host.drainRate) ?? limits.drainRate
+    const burst = input.burst ?? (this.plan === 'enterprise' ? undefined : host.burst) ?? limits.burst
+    this.bucket = new LeakyBucket(drainRate, burst, host.now)
+  }
+
+  get domain(): string {
+    if (this.explicitDomain !== undefined) return this.explicitDomain
+    const base = this.host.baseUrl().replace(/^https?:\/\//, '')
+    return `${base}/p/${this.memberId}`
+  }
+
+  get clientEndpoint(): string {
+    return `${this.host.baseUrl()}/p/${this.memberId}/rest/`
+  }
+
+  get serverEndpoint(): string {
+    return `${this.host.baseUrl()}/rest/`
+  }
+
+  issueToken(userId = 1): IssuedTokens {
+    return this.host.tokens.issue(this.memberId, userId)
+  }
+
+  bucketLevel(): number {
+    return this.bucket.current()
+  }
+
+  nextId(kind: IdKind): number {
+    this.ids[kind] += 1
+    return this.ids[kind]
+  }
+
+  user(id: number): PortalUser | undefined {
+    return this.users.find((u) => u.ID === id)
+  }
+
+  /**
+   * Registers a lead user field like crm.lead.userfield.add: the name gets the UF_CRM_ prefix,
+   * list items get ids.
+   * @see api-reference/crm/leads/userfield/crm-lead-userfield-add.md
+   */
+  addUserField(f: UserFieldInput): void {
+    const name = f.FIELD_NAME.startsWith('UF_CRM_') ? f.FIELD_NAME : `UF_CRM_${f.FIELD_NAME}`
+    if (this.userFields.some((u) => u.FIELD_NAME === name)) {
+      throw new Error(`user field ${name} already exists`)
+    }
+    this.userFields.push({
+      FIELD_NAME: name,
+      USER_TYPE_ID: f.USER_TYPE_ID,
+      LIST: (f.LIST ?? []).map((item) => ({ ID: String(this.nextId('enumItem')), VALUE: item.VALUE })),
+      MANDATORY: f.MANDATORY ?? 'N',
+      MULTIPLE: f.MULTIPLE ?? 'N',
+      EDIT_FORM_LABEL: f.EDIT_FORM_LABEL ?? name,
+    })
+  }
+
+  userField(name: string): UserField | undefined {
+    return this.userFields.find((u) => u.FIELD_NAME === name)
+  }
+
+  statusesOf(entityId: string): CrmStatus[] {
+    return this.statuses.filter((s) => s.ENTITY_ID === entityId)
+  }
+
+  eventHandlerId(binding: EventBinding): number {
+    if (binding.id === undefined) binding.id = this.nextId('eventHandler')
+    return binding.id
+  }
+}

@@ -1,0 +1,123 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { buildApp, type AppDeps } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+import { openDatabase, type OpenedDatabase } from '../src/db/database.js'
+import { migrateToLatest } from '../src/db/migrate.js'
+import { loggerOptions } from '../src/logger.js'
+import { buildEmulator, type Emulator, type EmulatorOptions, type Portal } from './emulator/app.js'
+
+export interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+export const CLIENT_ID = 'local.test.app'
+export const CLIENT_SECRET = 'test-secret-0123456789'
+
+export async function startEmulator(t: Teardown, opts: EmulatorOptions = {}): Promise<Emulator> {
+  const emu = await buildEmulator({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...opts })
+  await emu.listen(0)
+  t.teardown(() => emu.close())
+  return emu
+}
+
+export function tempDbPath(): string {
+  return join(mkdtempSync(join(tmpdir(), 'b24tl-')), 'app.sqlite')
+}
+
+export function testConfig(emu: Emulator | null, overrides: Partial<Config> = {}): Config {
+  return loadConfig(
+    {},
+    {
+      DATABASE_PATH: ':memory:',
+      LOG_LEVEL: 'silent',
+      B24_CLIENT_ID: CLIENT_ID,
+      B24_CLIENT_SECRET: CLIENT_SECRET,
+      ...(emu ? { B24_OAUTH_URL: emu.oauthUrl } : {}),
+      B24_REQUEST_TIMEOUT_MS: 2000,
+      SESSION_SECRET: 'test-session-secret-0123456789abcdef',
+      ...overrides,
+    },
+  )
+}
+
+/** Captures every log line the app writes, to check that no secret reaches a log. */
+export function logCapture(): { lines: string[]; stream: Writable } {
+  const lines: string[] = []
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk))
+      cb()
+    },
+  })
+  return { lines, stream }
+}
+
+export interface StartedApp {
+  app: FastifyInstance
+  url: string
+  database: OpenedDatabase
+  config: Config
+}
+
+/** The real app on a real port (the emulator must be able to POST to it). */
+export async function startApp(
+  t: Teardown,
+  opts: { emu?: Emulator | null; config?: Partial<Config>; logs?: Writable; delivery?: AppDeps['delivery']; autoStartDelivery?: boolean } = {},
+): Promise<StartedApp> {
+  const config = testConfig(opts.emu ?? null, opts.config)
+  const database = openDatabase(config.DATABASE_PATH)
+  await migrateToLatest(database.db)
+  const app = await buildApp({
+    config,
+    database,
+    logger: opts.logs ? { ...loggerOptions('debug'), stream: opts.logs } : false,
+    delivery: { reconcileAfterMs: 300, backoff: { baseMs: 50, maxMs: 400 }, ...opts.delivery },
+    ...(opts.autoStartDelivery !== undefined ? { autoStartDelivery: opts.autoStartDelivery } : {}),
+  })
+  const url = await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  return { app, url, database, config }
+}
+
+/** A portal with the app installed the way Bitrix24 does it (install POST, then ONAPPINSTALL). */
+export async function installedPortal(emu: Emulator, appUrl: string, portal?: Parameters<Emulator['createPortal']>[0]): Promise<Portal> {
+  const p = emu.createPortal(portal)
+  const reply = await emu.installApp(p, { installUrl: `${appUrl}/bitrix24/install` })
+  if (reply.status !== 200) throw new Error(`install failed: ${reply.status} ${reply.body}`)
+  return p
+}
+
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 20): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v) return v as NonNullable<T>
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
+
+/** Form-encode with PHP-style nested keys, as Bitrix24 posts events. */
+export function phpForm(obj: Record<string, unknown>): string {
+  const out = new URLSearchParams()
+  const walk = (prefix: string, v: unknown) => {
+    if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}[${k}]` : k, x)
+    else out.append(prefix, String(v))
+  }
+  walk('', obj)
+  return out.toString()
+}
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<{ kind?: string; code?: string; message?: string }> {
+  try {
+    await p
+  } catch (err) {
+    return err as { kind?: string; code?: string; message?: string }
+  }
+  throw new Error('expected the promise to reject')
+}
