@@ -93,6 +93,7 @@ export interface ClientOptions {
 
 /** How long to hold a portal's requests after QUERY_LIMIT_EXCEEDED: long enough for the bucket to drain a few slots. */
 export const RATE_LIMIT_PAUSE_MS = 2000
+const RECENT_REFRESH_MS = 10_000
 
 export type B24Clients = ReturnType<typeof createB24Clients>
 
@@ -105,11 +106,26 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
   const clients = new Map<string, { http: HttpV2; refreshToken: string | null }>()
   const refreshing = new Map<string, Promise<Portal>>()
 
-  /** Refresh the portal's tokens once, however many callers ask at the same time. */
-  function refresh(memberId: string): Promise<Portal> {
+  const refreshedAt = new Map<string, number>()
+
+  /**
+   * Refresh the portal's tokens once, however many callers ask at the same time. A request that
+   * was sent with the old token and answered expired_token just after a refresh finished gets the
+   * fresh tokens instead of a second refresh.
+   */
+  async function refresh(memberId: string): Promise<Portal> {
     const inFlight = refreshing.get(memberId)
     if (inFlight) return inFlight
-    const p = doRefresh(memberId).finally(() => refreshing.delete(memberId))
+    if (Date.now() - (refreshedAt.get(memberId) ?? 0) < RECENT_REFRESH_MS) {
+      const stored = await portals.find(memberId)
+      if (stored?.access_token && stored.state === 'active' && stored.expires_at * 1000 > Date.now()) return stored
+    }
+    const p = doRefresh(memberId)
+      .then((portal) => {
+        refreshedAt.set(memberId, Date.now())
+        return portal
+      })
+      .finally(() => refreshing.delete(memberId))
     refreshing.set(memberId, p)
     return p
   }
@@ -187,10 +203,12 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
       const fresh = await refresh(portal.member_id)
       const entry = clients.get(portal.member_id)
       if (entry) entry.refreshToken = fresh.refresh_token
+      // A token that lives less than twice the margin is used for half its life instead of never.
+      const life = fresh.expires_at - Math.floor(Date.now() / 1000)
       return {
         access_token: fresh.access_token ?? '',
         refresh_token: fresh.refresh_token ?? '',
-        expires: fresh.expires_at - margin,
+        expires: fresh.expires_at - Math.min(margin, Math.floor(life / 2)),
         expires_in: 3600,
         client_endpoint: portal.client_endpoint,
         server_endpoint: portal.server_endpoint,

@@ -85,7 +85,8 @@ export function bitrix24Routes(config: Config) {
       if (evt.event === 'ONAPPINSTALL' && portal.application_token === null) {
         // First sight of this install's secret: believe it only if the event's access token works
         // against the REST endpoint we stored from the OAuth server.
-        if (!evt.auth.access_token || !(await accessTokenWorks(portal.client_endpoint, evt.auth.access_token, config.B24_REQUEST_TIMEOUT_MS))) {
+        const token = evt.auth.access_token
+        if (!token || !(await app.portalQueues.run(memberId, () => accessTokenWorks(portal.client_endpoint, token, config.B24_REQUEST_TIMEOUT_MS), 1))) {
           throw Errors.unauthorized('ONAPPINSTALL could not be verified with the portal')
         }
         await app.portals.setApplicationToken(memberId, evt.auth.application_token)

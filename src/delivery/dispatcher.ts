@@ -5,7 +5,8 @@ import type { PortalRepository } from '../db/repositories/portals.js'
 import type { SettingsRepository } from '../db/repositories/settings.js'
 import type { Lead, PortalSettings } from '../db/schema.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
-import { buildLeadCommands, type LeadCommand } from './lead-commands.js'
+import { DEDUP_BATCH_SIZE, decide, findDuplicates, type DuplicateMatch } from './dedup.js'
+import { leadCommand, prepareLeads, type LeadCommand, type PreparedLead } from './lead-commands.js'
 import type { PortalQueues } from './portal-queues.js'
 
 export interface DispatcherOptions {
@@ -110,63 +111,110 @@ export function createDispatcher(deps: DispatcherDeps) {
         // Not deliverable now: leads stay stored; install/re-authorisation wakes us again.
         if (!portal || portal.state !== 'active') return
         if (await this.reconcileStale()) continue
-        const conf = await settings.find(this.memberId)
-        if (!conf) return
-        const sent = await queues.run(this.memberId, async () => {
-          if (stopping) return false
-          const rows = await leads.claimDue(this.memberId, options.batchSize, now())
-          if (rows.length === 0) return false
-          await this.send(rows, conf)
-          return true
+        // Claim inside the slot, so leads that arrived while we waited for the budget ride along,
+        // and read the settings there too, so they are as fresh as the leads.
+        const claimed = await queues.run(this.memberId, async () => {
+          if (stopping) return null
+          const conf = await settings.find(this.memberId)
+          if (!conf) return null
+          const dedup = conf.dedup_policy !== 'off'
+          const rows = await leads.claimDue(this.memberId, dedup ? Math.min(DEDUP_BATCH_SIZE, options.batchSize) : options.batchSize, now())
+          if (rows.length === 0) return null
+          const { prepared, failed } = prepareLeads(rows, conf, options.originatorId)
+          for (const p of prepared) this.inFlight.add(p.row.id)
+          if (failed.length) await leads.markFailed(failed, now())
+          if (!dedup) {
+            await this.send(prepared, new Map(), conf)
+            return null
+          }
+          return { prepared, conf, matches: await this.lookUpDuplicates(prepared) }
         })
-        if (!sent) {
-          const due = await leads.nextDueAt(this.memberId)
-          if (due !== null) this.wakeAt(due)
-          return
+        if (claimed === null) {
+          if (!(await this.hasDue())) return
+          continue
         }
+        if (claimed.matches) await queues.run(this.memberId, () => this.send(claimed.prepared, claimed.matches!, claimed.conf))
       }
     }
 
-    /** Send claimed rows as one batch and record each command's outcome. Runs inside a queue slot. */
-    async send(rows: Lead[], conf: PortalSettings): Promise<void> {
+    async hasDue(): Promise<boolean> {
+      const due = await leads.nextDueAt(this.memberId)
+      if (due === null) return false
+      if (due <= now()) return true
+      this.wakeAt(due)
+      return false
+    }
+
+    /** Duplicate look-up for a dedup portal; on failure the leads go back to the queue (nothing was written). */
+    async lookUpDuplicates(prepared: PreparedLead[]): Promise<Map<number, DuplicateMatch> | null> {
+      try {
+        return await findDuplicates(b24.forPortal(this.memberId, { paced: false }), prepared.map((p) => ({ id: p.row.id, fields: p.fields })))
+      } catch (err) {
+        const e = err instanceof B24Error ? err : new B24Error('UNKNOWN', 0, 'transient', String(err))
+        // A look-up changes nothing in Bitrix24, so even an unknown outcome is safe to repeat.
+        await this.handleBatchError(prepared.map((p) => p.row), e.kind === 'outcome_unknown' ? new B24Error(e.code, e.status, 'transient', e.message) : e)
+        for (const p of prepared) this.inFlight.delete(p.row.id)
+        return null
+      }
+    }
+
+    /** Send prepared leads as one batch and record each command's outcome. Runs inside a queue slot. */
+    async send(prepared: PreparedLead[], matches: Map<number, DuplicateMatch>, conf: PortalSettings): Promise<void> {
+      const rowIds = prepared.map((p) => p.row.id)
+      try {
+        const skipped: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }> = []
+        const commands: LeadCommand[] = []
+        for (const p of prepared) {
+          const decision = decide(conf.dedup_policy, matches.get(p.row.id))
+          if (decision.action === 'skip') skipped.push({ id: p.row.id, b24LeadId: decision.existingLeadId, duplicateOf: decision.duplicateOf })
+          const cmd = leadCommand(p, decision)
+          if (cmd) commands.push(cmd)
+        }
+        if (skipped.length) await leads.markDuplicate(skipped, now())
+        if (commands.length) await this.sendCommands(commands)
+      } finally {
+        for (const id of rowIds) this.inFlight.delete(id)
+      }
+    }
+
+    async sendCommands(commands: LeadCommand[]): Promise<void> {
       const client = b24.forPortal(this.memberId, { paced: false })
-      const built = buildLeadCommands(rows, conf, options.originatorId)
-      if (built.failed.length) await leads.markFailed(built.failed, now())
-      if (built.commands.length === 0) return
-      const byKey = new Map<string, LeadCommand>(built.commands.map((c) => [c.key, c]))
-      const ids = built.commands.map((c) => c.row.id)
-      for (const id of ids) this.inFlight.add(id)
       const started = now()
       try {
-        const res = await client.batch(Object.fromEntries(built.commands.map((c) => [c.key, c.command])), false)
+        const res = await client.batch(Object.fromEntries(commands.map((c) => [c.key, c.command])), false)
         const delivered: Array<{ id: number; b24LeadId: number }> = []
+        const updated: Array<{ id: number; b24LeadId: number; duplicateOf: string }> = []
         const failed: Array<{ id: number; error: string }> = []
-        const retry: number[] = []
+        const retry: Lead[] = []
         const unknown: number[] = []
         const results = res.result as Record<string, unknown>
         const errors = res.result_error as Record<string, { error?: string; error_description?: string }>
-        for (const [key, cmd] of byKey) {
-          const ok = Number(results[key])
-          const err = errors[key]
-          if (Number.isInteger(ok) && ok > 0) delivered.push({ id: cmd.row.id, b24LeadId: ok })
-          else if (err) {
+        for (const cmd of commands) {
+          const value = results[cmd.key]
+          const err = errors[cmd.key]
+          if (cmd.updates && (value === true || value === 'true' || value === 1)) {
+            updated.push({ id: cmd.row.id, b24LeadId: cmd.updates.leadId, duplicateOf: `updated ${cmd.updates.duplicateOf}` })
+          } else if (!cmd.updates && Number.isInteger(Number(value)) && Number(value) > 0) {
+            delivered.push({ id: cmd.row.id, b24LeadId: Number(value) })
+          } else if (err) {
             const code = String(err.error ?? '')
-            const message = `${code || 'error'}: ${err.error_description ?? 'Bitrix24 refused the lead'}`
-            if (TRANSIENT_COMMAND_ERRORS.has(code)) retry.push(cmd.row.id)
-            else failed.push({ id: cmd.row.id, error: message })
+            if (TRANSIENT_COMMAND_ERRORS.has(code)) retry.push(cmd.row)
+            else failed.push({ id: cmd.row.id, error: `${code || 'error'}: ${err.error_description ?? 'Bitrix24 refused the lead'}` })
           } else unknown.push(cmd.row.id)
         }
         const t = now()
         await leads.markDelivered(delivered, t)
+        if (updated.length) await leads.markDuplicate(updated, t)
         await leads.markFailed(failed, t)
-        await this.requeue(rows.filter((r) => retry.includes(r.id)), 'Bitrix24 asked to retry this lead later')
-        if (unknown.length) await leads.requeueUnknown(unknown, 'batch answer did not mention this lead; checking Bitrix24 before re-sending', t)
-        this.log.info({ sent: ids.length, delivered: delivered.length, failed: failed.length, retry: retry.length, ms: t - started }, 'batch sent')
+        await this.requeue(retry, 'Bitrix24 asked to retry this lead later')
+        if (unknown.length) {
+          await leads.requeueUnknown(unknown, 'the batch answer did not mention this lead; checking Bitrix24 before re-sending', t)
+          this.wakeAt(t + options.reconcileAfterMs)
+        }
+        this.log.info({ sent: commands.length, delivered: delivered.length, updated: updated.length, failed: failed.length, retry: retry.length, ms: t - started }, 'batch sent')
       } catch (err) {
         const e = err instanceof B24Error ? err : new B24Error('UNKNOWN', 0, 'outcome_unknown', String(err))
-        await this.handleBatchError(rows.filter((r) => byKey.has(`lead_${r.id}`)), e)
-      } finally {
-        for (const id of ids) this.inFlight.delete(id)
+        await this.handleBatchError(commands.map((c) => c.row), e)
       }
     }
 

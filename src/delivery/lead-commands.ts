@@ -1,13 +1,21 @@
 import { stringify } from 'qs'
 import type { Lead, PortalSettings } from '../db/schema.js'
-import { mapLead } from '../mapping/map-lead.js'
+import { escapeHtml, mapLead } from '../mapping/map-lead.js'
 import { MappingConfig } from '../mapping/schemas.js'
 import { NormalizedLead } from '../tiktok/schemas.js'
+import type { DedupDecision } from './dedup.js'
+
+export interface PreparedLead {
+  row: Lead
+  fields: Record<string, unknown>
+}
 
 export interface LeadCommand {
   key: string
   command: string
   row: Lead
+  /** for updates: the existing Bitrix24 lead the command writes to */
+  updates?: { leadId: number; duplicateOf: string }
 }
 
 /** The portal's stored mapping; a row that no longer parses falls back to the defaults. */
@@ -22,21 +30,41 @@ export function leadFields(row: Lead, conf: PortalSettings, originatorId: string
   return mapLead(lead, { mapping: mappingOf(conf), defaultCountry: conf.default_country, originatorId })
 }
 
-/**
- * `batch` commands (`crm.lead.add?fields[...]=…`, PHP-style nested keys) keyed `lead_<row id>`.
- * A lead whose stored data cannot be mapped fails alone.
- * @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-add.html
- */
-export function buildLeadCommands(rows: Lead[], conf: PortalSettings, originatorId: string): { commands: LeadCommand[]; failed: Array<{ id: number; error: string }> } {
-  const commands: LeadCommand[] = []
+/** Map every row; a lead whose stored data cannot be mapped fails alone. */
+export function prepareLeads(rows: Lead[], conf: PortalSettings, originatorId: string): { prepared: PreparedLead[]; failed: Array<{ id: number; error: string }> } {
+  const prepared: PreparedLead[] = []
   const failed: Array<{ id: number; error: string }> = []
   for (const row of rows) {
     try {
-      const { fields } = leadFields(row, conf, originatorId)
-      commands.push({ key: `lead_${row.id}`, command: `crm.lead.add?${stringify({ fields, params: { REGISTER_SONET_EVENT: 'Y' } })}`, row })
+      prepared.push({ row, fields: leadFields(row, conf, originatorId).fields })
     } catch (err) {
       failed.push({ id: row.id, error: `MAPPING_ERROR: ${err instanceof Error ? err.message : String(err)}` })
     }
   }
-  return { commands, failed }
+  return { prepared, failed }
+}
+
+const MULTIFIELDS = ['PHONE', 'EMAIL', 'WEB', 'IM']
+
+/**
+ * One `batch` command (PHP-style nested keys) keyed `lead_<row id>`, or null when the lead is skipped.
+ * @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-add.html
+ * @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-update.html
+ */
+export function leadCommand(p: PreparedLead, decision: DedupDecision = { action: 'add' }): LeadCommand | null {
+  const key = `lead_${p.row.id}`
+  const params = { REGISTER_SONET_EVENT: 'Y' }
+  switch (decision.action) {
+    case 'skip':
+      return null
+    case 'update': {
+      // The match came from these phones/e-mails: writing them again would add copies to the lead.
+      const fields = Object.fromEntries(Object.entries(p.fields).filter(([k]) => !MULTIFIELDS.includes(k) && k !== 'TITLE'))
+      return { key, row: p.row, command: `crm.lead.update?${stringify({ id: decision.existingLeadId, fields, params })}`, updates: { leadId: decision.existingLeadId, duplicateOf: decision.duplicateOf } }
+    }
+    case 'add': {
+      const fields = decision.note ? { ...p.fields, COMMENTS: `Possible duplicate of ${escapeHtml(decision.note)}\n${String(p.fields.COMMENTS ?? '')}` } : p.fields
+      return { key, row: p.row, command: `crm.lead.add?${stringify({ fields, params })}` }
+    }
+  }
 }

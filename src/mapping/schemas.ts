@@ -75,10 +75,19 @@ export const MappingConfig = z.object({
   rules: z.array(MappingRule).max(200).default([]),
   /** Applied last, over answers and defaults: ASSIGNED_BY_ID, STATUS_ID, SOURCE_ID, OPENED … */
   constants: z
-    .record(B24FieldName, z.union([z.string().max(2000), z.number()]))
+    .record(z.string(), z.union([z.string().max(2000), z.number()]))
     .default({})
-    .refine((c) => !Object.keys(c).some(isMultifieldTarget), {
-      message: 'PHONE, EMAIL, WEB and IM cannot be constants: they come from the answers',
+    .superRefine((constants, ctx) => {
+      // Keys are checked here rather than by z.record, whose key errors read "Invalid key in record".
+      for (const key of Object.keys(constants)) {
+        const res = B24FieldName.safeParse(key)
+        if (!res.success) {
+          ctx.addIssue({ code: 'custom', path: [key], message: res.error.issues[0]?.message ?? 'is not a field name' })
+        }
+      }
+      if (Object.keys(constants).some(isMultifieldTarget)) {
+        ctx.addIssue({ code: 'custom', message: 'PHONE, EMAIL, WEB and IM cannot be constants: they come from the answers' })
+      }
     }),
 })
 export type MappingConfig = z.infer<typeof MappingConfig>

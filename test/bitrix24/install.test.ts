@@ -27,7 +27,11 @@ t.test('install stores the portal from the OAuth answer and binds placements and
   t.same(portal.events.map((e) => e.event).sort(), [...manifest.events].sort())
   t.ok(portal.events.every((e) => e.handler === `${url}/bitrix24/events`))
   const topLevel = emu.calls.filter((c) => c.memberId === portal.memberId && !c.inBatch)
-  t.same(topLevel.map((c) => c.method), ['batch'], 'exactly one REST request: the batch')
+  t.equal(topLevel.filter((c) => c.method === 'batch').length, 1, 'one batch call')
+  t.notOk(topLevel.some((c) => /\.(bind|unbind)$/.test(c.method)), 'no binding outside the batch')
+  const inBatch = emu.calls.filter((c) => c.memberId === portal.memberId && c.inBatch).map((c) => c.method)
+  t.equal(inBatch.filter((m) => m === 'placement.bind').length, manifest.placements.length)
+  t.equal(inBatch.filter((m) => m === 'event.bind').length, manifest.events.length)
 })
 
 t.test('re-install is idempotent: one binding each, same portal row, new application_token accepted', async (t) => {

@@ -151,7 +151,9 @@ async function sendEvent(
 
 async function deliverInstallEvent(ctx: EmulatorContext, portal: PortalState): Promise<HttpReply[]> {
   const bound = boundFor(portal, 'ONAPPINSTALL')
-  const targets = bound.length > 0 ? bound.map((b) => ({ url: b.handler, binding: b })) : portal.pendingInstallHandler ? [{ url: portal.pendingInstallHandler }] : []
+  const fallback = portal.pendingInstallHandler
+  const targets: Array<{ url: string; binding?: EventBinding }> =
+    bound.length > 0 ? bound.map((b) => ({ url: b.handler, binding: b })) : fallback ? [{ url: fallback }] : []
   const data = { VERSION: '1', ACTIVE: 'Y', INSTALLED: 'Y', LANGUAGE_ID: portal.lang }
   const replies: HttpReply[] = []
   for (const target of targets) {

@@ -25,8 +25,18 @@ function decodeComponent(text: string): string {
   try {
     return decodeURIComponent(spaced)
   } catch {
-    // PHP's urldecode leaves a malformed escape as it is instead of failing the request.
-    return spaced.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    // PHP's urldecode decodes what it can, byte by byte, and leaves a malformed escape as it is.
+    const bytes: number[] = []
+    for (let i = 0; i < spaced.length; i++) {
+      const hex = spaced.slice(i + 1, i + 3)
+      if (spaced[i] === '%' && /^[0-9a-fA-F]{2}$/.test(hex)) {
+        bytes.push(parseInt(hex, 16))
+        i += 2
+      } else {
+        bytes.push(...Buffer.from(spaced[i] ?? '', 'utf8'))
+      }
+    }
+    return Buffer.from(bytes).toString('utf8')
   }
 }
 

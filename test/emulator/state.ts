@@ -124,6 +124,8 @@ export class PortalState implements Portal {
   applicationToken: string | null = null
   /** The user who installed the app: events are authorized as them unless bound with auth_type. */
   installerUserId = 1
+  /** `eventHandlerUrl` of the install in progress: ONAPPINSTALL goes there if nothing is bound. */
+  pendingInstallHandler: string | undefined = undefined
   users: PortalUser[] = defaultUsers()
   leads = new Map<number, Record<string, unknown>>()
   readonly deals = new Map<number, Record<string, unknown>>()

@@ -103,13 +103,14 @@ async function batch(ctx: CallContext): Promise<MethodResult> {
       inBatch: true,
       userId: ctx.userId,
     })
-    lanes.result_time.set(key, timeBlock(started, finished))
     if (!outcome.ok) {
       lanes.result_error.set(key, outcome.error.body())
       if (halt) break
       continue
     }
+    // Only commands that succeeded get a time entry (the docs' error examples show result_time: []).
     lanes.result.set(key, outcome.result)
+    lanes.result_time.set(key, timeBlock(started, finished))
     if (outcome.total !== undefined) lanes.result_total.set(key, outcome.total)
     if (outcome.next !== undefined) lanes.result_next.set(key, outcome.next)
   }

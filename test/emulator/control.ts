@@ -1,0 +1,111 @@
+/**
+ * A small JSON control API under `/_emulator/` for an emulator running in another process
+ * (`npm run emulator`, the demo, benchmarks). Not part of Bitrix24: in-process tests call the
+ * Emulator methods directly.
+ *
+ *   GET  /_emulator/portals
+ *   POST /_emulator/portals                         CreatePortalInput
+ *   POST /_emulator/portals/:memberId/install       { installUrl, eventHandlerUrl?, userId?, status? }
+ *   POST /_emulator/portals/:memberId/placement     { url, placement?, options?, userId? }
+ *   POST /_emulator/portals/:memberId/events        { event, data, applicationToken?, url? }
+ *   POST /_emulator/portals/:memberId/uninstall     { clean? }
+ *   POST /_emulator/portals/:memberId/user-fields   UserFieldInput
+ *   GET  /_emulator/portals/:memberId/leads
+ *   POST /_emulator/faults    { failNext?: {n, kind, method?, memberId?}, latencyMs?, refreshFails?, expireAllTokens?, clear? }
+ *   GET  /_emulator/calls
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isPlainObject } from './php-query.js'
+import type { CreatePortalInput, Emulator, FaultKind, InstallAppInput, Portal, RefreshFault, UserFieldInput } from './types.js'
+
+type Controlled = Emulator & { listPortals(): Portal[] }
+
+function json(request: FastifyRequest): Record<string, unknown> {
+  if (typeof request.body !== 'string' || request.body.trim() === '') return {}
+  try {
+    const parsed: unknown = JSON.parse(request.body)
+    return isPlainObject(parsed) ? parsed : {}
+  } catch {
+    return {}
+  }
+}
+
+function describe(portal: Portal): Record<string, unknown> {
+  return {
+    memberId: portal.memberId,
+    domain: portal.domain,
+    clientEndpoint: portal.clientEndpoint,
+    serverEndpoint: portal.serverEndpoint,
+    installed: portal.installed,
+    applicationToken: portal.applicationToken,
+    plan: portal.plan,
+    crmMode: portal.crmMode,
+    leads: portal.leads.size,
+  }
+}
+
+export function registerControl(app: FastifyInstance, emu: Controlled): void {
+  const withPortal =
+    (run: (portal: Portal, body: Record<string, unknown>) => Promise<unknown> | unknown) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const { memberId } = request.params as { memberId: string }
+      const portal = emu.portal(memberId)
+      if (!portal) return reply.code(404).send({ error: 'no such portal' })
+      try {
+        return reply.send(await run(portal, json(request)))
+      } catch (err) {
+        return reply.code(400).send({ error: err instanceof Error ? err.message : String(err) })
+      }
+    }
+
+  app.get('/_emulator/portals', async () => emu.listPortals().map(describe))
+  app.post('/_emulator/portals', async (request) => describe(emu.createPortal(json(request) as CreatePortalInput)))
+  app.post(
+    '/_emulator/portals/:memberId/install',
+    withPortal((portal, body) => emu.installApp(portal, body as unknown as InstallAppInput)),
+  )
+  app.post(
+    '/_emulator/portals/:memberId/placement',
+    withPortal((portal, body) => emu.openPlacement(portal, body as { url: string })),
+  )
+  app.post(
+    '/_emulator/portals/:memberId/events',
+    withPortal((portal, body) =>
+      emu.deliverEvent(portal, String(body['event'] ?? ''), isPlainObject(body['data']) ? body['data'] : {}, {
+        ...(typeof body['applicationToken'] === 'string' ? { applicationToken: body['applicationToken'] } : {}),
+        ...(typeof body['url'] === 'string' ? { url: body['url'] } : {}),
+      }),
+    ),
+  )
+  app.post(
+    '/_emulator/portals/:memberId/uninstall',
+    withPortal((portal, body) => emu.uninstallApp(portal, { clean: body['clean'] === true })),
+  )
+  app.post(
+    '/_emulator/portals/:memberId/user-fields',
+    withPortal((portal, body) => {
+      portal.addUserField(body as unknown as UserFieldInput)
+      return portal.userFields
+    }),
+  )
+  app.get(
+    '/_emulator/portals/:memberId/leads',
+    withPortal((portal) => [...portal.leads.values()]),
+  )
+  app.post('/_emulator/faults', async (request) => {
+    const body = json(request)
+    if (body['clear'] === true) emu.faults.clear()
+    const fail = body['failNext']
+    if (isPlainObject(fail)) {
+      emu.faults.failNext(Number(fail['n'] ?? 1), fail['kind'] as FaultKind, {
+        ...(typeof fail['method'] === 'string' ? { method: fail['method'] } : {}),
+        ...(typeof fail['memberId'] === 'string' ? { memberId: fail['memberId'] } : {}),
+      })
+    }
+    if (typeof body['latencyMs'] === 'number') emu.faults.latencyMs = body['latencyMs']
+    if (body['refreshFails'] !== undefined) emu.faults.refreshFails = body['refreshFails'] as RefreshFault
+    if (body['expireAllTokens'] === true) emu.faults.expireAllTokens()
+    return { ok: true }
+  })
+  app.get('/_emulator/calls', async () => emu.calls)
+}
