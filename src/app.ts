@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import formbody from '@fastify/formbody'
 import view from '@fastify/view'
 import { Eta } from 'eta'
@@ -15,6 +16,7 @@ import databasePlugin from './plugins/database.js'
 import deliveryPlugin from './plugins/delivery.js'
 import errorHandler from './plugins/error-handler.js'
 import { metricsRoutes } from './metrics/routes.js'
+import { settingsRoutes } from './settings/routes.js'
 import { tiktokRoutes } from './tiktok/routes.js'
 import type { DispatcherOptions } from './delivery/dispatcher.js'
 
@@ -58,13 +60,21 @@ export async function buildApp({ config, database, logger, loggerInstance, deliv
   await app.register(healthRoutes)
   await app.register(bitrix24Routes(config))
   await app.register(tiktokRoutes)
+  await app.register(settingsRoutes(config))
   await app.register(metricsRoutes)
 
-  const sdk = readFile(B24JSSDK_BUNDLE)
-  sdk.catch(() => undefined)
-  app.get('/static/b24jssdk.js', async (_req, reply) => {
-    reply.header('cache-control', 'public, max-age=86400').type('application/javascript; charset=utf-8')
-    return sdk
-  })
+  staticFile(app, '/static/b24jssdk.js', B24JSSDK_BUNDLE, 'application/javascript; charset=utf-8')
+  staticFile(app, '/static/settings.js', join(VIEWS_DIR, 'assets', 'settings.js'), 'application/javascript; charset=utf-8')
+  staticFile(app, '/static/settings.css', join(VIEWS_DIR, 'assets', 'settings.css'), 'text/css; charset=utf-8')
   return app
+}
+
+/** A few fixed files (the SDK bundle, the settings page's script and styles), read once. */
+function staticFile(app: FastifyInstance, route: string, path: string, type: string): void {
+  let content: Promise<Buffer> | null = null
+  app.get(route, async (_req, reply) => {
+    content ??= readFile(path)
+    reply.header('cache-control', 'public, max-age=3600').header('x-content-type-options', 'nosniff').type(type)
+    return content
+  })
 }

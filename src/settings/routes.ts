@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { manifest } from '../../manifest/app.js'
+import { verifyAndStorePortal } from '../bitrix24/install.js'
+import { publicBase } from '../bitrix24/routes.js'
+import { FrameRequestBody, FrameRequestQuery } from '../bitrix24/schemas.js'
+import type { Config } from '../config.js'
+import type { Portal, PortalSettings } from '../db/schema.js'
+import { Errors } from '../errors.js'
+import { mapLead } from '../mapping/map-lead.js'
+import { validateMappingAgainstFields } from '../mapping/schemas.js'
+import { NormalizedLead } from '../tiktok/schemas.js'
+import { parseInput } from '../validation.js'
+import { pickLang, strings } from './i18n.js'
+import { createFieldsCache, createUserVerifier } from './portal-data.js'
+import { LeadsQuery, MappingBody, OptionsBody, PreviewBody, ResendBody } from './schemas.js'
+import { createSessionSigner, type Session } from './session.js'
+import { buildState, buildStats, leadRowView, leadUrlTemplate, maskSecret, optionsOf } from './view-model.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    session?: Session
+  }
+}
+
+/** How long a rotated-out secret keeps verifying, so TikTok-side changes need not be instant. */
+export const SECRET_GRACE_MS = 24 * 60 * 60_000
+const ASSET_VERSION = Date.now().toString(36)
+
+/**
+ * The page may be framed by the portal's own domain only.
+ * @see https://developer.mozilla.org/docs/Web/HTTP/Headers/Content-Security-Policy/frame-ancestors
+ */
+function pageHeaders(reply: FastifyReply, portal: Portal): void {
+  const domain = portal.domain.replace(/[^A-Za-z0-9.:-]/g, '')
+  reply.header('content-security-policy', `frame-ancestors https://${domain} http://${domain}; default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`)
+  reply.header('x-content-type-options', 'nosniff')
+  reply.header('referrer-policy', 'no-referrer')
+  reply.header('cache-control', 'no-store')
+}
+
+export function settingsRoutes(config: Config) {
+  return async function routes(app: FastifyInstance): Promise<void> {
+    const signer = createSessionSigner(config.SESSION_SECRET ?? randomBytes(32).toString('hex'))
+    const verifyUser = createUserVerifier(app.portalQueues, config.B24_REQUEST_TIMEOUT_MS)
+    const fieldsCache = createFieldsCache(app.b24)
+
+    /**
+     * The main page (DEFAULT placement) and the CRM placement. Bitrix24 POSTs the user's AUTH_ID:
+     * it is checked against the portal stored at install before anything is shown.
+     */
+    async function page(request: FastifyRequest, reply: FastifyReply) {
+      const body = parseInput(FrameRequestBody, request.body, 'placement request')
+      const query = parseInput(FrameRequestQuery, request.query, 'placement query')
+      let portal = await app.portals.find(body.member_id)
+      if (!portal || portal.state === 'uninstalled') throw Errors.unknownPortal('the app is not installed on this portal')
+      const profile = await verifyUser(portal.member_id, portal.client_endpoint, body.AUTH_ID)
+      if (!profile) throw Errors.unauthorized('Bitrix24 did not confirm this user (AUTH_ID)')
+      // An administrator opening the app re-authorises a portal whose refresh token died.
+      if (portal.state === 'needs_reauth' && profile.ADMIN && body.REFRESH_ID) {
+        try {
+          portal = await verifyAndStorePortal({ config, portals: app.portals }, { memberId: portal.member_id, refreshToken: body.REFRESH_ID, lang: portal.lang, isInstall: false })
+          app.b24.forget(portal.member_id)
+          app.dispatcher.notify(portal.member_id)
+          request.log.info({ memberId: portal.member_id }, 'portal re-authorised by an administrator')
+        } catch (err) {
+          request.log.warn({ err, memberId: portal.member_id }, 're-authorisation failed')
+        }
+      }
+      const conf = await app.settings.ensure(portal.member_id)
+      const lang = pickLang(query.LANG ?? portal.lang)
+      const user = { id: profile.ID, name: [profile.NAME, profile.LAST_NAME].filter(Boolean).join(' ') || `#${profile.ID}`, isAdmin: profile.ADMIN }
+      const session = signer.sign({ m: portal.member_id, u: user.id, a: user.isAdmin, n: user.name })
+      const state = await buildState(app, { portal, conf, user, base: publicBase(config, request), lang })
+      pageHeaders(reply, portal)
+      return reply.type('text/html; charset=utf-8').view('settings.eta', {
+        lang,
+        strings: strings(lang),
+        session,
+        csrf: signer.csrfFor(session, portal.member_id),
+        state,
+        leadUrlTemplate: leadUrlTemplate(portal.domain),
+        assetVersion: ASSET_VERSION,
+      })
+    }
+    app.post(manifest.paths.handler, page)
+    app.post(manifest.paths.placement, page)
+
+    await app.register(
+      async (api) => {
+        // Every call needs a valid session; every change also its CSRF token, and most an administrator.
+        api.addHook('preHandler', async (request) => {
+          const token = request.headers['x-session']
+          const session = signer.verify(typeof token === 'string' ? token : undefined)
+          if (!session) throw Errors.unauthorized('the session is missing, forged or expired: reopen the page from Bitrix24')
+          const portal = await app.portals.find(session.m)
+          if (!portal || portal.state === 'uninstalled') throw Errors.unauthorized('the app is no longer installed on this portal')
+          if (request.method !== 'GET') {
+            const csrf = request.headers['x-csrf-token']
+            if (!signer.checkCsrf(token as string, session.m, typeof csrf === 'string' ? csrf : undefined)) throw Errors.forbidden('missing or wrong CSRF token')
+            const readOnly = request.routeOptions.config as { readOnly?: boolean } | undefined
+            if (!session.a && !readOnly?.readOnly) throw Errors.forbidden('only portal administrators can change settings')
+          }
+          request.session = session
+        })
+
+        const ctx = async (request: FastifyRequest): Promise<{ session: Session; portal: Portal; conf: PortalSettings }> => {
+          const session = request.session!
+          const portal = (await app.portals.find(session.m))!
+          return { session, portal, conf: await app.settings.ensure(session.m) }
+        }
+
+        api.get('/state', async (request) => {
+          const { session, portal, conf } = await ctx(request)
+          return buildState(app, { portal, conf, user: { id: session.u, name: session.n, isAdmin: session.a }, base: publicBase(config, request), lang: pickLang(portal.lang) })
+        })
+
+        api.get('/fields', async (request) => (await fieldsCache.load(request.session!.m)).view)
+
+        api.get('/leads', async (request) => {
+          const { portal } = await ctx(request)
+          const q = parseInput(LeadsQuery, request.query, 'query')
+          const rows = await app.leads.latest(portal.member_id, { status: q.status, limit: q.limit, beforeId: q.before })
+          const template = leadUrlTemplate(portal.domain)
+          return { leads: rows.map((r) => leadRowView(r, template)), nextBefore: rows.length === q.limit ? rows[rows.length - 1]!.id : null }
+        })
+
+        api.get('/stats', async (request) => buildStats(app, request.session!.m))
+
+        api.post('/secret/reveal', async (request) => ({ secret: (await ctx(request)).conf.signing_secret }))
+
+        api.post('/secret/rotate', async (request) => {
+          const rotated = await app.settings.rotateSecret(request.session!.m, SECRET_GRACE_MS)
+          request.log.info({ memberId: request.session!.m }, 'webhook secret rotated')
+          return { secret: rotated.signing_secret, secretMasked: maskSecret(rotated.signing_secret), previousValidUntil: new Date(rotated.previous_secret_until!).toISOString() }
+        })
+
+        api.post('/options', async (request) => {
+          const body = parseInput(OptionsBody, request.body, 'options')
+          const m = request.session!.m
+          await app.settings.update(m, body)
+          app.portalRates.set(m, body.rate_per_s)
+          return { ok: true, options: optionsOf((await app.settings.find(m))!) }
+        })
+
+        api.post('/mapping', async (request, reply) => {
+          const mapping = parseInput(MappingBody, request.body, 'mapping')
+          const m = request.session!.m
+          const { raw } = await fieldsCache.load(m)
+          const errors = validateMappingAgainstFields(mapping, raw)
+          if (errors.length) return reply.code(400).send({ error: 'APP_ERR_MAPPING_INVALID', message: `The mapping does not fit this portal's lead fields: ${errors.join('; ')}`, errors })
+          await app.settings.update(m, { mapping_json: JSON.stringify(mapping) })
+          const latest = (await app.leads.latest(m, { limit: 1 }))[0]
+          const warnings = latest ? mapLead(NormalizedLead.parse(JSON.parse(latest.lead_json)), { mapping, defaultCountry: (await app.settings.find(m))!.default_country, originatorId: manifest.code, portalFields: raw }).warnings : []
+          return { ok: true, mapping, warnings }
+        })
+
+        api.post('/preview', { config: { readOnly: true } }, async (request) => {
+          const { mapping } = parseInput(PreviewBody, request.body, 'preview')
+          const { conf } = await ctx(request)
+          const latest = (await app.leads.latest(request.session!.m, { limit: 20 })).find((r) => r.is_test === 0) ?? (await app.leads.latest(request.session!.m, { limit: 1 }))[0]
+          if (!latest) return { lead: null, fields: {}, warnings: [] }
+          const lead = NormalizedLead.parse(JSON.parse(latest.lead_json))
+          const { raw } = await fieldsCache.load(request.session!.m).catch(() => ({ raw: undefined }))
+          const mapped = mapLead(lead, { mapping, defaultCountry: conf.default_country, originatorId: manifest.code, ...(raw ? { portalFields: raw } : {}) })
+          return { lead: { tiktokLeadId: lead.leadId, answers: lead.answers }, fields: mapped.fields, warnings: mapped.warnings }
+        })
+
+        api.post('/test-lead', async (request) => {
+          const m = request.session!.m
+          const tiktokLeadId = `test-${Date.now()}-${randomBytes(3).toString('hex')}`
+          const lead: NormalizedLead = {
+            leadId: tiktokLeadId,
+            format: 'pull',
+            createdAt: new Date().toISOString(),
+            formId: null,
+            formName: 'Test form (TikTok Leads app)',
+            pageId: null,
+            pageName: null,
+            advertiserId: null,
+            advertiserName: null,
+            campaignId: null,
+            campaignName: 'Test campaign',
+            adgroupId: null,
+            adgroupName: null,
+            adId: null,
+            adName: 'Test ad',
+            answers: [
+              { key: 'name', value: 'Test Lead' },
+              { key: 'phone_number', value: '+84912345678' },
+              { key: 'email', value: 'test.lead@example.com' },
+              { key: 'What are you interested in?', value: 'A demo' },
+            ],
+          }
+          await app.leads.insertMany(m, [{ tiktokLeadId, format: 'pull', isTest: true, leadJson: JSON.stringify(lead), rawJson: JSON.stringify({ test: true }) }], { scheme: 'test', valid: true })
+          const row = (await app.leads.findByTikTokId(m, tiktokLeadId))!
+          app.dispatcher.notify(m)
+          return { ok: true, leadId: row.id, tiktokLeadId }
+        })
+
+        api.post('/leads/resend', async (request) => {
+          const body = parseInput(ResendBody, request.body, 'resend')
+          const m = request.session!.m
+          const requeued = await app.leads.resend(m, 'all' in body ? 'all-failed' : body.ids)
+          if (requeued) app.dispatcher.notify(m)
+          return { ok: true, requeued }
+        })
+      },
+      { prefix: '/api/settings' },
+    )
+  }
+}
+

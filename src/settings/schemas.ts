@@ -1,0 +1,84 @@
+import { z } from 'zod'
+import { DefaultCountry, MappingConfig } from '../mapping/schemas.js'
+
+/**
+ * The settings tab's API: request bodies (validated here) and answer shapes (what the page's
+ * script reads). Every request carries the signed session token in `X-Session` and every change
+ * also the CSRF token in `X-CSRF-Token` (both are embedded in the page; no cookies, since
+ * browsers block third-party cookies inside the Bitrix24 iframe).
+ */
+
+export const LeadStatusFilter = z.enum(['received', 'queued', 'sending', 'delivered', 'duplicate', 'failed'])
+
+export const LeadsQuery = z.object({
+  status: LeadStatusFilter.optional(),
+  before: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+})
+
+export const OptionsBody = z.object({
+  dedup_policy: z.enum(['off', 'skip', 'update', 'link']),
+  rate_per_s: z.union([z.literal(2), z.literal(5)]),
+  default_country: DefaultCountry,
+  verify_mode: z.enum(['log_only', 'enforce']),
+})
+export type OptionsBody = z.infer<typeof OptionsBody>
+
+export const MappingBody = MappingConfig
+export const PreviewBody = z.object({ mapping: MappingConfig })
+
+export const ResendBody = z.union([z.object({ all: z.literal(true) }), z.object({ ids: z.array(z.number().int().positive()).min(1).max(500) })])
+
+/** GET /api/settings/state */
+export interface StateView {
+  portal: { memberId: string; domain: string; state: 'active' | 'needs_reauth' | 'uninstalled'; stateReason: string | null }
+  user: { id: number; name: string; isAdmin: boolean }
+  /** one plain-language line per problem, empty when all is well */
+  problems: string[]
+  queue: { pending: number; sending: number; failed: number }
+  lastDeliveryAt: string | null
+  webhook: {
+    url: string
+    secretMasked: string
+    verifyMode: 'log_only' | 'enforce'
+    lastScheme: string | null
+    lastDetail: string | null
+    lastWebhookAt: string | null
+  }
+  options: OptionsBody
+  mapping: z.infer<typeof MappingConfig>
+  /** answer keys seen in this portal's latest leads (custom questions included) */
+  questions: string[]
+}
+
+/** GET /api/settings/fields */
+export interface FieldsView {
+  fields: Array<{ code: string; title: string; type: string; isMultiple: boolean; isReadOnly: boolean; isRequired: boolean; items: Array<{ id: string; value: string }> }>
+  users: Array<{ id: number; name: string }>
+  sources: Array<{ id: string; name: string }>
+  statuses: Array<{ id: string; name: string }>
+}
+
+/** GET /api/settings/leads */
+export interface LeadRowView {
+  id: number
+  tiktokLeadId: string
+  status: z.infer<typeof LeadStatusFilter>
+  isTest: boolean
+  name: string | null
+  receivedAt: string
+  doneAt: string | null
+  deliveryMs: number | null
+  attempts: number
+  b24LeadId: number | null
+  b24LeadUrl: string | null
+  lastError: string | null
+  duplicateOf: string | null
+}
+
+/** GET /api/settings/stats */
+export interface StatsView {
+  days: Array<{ date: string; received: number; delivered: number; duplicate: number; failed: number; medianDeliveryMs: number | null }>
+  today: { received: number; delivered: number; duplicate: number; failed: number; medianDeliveryMs: number | null }
+  week: { received: number; delivered: number; duplicate: number; failed: number; medianDeliveryMs: number | null }
+}

@@ -1,0 +1,160 @@
+import type { FastifyInstance } from 'fastify'
+import { manifest } from '../../manifest/app.js'
+import { mappingOf } from '../delivery/lead-commands.js'
+import type { Lead, Portal, PortalSettings } from '../db/schema.js'
+import { NormalizedLead } from '../tiktok/schemas.js'
+import type { Lang } from './i18n.js'
+import type { LeadRowView, OptionsBody, StateView, StatsView } from './schemas.js'
+
+const DAY_MS = 86_400_000
+const STUCK_AFTER_MS = 5 * 60_000
+
+/** Plain-language problem lines, in the page's language. */
+const PROBLEMS = {
+  en: {
+    needs_reauth: (why: string) => `Bitrix24 no longer accepts the app's access (${why}). A portal administrator must open this page to re-authorise it; leads are kept and will be sent then.`,
+    uninstalled: () => 'The app is uninstalled from this portal: leads are stored but not sent.',
+    failed: (n: number) => `${n} lead(s) could not be delivered. See the delivery log below, fix the cause and re-send them.`,
+    stuck: (min: number, err: string) => `Leads are waiting: the oldest for ${min} min${err ? ` (last error: ${err})` : ''}.`,
+    no_webhook: () => 'No request has come from TikTok yet: paste the webhook URL into TikTok (steps below) or send a test lead.',
+    verify_failed: (detail: string) => `The last TikTok request failed signature verification (${detail}). It was accepted because verification is in log-only mode.`,
+  },
+  ru: {
+    needs_reauth: (why: string) => `Bitrix24 больше не принимает доступ приложения (${why}). Администратор портала должен открыть эту страницу, чтобы переавторизовать его; лиды сохранены и будут отправлены.`,
+    uninstalled: () => 'Приложение удалено с портала: лиды сохраняются, но не отправляются.',
+    failed: (n: number) => `Не удалось доставить лидов: ${n}. Смотрите журнал доставки ниже, устраните причину и отправьте их повторно.`,
+    stuck: (min: number, err: string) => `Лиды ждут отправки: самый старый — ${min} мин${err ? ` (последняя ошибка: ${err})` : ''}.`,
+    no_webhook: () => 'Из TikTok ещё не было запросов: вставьте URL вебхука в TikTok (шаги ниже) или отправьте тестовый лид.',
+    verify_failed: (detail: string) => `Последний запрос TikTok не прошёл проверку подписи (${detail}). Он принят, так как проверка в режиме «только журнал».`,
+  },
+}
+
+/** The webhook URL TikTok must call for this portal. */
+export function webhookUrl(base: string, conf: PortalSettings): string {
+  return new URL(manifest.paths.tiktokWebhook.replace(':key', conf.webhook_key), base).toString()
+}
+
+export function maskSecret(secret: string): string {
+  return `${secret.slice(0, 4)}${'•'.repeat(12)}${secret.slice(-2)}`
+}
+
+/** Link to a lead card in the portal (https, except an emulated portal on loopback). */
+export function leadUrlTemplate(domain: string): string {
+  const local = /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(domain)
+  return `${local ? 'http' : 'https'}://${domain}/crm/lead/details/#ID#/`
+}
+
+export function optionsOf(conf: PortalSettings): OptionsBody {
+  return {
+    dedup_policy: conf.dedup_policy,
+    rate_per_s: conf.rate_per_s === 5 ? 5 : 2,
+    // stored only after validation against the same schema
+    default_country: conf.default_country as OptionsBody['default_country'],
+    verify_mode: conf.verify_mode,
+  }
+}
+
+export function leadName(row: Lead): string | null {
+  try {
+    const lead = NormalizedLead.parse(JSON.parse(row.lead_json))
+    const by = (k: string) => lead.answers.find((a) => a.key === k)?.value
+    return by('name') ?? by('full_name') ?? ([by('first_name'), by('last_name')].filter(Boolean).join(' ') || null)
+  } catch {
+    return null
+  }
+}
+
+export function leadRowView(row: Lead, template: string): LeadRowView {
+  return {
+    id: row.id,
+    tiktokLeadId: row.tiktok_lead_id,
+    status: row.status,
+    isTest: row.is_test === 1,
+    name: leadName(row),
+    receivedAt: new Date(row.received_at).toISOString(),
+    doneAt: row.done_at ? new Date(row.done_at).toISOString() : null,
+    deliveryMs: row.status === 'delivered' && row.done_at ? row.done_at - row.received_at : null,
+    attempts: row.attempts,
+    b24LeadId: row.b24_lead_id,
+    b24LeadUrl: row.b24_lead_id ? template.replace('#ID#', String(row.b24_lead_id)) : null,
+    lastError: row.last_error,
+    duplicateOf: row.duplicate_of,
+  }
+}
+
+/** Answer keys of the portal's latest leads, standard fields first, then custom questions as seen. */
+export async function questionsSeen(app: FastifyInstance, memberId: string): Promise<string[]> {
+  const rows = await app.leads.latest(memberId, { limit: 50 })
+  const keys = new Set<string>(['name', 'phone_number', 'email'])
+  for (const row of rows) {
+    try {
+      for (const a of NormalizedLead.parse(JSON.parse(row.lead_json)).answers) keys.add(a.key)
+    } catch {
+      // a row that no longer parses contributes no keys
+    }
+  }
+  return [...keys]
+}
+
+export async function buildState(app: FastifyInstance, args: { portal: Portal; conf: PortalSettings; user: { id: number; name: string; isAdmin: boolean }; base: string; lang: Lang }): Promise<StateView> {
+  const { portal, conf, user, lang } = args
+  const m = portal.member_id
+  const [counts, lastDelivered, oldest, questions] = await Promise.all([app.leads.counts(m), app.leads.lastDeliveredAt(m), app.leads.oldestWaiting(m), questionsSeen(app, m)])
+  const text = lang === 'ru' ? PROBLEMS.ru : PROBLEMS.en
+  const problems: string[] = []
+  if (portal.state === 'needs_reauth') problems.push(text.needs_reauth(portal.state_reason ?? 'token refresh refused'))
+  if (portal.state === 'uninstalled') problems.push(text.uninstalled())
+  if (counts.failed > 0) problems.push(text.failed(counts.failed))
+  if (oldest && Date.now() - oldest.received_at > STUCK_AFTER_MS) problems.push(text.stuck(Math.round((Date.now() - oldest.received_at) / 60_000), oldest.last_error ?? ''))
+  if (!conf.last_webhook_at) problems.push(text.no_webhook())
+  else if (conf.last_verify_detail && conf.verify_mode === 'log_only' && !/valid/i.test(conf.last_verify_detail)) problems.push(text.verify_failed(conf.last_verify_detail))
+  return {
+    portal: { memberId: m, domain: portal.domain, state: portal.state, stateReason: portal.state_reason },
+    user,
+    problems,
+    queue: { pending: counts.received + counts.queued, sending: counts.sending, failed: counts.failed },
+    lastDeliveryAt: lastDelivered ? new Date(lastDelivered).toISOString() : null,
+    webhook: {
+      url: webhookUrl(args.base, conf),
+      secretMasked: maskSecret(conf.signing_secret),
+      verifyMode: conf.verify_mode,
+      lastScheme: conf.last_verify_scheme,
+      lastDetail: conf.last_verify_detail,
+      lastWebhookAt: conf.last_webhook_at,
+    },
+    options: optionsOf(conf),
+    mapping: mappingOf(conf),
+    questions,
+  }
+}
+
+type Bucket = StatsView['today']
+const empty = (): Bucket => ({ received: 0, delivered: 0, duplicate: 0, failed: 0, medianDeliveryMs: null })
+
+/** Today and each of the last 7 UTC days, plus the week's totals. */
+export async function buildStats(app: FastifyInstance, memberId: string, nowMs = Date.now()): Promise<StatsView> {
+  const todayStart = Math.floor(nowMs / DAY_MS) * DAY_MS
+  const since = todayStart - 6 * DAY_MS
+  const { received, done } = await app.leads.dailyStats(memberId, since)
+  const days: StatsView['days'] = []
+  for (let i = 0; i < 7; i++) {
+    const start = since + i * DAY_MS
+    const date = new Date(start).toISOString().slice(0, 10)
+    const b = { date, ...empty() }
+    b.received = received.find((r) => r.day === date)?.n ?? 0
+    for (const d of done.filter((x) => x.day === date)) if (d.status === 'delivered' || d.status === 'duplicate' || d.status === 'failed') b[d.status] = d.n
+    b.medianDeliveryMs = b.delivered ? await app.leads.medianDeliveryMs(memberId, start, start + DAY_MS) : null
+    days.push(b)
+  }
+  const week = empty()
+  for (const d of days) {
+    week.received += d.received
+    week.delivered += d.delivered
+    week.duplicate += d.duplicate
+    week.failed += d.failed
+  }
+  week.medianDeliveryMs = week.delivered ? await app.leads.medianDeliveryMs(memberId, since, todayStart + DAY_MS) : null
+  const { date: _date, ...today } = days[6]!
+  void _date
+  return { days, today, week }
+}

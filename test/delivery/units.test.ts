@@ -1,0 +1,36 @@
+import t from 'tap'
+import { backoffDelay } from '../../src/delivery/backoff.js'
+import { PortalQueues } from '../../src/delivery/portal-queues.js'
+import { decide } from '../../src/delivery/dedup.js'
+
+t.test('backoff doubles, jitters within [half, full], and caps', async (t) => {
+  const opts = { baseMs: 1000, maxMs: 60_000 }
+  t.equal(backoffDelay(1, opts, () => 0), 500)
+  t.equal(backoffDelay(1, opts, () => 1), 1000)
+  t.equal(backoffDelay(3, opts, () => 1), 4000)
+  t.equal(backoffDelay(30, opts, () => 1), 60_000)
+  t.equal(backoffDelay(30, opts, () => 0), 30_000)
+})
+
+t.test('a portal queue starts at most `rate` tasks per rolling second; portals are independent', async (t) => {
+  const q = new PortalQueues((m) => (m === 'ent' ? 5 : 2))
+  t.teardown(() => q.close())
+  const starts: Record<string, number[]> = { a: [], ent: [] }
+  const t0 = Date.now()
+  await Promise.all([
+    ...Array.from({ length: 5 }, () => q.run('a', async () => void starts.a!.push(Date.now() - t0))),
+    ...Array.from({ length: 5 }, () => q.run('ent', async () => void starts.ent!.push(Date.now() - t0))),
+  ])
+  t.ok(starts.ent!.every((s) => s < 200), 'enterprise portal: 5 at once')
+  t.ok(starts.a![1]! < 200 && starts.a![2]! >= 990 && starts.a![4]! >= 1990, `2/s portal: ${starts.a!.join(',')}`)
+})
+
+t.test('dedup decisions', async (t) => {
+  const m = { leadIds: [7], contactIds: [3] }
+  t.same(decide('off', m), { action: 'add' })
+  t.same(decide('skip', undefined), { action: 'add' })
+  t.same(decide('skip', m), { action: 'skip', existingLeadId: 7, duplicateOf: 'lead #7, contact #3' })
+  t.same(decide('update', m), { action: 'update', existingLeadId: 7, duplicateOf: 'lead #7, contact #3' })
+  t.same(decide('update', { leadIds: [], contactIds: [3] }), { action: 'add', note: 'contact #3' })
+  t.same(decide('link', m), { action: 'add', note: 'lead #7, contact #3' })
+})
