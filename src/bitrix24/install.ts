@@ -30,7 +30,7 @@ export async function verifyAndStorePortal(
   if (answer.member_id !== claim.memberId) throw Errors.installNotVerified('member_id does not match the OAuth server')
   return deps.portals.upsertInstalled({
     member_id: answer.member_id,
-    domain: answer.domain,
+    domain: portalDomain(answer.client_endpoint),
     client_endpoint: answer.client_endpoint,
     server_endpoint: answer.server_endpoint,
     access_token: answer.access_token,
@@ -41,6 +41,15 @@ export async function verifyAndStorePortal(
     lang: normaliseLang(claim.lang),
     installer_user_id: answer.user_id ?? null,
   }, claim.isInstall)
+}
+
+/**
+ * The portal's host, from the REST endpoint the OAuth server named. (The refresh answer's own
+ * `domain` field is the OAuth server's, not the portal's.)
+ * @see https://apidocs.bitrix24.com/settings/oauth/index.html
+ */
+export function portalDomain(clientEndpoint: string): string {
+  return clientEndpoint.replace(/^https?:\/\//, '').replace(/\/rest\/?$/, '')
 }
 
 export function normaliseLang(lang: string | undefined): string {

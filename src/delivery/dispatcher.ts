@@ -111,6 +111,8 @@ export function createDispatcher(deps: DispatcherDeps) {
         // Not deliverable now: leads stay stored; install/re-authorisation wakes us again.
         if (!portal || portal.state !== 'active') return
         if (await this.reconcileStale()) continue
+        // Look before taking a slot: an empty claim would spend the portal's request budget.
+        if (!(await this.hasDue())) return
         // Claim inside the slot, so leads that arrived while we waited for the budget ride along,
         // and read the settings there too, so they are as fresh as the leads.
         const claimed = await queues.run(this.memberId, async () => {
@@ -129,10 +131,7 @@ export function createDispatcher(deps: DispatcherDeps) {
           }
           return { prepared, conf, matches: await this.lookUpDuplicates(prepared) }
         })
-        if (claimed === null) {
-          if (!(await this.hasDue())) return
-          continue
-        }
+        if (claimed === null) continue
         if (claimed.matches) await queues.run(this.memberId, () => this.send(claimed.prepared, claimed.matches!, claimed.conf))
       }
     }

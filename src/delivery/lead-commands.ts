@@ -2,7 +2,7 @@ import { stringify } from 'qs'
 import type { Lead, PortalSettings } from '../db/schema.js'
 import { escapeHtml, mapLead } from '../mapping/map-lead.js'
 import { MappingConfig } from '../mapping/schemas.js'
-import { NormalizedLead } from '../tiktok/schemas.js'
+import type { NormalizedLead } from '../tiktok/schemas.js'
 import type { DedupDecision } from './dedup.js'
 
 export interface PreparedLead {
@@ -26,7 +26,8 @@ export function mappingOf(conf: PortalSettings): MappingConfig {
 
 /** crm.lead.add fields for one stored lead, with the portal's current mapping (applied at send time, so edits reach queued leads). */
 export function leadFields(row: Lead, conf: PortalSettings, originatorId: string): { fields: Record<string, unknown>; warnings: string[] } {
-  const lead = NormalizedLead.parse(JSON.parse(row.lead_json))
+  // Written by the intake after validation against NormalizedLead; not re-validated on this hot path.
+  const lead = JSON.parse(row.lead_json) as NormalizedLead
   return mapLead(lead, { mapping: mappingOf(conf), defaultCountry: conf.default_country, originatorId })
 }
 

@@ -32,7 +32,8 @@ const ASSET_VERSION = Date.now().toString(36)
  * @see https://developer.mozilla.org/docs/Web/HTTP/Headers/Content-Security-Policy/frame-ancestors
  */
 function pageHeaders(reply: FastifyReply, portal: Portal): void {
-  const domain = portal.domain.replace(/[^A-Za-z0-9.:-]/g, '')
+  // Origins only: a path in the stored domain (an emulated portal) is not part of the frame's origin.
+  const domain = (portal.domain.split('/')[0] ?? '').replace(/[^A-Za-z0-9.:-]/g, '')
   reply.header('content-security-policy', `frame-ancestors https://${domain} http://${domain}; default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`)
   reply.header('x-content-type-options', 'nosniff')
   reply.header('referrer-policy', 'no-referrer')

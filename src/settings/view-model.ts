@@ -40,7 +40,7 @@ export function maskSecret(secret: string): string {
 
 /** Link to a lead card in the portal (https, except an emulated portal on loopback). */
 export function leadUrlTemplate(domain: string): string {
-  const local = /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(domain)
+  const local = /^(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(domain)
   return `${local ? 'http' : 'https'}://${domain}/crm/lead/details/#ID#/`
 }
 

@@ -19,6 +19,17 @@ export async function tiktokRoutes(app: FastifyInstance): Promise<void> {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 
+  // What the settings tab shows ("last request: TikTok-Signature valid") is written when it changes,
+  // or every 30 s, not on every one of thousands of requests.
+  const lastRecorded = new Map<string, { what: string; at: number }>()
+  async function recordVerification(memberId: string, scheme: string, detail: string, nowMs: number): Promise<void> {
+    const what = `${scheme}\0${detail}`
+    const last = lastRecorded.get(memberId)
+    if (last && last.what === what && nowMs - last.at < 30_000) return
+    lastRecorded.set(memberId, { what, at: nowMs })
+    await app.settings.recordVerification(memberId, scheme, detail)
+  }
+
   app.post(manifest.paths.tiktokWebhook, async (request, reply) => {
     const params = WebhookParams.safeParse(request.params)
     const conf = params.success ? await app.settings.findByWebhookKey(params.data.key) : undefined
@@ -29,7 +40,7 @@ export async function tiktokRoutes(app: FastifyInstance): Promise<void> {
 
     const nowMs = Date.now()
     const check = verifyTikTokRequest({ rawBody: raw, headers: request.headers, secrets: activeSecrets(conf, nowMs), urlKeyMatched: true, nowMs })
-    await app.settings.recordVerification(memberId, check.scheme, check.detail)
+    await recordVerification(memberId, check.scheme, check.detail, nowMs)
     if (!check.valid) {
       if (conf.verify_mode === 'enforce') {
         log.warn({ scheme: check.scheme, detail: check.detail }, 'webhook refused: verification failed')

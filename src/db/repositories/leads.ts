@@ -112,17 +112,15 @@ export function createLeadRepository(db: DB) {
       return rows.map((r) => r.member_id)
     },
 
+    /** One statement for a whole batch: this runs up to twice a second for every portal. */
     async markDelivered(items: Array<{ id: number; b24LeadId: number }>, nowMs = Date.now()): Promise<void> {
       if (items.length === 0) return
-      await db.transaction().execute(async (trx) => {
-        for (const it of items) {
-          await trx
-            .updateTable('leads')
-            .set({ status: 'delivered', b24_lead_id: it.b24LeadId, last_error: null, done_at: nowMs, updated_at: nowMs })
-            .where('id', '=', it.id)
-            .execute()
-        }
-      })
+      const ids = sql.join(items.map((it) => sql`when ${it.id} then ${it.b24LeadId}`), sql` `)
+      await db
+        .updateTable('leads')
+        .set({ status: 'delivered', b24_lead_id: sql<number>`case id ${ids} end`, last_error: null, done_at: nowMs, updated_at: nowMs })
+        .where('id', 'in', items.map((it) => it.id))
+        .execute()
     },
 
     async markDuplicate(items: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }>, nowMs = Date.now()): Promise<void> {

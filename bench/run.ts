@@ -1,0 +1,331 @@
+/**
+ * `npm run bench [-- --json] [-- --quick]`: the app (a child process, as in production) against the
+ * Bitrix24 emulator with the real leaky bucket (2 requests/s drain, burst 50), on 127.0.0.1 only.
+ * Prints a table; with --json also one JSON object on the last line. Every load loop is bounded.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
+import { Agent, request } from 'node:http'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import SQLite from 'better-sqlite3'
+import { signTikTokSignature } from '../src/tiktok/verify.js'
+import { buildEmulator, type Emulator, type Portal } from '../test/emulator/app.js'
+
+const args = new Set(process.argv.slice(2))
+const JSON_OUT = args.has('--json')
+const QUICK = args.has('--quick')
+/** --only=intake (etc.) runs one phase, for working on it */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7)
+const phase = (name: string) => !ONLY || ONLY === name
+const SUSTAIN_S = QUICK ? 15 : 60
+const PORTALS = QUICK ? 50 : 200
+const PORTAL_WINDOW_S = QUICK ? 8 : 12
+const BACKLOG = QUICK ? 200_000 : 1_000_000
+const CLIENT_ID = 'bench.app'
+const CLIENT_SECRET = 'bench-secret-0123456789'
+
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+class AppProcess {
+  child: ChildProcess | null = null
+  peakRssMb = 0
+  #sampler: NodeJS.Timeout | null = null
+  constructor(readonly env: Record<string, string>, readonly url: string) {}
+  async start(): Promise<void> {
+    if (this.child) return
+    this.child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROF] : []), '--import', 'tsx', 'src/server.ts'], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'ignore', 'inherit'] })
+    for (let i = 0; i < 300; i++) {
+      if (await fetch(`${this.url}/ready`).then((r) => r.ok, () => false)) break
+      await sleep(100)
+    }
+    this.peakRssMb = 0
+    this.#sampler = setInterval(() => {
+      try {
+        const status = readFileSync(`/proc/${this.child!.pid}/status`, 'utf8')
+        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+        this.peakRssMb = Math.max(this.peakRssMb, kb / 1024)
+      } catch {
+        // process gone
+      }
+    }, 200)
+  }
+  async stop(): Promise<void> {
+    if (this.#sampler) clearInterval(this.#sampler)
+    if (!this.child) return
+    const exited = new Promise((r) => this.child!.once('exit', r))
+    this.child.kill('SIGTERM')
+    await Promise.race([exited, sleep(15_000)])
+    this.child.kill('SIGKILL')
+    this.child = null
+  }
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+function post(url: string, body: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+let seq = 0
+const nextId = () => `7300${String(Date.now()).slice(-9)}${String(++seq).padStart(6, '0')}`
+function body(n: number): { text: string; ids: string[] } {
+  const ids = Array.from({ length: n }, nextId)
+  const entries = ids.map(
+    (id) =>
+      `{"id":${id},"lead_source":"INSTANT_FORM","form_name":"Bench form","campaign_id":1790000000000000003,"campaign_name":"Bench campaign","ad_id":1790000000000000005,"ad_name":"Ad","create_time":${Math.floor(Date.now() / 1000)},"changes":[{"field":"name","value":"Bench Lead"},{"field":"phone_number","value":"+84912345678"},{"field":"email","value":"bench@example.com"},{"field":"What do you need?","value":"A quote"}]}`,
+  )
+  return { text: `{"object":1,"entry":[${entries.join(',')}]}`, ids }
+}
+
+interface Hook {
+  key: string
+  secret: string
+}
+function sendLeads(appUrl: string, hook: Hook, n: number): { done: Promise<number>; ids: string[] } {
+  const b = body(n)
+  const sig = signTikTokSignature(hook.secret, b.text, Math.floor(Date.now() / 1000))
+  return { done: post(`${appUrl}/tiktok/webhook/${hook.key}`, b.text, { 'tiktok-signature': sig }), ids: b.ids }
+}
+
+function hookOf(dbPath: string, memberId: string): Hook {
+  const db = new SQLite(dbPath, { readonly: true })
+  const row = db.prepare('select webhook_key key, signing_secret secret from portal_settings where member_id = ?').get(memberId) as Hook
+  db.close()
+  return row
+}
+
+async function install(emu: Emulator, appUrl: string): Promise<Portal> {
+  const p = emu.createPortal()
+  const r = await emu.installApp(p, { installUrl: `${appUrl}/bitrix24/install` })
+  if (r.status !== 200) throw new Error(`install failed ${r.status} ${r.body}`)
+  return p
+}
+
+/** When each lead (by ORIGIN_ID) was created in the emulator. */
+function creationTimes(emu: Emulator, memberId: string): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const c of emu.calls) {
+    if (c.memberId !== memberId || c.method !== 'crm.lead.add') continue
+    const origin = (c.params as { fields?: { ORIGIN_ID?: string } }).fields?.ORIGIN_ID
+    if (origin) out.set(String(origin), c.at)
+  }
+  return out
+}
+
+async function main(): Promise<void> {
+  const results: Record<string, number> = {}
+  const emu = await buildEmulator({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, drainRate: 2, burst: 50 })
+  await emu.listen(0)
+  const port = await freePort()
+  const dbPath = join(mkdtempSync(join(tmpdir(), 'b24tl-bench-')), 'app.sqlite')
+  const url = `http://127.0.0.1:${port}`
+  const app = new AppProcess(
+    { PORT: String(port), HOST: '127.0.0.1', DATABASE_PATH: dbPath, LOG_LEVEL: 'error', B24_CLIENT_ID: CLIENT_ID, B24_CLIENT_SECRET: CLIENT_SECRET, B24_OAUTH_URL: emu.oauthUrl, SESSION_SECRET: 'bench-session-secret-0123456789abcdef' },
+    url,
+  )
+  await app.start()
+  results.limit_leads_per_s = 2 * 50
+
+  // 1. Lone-lead latency: one lead at a time, with the portal's budget free.
+  if (phase('latency')) {
+    log('lone-lead latency')
+    const lone = await install(emu, url)
+    const loneHook = hookOf(dbPath, lone.memberId)
+    await sleep(1500)
+    const latencies: number[] = []
+    for (let i = 0; i < (QUICK ? 10 : 20); i++) {
+      const started = Date.now()
+      const { done, ids } = sendLeads(url, loneHook, 1)
+      await done
+      const id = ids[0]!
+      for (let w = 0; w < 200 && !creationTimes(emu, lone.memberId).has(id); w++) await sleep(5)
+      latencies.push((creationTimes(emu, lone.memberId).get(id) ?? NaN) - started)
+      await sleep(700)
+    }
+    results.lone_lead_latency_ms_p50 = pct(latencies, 50)
+    results.lone_lead_latency_ms_p99 = pct(latencies, 99)
+  }
+
+  // 2. Intake: signed one-lead webhooks from 32 concurrent connections for a bounded time.
+  if (phase('intake')) {
+    log('intake')
+    const intakePortal = await install(emu, url)
+    const intakeHook = hookOf(dbPath, intakePortal.memberId)
+    const intakeMs = QUICK ? 5000 : 10_000
+    const ackTimes: number[] = []
+    let acked = 0
+    let refused = 0
+    const intakeEnd = Date.now() + intakeMs
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (Date.now() < intakeEnd) {
+          const t0 = performance.now()
+          const status = await sendLeads(url, intakeHook, 1).done
+          ackTimes.push(performance.now() - t0)
+          if (status === 200) acked++
+          else refused++
+        }
+      }),
+    )
+    results.intake_req_per_s = Math.round(acked / (intakeMs / 1000))
+    results.intake_ack_ms_p99 = Math.round(pct(ackTimes, 99) * 10) / 10
+    results.intake_refused = refused
+  }
+
+  // 3. Sustained: one portal, a backlog that never runs dry, measured over SUSTAIN_S seconds.
+  if (phase('sustained')) {
+    log(`sustained (${SUSTAIN_S} s)`)
+    const sustained = await install(emu, url)
+    const sHook = hookOf(dbPath, sustained.memberId)
+    for (let i = 0; i < 40; i++) await sendLeads(url, sHook, 50).done
+    let feeding = true
+    const feeder = (async () => {
+      while (feeding) {
+        await sendLeads(url, sHook, 50).done
+        await sleep(400)
+      }
+    })()
+    await sleep(5000)
+    const c0 = sustained.leads.size
+    const t0 = Date.now()
+    await sleep(SUSTAIN_S * 1000)
+    const c1 = sustained.leads.size
+    results.sustained_leads_per_s = Math.round(((c1 - c0) / ((Date.now() - t0) / 1000)) * 10) / 10
+    feeding = false
+    await feeder
+    results.sustained_share_of_limit = Math.round((results.sustained_leads_per_s / results.limit_leads_per_s) * 1000) / 1000
+  }
+
+  // 4. Many portals at once: each with its own backlog; the worst portal's rate over its limit.
+  if (phase('portals')) {
+    log(`${PORTALS} portals`)
+    const many: Portal[] = []
+    for (let i = 0; i < PORTALS; i++) many.push(await install(emu, url))
+    await app.stop()
+    const perPortal = 100 * (PORTAL_WINDOW_S + 10)
+    seed(dbPath, many.map((p) => p.memberId), perPortal)
+    await app.start()
+    await sleep(3000)
+    const before = new Map(many.map((p) => [p.memberId, p.leads.size]))
+    const pt0 = Date.now()
+    await sleep(PORTAL_WINDOW_S * 1000)
+    const secs = (Date.now() - pt0) / 1000
+    const rates = many.map((p) => (p.leads.size - before.get(p.memberId)!) / secs)
+    results.portals = PORTALS
+    results.portal_min_share = Math.round((Math.min(...rates) / 100) * 1000) / 1000
+    results.portal_median_share = Math.round((pct(rates, 50) / 100) * 1000) / 1000
+    results.portals_total_leads_per_s = Math.round(rates.reduce((a, b) => a + b, 0))
+    await app.stop()
+  }
+
+  // 5. Memory with a large pending backlog.
+  if (phase('rss')) {
+    log(`RSS with ${BACKLOG.toLocaleString()} pending leads`)
+    const big = await (async () => {
+      await app.start()
+      const p = await install(emu, url)
+      await app.stop()
+      return p
+    })()
+    const db = new SQLite(dbPath)
+    db.prepare("delete from leads where status in ('received','queued','sending')").run()
+    db.close()
+    seed(dbPath, [big.memberId], BACKLOG)
+    await app.start()
+    await sleep(15_000)
+    results.pending_backlog = BACKLOG
+    results.rss_mb_with_backlog = Math.round(app.peakRssMb)
+    await app.stop()
+  }
+
+  results.rate_limit_errors = emu.counters.rateLimited
+  await emu.close()
+  agent.destroy()
+
+  const rows: Array<[string, string, string]> = [
+    ['sustained_leads_per_s', `${results.sustained_leads_per_s}`, `>= 97 (97% of ${results.limit_leads_per_s})`],
+    ['limit_leads_per_s', `${results.limit_leads_per_s}`, 'drain 2/s x 50 per batch'],
+    ['rate_limit_errors', `${results.rate_limit_errors}`, '0'],
+    ['lone_lead_latency_ms_p50', `${results.lone_lead_latency_ms_p50}`, '< 300'],
+    ['lone_lead_latency_ms_p99', `${results.lone_lead_latency_ms_p99}`, ''],
+    ['intake_req_per_s', `${results.intake_req_per_s}`, '>= 3000'],
+    ['intake_ack_ms_p99', `${results.intake_ack_ms_p99}`, ''],
+    ['portals', `${results.portals}`, '200'],
+    ['portal_min_share', `${results.portal_min_share}`, '>= 0.9'],
+    ['portal_median_share', `${results.portal_median_share}`, ''],
+    ['rss_mb_with_backlog', `${results.rss_mb_with_backlog}`, `< 250 (${BACKLOG.toLocaleString()} pending)`],
+  ]
+  const w = Math.max(...rows.map((r) => r[0].length))
+  console.log(`${'metric'.padEnd(w)}  ${'value'.padStart(10)}  target`)
+  for (const [k, v, target] of rows) console.log(`${k.padEnd(w)}  ${(v === 'undefined' ? '-' : v).padStart(10)}  ${target}`)
+  if (JSON_OUT) console.log(JSON.stringify(results))
+}
+
+/** Pending leads written straight into the database (as if TikTok had delivered them while Bitrix24 was down). */
+function seed(dbPath: string, memberIds: string[], perPortal: number): void {
+  const db = new SQLite(dbPath)
+  db.pragma('journal_mode = WAL')
+  const insert = db.prepare(
+    "insert into leads (member_id, tiktok_lead_id, format, lead_json, raw_json, received_at, updated_at) values (?, ?, 'notification', ?, '{}', ?, ?)",
+  )
+  const now = Date.now()
+  const many = db.transaction((m: string, from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const id = `8${String(i).padStart(12, '0')}${m.slice(0, 6)}`
+      const lead = {
+        leadId: id,
+        format: 'notification',
+        createdAt: new Date(now).toISOString(),
+        formId: null,
+        formName: 'Seeded form',
+        pageId: null,
+        pageName: null,
+        advertiserId: null,
+        advertiserName: null,
+        campaignId: '1790000000000000003',
+        campaignName: 'Seeded campaign',
+        adgroupId: null,
+        adgroupName: null,
+        adId: null,
+        adName: 'Ad',
+        answers: [
+          { key: 'name', value: 'Seeded Lead' },
+          { key: 'phone_number', value: '+84912345678' },
+          { key: 'email', value: 'seed@example.com' },
+        ],
+      }
+      insert.run(m, id, JSON.stringify(lead), now, now)
+    }
+  })
+  for (const m of memberIds) for (let i = 0; i < perPortal; i += 50_000) many(m, i, Math.min(perPortal, i + 50_000))
+  db.close()
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

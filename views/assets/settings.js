@@ -1,0 +1,1234 @@
+/*
+ * The settings tab's script (served as /static/settings.js). No dependencies; data is only ever
+ * put into the page with textContent / DOM nodes, never as HTML.
+ *
+ * Boot data comes from <script type="application/json" id="boot"> (see views/settings.eta).
+ * Every API call sends the signed session in X-Session; every POST also X-CSRF-Token. Inside
+ * Bitrix24 the page talks to its parent frame through b24jssdk (global B24Js): it fits its
+ * height, sets the slider title and opens lead cards in a Bitrix24 slider. Opened on its own,
+ * it skips the SDK and opens lead links in a new tab.
+ *
+ * @see /work/shared/reference/bitrix24.md §8
+ */
+;(function () {
+  'use strict'
+
+  var API = '/api/settings/'
+  var POLL_MS = 2500
+  var PREVIEW_DELAY_MS = 450
+  var FRAME_INIT_TIMEOUT_MS = 5000
+  var RESERVED_TARGETS = ['ID', 'ORIGINATOR_ID', 'ORIGIN_ID']
+  var META_SOURCES = ['meta.form_name', 'meta.form_id', 'meta.campaign_name', 'meta.campaign_id', 'meta.adgroup_name', 'meta.adgroup_id', 'meta.ad_name', 'meta.ad_id', 'meta.page_name', 'meta.advertiser_name', 'meta.lead_id', 'meta.created_at']
+  var CONSTANT_KEYS = ['ASSIGNED_BY_ID', 'SOURCE_ID', 'STATUS_ID', 'OPENED']
+  var PENDING = ['received', 'queued', 'sending']
+
+  var boot = JSON.parse(document.getElementById('boot').textContent || '{}')
+  var t = boot.strings || {}
+  var state = boot.state
+  var isAdmin = !!(state && state.user && state.user.isAdmin)
+  var locale = boot.lang === 'vn' ? 'vi' : boot.lang || 'en'
+
+  // ---------------------------------------------------------------- small helpers
+
+  function $(id) {
+    return document.getElementById(id)
+  }
+
+  /** A string with {placeholders} filled. */
+  function fmt(template, values) {
+    return String(template || '').replace(/\{(\w+)\}/g, function (all, key) {
+      return values && values[key] !== undefined && values[key] !== null ? String(values[key]) : all
+    })
+  }
+
+  /** Builds an element: props.text → textContent, props.class → className, on* → listeners. */
+  function el(tag, props, children) {
+    var node = document.createElement(tag)
+    var p = props || {}
+    Object.keys(p).forEach(function (k) {
+      var v = p[k]
+      if (v === undefined || v === null || v === false) return
+      if (k === 'text') node.textContent = String(v)
+      else if (k === 'class') node.className = v
+      else if (k.slice(0, 2) === 'on' && typeof v === 'function') node.addEventListener(k.slice(2), v)
+      else if (k === 'value' || k === 'selected' || k === 'checked' || k === 'disabled' || k === 'hidden') node[k] = v
+      else node.setAttribute(k, v === true ? '' : String(v))
+    })
+    ;[].concat(children === undefined ? [] : children).forEach(function (c) {
+      if (c === null || c === undefined || c === false) return
+      node.append(c instanceof Node ? c : String(c))
+    })
+    return node
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild)
+    return node
+  }
+
+  function option(value, label, selected) {
+    return el('option', { value: String(value), text: label, selected: !!selected })
+  }
+
+  /** Admin-only controls are disabled, and say why, for everyone else. */
+  function adminOnly(node) {
+    node.setAttribute('data-admin', '')
+    if (!isAdmin) {
+      node.disabled = true
+      node.title = t.readonly_hint
+      if ($('ro-notice')) node.setAttribute('aria-describedby', 'ro-notice')
+    }
+    return node
+  }
+
+  var numberFmt = safe(function () {
+    return new Intl.NumberFormat(locale, { maximumFractionDigits: 1 })
+  }, null)
+  var dateTimeFmt = safe(function () {
+    return new Intl.DateTimeFormat(locale, { dateStyle: 'short', timeStyle: 'medium' })
+  }, null)
+  var dayFmt = safe(function () {
+    return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', timeZone: 'UTC' })
+  }, null)
+  var regionNames = safe(function () {
+    return new Intl.DisplayNames([locale], { type: 'region' })
+  }, null)
+
+  function safe(fn, fallback) {
+    try {
+      return fn()
+    } catch (e) {
+      return fallback
+    }
+  }
+
+  function num(n) {
+    return numberFmt ? numberFmt.format(n) : String(n)
+  }
+
+  function fmtTime(iso) {
+    if (!iso) return t.never
+    var d = new Date(iso)
+    if (isNaN(d.getTime())) return String(iso)
+    return dateTimeFmt ? dateTimeFmt.format(d) : d.toISOString()
+  }
+
+  function fmtDuration(ms) {
+    if (ms === null || ms === undefined) return '–'
+    if (ms < 1000) return fmt(t.unit_ms, { n: Math.round(ms) })
+    if (ms < 60000) return fmt(t.unit_s, { n: num(Math.round(ms / 100) / 10) })
+    return fmt(t.unit_min, { n: num(Math.round(ms / 6000) / 10) })
+  }
+
+  function setTime(node, iso) {
+    node.textContent = fmtTime(iso)
+    node.setAttribute('datetime', iso || '')
+  }
+
+  /**
+   * A result line: kind 'ok' | 'error' | 'info' | '' (clears it). `list` adds one item per line,
+   * e.g. the portal's reasons for refusing a mapping.
+   */
+  function say(id, kind, text, list) {
+    var node = $(id)
+    if (!node) return
+    clear(node)
+    node.className = 'line' + (kind ? ' line--' + kind : '')
+    if (kind === 'error') node.setAttribute('role', 'alert')
+    else node.setAttribute('role', 'status')
+    node.hidden = !text
+    if (!text) return
+    node.append(document.createTextNode(text))
+    if (list && list.length) {
+      node.append(
+        el(
+          'ul',
+          null,
+          list.map(function (x) {
+            return el('li', { text: x })
+          }),
+        ),
+      )
+    }
+  }
+
+  /** Runs fn with the button marked busy; an admin-only button stays disabled for others. */
+  async function busy(button, fn) {
+    button.disabled = true
+    button.setAttribute('aria-busy', 'true')
+    try {
+      return await fn()
+    } finally {
+      button.removeAttribute('aria-busy')
+      button.disabled = button.hasAttribute('data-admin') && !isAdmin
+    }
+  }
+
+  // ---------------------------------------------------------------- API
+
+  function ApiError(message, data, status) {
+    this.name = 'ApiError'
+    this.message = message
+    this.data = data
+    this.status = status
+  }
+  ApiError.prototype = Object.create(Error.prototype)
+
+  /** JSON API call with the session (and CSRF token on POST); 4xx/5xx throw with the server's message. */
+  async function api(method, path, body) {
+    var headers = { accept: 'application/json', 'X-Session': boot.session }
+    var init = { method: method, headers: headers, cache: 'no-store', credentials: 'same-origin' }
+    if (method === 'POST') {
+      headers['X-CSRF-Token'] = boot.csrf
+      headers['content-type'] = 'application/json'
+      init.body = JSON.stringify(body === undefined ? {} : body)
+    }
+    var res
+    try {
+      res = await fetch(API + path, init)
+    } catch (e) {
+      throw new ApiError(t.err_network, null, 0)
+    }
+    var data = null
+    try {
+      data = await res.json()
+    } catch (e) {
+      data = null
+    }
+    if (!res.ok) {
+      var message = data && typeof data.message === 'string' && data.message ? data.message : res.status === 401 ? t.err_session : fmt(t.err_http, { status: res.status })
+      throw new ApiError(message, data, res.status)
+    }
+    return data
+  }
+
+  function errText(e) {
+    return e && e.message ? e.message : String(e)
+  }
+
+  // ---------------------------------------------------------------- Bitrix24 frame
+
+  var b24 = null
+  var lastHeight = 0
+  var fitTimer = 0
+
+  /** Connects to the parent Bitrix24 window, if there is one; never throws. */
+  async function initFrame() {
+    if (window.parent === window || !window.B24Js || typeof window.B24Js.initializeB24Frame !== 'function') return
+    try {
+      b24 = await Promise.race([
+        window.B24Js.initializeB24Frame(),
+        new Promise(function (resolve, reject) {
+          setTimeout(function () {
+            reject(new Error('no answer from Bitrix24'))
+          }, FRAME_INIT_TIMEOUT_MS)
+        }),
+      ])
+    } catch (e) {
+      b24 = null
+      return
+    }
+    document.documentElement.classList.add('is-framed')
+    b24.parent.setTitle(t.page_title).catch(function () {})
+    if (isAdmin) $('pick-user').hidden = false
+    if (typeof ResizeObserver === 'function') new ResizeObserver(scheduleFit).observe(document.body)
+    fit()
+  }
+
+  function scheduleFit() {
+    if (!b24) return
+    clearTimeout(fitTimer)
+    fitTimer = setTimeout(fit, 50)
+  }
+
+  /**
+   * Asks Bitrix24 to make the frame as tall as the content. Measured on <body> (height: auto), not
+   * on <html>, whose height never drops below the frame's, so the frame can shrink as well as grow.
+   */
+  function fit() {
+    if (!b24) return
+    var height = Math.ceil(document.body.scrollHeight)
+    if (Math.abs(height - lastHeight) < 2) return
+    lastHeight = height
+    b24.parent.message.send('resizeWindow', { width: '100%', height: height, isSafely: true }).catch(function () {})
+  }
+
+  /** A link to a Bitrix24 lead card: a Bitrix24 slider when framed, a new tab otherwise. */
+  function leadLink(url, id) {
+    return el('a', {
+      href: url,
+      target: '_blank',
+      rel: 'noopener noreferrer',
+      text: fmt(t.log_open_lead, { id: id }),
+      onclick: function (ev) {
+        if (!b24) return
+        ev.preventDefault()
+        b24.slider.openPath(url, 950).catch(function () {
+          window.open(url, '_blank', 'noopener')
+        })
+      },
+    })
+  }
+
+  function leadUrl(row) {
+    if (row.b24LeadUrl) return row.b24LeadUrl
+    return boot.leadUrlTemplate ? String(boot.leadUrlTemplate).replace('#ID#', String(row.b24LeadId)) : null
+  }
+
+  // ---------------------------------------------------------------- status
+
+  function renderStatus(s) {
+    state = s
+    $('st-domain').textContent = s.portal.domain
+    var token = $('st-token')
+    var ok = s.portal.state === 'active'
+    token.className = 'pill ' + (ok ? 'pill--ok' : 'pill--bad')
+    token.textContent = ok ? t.token_ok : s.portal.state === 'needs_reauth' ? t.token_reauth : t.token_uninstalled
+    $('st-queue').textContent = fmt(t.queue_value, s.queue)
+    setTime($('st-last-delivery'), s.lastDeliveryAt)
+    setTime($('st-last-webhook'), s.webhook.lastWebhookAt)
+    var health = clear($('st-health'))
+    if (!s.problems.length) {
+      health.append(el('p', { class: 'line line--ok', id: 'st-ok', text: t.status_all_good }))
+    } else {
+      health.append(el('p', { class: 'problems__title', text: t.status_problems }))
+      health.append(
+        el(
+          'ul',
+          { class: 'problems', id: 'st-problems' },
+          s.problems.map(function (p) {
+            return el('li', { text: p })
+          }),
+        ),
+      )
+    }
+    var w = s.webhook
+    $('verify-last').textContent = w.lastDetail ? (w.lastScheme ? w.lastScheme + ': ' : '') + w.lastDetail : t.verify_none
+    $('webhook-url').value = w.url
+    if (revealed === null) $('secret').value = w.secretMasked
+  }
+
+  async function refreshState() {
+    try {
+      renderStatus(await api('GET', 'state'))
+      say('global-error', '', '')
+    } catch (e) {
+      say('global-error', 'error', errText(e))
+    }
+  }
+
+  // ---------------------------------------------------------------- counters
+
+  function renderCounters(blockId, bucket) {
+    var block = $(blockId)
+    var put = function (k, v) {
+      block.querySelector('[data-k="' + k + '"]').textContent = v
+    }
+    put('received', num(bucket.received))
+    put('delivered', num(bucket.delivered))
+    put('duplicate', num(bucket.duplicate))
+    put('failed', num(bucket.failed))
+    put('median', fmtDuration(bucket.medianDeliveryMs))
+  }
+
+  var SVG = 'http://www.w3.org/2000/svg'
+
+  function svg(tag, attrs, children) {
+    var node = document.createElementNS(SVG, tag)
+    Object.keys(attrs || {}).forEach(function (k) {
+      node.setAttribute(k, String(attrs[k]))
+    })
+    ;[].concat(children || []).forEach(function (c) {
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)))
+    })
+    return node
+  }
+
+  /** Stacked bars (delivered, duplicates, failed) per day, drawn as inline SVG. */
+  function renderChart(days) {
+    var W = 560
+    var H = 150
+    var left = 30
+    var bottom = 20
+    var top = 8
+    var plotH = H - top - bottom
+    var totals = days.map(function (d) {
+      return Math.max(d.received, d.delivered + d.duplicate + d.failed)
+    })
+    var max = Math.max(1, Math.max.apply(null, totals))
+    var step = Math.max(1, Math.ceil(max / 4))
+    max = step * Math.ceil(max / step)
+    var y = function (v) {
+      return top + plotH - (v / max) * plotH
+    }
+    var slot = (W - left) / days.length
+    var barW = Math.min(38, slot * 0.6)
+    var root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-labelledby': 'chart-title chart-desc', preserveAspectRatio: 'xMidYMid meet' })
+    var desc = days
+      .map(function (d) {
+        return fmt(t.chart_day, { date: dayLabel(d.date), received: d.received, delivered: d.delivered, duplicate: d.duplicate, failed: d.failed })
+      })
+      .join('; ')
+    root.append(svg('desc', { id: 'chart-desc' }, desc))
+    for (var v = 0; v <= max; v += step) {
+      root.append(svg('line', { x1: left, x2: W, y1: y(v), y2: y(v), stroke: '#e6e9eb', 'stroke-width': 1 }))
+      root.append(svg('text', { x: left - 6, y: y(v) + 3, 'text-anchor': 'end' }, String(v)))
+    }
+    days.forEach(function (d, i) {
+      var x = left + i * slot + (slot - barW) / 2
+      var g = svg('g', {}, [svg('title', {}, fmt(t.chart_day, { date: dayLabel(d.date), received: d.received, delivered: d.delivered, duplicate: d.duplicate, failed: d.failed }))])
+      var base = 0
+      ;['delivered', 'duplicate', 'failed'].forEach(function (k) {
+        if (!d[k]) return
+        g.append(svg('rect', { class: 'bar--' + k, x: x, width: barW, y: y(base + d[k]), height: Math.max(1, y(base) - y(base + d[k])), rx: 2 }))
+        base += d[k]
+      })
+      if (d.received > base) {
+        // received but not finished yet: an outline above the finished part
+        g.append(svg('rect', { x: x + 0.5, width: barW - 1, y: y(d.received), height: Math.max(1, y(base) - y(d.received)), fill: 'none', stroke: '#2fc6f6', 'stroke-dasharray': '3 2', rx: 2 }))
+      }
+      g.append(svg('text', { x: x + barW / 2, y: H - 5, 'text-anchor': 'middle' }, dayLabel(d.date)))
+      root.append(g)
+    })
+    clear($('chart-svg')).append(root)
+  }
+
+  function dayLabel(isoDate) {
+    var d = new Date(isoDate + 'T00:00:00Z')
+    return dayFmt && !isNaN(d.getTime()) ? dayFmt.format(d) : isoDate
+  }
+
+  async function loadStats() {
+    try {
+      var st = await api('GET', 'stats')
+      renderCounters('counters-today', st.today)
+      renderCounters('counters-week', st.week)
+      renderChart(st.days)
+      say('stats-error', '', '')
+    } catch (e) {
+      say('stats-error', 'error', fmt(t.stats_failed_load, { error: errText(e) }))
+    }
+  }
+
+  // ---------------------------------------------------------------- TikTok connection
+
+  /** The revealed secret, or null while it is masked. */
+  var revealed = null
+
+  async function copyText(text) {
+    try {
+      await navigator.clipboard.writeText(text)
+      return true
+    } catch (e) {
+      // Inside an iframe without clipboard-write permission: the old way still works on a click.
+      var area = el('textarea', { class: 'sr-only', readonly: true })
+      area.value = text
+      document.body.append(area)
+      area.select()
+      var ok = false
+      try {
+        ok = document.execCommand('copy')
+      } catch (e2) {
+        ok = false
+      }
+      area.remove()
+      return ok
+    }
+  }
+
+  async function copyFrom(inputId) {
+    var ok = await copyText($(inputId).value)
+    say('connection-result', ok ? 'ok' : 'error', ok ? t.copied : t.copy_failed)
+    if (!ok) $(inputId).select()
+  }
+
+  function showSecret(secret) {
+    revealed = secret
+    $('secret').value = secret === null ? state.webhook.secretMasked : secret
+    var btn = $('secret-reveal')
+    btn.textContent = secret === null ? t.reveal : t.hide
+    btn.setAttribute('aria-pressed', secret === null ? 'false' : 'true')
+    $('secret-copy').hidden = secret === null
+  }
+
+  async function toggleReveal() {
+    if (revealed !== null) return showSecret(null)
+    await busy($('secret-reveal'), async function () {
+      try {
+        var res = await api('POST', 'secret/reveal')
+        showSecret(res.secret)
+        say('connection-result', '', '')
+      } catch (e) {
+        say('connection-result', 'error', errText(e))
+      }
+    })
+  }
+
+  async function rotateSecret() {
+    await busy($('rotate-do'), async function () {
+      try {
+        var res = await api('POST', 'secret/rotate')
+        state.webhook.secretMasked = res.secretMasked
+        $('rotate-confirm').hidden = true
+        showSecret(revealed === null ? null : res.secret)
+        say('connection-result', 'ok', fmt(t.rotated, { until: fmtTime(res.previousValidUntil) }))
+        $('secret-rotate').focus()
+      } catch (e) {
+        say('connection-result', 'error', errText(e))
+      }
+    })
+  }
+
+  function initConnection() {
+    $('webhook-copy').addEventListener('click', function () {
+      copyFrom('webhook-url')
+    })
+    $('secret-copy').addEventListener('click', function () {
+      copyFrom('secret')
+    })
+    $('secret-reveal').addEventListener('click', toggleReveal)
+    $('secret-rotate').addEventListener('click', function () {
+      $('rotate-confirm').hidden = false
+      $('rotate-cancel').focus()
+    })
+    $('rotate-cancel').addEventListener('click', function () {
+      $('rotate-confirm').hidden = true
+      $('secret-rotate').focus()
+    })
+    $('rotate-do').addEventListener('click', rotateSecret)
+  }
+
+  // ---------------------------------------------------------------- delivery options
+
+  function initOptions() {
+    var country = $('opt-country')
+    if (regionNames) {
+      Array.prototype.forEach.call(country.options, function (o) {
+        if (!o.value) return
+        var name = safe(function () {
+          return regionNames.of(o.value)
+        }, null)
+        if (name && name !== o.value) o.textContent = name + ' (' + o.value + ')'
+      })
+    }
+    $('options-form').addEventListener('submit', async function (ev) {
+      ev.preventDefault()
+      if (!isAdmin) return
+      var body = {
+        dedup_policy: $('opt-dedup').value,
+        rate_per_s: Number($('opt-rate').value),
+        default_country: country.value || null,
+        verify_mode: $('opt-verify').value,
+      }
+      await busy($('options-save'), async function () {
+        try {
+          var res = await api('POST', 'options', body)
+          state.options = res.options
+          say('options-result', 'ok', t.options_saved)
+          refreshState()
+          schedulePreview()
+        } catch (e) {
+          say('options-result', 'error', errText(e))
+        }
+      })
+    })
+  }
+
+  // ---------------------------------------------------------------- mapping editor
+
+  var fields = null // FieldsView once loaded
+  var rules = [] // [{uid, source, target, other, enums: [{uid, answer, id}]}]
+  var extraConstants = {} // constants this page has no control for: kept as they are
+  var savedJson = ''
+  var uidSeq = 0
+  var previewTimer = 0
+  var previewSeq = 0
+  var lastPreviewLead = null
+
+  function isKnownSource(source) {
+    return source === '' || META_SOURCES.indexOf(source) >= 0 || (state.questions || []).indexOf(source) >= 0
+  }
+
+  function loadMappingModel(mapping) {
+    rules = (mapping.rules || []).map(function (r) {
+      return {
+        uid: ++uidSeq,
+        source: r.source,
+        target: r.target,
+        other: !isKnownSource(r.source),
+        enums: Object.keys(r.enumMap || {}).map(function (answer) {
+          return { uid: ++uidSeq, answer: answer, id: String(r.enumMap[answer]) }
+        }),
+      }
+    })
+    extraConstants = {}
+    Object.keys(mapping.constants || {}).forEach(function (k) {
+      if (CONSTANT_KEYS.indexOf(k) < 0) extraConstants[k] = mapping.constants[k]
+    })
+    savedJson = JSON.stringify(normalizedSaved())
+  }
+
+  /** The mapping as the page shows it; incomplete rules are left out (see problemsOf). */
+  function currentMapping() {
+    var out = { rules: [], constants: {} }
+    rules.forEach(function (r) {
+      var source = String(r.source || '').trim()
+      if (!source || !r.target) return
+      var rule = { source: source, target: r.target }
+      var field = fieldByCode(r.target)
+      var enumMap = {}
+      var any = false
+      r.enums.forEach(function (e) {
+        if (e.answer.trim() && e.id) {
+          enumMap[e.answer.trim()] = e.id
+          any = true
+        }
+      })
+      if (any && (!field || hasItems(field))) rule.enumMap = enumMap
+      out.rules.push(rule)
+    })
+    Object.keys(extraConstants).forEach(function (k) {
+      out.constants[k] = extraConstants[k]
+    })
+    document.querySelectorAll('[data-const]').forEach(function (sel) {
+      var key = sel.getAttribute('data-const')
+      if (!sel.value) return
+      out.constants[key] = key === 'ASSIGNED_BY_ID' && /^\d+$/.test(sel.value) ? Number(sel.value) : sel.value
+    })
+    return out
+  }
+
+  function problemsOf() {
+    var out = []
+    rules.forEach(function (r, i) {
+      if (!String(r.source || '').trim() || !r.target) out.push(fmt(t.rule_incomplete, { n: i + 1 }))
+    })
+    return out
+  }
+
+  function fieldByCode(code) {
+    if (!fields) return null
+    for (var i = 0; i < fields.fields.length; i++) if (fields.fields[i].code === code) return fields.fields[i]
+    return null
+  }
+
+  function hasItems(field) {
+    return !!(field && field.items && field.items.length)
+  }
+
+  function fieldLabel(f) {
+    var marks = []
+    if (f.isRequired) marks.push(t.field_required)
+    if (hasItems(f)) marks.push(t.field_list)
+    if (f.isMultiple) marks.push(t.field_multiple)
+    var title = f.title && f.title !== f.code ? f.title + ' (' + f.code + ')' : f.code
+    return marks.length ? title + ' · ' + marks.join(', ') : title
+  }
+
+  function metaLabel(source) {
+    return t['meta_' + source.slice(5)] || source
+  }
+
+  function markDirty() {
+    // An error about the previous attempt no longer describes what is on screen.
+    if ($('mapping-result').classList.contains('line--error')) say('mapping-result', '', '')
+    var dirty = savedJson !== JSON.stringify(currentMapping()) || problemsOf().length > 0
+    $('mapping-dirty').hidden = !dirty
+    schedulePreview()
+  }
+
+  function sourceSelect(r, n) {
+    var sel = el('select', { id: 'r' + r.uid + '-source', 'data-fk': r.uid + '-source' })
+    sel.append(option('', t.choose, !r.source && !r.other))
+    var questions = (state.questions || []).slice()
+    var answers = el('optgroup', { label: t.group_answers })
+    questions.forEach(function (q) {
+      answers.append(option(q, q, !r.other && r.source === q))
+    })
+    sel.append(answers)
+    var meta = el('optgroup', { label: t.group_meta })
+    META_SOURCES.forEach(function (m) {
+      meta.append(option(m, metaLabel(m), !r.other && r.source === m))
+    })
+    sel.append(meta)
+    sel.append(option('__other', t.rule_other, r.other))
+    sel.addEventListener('change', function () {
+      if (sel.value === '__other') {
+        r.other = true
+        if (isKnownSource(r.source)) r.source = ''
+      } else {
+        r.other = false
+        r.source = sel.value
+      }
+      renderRules(r.other ? r.uid + '-other' : r.uid + '-source')
+      markDirty()
+    })
+    return adminOnly(sel)
+  }
+
+  function targetSelect(r) {
+    var sel = el('select', { id: 'r' + r.uid + '-target', 'data-fk': r.uid + '-target' })
+    sel.append(option('', t.choose, !r.target))
+    var list = fields ? fields.fields : []
+    var usable = list.filter(function (f) {
+      return !f.isReadOnly && RESERVED_TARGETS.indexOf(f.code) < 0
+    })
+    var std = el('optgroup', { label: t.group_std_fields })
+    var custom = el('optgroup', { label: t.group_custom_fields })
+    usable.forEach(function (f) {
+      ;(f.code.indexOf('UF_CRM_') === 0 ? custom : std).append(option(f.code, fieldLabel(f), f.code === r.target))
+    })
+    if (r.target && !usable.some(function (f) { return f.code === r.target })) {
+      sel.append(option(r.target, fields ? fmt(t.field_missing, { code: r.target }) : r.target, true))
+    }
+    if (std.children.length) sel.append(std)
+    if (custom.children.length) sel.append(custom)
+    sel.addEventListener('change', function () {
+      r.target = sel.value
+      renderRules(r.uid + '-target')
+      markDirty()
+    })
+    return adminOnly(sel)
+  }
+
+  function enumEditor(r, field) {
+    var box = el('div', { class: 'rule__enum' })
+    box.append(el('h4', { text: t.enum_h }))
+    box.append(el('p', { class: 'hint', text: t.enum_hint }))
+    r.enums.forEach(function (e) {
+      var answer = adminOnly(el('input', { type: 'text', value: e.answer, 'aria-label': t.enum_answer, placeholder: t.enum_answer, 'data-fk': e.uid + '-answer' }))
+      answer.addEventListener('input', function () {
+        e.answer = answer.value
+        markDirty()
+      })
+      var item = el('select', { 'aria-label': t.enum_item, 'data-fk': e.uid + '-item' })
+      item.append(option('', t.choose, !e.id))
+      field.items.forEach(function (it) {
+        item.append(option(it.id, it.value + ' (' + it.id + ')', String(it.id) === e.id))
+      })
+      if (e.id && !field.items.some(function (it) { return String(it.id) === e.id })) item.append(option(e.id, e.id, true))
+      adminOnly(item).addEventListener('change', function () {
+        e.id = item.value
+        markDirty()
+      })
+      var remove = adminOnly(
+        el('button', {
+          type: 'button',
+          class: 'btn btn--light btn--small',
+          text: '×',
+          'aria-label': fmt(t.enum_remove_label, { answer: e.answer || '…' }),
+          onclick: function () {
+            r.enums = r.enums.filter(function (x) {
+              return x !== e
+            })
+            renderRules(r.uid + '-enum-add')
+            markDirty()
+          },
+        }),
+      )
+      box.append(el('div', { class: 'enum-row' }, [answer, item, remove]))
+    })
+    box.append(
+      adminOnly(
+        el('button', {
+          type: 'button',
+          class: 'btn btn--light btn--small',
+          text: '+ ' + t.enum_add,
+          'data-fk': r.uid + '-enum-add',
+          onclick: function () {
+            var e = { uid: ++uidSeq, answer: previewAnswer(r.source), id: '' }
+            r.enums.push(e)
+            renderRules(e.uid + '-answer')
+            markDirty()
+          },
+        }),
+      ),
+    )
+    return box
+  }
+
+  /** The latest lead's answer to this question, to prefill a new answer → item row. */
+  function previewAnswer(source) {
+    if (!lastPreviewLead || !lastPreviewLead.answers) return ''
+    var used = {}
+    rules.forEach(function (r) {
+      r.enums.forEach(function (e) {
+        used[e.answer] = true
+      })
+    })
+    for (var i = 0; i < lastPreviewLead.answers.length; i++) {
+      var a = lastPreviewLead.answers[i]
+      if (a.key === source && !used[a.value]) return a.value
+    }
+    return ''
+  }
+
+  function ruleRow(r, i) {
+    var n = i + 1
+    var srcSel = sourceSelect(r, n)
+    var tgtSel = targetSelect(r)
+    var remove = adminOnly(
+      el('button', {
+        type: 'button',
+        class: 'btn btn--light btn--small',
+        text: t.rule_remove,
+        'aria-label': fmt(t.rule_remove_label, { n: n }),
+        onclick: function () {
+          rules = rules.filter(function (x) {
+            return x !== r
+          })
+          renderRules('rule-add')
+          markDirty()
+        },
+      }),
+    )
+    var row = el('div', { class: 'rule', role: 'listitem', 'aria-label': fmt(t.rule_n, { n: n }) }, [
+      el('div', { class: 'rule__main' }, [
+        el('div', { class: 'rule__source' }, [el('label', { for: srcSel.id, text: t.rule_source }), srcSel]),
+        el('span', { class: 'rule__arrow', 'aria-hidden': 'true', text: '→' }),
+        el('div', { class: 'rule__target' }, [el('label', { for: tgtSel.id, text: t.rule_target }), tgtSel]),
+        remove,
+      ]),
+    ])
+    if (r.other) {
+      var other = adminOnly(el('input', { type: 'text', id: 'r' + r.uid + '-other', value: r.source, 'data-fk': r.uid + '-other', maxlength: 500 }))
+      other.addEventListener('input', function () {
+        r.source = other.value
+        markDirty()
+      })
+      row.append(el('div', { class: 'rule__other field' }, [el('label', { for: other.id, text: t.rule_other_label }), other]))
+    }
+    var field = fieldByCode(r.target)
+    if (hasItems(field)) row.append(enumEditor(r, field))
+    return row
+  }
+
+  /** Redraws the rules, then puts the focus back on the control that had it (by data-fk). */
+  function renderRules(focusKey) {
+    var box = clear($('rules'))
+    if (!rules.length) box.append(el('p', { class: 'rules__empty', text: t.rules_empty }))
+    rules.forEach(function (r, i) {
+      box.append(ruleRow(r, i))
+    })
+    if (focusKey) {
+      var target = focusKey === 'rule-add' ? $('rule-add') : box.querySelector('[data-fk="' + focusKey + '"]')
+      if (target) target.focus()
+    }
+  }
+
+  function fillConstant(id, items, value) {
+    var sel = $(id)
+    var current = value === undefined || value === null ? '' : String(value)
+    clear(sel)
+    sel.append(option('', t.const_default, current === ''))
+    items.forEach(function (x) {
+      sel.append(option(x.id, x.label, String(x.id) === current))
+    })
+    if (current && !items.some(function (x) { return String(x.id) === current })) sel.append(option(current, current, true))
+    sel.value = current
+  }
+
+  function renderConstants(constants) {
+    var c = constants || {}
+    var users = fields ? fields.users.map(function (u) { return { id: u.id, label: u.name + ' (#' + u.id + ')' } }) : []
+    var sources = fields ? fields.sources.map(function (s) { return { id: s.id, label: s.name } }) : []
+    var statuses = fields ? fields.statuses.map(function (s) { return { id: s.id, label: s.name } }) : []
+    fillConstant('const-assigned', users, c.ASSIGNED_BY_ID)
+    fillConstant('const-source', sources, c.SOURCE_ID)
+    fillConstant('const-status', statuses, c.STATUS_ID)
+    var opened = $('const-opened')
+    opened.value = c.OPENED === 'Y' || c.OPENED === 'N' ? c.OPENED : ''
+  }
+
+  async function pickUser() {
+    if (!b24) return
+    try {
+      var user = await b24.dialog.selectUser()
+      if (!user || !user.id) return
+      var sel = $('const-assigned')
+      var id = String(user.id)
+      if (!Array.prototype.some.call(sel.options, function (o) { return o.value === id })) sel.append(option(id, (user.name || '#' + id) + ' (#' + id + ')', true))
+      sel.value = id
+      markDirty()
+    } catch (e) {
+      say('mapping-result', 'error', errText(e))
+    }
+  }
+
+  async function loadFields() {
+    say('fields-status', 'info', t.fields_loading)
+    try {
+      fields = await api('GET', 'fields')
+      say('fields-status', '', '')
+    } catch (e) {
+      say('fields-status', 'error', fmt(t.fields_failed, { error: errText(e) }))
+    }
+    // Keep whatever was picked while the list was loading.
+    renderConstants(currentMapping().constants)
+    renderRules()
+    // The model was built before the field list; the saved mapping is what the server has.
+    savedJson = JSON.stringify(normalizedSaved())
+    markDirty()
+  }
+
+  /** The saved mapping in the shape currentMapping() produces, to compare for unsaved changes. */
+  function normalizedSaved() {
+    var m = state.mapping || { rules: [], constants: {} }
+    var out = { rules: [], constants: {} }
+    ;(m.rules || []).forEach(function (r) {
+      var rule = { source: r.source, target: r.target }
+      if (r.enumMap && Object.keys(r.enumMap).length) rule.enumMap = r.enumMap
+      out.rules.push(rule)
+    })
+    Object.keys(m.constants || {}).forEach(function (k) {
+      if (CONSTANT_KEYS.indexOf(k) < 0) out.constants[k] = m.constants[k]
+    })
+    CONSTANT_KEYS.forEach(function (k) {
+      var v = (m.constants || {})[k]
+      if (v !== undefined && v !== null && v !== '') out.constants[k] = k === 'ASSIGNED_BY_ID' && /^\d+$/.test(String(v)) ? Number(v) : String(v)
+    })
+    return out
+  }
+
+  async function saveMapping() {
+    var problems = problemsOf()
+    if (problems.length) return say('mapping-result', 'error', t.mapping_invalid, problems)
+    var mapping = currentMapping()
+    await busy($('mapping-save'), async function () {
+      try {
+        var res = await api('POST', 'mapping', mapping)
+        state.mapping = res.mapping
+        savedJson = JSON.stringify(normalizedSaved())
+        if (res.warnings && res.warnings.length) say('mapping-result', 'info', t.saved_with_warnings, res.warnings)
+        else say('mapping-result', 'ok', t.mapping_saved)
+        markDirty()
+      } catch (e) {
+        var list = e.data && Array.isArray(e.data.errors) ? e.data.errors : null
+        say('mapping-result', 'error', list && list.length ? t.mapping_invalid : errText(e), list)
+      }
+    })
+  }
+
+  function schedulePreview() {
+    clearTimeout(previewTimer)
+    previewTimer = setTimeout(runPreview, PREVIEW_DELAY_MS)
+  }
+
+  function displayValue(v) {
+    if (v === null || v === undefined) return ''
+    if (Array.isArray(v)) {
+      return v
+        .map(function (x) {
+          return x && typeof x === 'object' && 'VALUE' in x ? String(x.VALUE) + (x.VALUE_TYPE ? ' (' + x.VALUE_TYPE + ')' : '') : displayValue(x)
+        })
+        .join(', ')
+    }
+    if (typeof v === 'object') return JSON.stringify(v)
+    return String(v)
+  }
+
+  /** A field's value as a person reads it: list items, users, sources and stages by name. */
+  function describeValue(code, v) {
+    var text = displayValue(v)
+    if (!fields || v === null || v === undefined || typeof v === 'object') return text
+    var named = null
+    if (code === 'ASSIGNED_BY_ID') named = fields.users.filter(function (u) { return String(u.id) === text })[0]
+    else if (code === 'SOURCE_ID') named = fields.sources.filter(function (x) { return x.id === text })[0]
+    else if (code === 'STATUS_ID') named = fields.statuses.filter(function (x) { return x.id === text })[0]
+    if (named) return named.name + ' (' + text + ')'
+    var field = fieldByCode(code)
+    var item = hasItems(field) ? field.items.filter(function (x) { return String(x.id) === text })[0] : null
+    return item ? item.value + ' (' + text + ')' : text
+  }
+
+  async function runPreview() {
+    var seq = ++previewSeq
+    var body = clear($('preview-body'))
+    try {
+      var res = await api('POST', 'preview', { mapping: currentMapping() })
+      if (seq !== previewSeq) return
+      clear(body)
+      lastPreviewLead = res.lead
+      if (!res.lead) {
+        body.append(el('p', { class: 'muted', text: t.preview_none }))
+        return
+      }
+      body.append(el('p', { class: 'muted small', text: t.preview_intro + ' ' + fmt(t.preview_from, { id: res.lead.tiktokLeadId }) }))
+      var rows = Object.keys(res.fields).map(function (code) {
+        var f = fieldByCode(code)
+        var label = f && f.title && f.title !== code ? [f.title + ' ', el('code', { text: code })] : [el('code', { text: code })]
+        return el('tr', { 'data-field': code }, [el('th', { scope: 'row' }, label), el('td', { class: 'pre', text: describeValue(code, res.fields[code]) })])
+      })
+      body.append(
+        el('table', { class: 'kv', id: 'preview-table' }, [
+          el('thead', { class: 'sr-only' }, el('tr', null, [el('th', { scope: 'col', text: t.preview_field }), el('th', { scope: 'col', text: t.preview_value })])),
+          el('tbody', null, rows),
+        ]),
+      )
+      if (res.warnings && res.warnings.length) {
+        body.append(
+          el(
+            'ul',
+            { class: 'warnings' },
+            res.warnings.map(function (w) {
+              return el('li', { text: w })
+            }),
+          ),
+        )
+      }
+      var answers = res.lead.answers || []
+      if (answers.length) {
+        body.append(
+          el('details', { class: 'small' }, [
+            el('summary', { text: t.preview_answers }),
+            el(
+              'table',
+              { class: 'kv' },
+              el(
+                'tbody',
+                null,
+                answers.map(function (a) {
+                  return el('tr', null, [el('th', { scope: 'row', text: a.key }), el('td', { text: a.value })])
+                }),
+              ),
+            ),
+          ]),
+        )
+      }
+    } catch (e) {
+      if (seq !== previewSeq) return
+      clear(body).append(el('p', { class: 'line line--error', role: 'alert', text: fmt(t.preview_failed, { error: errText(e) }) }))
+    }
+  }
+
+  function initMapping() {
+    loadMappingModel(state.mapping || { rules: [], constants: {} })
+    renderConstants(state.mapping && state.mapping.constants)
+    renderRules()
+    $('rule-add').addEventListener('click', function () {
+      var r = { uid: ++uidSeq, source: '', target: '', other: false, enums: [] }
+      rules.push(r)
+      renderRules(r.uid + '-source')
+      markDirty()
+    })
+    document.querySelectorAll('[data-const]').forEach(function (sel) {
+      sel.addEventListener('change', markDirty)
+    })
+    $('pick-user').addEventListener('click', pickUser)
+    $('mapping-save').addEventListener('click', saveMapping)
+  }
+
+  // ---------------------------------------------------------------- test lead
+
+  var watchedTestId = null
+
+  async function sendTestLead() {
+    var btn = $('test-lead-btn')
+    await busy(btn, async function () {
+      say('test-lead-result', 'info', t.test_sending)
+      try {
+        var res = await api('POST', 'test-lead')
+        watchedTestId = res.leadId
+        say('test-lead-result', 'info', fmt(t.test_sent, { id: res.tiktokLeadId }))
+        await refreshLog()
+      } catch (e) {
+        say('test-lead-result', 'error', errText(e))
+      }
+    })
+  }
+
+  /** Shows how the watched test lead is doing; stops watching once it is done. */
+  function reportTestLead(row) {
+    if (!row) return
+    var node = $('test-lead-result')
+    if (row.status === 'delivered') {
+      say('test-lead-result', 'ok', fmt(t.test_delivered, { time: fmtDuration(row.deliveryMs), lead: row.b24LeadId }))
+      var url = row.b24LeadId ? leadUrl(row) : null
+      if (url) node.append(' ', leadLink(url, row.b24LeadId))
+      watchedTestId = null
+    } else if (row.status === 'duplicate') {
+      say('test-lead-result', 'info', fmt(t.test_duplicate, { dup: row.duplicateOf || '' }))
+      watchedTestId = null
+    } else if (row.status === 'failed') {
+      say('test-lead-result', 'error', fmt(t.test_failed, { error: row.lastError || '' }))
+      watchedTestId = null
+    } else if (row.lastError) {
+      say('test-lead-result', 'info', fmt(t.test_waiting, { attempts: row.attempts, error: row.lastError }))
+    }
+  }
+
+  // ---------------------------------------------------------------- delivery log
+
+  var log = { rows: [], nextBefore: null, filter: '' }
+  var pollTimer = 0
+  var refreshing = false
+
+  function statusPill(status) {
+    var cls = status === 'delivered' ? 'pill--ok' : status === 'failed' ? 'pill--bad' : status === 'duplicate' ? 'pill--dup' : 'pill--wait'
+    return el('span', { class: 'pill ' + cls, text: t['status_' + status] || status })
+  }
+
+  function logRow(row) {
+    var who = el('td', null, [row.name || row.tiktokLeadId, row.isTest ? el('span', { class: 'tag', text: t.log_test }) : null])
+    if (row.name) who.append(el('span', { class: 'sub', text: row.tiktokLeadId }))
+    if (row.duplicateOf) who.append(el('span', { class: 'sub', text: fmt(t.log_duplicate_of, { dup: row.duplicateOf }) }))
+    if (row.lastError && row.status !== 'delivered') who.append(el('span', { class: 'err', text: row.lastError }))
+    var status = el('td', null, [statusPill(row.status)])
+    if (row.attempts > 1) status.append(el('span', { class: 'sub', text: fmt(t.log_attempts, { n: row.attempts }) }))
+    var url = row.b24LeadId ? leadUrl(row) : null
+    var actions = el('td')
+    if (row.status === 'failed') {
+      actions.append(
+        adminOnly(
+          el('button', {
+            type: 'button',
+            class: 'btn btn--light btn--small',
+            text: t.log_resend,
+            'aria-label': fmt(t.log_resend_label, { id: row.tiktokLeadId }),
+            onclick: function (ev) {
+              resend({ ids: [row.id] }, ev.currentTarget)
+            },
+          }),
+        ),
+      )
+    }
+    return el('tr', { 'data-id': row.id, 'data-status': row.status }, [
+      status,
+      who,
+      el('td', { class: 'num' }, el('time', { datetime: row.receivedAt, text: fmtTime(row.receivedAt) })),
+      el('td', { class: 'num', text: fmtDuration(row.deliveryMs) }),
+      el('td', null, url ? leadLink(url, row.b24LeadId) : '–'),
+      actions,
+    ])
+  }
+
+  function renderLog() {
+    var body = clear($('log-body'))
+    if (!log.rows.length) body.append(el('tr', null, el('td', { colspan: 6, class: 'muted', text: t.log_empty })))
+    log.rows.forEach(function (row) {
+      body.append(logRow(row))
+    })
+    $('log-more').hidden = log.nextBefore === null
+  }
+
+  async function fetchLeads(filter, limit, before) {
+    var q = new URLSearchParams({ limit: String(limit) })
+    if (filter) q.set('status', filter)
+    if (before) q.set('before', String(before))
+    return api('GET', 'leads?' + q.toString())
+  }
+
+  /** Reloads the rows already shown (first page, or as many as were loaded). */
+  async function refreshLog() {
+    if (refreshing) return
+    refreshing = true
+    try {
+      var data = await fetchLeads(log.filter, Math.min(100, Math.max(25, log.rows.length)))
+      log.rows = data.leads
+      log.nextBefore = data.nextBefore
+      renderLog()
+      if (watchedTestId !== null) {
+        var row = log.rows.filter(function (r) { return r.id === watchedTestId })[0]
+        if (!row && log.filter) row = (await fetchLeads('', 25)).leads.filter(function (r) { return r.id === watchedTestId })[0]
+        reportTestLead(row)
+      }
+      if (!$('log-result').classList.contains('line--ok')) say('log-result', '', '')
+    } catch (e) {
+      say('log-result', 'error', fmt(t.log_failed_load, { error: errText(e) }))
+    } finally {
+      refreshing = false
+      schedulePoll()
+    }
+  }
+
+  async function loadMore() {
+    await busy($('log-more'), async function () {
+      try {
+        var data = await fetchLeads(log.filter, 25, log.nextBefore)
+        log.rows = log.rows.concat(data.leads)
+        log.nextBefore = data.nextBefore
+        renderLog()
+      } catch (e) {
+        say('log-result', 'error', fmt(t.log_failed_load, { error: errText(e) }))
+      }
+    })
+  }
+
+  async function resend(body, button) {
+    await busy(button, async function () {
+      try {
+        var res = await api('POST', 'leads/resend', body)
+        say('log-result', 'ok', fmt(t.log_resent, { n: res.requeued }))
+        await refreshLog()
+        refreshState()
+      } catch (e) {
+        say('log-result', 'error', errText(e))
+      }
+    })
+  }
+
+  function somethingPending() {
+    if (watchedTestId !== null) return true
+    if (state && state.queue && state.queue.pending + state.queue.sending > 0) return true
+    return log.rows.some(function (r) {
+      return PENDING.indexOf(r.status) >= 0
+    })
+  }
+
+  /** While leads are on their way, the log, status and counters refresh every few seconds. */
+  function schedulePoll() {
+    clearTimeout(pollTimer)
+    var on = somethingPending()
+    $('log-auto').hidden = !on
+    if (!on) return
+    pollTimer = setTimeout(function () {
+      if (document.hidden) return schedulePoll()
+      refreshState()
+      loadStats()
+      refreshLog()
+    }, POLL_MS)
+  }
+
+  function initLog() {
+    $('log-filter').addEventListener('change', function () {
+      log.filter = $('log-filter').value
+      log.rows = []
+      refreshLog()
+    })
+    $('log-refresh').addEventListener('click', function () {
+      refreshLog()
+      refreshState()
+      loadStats()
+    })
+    $('log-more').addEventListener('click', loadMore)
+    $('log-resend-all').addEventListener('click', function (ev) {
+      resend({ all: true }, ev.currentTarget)
+    })
+    $('status-refresh').addEventListener('click', function () {
+      refreshState()
+      loadStats()
+    })
+    $('test-lead-btn').addEventListener('click', sendTestLead)
+  }
+
+  // ---------------------------------------------------------------- start
+
+  function start() {
+    document.querySelectorAll('[data-admin]').forEach(adminOnly)
+    renderStatus(state)
+    initConnection()
+    initOptions()
+    initMapping()
+    initLog()
+    initFrame()
+    loadFields()
+    refreshLog()
+    loadStats()
+  }
+
+  try {
+    start()
+  } catch (e) {
+    say('global-error', 'error', errText(e))
+  }
+})()
