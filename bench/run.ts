@@ -7,12 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdtempSync } from 'node:fs'
 import { Agent, request } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { signTikTokSignature } from '../src/tiktok/verify.js'
 import { buildEmulator, type Emulator, type Portal } from '../test/emulator/app.js'
+import { freePort } from '../test/helpers.js'
 
 const args = new Set(process.argv.slice(2))
 const JSON_OUT = args.has('--json')
@@ -32,16 +32,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 class AppProcess {
@@ -263,6 +253,7 @@ async function main(): Promise<void> {
   }
 
   results.rate_limit_errors = emu.counters.rateLimited
+  await app.stop()
   await emu.close()
   agent.destroy()
 

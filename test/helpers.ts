@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -120,4 +121,15 @@ export async function rejection(p: Promise<unknown>): Promise<{ kind?: string; c
     return err as { kind?: string; code?: string; message?: string }
   }
   throw new Error('expected the promise to reject')
+}
+
+/** A port nobody listens on right now (for child processes that must be told their port). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
 }

@@ -6,6 +6,7 @@ import { Errors } from '../errors.js'
 import { parseInput } from '../validation.js'
 import { bindManifest, normaliseLang, verifyAndStorePortal } from './install.js'
 import { EventBody, FrameRequestQuery, InstallBody } from './schemas.js'
+import { callWithToken } from './token-call.js'
 
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a)
@@ -16,26 +17,6 @@ function safeEqual(a: string, b: string): boolean {
 /** The base URL handlers are bound at: PUBLIC_URL, or else what this request was addressed to. */
 export function publicBase(config: Config, request: FastifyRequest): string {
   return config.PUBLIC_URL ?? `${request.protocol}://${request.host}`
-}
-
-/**
- * Checks an event's access token against the portal's stored REST endpoint (never one from the request).
- * Used once per install to accept a new application_token.
- */
-async function accessTokenWorks(clientEndpoint: string, accessToken: string, timeoutMs: number): Promise<boolean> {
-  try {
-    const res = await fetch(new URL('app.info.json', clientEndpoint), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ auth: accessToken }),
-      signal: AbortSignal.timeout(timeoutMs),
-    })
-    if (!res.ok) return false
-    const json = (await res.json()) as { result?: unknown }
-    return json.result !== undefined
-  } catch {
-    return false
-  }
 }
 
 export function bitrix24Routes(config: Config) {
@@ -86,7 +67,7 @@ export function bitrix24Routes(config: Config) {
         // First sight of this install's secret: believe it only if the event's access token works
         // against the REST endpoint we stored from the OAuth server.
         const token = evt.auth.access_token
-        if (!token || !(await app.portalQueues.run(memberId, () => accessTokenWorks(portal.client_endpoint, token, config.B24_REQUEST_TIMEOUT_MS), 1))) {
+        if (!token || (await app.portalQueues.run(memberId, () => callWithToken(portal.client_endpoint, 'app.info', token, config.B24_REQUEST_TIMEOUT_MS), 1)) === undefined) {
           throw Errors.unauthorized('ONAPPINSTALL could not be verified with the portal')
         }
         await app.portals.setApplicationToken(memberId, evt.auth.application_token)

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import type { B24Clients } from '../bitrix24/client.js'
+import { callWithToken } from '../bitrix24/token-call.js'
 import type { PortalQueues } from '../delivery/portal-queues.js'
 import type { PortalFields } from '../mapping/schemas.js'
 import type { FieldsView } from './schemas.js'
@@ -32,19 +33,8 @@ export function createUserVerifier(queues: PortalQueues, timeoutMs: number) {
     const profile = await queues.run(
       memberId,
       async () => {
-        try {
-          const res = await fetch(new URL('profile.json', clientEndpoint), {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ auth: authId }),
-            signal: AbortSignal.timeout(timeoutMs),
-          })
-          if (!res.ok) return null
-          const parsed = Profile.safeParse(((await res.json()) as { result?: unknown }).result)
-          return parsed.success ? parsed.data : null
-        } catch {
-          return null
-        }
+        const parsed = Profile.safeParse(await callWithToken(clientEndpoint, 'profile', authId, timeoutMs))
+        return parsed.success ? parsed.data : null
       },
       1,
     )

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import SQLite from 'better-sqlite3'
 import t from 'tap'
-import { CLIENT_ID, CLIENT_SECRET, installedPortal, startEmulator, tempDbPath, waitFor } from '../helpers.js'
+import { CLIENT_ID, CLIENT_SECRET, freePort, installedPortal, startEmulator, tempDbPath, waitFor } from '../helpers.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 
 /*
@@ -10,16 +9,6 @@ import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
  * waits before replying), so the kill lands between "Bitrix24 created them" and "the app recorded
  * it". After the restart the app must look those leads up by ORIGIN_ID instead of sending them again.
  */
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 function startServer(env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })

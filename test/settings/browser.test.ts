@@ -63,10 +63,14 @@ t.test('the settings tab in an emulated Bitrix24 frame: change the mapping, save
   const context = await launch(t)
   const page = await context.newPage()
   const pageErrors: string[] = []
+  const consoleLines: string[] = []
+  const requestUrls: string[] = []
   page.on('pageerror', (err) => pageErrors.push(err.message))
   page.on('console', (msg) => {
+    consoleLines.push(msg.text())
     if (msg.type() === 'error') pageErrors.push(msg.text())
   })
+  page.on('request', (req) => requestUrls.push(req.url()))
   await page.goto(host.url)
   const frame = page.frameLocator('#b24-app-frame')
 
@@ -89,7 +93,11 @@ t.test('the settings tab in an emulated Bitrix24 frame: change the mapping, save
   await frame.getByRole('button', { name: 'Add rule' }).click()
   await frame.getByLabel('TikTok field').last().selectOption('meta.campaign_name')
   await frame.getByLabel('Bitrix24 lead field').last().selectOption('UF_CRM_TIKTOK_CAMPAIGN')
-  await frame.getByLabel('Responsible person').selectOption('2')
+  // The responsible person, picked with Bitrix24's own user dialog (b24.dialog.selectUser()).
+  await frame.getByRole('button', { name: 'Choose in Bitrix24…' }).click()
+  await page.getByRole('button', { name: 'Oleg Manager (#2)' }).click()
+  await waitForCommand(page, 'selectUser')
+  t.equal(await frame.getByLabel('Responsible person').inputValue(), '2', 'the picked user is the responsible person')
   t.ok(await frame.locator('#mapping-dirty').isVisible(), 'unsaved changes are flagged')
 
   // The preview shows the field (no lead yet, so the "no lead" line), then save.
@@ -166,6 +174,14 @@ t.test('the settings tab in an emulated Bitrix24 frame: change the mapping, save
   await wide.waitForTimeout(300)
   await wide.screenshot({ path: join(OUT, 'settings-wide.png'), fullPage: true })
   t.same(pageErrors, [], 'no script errors in the page or the frame')
+
+  // No credential ever travels in a URL or reaches the console.
+  const boot = JSON.parse((await frame.locator('#boot').textContent()) ?? '{}') as { session: string; csrf: string }
+  t.ok(boot.session && boot.csrf, 'the page carries its session and CSRF token')
+  for (const secret of [boot.session, boot.csrf, conf!.signing_secret]) {
+    t.notOk(requestUrls.some((u) => u.includes(secret)), 'no request URL carries a session, CSRF token or secret')
+    t.notOk(consoleLines.some((l) => l.includes(secret)), 'the console shows none of them')
+  }
 })
 
 t.test('a non-administrator sees everything, with the changing controls disabled (Russian, narrow slider)', async (t) => {

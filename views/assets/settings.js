@@ -15,6 +15,7 @@
 
   var API = '/api/settings/'
   var POLL_MS = 2500
+  var IDLE_POLL_MS = 15000
   var PREVIEW_DELAY_MS = 450
   var FRAME_INIT_TIMEOUT_MS = 5000
   var RESERVED_TARGETS = ['ID', 'ORIGINATOR_ID', 'ORIGIN_ID']
@@ -250,7 +251,10 @@
     var height = Math.ceil(document.body.scrollHeight)
     if (Math.abs(height - lastHeight) < 2) return
     lastHeight = height
-    b24.parent.message.send('resizeWindow', { width: '100%', height: height, isSafely: true }).catch(function () {})
+    var parent = b24.parent
+    // fitWindow() measures <html>, which cannot shrink; the message manager takes any height.
+    var sent = parent.message && typeof parent.message.send === 'function' ? parent.message.send('resizeWindow', { width: '100%', height: height, isSafely: true }) : parent.fitWindow()
+    sent.catch(function () {})
   }
 
   /** A link to a Bitrix24 lead card: a Bitrix24 slider when framed, a new tab otherwise. */
@@ -637,7 +641,7 @@
     schedulePreview()
   }
 
-  function sourceSelect(r, n) {
+  function sourceSelect(r) {
     var sel = el('select', { id: 'r' + r.uid + '-source', 'data-fk': r.uid + '-source' })
     sel.append(option('', t.choose, !r.source && !r.other))
     var questions = (state.questions || []).slice()
@@ -765,7 +769,7 @@
 
   function ruleRow(r, i) {
     var n = i + 1
-    var srcSel = sourceSelect(r, n)
+    var srcSel = sourceSelect(r)
     var tgtSel = targetSelect(r)
     var remove = adminOnly(
       el('button', {
@@ -1175,18 +1179,35 @@
     })
   }
 
-  /** While leads are on their way, the log, status and counters refresh every few seconds. */
+  /**
+   * While leads are on their way, the log, status and counters refresh every few seconds. Otherwise
+   * the status is checked now and then, and the rest reloads when it shows new activity.
+   */
   function schedulePoll() {
     clearTimeout(pollTimer)
     var on = somethingPending()
     $('log-auto').hidden = !on
-    if (!on) return
-    pollTimer = setTimeout(function () {
-      if (document.hidden) return schedulePoll()
-      refreshState()
-      loadStats()
-      refreshLog()
-    }, POLL_MS)
+    pollTimer = setTimeout(on ? pollBusy : pollIdle, on ? POLL_MS : IDLE_POLL_MS)
+  }
+
+  function pollBusy() {
+    if (document.hidden) return schedulePoll()
+    refreshState()
+    loadStats()
+    refreshLog() // schedules the next poll
+  }
+
+  function activity(s) {
+    return s ? [s.webhook.lastWebhookAt, s.lastDeliveryAt, s.queue.pending, s.queue.sending, s.queue.failed].join('|') : ''
+  }
+
+  async function pollIdle() {
+    if (document.hidden) return schedulePoll()
+    var before = activity(state)
+    await refreshState()
+    if (activity(state) === before) return schedulePoll()
+    loadStats()
+    refreshLog()
   }
 
   function initLog() {
@@ -1211,6 +1232,25 @@
     $('test-lead-btn').addEventListener('click', sendTestLead)
   }
 
+  /**
+   * Section links. Framed, the frame is as tall as its content and Bitrix24's window scrolls, not
+   * the frame, so the section is scrolled into view explicitly (the browser carries that up to the
+   * parent) and its heading gets the focus.
+   */
+  function initNav() {
+    document.querySelectorAll('.app-nav a[href^="#"]').forEach(function (a) {
+      a.addEventListener('click', function (ev) {
+        var section = document.getElementById(a.getAttribute('href').slice(1))
+        if (!section) return
+        ev.preventDefault()
+        var heading = section.querySelector('h2') || section
+        heading.setAttribute('tabindex', '-1')
+        section.scrollIntoView({ block: 'start' })
+        heading.focus({ preventScroll: true })
+      })
+    })
+  }
+
   // ---------------------------------------------------------------- start
 
   function start() {
@@ -1220,6 +1260,7 @@
     initOptions()
     initMapping()
     initLog()
+    initNav()
     initFrame()
     loadFields()
     refreshLog()
