@@ -111,6 +111,11 @@ class EmulatorServer implements Emulator {
     return this.url
   }
 
+  /** The HTTP server, for test pages that must share the portal's origin (see frame-host.ts). */
+  get server(): import('node:http').Server {
+    return this.app.server
+  }
+
   async listen(port = 0): Promise<string> {
     await this.app.listen({ port, host: '127.0.0.1' })
     const address = this.app.server.address()

@@ -90,7 +90,7 @@ export async function startFrameHost(opts: FrameHostOptions): Promise<FrameHost>
   }
 
   if ((opts.origin ?? 'portal') === 'portal') {
-    const server = emulatorServer(opts.emulator)
+    const server = opts.emulator.server
     const previous = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>
     const wrapped = (req: IncomingMessage, res: ServerResponse) => {
       if (handler(req, res)) return
@@ -123,20 +123,6 @@ export async function startFrameHost(opts: FrameHostOptions): Promise<FrameHost>
         server.close(() => resolve())
       }),
   }
-}
-
-/**
- * The emulator's Node HTTP server. The emulator has no public hook for extra pages, and a page
- * must share its origin to pass the app's frame-ancestors, so its fastify instance's server is
- * looked up at run time.
- */
-function emulatorServer(emulator: Emulator): http.Server {
-  const candidates: unknown[] = [(emulator as unknown as { app?: unknown }).app, ...Object.values(emulator as object)]
-  for (const c of candidates) {
-    const server = (c as { server?: unknown } | null | undefined)?.server
-    if (server instanceof http.Server) return server
-  }
-  throw new Error("frame-host: cannot find the emulator's HTTP server; use origin: 'own'")
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/html; charset=utf-8'): void {

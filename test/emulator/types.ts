@@ -209,6 +209,8 @@ export interface InstallAppInput {
 }
 
 export interface Emulator {
+  /** The HTTP server, for test pages that must share the portal's origin (the frame host). */
+  readonly server: import('node:http').Server
   listen(port?: number): Promise<string>
   close(): Promise<void>
   readonly url: string
