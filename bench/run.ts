@@ -28,6 +28,14 @@ const CLIENT_ID = 'bench.app'
 const CLIENT_SECRET = 'bench-secret-0123456789'
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
+/** Each figure is also logged as it is measured, so a failing later phase loses nothing. */
+const results: Record<string, number> = new Proxy({} as Record<string, number>, {
+  set(target, key, value) {
+    log(`  ${String(key)} = ${value}`)
+    target[key as string] = value
+    return true
+  },
+})
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -127,7 +135,6 @@ function creationTimes(emu: Emulator, memberId: string): Map<string, number> {
 }
 
 async function main(): Promise<void> {
-  const results: Record<string, number> = {}
   const emu = await buildEmulator({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, drainRate: 2, burst: 50 })
   await emu.listen(0)
   const port = await freePort()
@@ -235,15 +242,14 @@ async function main(): Promise<void> {
   // 5. Memory with a large pending backlog.
   if (phase('rss')) {
     log(`RSS with ${BACKLOG.toLocaleString()} pending leads`)
-    const big = await (async () => {
-      await app.start()
-      const p = await install(emu, url)
-      await app.stop()
-      return p
-    })()
+    // Start from no pending work (earlier phases leave backlogs), so only this portal's backlog counts.
+    await app.stop()
     const db = new SQLite(dbPath)
     db.prepare("delete from leads where status in ('received','queued','sending')").run()
     db.close()
+    await app.start()
+    const big = await install(emu, url)
+    await app.stop()
     seed(dbPath, [big.memberId], BACKLOG)
     await app.start()
     await sleep(15_000)

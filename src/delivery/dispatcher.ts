@@ -56,6 +56,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     timerAt = Infinity
     /** ids in a batch whose request is in flight in this process: never reconciled from under it */
     readonly inFlight = new Set<number>()
+    readonly loops = new Set<Promise<void>>()
     reconciling = false
 
     constructor(readonly memberId: string) {
@@ -94,15 +95,24 @@ export function createDispatcher(deps: DispatcherDeps) {
     async run(): Promise<void> {
       do {
         this.again = false
-        try {
-          const loops = Array.from({ length: options.concurrency }, () => this.drain())
-          await Promise.all(loops)
-        } catch (err) {
+        this.startLoop()
+        while (this.loops.size) await Promise.all([...this.loops])
+      } while (this.again && !stopping)
+    }
+
+    /**
+     * One loop serves a trickle; a second one starts only when a claim comes back full (a backlog),
+     * so two loops never race for a single lead and spend two request slots on it.
+     */
+    startLoop(): void {
+      const loop: Promise<void> = this.drain()
+        .catch((err) => {
           // The loop must not die: log, and come back later.
           this.log.error({ err }, 'delivery loop failed; retrying in 5 s')
           this.wakeAt(now() + 5000)
-        }
-      } while (this.again && !stopping)
+        })
+        .finally(() => this.loops.delete(loop))
+      this.loops.add(loop)
     }
 
     async drain(): Promise<void> {
@@ -120,8 +130,10 @@ export function createDispatcher(deps: DispatcherDeps) {
           const conf = await settings.find(this.memberId)
           if (!conf) return null
           const dedup = conf.dedup_policy !== 'off'
-          const rows = await leads.claimDue(this.memberId, dedup ? Math.min(DEDUP_BATCH_SIZE, options.batchSize) : options.batchSize, now())
+          const limit = dedup ? Math.min(DEDUP_BATCH_SIZE, options.batchSize) : options.batchSize
+          const rows = await leads.claimDue(this.memberId, limit, now())
           if (rows.length === 0) return null
+          if (rows.length === limit && this.loops.size < options.concurrency) this.startLoop()
           const { prepared, failed } = prepareLeads(rows, conf, options.originatorId)
           for (const p of prepared) this.inFlight.add(p.row.id)
           if (failed.length) await leads.markFailed(failed, now())

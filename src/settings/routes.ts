@@ -20,6 +20,7 @@ import { buildState, buildStats, leadRowView, leadUrlTemplate, maskSecret, optio
 declare module 'fastify' {
   interface FastifyRequest {
     session?: Session
+    portal?: Portal
   }
 }
 
@@ -71,7 +72,7 @@ export function settingsRoutes(config: Config) {
       const conf = await app.settings.ensure(portal.member_id)
       const lang = pickLang(query.LANG ?? portal.lang)
       const user = { id: profile.ID, name: [profile.NAME, profile.LAST_NAME].filter(Boolean).join(' ') || `#${profile.ID}`, isAdmin: profile.ADMIN }
-      const session = signer.sign({ m: portal.member_id, u: user.id, a: user.isAdmin, n: user.name })
+      const session = signer.sign({ m: portal.member_id, u: user.id, a: user.isAdmin, n: user.name, l: lang })
       const state = await buildState(app, { portal, conf, user, base: publicBase(config, request), lang })
       pageHeaders(reply, portal)
       return reply.type('text/html; charset=utf-8').view('settings.eta', {
@@ -103,17 +104,17 @@ export function settingsRoutes(config: Config) {
             if (!session.a && !readOnly?.readOnly) throw Errors.forbidden('only portal administrators can change settings')
           }
           request.session = session
+          request.portal = portal
         })
 
         const ctx = async (request: FastifyRequest): Promise<{ session: Session; portal: Portal; conf: PortalSettings }> => {
           const session = request.session!
-          const portal = (await app.portals.find(session.m))!
-          return { session, portal, conf: await app.settings.ensure(session.m) }
+          return { session, portal: request.portal!, conf: await app.settings.ensure(session.m) }
         }
 
         api.get('/state', async (request) => {
           const { session, portal, conf } = await ctx(request)
-          return buildState(app, { portal, conf, user: { id: session.u, name: session.n, isAdmin: session.a }, base: publicBase(config, request), lang: pickLang(portal.lang) })
+          return buildState(app, { portal, conf, user: { id: session.u, name: session.n, isAdmin: session.a }, base: publicBase(config, request), lang: session.l })
         })
 
         api.get('/fields', async (request) => (await fieldsCache.load(request.session!.m)).view)

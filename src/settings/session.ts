@@ -15,6 +15,8 @@ export const Session = z.object({
   a: z.boolean(),
   /** display name */
   n: z.string(),
+  /** page language, so later answers speak the language the page was opened in */
+  l: z.enum(['en', 'ru', 'vn']).default('en'),
   /** expiry, unix ms */
   exp: z.number().int(),
 })
@@ -35,7 +37,7 @@ export function createSessionSigner(secret: string, ttlMs = 60 * 60_000, now: ()
   const mac = (memberId: string, purpose: string, data: string) => b64(createHmac('sha256', keyFor(memberId)).update(`${purpose}.${data}`).digest())
 
   return {
-    sign(s: Omit<Session, 'exp'>): string {
+    sign(s: Omit<Session, 'exp' | 'l'> & { l?: Session['l'] }): string {
       const payload = b64(JSON.stringify({ ...s, exp: now() + ttlMs }))
       return `${payload}.${mac(s.m, 'session', payload)}`
     },
