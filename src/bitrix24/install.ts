@@ -1,5 +1,4 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { stringify } from 'qs'
 import { manifest } from '../../manifest/app.js'
 import type { Config } from '../config.js'
 import type { Portal } from '../db/schema.js'
@@ -7,6 +6,7 @@ import type { PortalRepository } from '../db/repositories/portals.js'
 import { Errors } from '../errors.js'
 import type { B24Clients } from './client.js'
 import { OAuthError, expiresAt, refreshWithOAuthServer } from './oauth.js'
+import { batchCommand } from './query.js'
 
 /**
  * Trust nothing the install (or a re-authorising frame) POST says about where the portal lives:
@@ -74,13 +74,13 @@ export async function bindManifest(b24: B24Clients, memberId: string, baseUrl: s
   for (const p of manifest.placements) {
     const handler = url(manifest.paths.placement)
     const langAll = Object.fromEntries(Object.entries(p.title).map(([lang, title]) => [lang, { TITLE: title, DESCRIPTION: p.description[lang as keyof typeof p.description] }]))
-    cmd[`unbind_${p.code}`] = `placement.unbind?${stringify({ PLACEMENT: p.code, HANDLER: handler })}`
-    cmd[`bind_${p.code}`] = `placement.bind?${stringify({ PLACEMENT: p.code, HANDLER: handler, TITLE: p.title.en, DESCRIPTION: p.description.en, LANG_ALL: langAll })}`
+    cmd[`unbind_${p.code}`] = batchCommand('placement.unbind', { PLACEMENT: p.code, HANDLER: handler })
+    cmd[`bind_${p.code}`] = batchCommand('placement.bind', { PLACEMENT: p.code, HANDLER: handler, TITLE: p.title.en, DESCRIPTION: p.description.en, LANG_ALL: langAll })
   }
   for (const event of manifest.events) {
     const handler = url(manifest.paths.events)
-    cmd[`unbind_${event}`] = `event.unbind?${stringify({ event, handler })}`
-    cmd[`bind_${event}`] = `event.bind?${stringify({ event, handler })}`
+    cmd[`unbind_${event}`] = batchCommand('event.unbind', { event, handler })
+    cmd[`bind_${event}`] = batchCommand('event.bind', { event, handler })
   }
   const res = await b24.forPortal(memberId).batch(cmd, false)
   const errors: Record<string, string> = {}

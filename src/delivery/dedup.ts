@@ -1,4 +1,4 @@
-import { stringify } from 'qs'
+import { batchCommand } from '../bitrix24/query.js'
 import type { B24Client } from '../bitrix24/client.js'
 import type { DedupPolicy } from '../db/schema.js'
 
@@ -25,8 +25,8 @@ export async function findDuplicates(client: B24Client, leads: Array<{ id: numbe
   for (const { id, fields } of leads) {
     const phones = values(fields.PHONE)
     const emails = values(fields.EMAIL)
-    if (phones.length) cmd[`p_${id}`] = `crm.duplicate.findbycomm?${stringify({ type: 'PHONE', values: phones })}`
-    if (emails.length) cmd[`e_${id}`] = `crm.duplicate.findbycomm?${stringify({ type: 'EMAIL', values: emails })}`
+    if (phones.length) cmd[`p_${id}`] = batchCommand('crm.duplicate.findbycomm', { type: 'PHONE', values: phones })
+    if (emails.length) cmd[`e_${id}`] = batchCommand('crm.duplicate.findbycomm', { type: 'EMAIL', values: emails })
   }
   const out = new Map<number, DuplicateMatch>()
   if (Object.keys(cmd).length === 0) return out

@@ -1,4 +1,4 @@
-import { stringify } from 'qs'
+import { batchCommand } from '../bitrix24/query.js'
 import type { Lead, PortalSettings } from '../db/schema.js'
 import { escapeHtml, mapLead } from '../mapping/map-lead.js'
 import { MappingConfig } from '../mapping/schemas.js'
@@ -61,11 +61,11 @@ export function leadCommand(p: PreparedLead, decision: DedupDecision = { action:
     case 'update': {
       // The match came from these phones/e-mails: writing them again would add copies to the lead.
       const fields = Object.fromEntries(Object.entries(p.fields).filter(([k]) => !MULTIFIELDS.includes(k) && k !== 'TITLE'))
-      return { key, row: p.row, command: `crm.lead.update?${stringify({ id: decision.existingLeadId, fields, params })}`, updates: { leadId: decision.existingLeadId, duplicateOf: decision.duplicateOf } }
+      return { key, row: p.row, command: batchCommand('crm.lead.update', { id: decision.existingLeadId, fields, params }), updates: { leadId: decision.existingLeadId, duplicateOf: decision.duplicateOf } }
     }
     case 'add': {
       const fields = decision.note ? { ...p.fields, COMMENTS: `Possible duplicate of ${escapeHtml(decision.note)}\n${String(p.fields.COMMENTS ?? '')}` } : p.fields
-      return { key, row: p.row, command: `crm.lead.add?${stringify({ fields, params })}` }
+      return { key, row: p.row, command: batchCommand('crm.lead.add', { fields, params }) }
     }
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import type { B24Clients } from '../bitrix24/client.js'
+import { batchCommand } from '../bitrix24/query.js'
 import { callWithToken } from '../bitrix24/token-call.js'
 import type { PortalQueues } from '../delivery/portal-queues.js'
 import type { PortalFields } from '../mapping/schemas.js'
@@ -59,9 +60,9 @@ export function createFieldsCache(b24: B24Clients) {
     if (hit && hit.until > Date.now()) return hit
     const res = await b24.forPortal(memberId, { priority: 1 }).batch({
       fields: 'crm.lead.fields',
-      users: 'user.get?FILTER[ACTIVE]=Y',
-      sources: 'crm.status.list?filter[ENTITY_ID]=SOURCE',
-      statuses: 'crm.status.list?filter[ENTITY_ID]=STATUS',
+      users: batchCommand('user.get', { FILTER: { ACTIVE: 'Y' } }),
+      sources: batchCommand('crm.status.list', { filter: { ENTITY_ID: 'SOURCE' } }),
+      statuses: batchCommand('crm.status.list', { filter: { ENTITY_ID: 'STATUS' } }),
     })
     const r = res.result as Record<string, unknown>
     const rawFields = (r.fields ?? {}) as Record<string, RawField>

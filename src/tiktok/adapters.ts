@@ -207,13 +207,24 @@ export function answerValues(lead: Pick<NormalizedLead, 'answers'>, ...keys: str
   return out
 }
 
-/** Lower case, every run of non-letters/digits as one underscore: "Phone Number " → "phone_number". */
+const normalizedKeys = new Map<string, string>()
+
+/**
+ * Lower case, every run of non-letters/digits as one underscore: "Phone Number " → "phone_number".
+ * Memoised: a portal's forms have few distinct questions, and mapping asks for them per field per lead.
+ */
 export function normalizeAnswerKey(key: string): string {
-  return key
-    .normalize('NFKC')
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, '_')
-    .replace(/^_+|_+$/g, '')
+  let normalized = normalizedKeys.get(key)
+  if (normalized === undefined) {
+    normalized = key
+      .normalize('NFKC')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}]+/gu, '_')
+      .replace(/^_+|_+$/g, '')
+    if (normalizedKeys.size >= 10_000) normalizedKeys.clear()
+    normalizedKeys.set(key, normalized)
+  }
+  return normalized
 }
 
 /**

@@ -21,7 +21,12 @@ export interface StatusCounts {
 
 export type LeadRepository = ReturnType<typeof createLeadRepository>
 
-const PENDING: LeadStatus[] = ['received', 'queued']
+/**
+ * Written as SQL literals, not bound parameters: only then can SQLite see that a query matches the
+ * partial indexes (leads_due, leads_sending) and use them, instead of sorting every pending lead.
+ */
+const isPending = sql<boolean>`status in ('received', 'queued')`
+const isSending = sql<boolean>`status = 'sending'`
 
 export function createLeadRepository(db: DB) {
   return {
@@ -70,7 +75,7 @@ export function createLeadRepository(db: DB) {
           .selectFrom('leads')
           .selectAll()
           .where('member_id', '=', memberId)
-          .where('status', 'in', PENDING)
+          .where(isPending)
           .where('next_attempt_at', '<=', nowMs)
           .orderBy('next_attempt_at')
           .orderBy('id')
@@ -92,13 +97,13 @@ export function createLeadRepository(db: DB) {
         .selectFrom('leads')
         .select((eb) => eb.fn.min('next_attempt_at').as('at'))
         .where('member_id', '=', memberId)
-        .where('status', 'in', PENDING)
+        .where(isPending)
         .executeTakeFirst()
       return row?.at ?? null
     },
 
     async listSending(memberId: string, limit: number): Promise<Lead[]> {
-      return db.selectFrom('leads').selectAll().where('member_id', '=', memberId).where('status', '=', 'sending').orderBy('id').limit(limit).execute()
+      return db.selectFrom('leads').selectAll().where('member_id', '=', memberId).where(isSending).orderBy('id').limit(limit).execute()
     },
 
     /** Portals with work: pending or in-flight leads. */
@@ -124,6 +129,7 @@ export function createLeadRepository(db: DB) {
     },
 
     async markDuplicate(items: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }>, nowMs = Date.now()): Promise<void> {
+      if (items.length === 0) return
       await db.transaction().execute(async (trx) => {
         for (const it of items) {
           await trx
@@ -136,6 +142,7 @@ export function createLeadRepository(db: DB) {
     },
 
     async markFailed(items: Array<{ id: number; error: string }>, nowMs = Date.now()): Promise<void> {
+      if (items.length === 0) return
       await db.transaction().execute(async (trx) => {
         for (const it of items) {
           await trx.updateTable('leads').set({ status: 'failed', last_error: it.error, done_at: nowMs, updated_at: nowMs }).where('id', '=', it.id).execute()
