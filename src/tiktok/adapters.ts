@@ -6,6 +6,7 @@ import {
   TikTokLeadWebhook,
   TikTokNotificationEnvelope,
   TikTokPullLead,
+  type AdMetadata,
   type LeadAnswer,
   type NormalizedLead,
 } from './schemas.js'
@@ -97,24 +98,31 @@ function fromNotification(body: Record<string, unknown>): NormalizeResult {
     (e): NormalizedLead => ({
       leadId: e.id,
       format: 'notification',
-      createdAt: toIsoTime(e.create_time),
-      // `page_id` is the instant form's id: TikTok calls forms "pages".
-      formId: e.form_id ?? e.page_id,
-      formName: e.form_name ?? e.page_name,
-      pageId: e.page_id,
-      pageName: e.page_name,
-      advertiserId: e.advertiser_id,
-      advertiserName: e.advertiser_name,
-      campaignId: e.campaign_id,
-      campaignName: e.campaign_name,
-      adgroupId: e.adgroup_id,
-      adgroupName: e.adgroup_name,
-      adId: e.ad_id,
-      adName: e.ad_name,
+      ...fromAdMetadata(e),
       answers: e.changes.map((c) => ({ key: c.field, value: answerText(c.value) })),
     }),
   )
   return { kind: 'leads', leads }
+}
+
+/** TikTok's lead metadata → the normalised fields. */
+function fromAdMetadata(m: AdMetadata): Omit<NormalizedLead, 'leadId' | 'format' | 'answers'> {
+  return {
+    createdAt: toIsoTime(m.create_time),
+    // `page_id` is the instant form's id: TikTok calls forms "pages".
+    formId: m.form_id ?? m.page_id,
+    formName: m.form_name ?? m.page_name,
+    pageId: m.page_id,
+    pageName: m.page_name,
+    advertiserId: m.advertiser_id,
+    advertiserName: m.advertiser_name,
+    campaignId: m.campaign_id,
+    campaignName: m.campaign_name,
+    adgroupId: m.adgroup_id,
+    adgroupName: m.adgroup_name,
+    adId: m.ad_id,
+    adName: m.ad_name,
+  }
 }
 
 function fromApiEnvelope(body: Record<string, unknown>): NormalizeResult {
@@ -135,19 +143,7 @@ function fromPull(body: Record<string, unknown>, prefix: string): NormalizeResul
   const lead: NormalizedLead = {
     leadId: m.lead_id,
     format: 'pull',
-    createdAt: toIsoTime(m.create_time),
-    formId: m.form_id ?? m.page_id,
-    formName: m.form_name ?? m.page_name,
-    pageId: m.page_id,
-    pageName: m.page_name,
-    advertiserId: m.advertiser_id,
-    advertiserName: m.advertiser_name,
-    campaignId: m.campaign_id,
-    campaignName: m.campaign_name,
-    adgroupId: m.adgroup_id,
-    adgroupName: m.adgroup_name,
-    adId: m.ad_id,
-    adName: m.ad_name,
+    ...fromAdMetadata(m),
     answers: flatAnswers(pull.lead_data),
   }
   return { kind: 'leads', leads: [lead] }

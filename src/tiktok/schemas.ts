@@ -100,24 +100,30 @@ export const TikTokLeadChange = z.object(
 )
 export type TikTokLeadChange = z.infer<typeof TikTokLeadChange>
 
+/** Where a lead came from: the same keys in the notification's entries and the pull shape's meta_data. */
+const AdMetadata = {
+  lead_source: OptionalText,
+  form_id: OptionalId,
+  form_name: OptionalText,
+  page_id: OptionalId,
+  page_name: OptionalText,
+  advertiser_id: OptionalId,
+  advertiser_name: OptionalText,
+  campaign_id: OptionalId,
+  campaign_name: OptionalText,
+  adgroup_id: OptionalId,
+  adgroup_name: OptionalText,
+  ad_id: OptionalId,
+  ad_name: OptionalText,
+  create_time: CreateTime,
+}
+export type AdMetadata = z.infer<z.ZodObject<typeof AdMetadata>>
+
 export const TikTokLeadEntry = z.object(
   {
     id: LeadIdValue,
-    lead_source: OptionalText,
-    page_id: OptionalId,
-    page_name: OptionalText,
-    advertiser_id: OptionalId,
-    advertiser_name: OptionalText,
+    ...AdMetadata,
     library_id: OptionalId,
-    campaign_id: OptionalId,
-    campaign_name: OptionalText,
-    adgroup_id: OptionalId,
-    adgroup_name: OptionalText,
-    ad_id: OptionalId,
-    ad_name: OptionalText,
-    form_id: OptionalId,
-    form_name: OptionalText,
-    create_time: CreateTime,
     changes: z.array(TikTokLeadChange, must('an array of {field, value}')),
   },
   must('an object'),
@@ -136,26 +142,7 @@ export type TikTokLeadWebhook = z.infer<typeof TikTokLeadWebhook>
 // ---------------------------------------------------------------------------------------------
 // (b) Pull / test lead: `/page/lead/mock/create|get/`, `/lead/get/`
 
-export const TikTokPullMeta = z.object(
-  {
-    lead_id: LeadIdValue,
-    lead_source: OptionalText,
-    form_id: OptionalId,
-    form_name: OptionalText,
-    page_id: OptionalId,
-    page_name: OptionalText,
-    advertiser_id: OptionalId,
-    advertiser_name: OptionalText,
-    campaign_id: OptionalId,
-    campaign_name: OptionalText,
-    adgroup_id: OptionalId,
-    adgroup_name: OptionalText,
-    ad_id: OptionalId,
-    ad_name: OptionalText,
-    create_time: CreateTime,
-  },
-  must('an object'),
-)
+export const TikTokPullMeta = z.object({ lead_id: LeadIdValue, ...AdMetadata }, must('an object'))
 
 export const TikTokPullLead = z.object({
   lead_data: FlatAnswers,
