@@ -28,33 +28,69 @@ export type LeadRepository = ReturnType<typeof createLeadRepository>
 const isPending = sql<boolean>`status in ('received', 'queued')`
 const isSending = sql<boolean>`status = 'sending'`
 
+interface PendingInsert {
+  memberId: string
+  leads: IncomingLead[]
+  verify: { scheme: string; valid: boolean }
+  nowMs: number
+  resolve: (inserted: number) => void
+  reject: (err: unknown) => void
+}
+
 export function createLeadRepository(db: DB) {
+  let pendingInserts: PendingInsert[] = []
+
+  async function insertOne(trx: DB, p: PendingInsert): Promise<number> {
+    const res = await trx
+      .insertInto('leads')
+      .values(
+        p.leads.map((l) => ({
+          member_id: p.memberId,
+          tiktok_lead_id: l.tiktokLeadId,
+          format: l.format,
+          is_test: l.isTest ? 1 : 0,
+          lead_json: l.leadJson,
+          raw_json: l.rawJson,
+          verify_scheme: p.verify.scheme,
+          verify_valid: p.verify.valid ? 1 : 0,
+          received_at: p.nowMs,
+          updated_at: p.nowMs,
+        })),
+      )
+      .onConflict((oc) => oc.columns(['member_id', 'tiktok_lead_id']).doNothing())
+      .executeTakeFirst()
+    return Number(res.numInsertedOrUpdatedRows ?? 0)
+  }
+
+  function flushInserts(): void {
+    const group = pendingInserts
+    pendingInserts = []
+    db.transaction()
+      .execute(async (trx) => {
+        const counts: number[] = []
+        for (const p of group) counts.push(await insertOne(trx, p))
+        return counts
+      })
+      // Nothing of the group is committed if any insert fails: every request in it gets the error (and TikTok retries).
+      .then(
+        (counts) => group.forEach((p, i) => p.resolve(counts[i]!)),
+        (err: unknown) => group.forEach((p) => p.reject(err)),
+      )
+  }
+
   return {
     /**
      * Store leads durably; a TikTok lead already stored for this portal (a retry) is skipped.
-     * Returns how many were new.
+     * Resolves with how many were new once they are committed. Requests arriving in the same
+     * tick share one transaction (group commit): one WAL write for many webhooks, each still
+     * answered only after its own rows are committed.
      */
-    async insertMany(memberId: string, leads: IncomingLead[], verify: { scheme: string; valid: boolean }, nowMs = Date.now()): Promise<number> {
-      if (leads.length === 0) return 0
-      const res = await db
-        .insertInto('leads')
-        .values(
-          leads.map((l) => ({
-            member_id: memberId,
-            tiktok_lead_id: l.tiktokLeadId,
-            format: l.format,
-            is_test: l.isTest ? 1 : 0,
-            lead_json: l.leadJson,
-            raw_json: l.rawJson,
-            verify_scheme: verify.scheme,
-            verify_valid: verify.valid ? 1 : 0,
-            received_at: nowMs,
-            updated_at: nowMs,
-          })),
-        )
-        .onConflict((oc) => oc.columns(['member_id', 'tiktok_lead_id']).doNothing())
-        .executeTakeFirst()
-      return Number(res.numInsertedOrUpdatedRows ?? 0)
+    insertMany(memberId: string, leads: IncomingLead[], verify: { scheme: string; valid: boolean }, nowMs = Date.now()): Promise<number> {
+      if (leads.length === 0) return Promise.resolve(0)
+      return new Promise((resolve, reject) => {
+        pendingInserts.push({ memberId, leads, verify, nowMs, resolve, reject })
+        if (pendingInserts.length === 1) setImmediate(flushInserts)
+      })
     },
 
     async find(memberId: string, id: number): Promise<Lead | undefined> {

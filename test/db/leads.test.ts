@@ -1,0 +1,49 @@
+import t from 'tap'
+import { openDatabase } from '../../src/db/database.js'
+import { migrateToLatest } from '../../src/db/migrate.js'
+import { createLeadRepository, type IncomingLead } from '../../src/db/repositories/leads.js'
+
+async function repo() {
+  const { db } = openDatabase(':memory:')
+  await migrateToLatest(db)
+  await db
+    .insertInto('portals')
+    .values({ member_id: 'm1', domain: 'x', client_endpoint: 'https://x/rest/', server_endpoint: 'https://o/rest/', access_token: 'a', refresh_token: 'r', expires_at: 0, scope: '', app_status: 'L', lang: 'en', installer_user_id: 1, application_token: 't', state: 'active', state_reason: null, installed_at: '', updated_at: '', uninstalled_at: null })
+    .execute()
+  return { db, leads: createLeadRepository(db) }
+}
+
+const lead = (id: string): IncomingLead => ({ tiktokLeadId: id, format: 'notification', isTest: false, leadJson: '{}', rawJson: '{}' })
+const verify = { scheme: 'url-key', valid: true }
+
+t.test('inserts from the same tick share a commit but each gets its own count, duplicates included', async (t) => {
+  const { db, leads } = await repo()
+  const results = await Promise.all([
+    leads.insertMany('m1', [lead('1'), lead('2')], verify),
+    leads.insertMany('m1', [lead('2'), lead('3')], verify),
+    leads.insertMany('m1', [lead('1')], verify),
+    leads.insertMany('m1', [lead('4')], verify),
+  ])
+  t.same(results, [2, 1, 0, 1])
+  const rows = await db.selectFrom('leads').select('tiktok_lead_id').orderBy('tiktok_lead_id').execute()
+  t.same(rows.map((r) => r.tiktok_lead_id), ['1', '2', '3', '4'])
+})
+
+t.test('a failing insert fails its whole group and stores nothing of it', async (t) => {
+  const { db, leads } = await repo()
+  const results = await Promise.allSettled([leads.insertMany('m1', [lead('1')], verify), leads.insertMany('no-such-portal', [lead('2')], verify)])
+  t.same(results.map((r) => r.status), ['rejected', 'rejected'])
+  t.same(await db.selectFrom('leads').selectAll().execute(), [])
+  t.equal(await leads.insertMany('m1', [lead('1')], verify), 1, 'the next tick works again')
+})
+
+t.test('claiming marks leads sending, oldest first, and only due ones', async (t) => {
+  const { db, leads } = await repo()
+  await leads.insertMany('m1', [lead('a'), lead('b'), lead('c')], verify, 1000)
+  await db.updateTable('leads').set({ next_attempt_at: 10_000 }).where('tiktok_lead_id', '=', 'b').execute()
+  const claimed = await leads.claimDue('m1', 50, 5000)
+  t.same(claimed.map((r) => r.tiktok_lead_id), ['a', 'c'])
+  t.ok(claimed.every((r) => r.status === 'sending' && r.attempts === 1))
+  t.equal(await leads.nextDueAt('m1'), 10_000)
+  t.same((await leads.claimDue('m1', 50, 5000)).length, 0, 'a lead is in one batch at most')
+})
