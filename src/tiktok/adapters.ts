@@ -105,6 +105,23 @@ function fromNotification(body: Record<string, unknown>): NormalizeResult {
   return { kind: 'leads', leads }
 }
 
+const NO_METADATA: AdMetadata = {
+  lead_source: null,
+  form_id: null,
+  form_name: null,
+  page_id: null,
+  page_name: null,
+  advertiser_id: null,
+  advertiser_name: null,
+  campaign_id: null,
+  campaign_name: null,
+  adgroup_id: null,
+  adgroup_name: null,
+  ad_id: null,
+  ad_name: null,
+  create_time: null,
+}
+
 /** TikTok's lead metadata → the normalised fields. */
 function fromAdMetadata(m: AdMetadata): Omit<NormalizedLead, 'leadId' | 'format' | 'answers'> {
   return {
@@ -151,23 +168,11 @@ function fromPull(body: Record<string, unknown>, prefix: string): NormalizeResul
 
 function fromForwarder(body: Record<string, unknown>): NormalizeResult {
   const fwd = check(ForwarderLead, body, '')
-  const c = fwd.campaign
+  const c = fwd.campaign ?? NO_METADATA
   const lead: NormalizedLead = {
     leadId: fwd.event_id,
     format: 'forwarder',
-    createdAt: toIsoTime(fwd.create_time ?? fwd.created_at),
-    formId: c?.form_id ?? c?.page_id ?? null,
-    formName: c?.form_name ?? c?.page_name ?? null,
-    pageId: c?.page_id ?? null,
-    pageName: c?.page_name ?? null,
-    advertiserId: c?.advertiser_id ?? null,
-    advertiserName: c?.advertiser_name ?? null,
-    campaignId: c?.campaign_id ?? null,
-    campaignName: c?.campaign_name ?? null,
-    adgroupId: c?.adgroup_id ?? null,
-    adgroupName: c?.adgroup_name ?? null,
-    adId: c?.ad_id ?? null,
-    adName: c?.ad_name ?? null,
+    ...fromAdMetadata({ ...c, create_time: fwd.create_time ?? fwd.created_at ?? c.create_time }),
     answers: flatAnswers(fwd.lead_data),
   }
   return { kind: 'leads', leads: [lead] }

@@ -161,23 +161,8 @@ export const TikTokApiEnvelope = z.object({
 // ---------------------------------------------------------------------------------------------
 // (c) Forwarders (Zapier, Make, users' scripts), after seed 000
 
-const ForwarderCampaign = z.object(
-  {
-    campaign_id: OptionalId,
-    campaign_name: OptionalText,
-    adgroup_id: OptionalId,
-    adgroup_name: OptionalText,
-    ad_id: OptionalId,
-    ad_name: OptionalText,
-    form_id: OptionalId,
-    form_name: OptionalText,
-    page_id: OptionalId,
-    page_name: OptionalText,
-    advertiser_id: OptionalId,
-    advertiser_name: OptionalText,
-  },
-  must('an object'),
-)
+/** The forwarder's `campaign` block carries TikTok's metadata keys. */
+const ForwarderCampaign = z.object(AdMetadata, must('an object'))
 
 export const ForwarderLead = z.object({
   event_id: LeadIdValue,
