@@ -35,7 +35,7 @@ const ASSET_VERSION = Date.now().toString(36)
 function pageHeaders(reply: FastifyReply, portal: Portal): void {
   // Origins only: a path in the stored domain (an emulated portal) is not part of the frame's origin.
   const domain = (portal.domain.split('/')[0] ?? '').replace(/[^A-Za-z0-9.:-]/g, '')
-  reply.header('content-security-policy', `frame-ancestors https://${domain} http://${domain}; default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`)
+  reply.header('content-security-policy', `frame-ancestors https://${domain} http://${domain}; default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`)
   reply.header('x-content-type-options', 'nosniff')
   reply.header('referrer-policy', 'no-referrer')
   reply.header('cache-control', 'no-store')

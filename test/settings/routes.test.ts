@@ -51,6 +51,7 @@ t.test('an administrator opens the tab: verified, framed by the portal only, no 
   t.equal(page.status, 200)
   const host = portal.domain.split("/")[0]
   t.match(page.headers.get("content-security-policy"), `frame-ancestors https://${host} http://${host};`)
+  t.notMatch(page.headers.get('content-security-policy'), /script-src[^;]*unsafe-inline/, 'no inline scripts allowed')
   t.equal(page.headers.get('cache-control'), 'no-store')
   t.ok(page.session && page.csrf, 'session and CSRF tokens embedded')
   const stored = await app.portals.find(portal.memberId)
