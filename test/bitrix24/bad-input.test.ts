@@ -39,6 +39,18 @@ t.test('events: missing auth, missing event, wrong shapes', async (t) => {
   t.same(rows, [])
 })
 
+t.test('placement and app page: missing or malformed fields', async (t) => {
+  const { app } = await startApp(t)
+  for (const url of ['/bitrix24/placement', '/bitrix24/app']) {
+    const none = await app.inject({ method: 'POST', url, headers: FORM, payload: '' })
+    t.equal(none.statusCode, 400, `${url}: empty`)
+    t.match(none.json().message, /AUTH_ID|member_id/)
+    const bad = await app.inject({ method: 'POST', url, headers: FORM, payload: 'AUTH_ID=x&member_id=a%20b' })
+    t.equal(bad.statusCode, 400, `${url}: bad member_id`)
+    t.match(bad.json().message, /member_id/)
+  }
+})
+
 t.test('unknown routes and methods get a 404 with the path', async (t) => {
   const { app } = await startApp(t)
   const res = await app.inject({ method: 'GET', url: '/bitrix24/install' })
