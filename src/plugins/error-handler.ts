@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { B24Error } from '../bitrix24/client.js'
 import { AppError } from '../errors.js'
 
 /**
@@ -12,6 +13,12 @@ export default fp(
         if (err.statusCode >= 500) request.log.error({ err }, 'request failed')
         else request.log.info({ code: err.code, status: err.statusCode }, err.message)
         return reply.code(err.statusCode).send({ error: err.code, message: err.message })
+      }
+      if (err instanceof B24Error) {
+        // A page or action that needed the portal, and the portal said no (or nothing): say so.
+        request.log.warn({ code: err.code, kind: err.kind }, 'Bitrix24 call failed')
+        const status = err.kind === 'reauth_required' || err.kind === 'not_installed' ? 409 : 502
+        return reply.code(status).send({ error: 'APP_ERR_UPSTREAM', message: `Bitrix24 did not complete the request: ${err.message}` })
       }
       const e = err as { statusCode?: number; code?: string; message?: string }
       const status = e.statusCode ?? 500

@@ -199,6 +199,16 @@ t.test('administrator actions: options, mapping with validation, preview, secret
   t.ok(stats.week.delivered >= 1)
 })
 
+t.test('when Bitrix24 fails, the settings API says so with a 502 and the reason', async (t) => {
+  const { emu, url, portal } = await setup(t)
+  const page = await openTab(url, portal)
+  emu.faults.failNext(1, 500, { method: 'batch' })
+  const res = await api(url, page).get('fields')
+  t.equal(res.status, 502)
+  t.match(await res.json(), { error: 'APP_ERR_UPSTREAM', message: /Bitrix24/ })
+  t.equal((await api(url, page).get('fields')).status, 200, 'works again once Bitrix24 does')
+})
+
 t.test('an administrator opening the app re-authorises a portal whose refresh was refused; its leads then go out', async (t) => {
   const { emu, app, url, portal } = await setup(t)
   emu.faults.expireAllTokens()
