@@ -332,9 +332,5 @@ export function createDispatcher(deps: DispatcherDeps) {
       workers.get(memberId)?.cancel()
       workers.delete(memberId)
     },
-    /** for tests and the settings page: resolves when the portal's worker is idle */
-    async idle(memberId: string): Promise<void> {
-      await workers.get(memberId)?.running
-    },
   }
 }

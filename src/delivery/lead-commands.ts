@@ -1,6 +1,6 @@
 import { batchCommand } from '../bitrix24/query.js'
 import type { Lead, PortalSettings } from '../db/schema.js'
-import { escapeHtml, mapLead } from '../mapping/map-lead.js'
+import { escapeHtml, mapLead, type MapLeadOptions, type MappedLead } from '../mapping/map-lead.js'
 import { MappingConfig } from '../mapping/schemas.js'
 import type { NormalizedLead } from '../tiktok/schemas.js'
 import type { DedupDecision } from './dedup.js'
@@ -24,20 +24,26 @@ export function mappingOf(conf: PortalSettings): MappingConfig {
   return parsed.success ? parsed.data : { rules: [], constants: {} }
 }
 
-/** crm.lead.add fields for one stored lead, with the portal's current mapping (applied at send time, so edits reach queued leads). */
-export function leadFields(row: Lead, conf: PortalSettings, originatorId: string): { fields: Record<string, unknown>; warnings: string[] } {
-  // Written by the intake after validation against NormalizedLead; not re-validated on this hot path.
+/**
+ * A stored lead through a mapping. Intake wrote `lead_json` after validating it against
+ * NormalizedLead, so it is not validated again on the delivery hot path.
+ */
+export function mapStoredLead(row: Lead, opts: MapLeadOptions): MappedLead & { lead: NormalizedLead } {
   const lead = JSON.parse(row.lead_json) as NormalizedLead
-  return mapLead(lead, { mapping: mappingOf(conf), defaultCountry: conf.default_country, originatorId })
+  return { lead, ...mapLead(lead, opts) }
 }
 
-/** Map every row; a lead whose stored data cannot be mapped fails alone. */
+/**
+ * Map every row with the portal's current mapping (applied at send time, so edits reach queued
+ * leads); a lead whose stored data cannot be mapped fails alone.
+ */
 export function prepareLeads(rows: Lead[], conf: PortalSettings, originatorId: string): { prepared: PreparedLead[]; failed: Array<{ id: number; error: string }> } {
+  const opts: MapLeadOptions = { mapping: mappingOf(conf), defaultCountry: conf.default_country, originatorId }
   const prepared: PreparedLead[] = []
   const failed: Array<{ id: number; error: string }> = []
   for (const row of rows) {
     try {
-      prepared.push({ row, fields: leadFields(row, conf, originatorId).fields })
+      prepared.push({ row, fields: mapStoredLead(row, opts).fields })
     } catch (err) {
       failed.push({ id: row.id, error: `MAPPING_ERROR: ${err instanceof Error ? err.message : String(err)}` })
     }

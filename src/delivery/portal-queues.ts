@@ -45,10 +45,6 @@ export class PortalQueues {
     return e ? e.q.size + e.q.pending : 0
   }
 
-  async idle(): Promise<void> {
-    await Promise.all([...this.#queues.values()].map((e) => e.q.onIdle()))
-  }
-
   close(): void {
     for (const t of this.#resumeTimers.values()) clearTimeout(t)
     for (const { q } of this.#queues.values()) {

@@ -7,7 +7,7 @@ import { FrameRequestBody, FrameRequestQuery } from '../bitrix24/schemas.js'
 import type { Config } from '../config.js'
 import type { Portal, PortalSettings } from '../db/schema.js'
 import { Errors } from '../errors.js'
-import { mapLead } from '../mapping/map-lead.js'
+import { mapStoredLead } from '../delivery/lead-commands.js'
 import { validateMappingAgainstFields } from '../mapping/schemas.js'
 import { NormalizedLead } from '../tiktok/schemas.js'
 import { parseInput } from '../validation.js'
@@ -147,25 +147,26 @@ export function settingsRoutes(config: Config) {
 
         api.post('/mapping', async (request, reply) => {
           const mapping = parseInput(MappingBody, request.body, 'mapping')
-          const m = request.session!.m
-          const { raw } = await fieldsCache.load(m)
+          const { session, conf } = await ctx(request)
+          const { raw } = await fieldsCache.load(session.m)
           const errors = validateMappingAgainstFields(mapping, raw)
           if (errors.length) return reply.code(400).send({ error: 'APP_ERR_MAPPING_INVALID', message: `The mapping does not fit this portal's lead fields: ${errors.join('; ')}`, errors })
-          await app.settings.update(m, { mapping_json: JSON.stringify(mapping) })
-          const latest = (await app.leads.latest(m, { limit: 1 }))[0]
-          const warnings = latest ? mapLead(NormalizedLead.parse(JSON.parse(latest.lead_json)), { mapping, defaultCountry: (await app.settings.find(m))!.default_country, originatorId: manifest.code, portalFields: raw }).warnings : []
+          await app.settings.update(session.m, { mapping_json: JSON.stringify(mapping) })
+          const latest = (await app.leads.latest(session.m, { limit: 1 }))[0]
+          const warnings = latest ? mapStoredLead(latest, { mapping, defaultCountry: conf.default_country, originatorId: manifest.code, portalFields: raw }).warnings : []
           return { ok: true, mapping, warnings }
         })
 
         api.post('/preview', { config: { readOnly: true } }, async (request) => {
           const { mapping } = parseInput(PreviewBody, request.body, 'preview')
-          const { conf } = await ctx(request)
-          const latest = (await app.leads.latest(request.session!.m, { limit: 20 })).find((r) => r.is_test === 0) ?? (await app.leads.latest(request.session!.m, { limit: 1 }))[0]
+          const { session, conf } = await ctx(request)
+          // The latest real lead if there is one among the last 20, else the latest (a test lead).
+          const rows = await app.leads.latest(session.m, { limit: 20 })
+          const latest = rows.find((r) => r.is_test === 0) ?? rows[0]
           if (!latest) return { lead: null, fields: {}, warnings: [] }
-          const lead = NormalizedLead.parse(JSON.parse(latest.lead_json))
-          const { raw } = await fieldsCache.load(request.session!.m).catch(() => ({ raw: undefined }))
-          const mapped = mapLead(lead, { mapping, defaultCountry: conf.default_country, originatorId: manifest.code, ...(raw ? { portalFields: raw } : {}) })
-          return { lead: { tiktokLeadId: lead.leadId, answers: lead.answers }, fields: mapped.fields, warnings: mapped.warnings }
+          const { raw } = await fieldsCache.load(session.m).catch(() => ({ raw: undefined }))
+          const { lead, fields, warnings } = mapStoredLead(latest, { mapping, defaultCountry: conf.default_country, originatorId: manifest.code, ...(raw ? { portalFields: raw } : {}) })
+          return { lead: { tiktokLeadId: lead.leadId, answers: lead.answers }, fields, warnings }
         })
 
         api.post('/test-lead', async (request) => {

@@ -22,6 +22,9 @@ export function createSettingsRepository(db: DB) {
 
     /** Settings for a portal, made with a fresh webhook key and secret the first time. */
     async ensure(memberId: string): Promise<PortalSettings> {
+      // Read first: every settings-page call asks, and only the first one for a portal must write.
+      const existing = await repo.find(memberId)
+      if (existing) return existing
       await db
         .insertInto('portal_settings')
         .values({ member_id: memberId, webhook_key: newSecret(), signing_secret: newSecret(), updated_at: nowIso() })
