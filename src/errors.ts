@@ -28,3 +28,30 @@ export const Errors = {
   notConfigured: define('APP_ERR_NOT_CONFIGURED', 503, 'The app is not configured'),
   upstream: define('APP_ERR_UPSTREAM', 502, 'Bitrix24 call failed'),
 } as const
+
+/**
+ * How a failed TikTok API for Business call should be handled. TikTok answers errors as HTTP 200
+ * with a non-zero `code`; every answer is sorted into one of these once, in the TikTok client.
+ * - rate_limited: code 40100, the app-wide quota (retried by the client, surfaced only when retries run out)
+ * - token_invalid: 40104/40105, the advertiser's token is empty, invalid or revoked: reconnect needed
+ * - permission: the token does not cover this ad account or form, or a permission was not granted
+ * - bad_request: TikTok refused the parameters (a bug or a state we did not expect)
+ * - transient: network error, timeout, 5xx or an unreadable answer: try again later
+ * @see ../shared/reference/tiktok.md §1, §6
+ */
+export type TikTokErrorKind = 'rate_limited' | 'token_invalid' | 'permission' | 'bad_request' | 'transient'
+
+export class TikTokApiError extends Error {
+  constructor(
+    /** TikTok's `code` (0 when the call never got a TikTok answer) */
+    readonly code: number,
+    readonly kind: TikTokErrorKind,
+    /** the endpoint, e.g. `subscription/subscribe` (never a URL with secrets) */
+    readonly endpoint: string,
+    message: string,
+    readonly requestId: string | null = null,
+  ) {
+    super(message)
+    this.name = 'TikTokApiError'
+  }
+}
