@@ -49,6 +49,11 @@ export const restErrors = {
    * @see api-reference/crm/leads/crm-lead-add.md "Error Handling" (error "")
    */
   crm: (description: string) => new RestError(400, '', description),
+  /**
+   * A record that does not exist, where the docs give the code (the error section's status is 400).
+   * @see api-reference/crm/leads/userfield/crm-lead-userfield-get.md
+   */
+  notFound: (description: string) => new RestError(400, 'ERROR_NOT_FOUND', description),
   /** @see api-reference/widgets/placement-unbind.md: 403 ACCESS_DENIED "Access denied!" */
   accessDenied: (description = 'Access denied!') => new RestError(403, 'ACCESS_DENIED', description),
   /** @see api-reference/widgets/placement-bind.md: ERROR_ARGUMENT with `argument` */

@@ -16,6 +16,7 @@ import type {
   UserField,
   UserFieldInput,
 } from './types.js'
+import { draftItems, fullFieldName, labelMap, userFieldSettings, type UserFieldDraft } from './user-fields.js'
 
 /** What a portal needs from the emulator around it. */
 export interface PortalHost {
@@ -112,7 +113,7 @@ function defaultUsers(): PortalUser[] {
   ]
 }
 
-export type IdKind = 'lead' | 'deal' | 'contact' | 'multifield' | 'enumItem' | 'eventHandler'
+export type IdKind = 'lead' | 'deal' | 'contact' | 'multifield' | 'enumItem' | 'eventHandler' | 'userField'
 
 export class PortalState implements Portal {
   readonly memberId: string
@@ -143,6 +144,7 @@ export class PortalState implements Portal {
     multifield: 0,
     enumItem: 40,
     eventHandler: 0,
+    userField: 100,
   }
 
   constructor(
@@ -192,23 +194,58 @@ export class PortalState implements Portal {
   }
 
   /**
-   * Registers a lead user field like crm.lead.userfield.add: the name gets the UF_CRM_ prefix,
-   * list items get ids.
+   * Registers a lead user field for a test, skipping the REST checks: the name gets the UF_CRM_
+   * prefix, list items get ids, EDIT_FORM_LABEL (or LABEL) is every label in every language.
    * @see api-reference/crm/leads/userfield/crm-lead-userfield-add.md
    */
-  addUserField(f: UserFieldInput): void {
-    const name = f.FIELD_NAME.startsWith('UF_CRM_') ? f.FIELD_NAME : `UF_CRM_${f.FIELD_NAME}`
-    if (this.userFields.some((u) => u.FIELD_NAME === name)) {
-      throw new Error(`user field ${name} already exists`)
-    }
-    this.userFields.push({
+  addUserField(f: UserFieldInput): UserField {
+    const name = fullFieldName(f.FIELD_NAME)
+    if (this.userField(name)) throw new Error(`user field ${name} already exists`)
+    const multiple = f.USER_TYPE_ID !== 'boolean' && f.MULTIPLE === 'Y'
+    const label = f.LABEL ?? f.EDIT_FORM_LABEL ?? name
+    return this.insertUserField({
+      ENTITY_ID: 'CRM_LEAD',
       FIELD_NAME: name,
       USER_TYPE_ID: f.USER_TYPE_ID,
-      LIST: (f.LIST ?? []).map((item) => ({ ID: String(this.nextId('enumItem')), VALUE: item.VALUE })),
+      XML_ID: f.XML_ID ?? null,
+      SORT: f.SORT ?? 100,
+      MULTIPLE: multiple ? 'Y' : 'N',
       MANDATORY: f.MANDATORY ?? 'N',
-      MULTIPLE: f.MULTIPLE ?? 'N',
-      EDIT_FORM_LABEL: f.EDIT_FORM_LABEL ?? name,
+      SHOW_FILTER: 'N',
+      SHOW_IN_LIST: 'N',
+      EDIT_IN_LIST: 'Y',
+      IS_SEARCHABLE: 'N',
+      SETTINGS: userFieldSettings(f.USER_TYPE_ID, f.SETTINGS),
+      LIST: f.USER_TYPE_ID === 'enumeration' ? draftItems(f.LIST ?? [], multiple) : [],
+      EDIT_FORM_LABEL: labelMap(undefined, label),
+      LIST_COLUMN_LABEL: labelMap(undefined, label),
+      LIST_FILTER_LABEL: labelMap(undefined, label),
+      ERROR_MESSAGE: labelMap(undefined, label),
+      HELP_MESSAGE: labelMap(undefined, label),
     })
+  }
+
+  /**
+   * Stores a checked field: it and its list items get ids, items without an XML_ID a generated
+   * one (the docs' answers show 32 hex digits).
+   * @see api-reference/crm/leads/userfield/crm-lead-userfield-list.md
+   */
+  insertUserField(draft: UserFieldDraft): UserField {
+    const list = draft.LIST.map((item) => ({
+      ID: String(this.nextId('enumItem')),
+      VALUE: item.VALUE,
+      SORT: String(item.SORT),
+      DEF: item.DEF,
+      XML_ID: item.XML_ID ?? randomHex(16),
+    }))
+    list.sort((a, b) => Number(a.SORT) - Number(b.SORT) || Number(a.ID) - Number(b.ID))
+    const field: UserField = { ...draft, ID: this.nextId('userField'), LIST: list }
+    this.userFields.push(field)
+    // Leads stored before the field existed read it as empty, like a fresh lead.
+    for (const lead of this.leads.values()) {
+      if (!Object.hasOwn(lead, field.FIELD_NAME)) lead[field.FIELD_NAME] = field.MULTIPLE === 'Y' ? [] : null
+    }
+    return field
   }
 
   userField(name: string): UserField | undefined {

@@ -92,24 +92,82 @@ export interface PortalUser {
   ACTIVE: boolean
 }
 
-export type UserFieldType = 'string' | 'enumeration' | 'integer' | 'double' | 'date' | 'boolean'
+/** @see api-reference/crm/leads/userfield/crm-lead-userfield-add.md (USER_TYPE_ID) */
+export type UserFieldType =
+  | 'string'
+  | 'integer'
+  | 'double'
+  | 'boolean'
+  | 'datetime'
+  | 'date'
+  | 'money'
+  | 'url'
+  | 'address'
+  | 'enumeration'
+  | 'file'
+  | 'employee'
+  | 'crm_status'
+  | 'iblock_section'
+  | 'iblock_element'
+  | 'crm'
 
+/** Language id → text, e.g. `{ en: 'Budget', de: 'Budget' }`. */
+export type LangMap = Record<string, string>
+
+export type UserFieldLabelKind = 'EDIT_FORM_LABEL' | 'LIST_COLUMN_LABEL' | 'LIST_FILTER_LABEL' | 'ERROR_MESSAGE' | 'HELP_MESSAGE'
+
+/**
+ * What `portal.addUserField` takes: the field as a test wants it, without the REST checks.
+ * `EDIT_FORM_LABEL` (or `LABEL`) becomes every label in every language, like crm.lead.userfield.add's
+ * LABEL; without either the labels are the field name.
+ */
 export interface UserFieldInput {
   FIELD_NAME: string
   USER_TYPE_ID: UserFieldType
-  LIST?: Array<{ VALUE: string }>
+  LIST?: Array<{ VALUE: string; SORT?: number; DEF?: 'Y' | 'N'; XML_ID?: string }>
   MANDATORY?: 'Y' | 'N'
   MULTIPLE?: 'Y' | 'N'
   EDIT_FORM_LABEL?: string
+  LABEL?: string
+  XML_ID?: string
+  SORT?: number
+  SETTINGS?: Record<string, unknown>
 }
 
+/** An enumeration item as crm.lead.userfield.list prints it. */
+export interface UserFieldEnumItem {
+  ID: string
+  VALUE: string
+  SORT: string
+  DEF: 'Y' | 'N'
+  XML_ID: string
+}
+
+/**
+ * A lead user field as crm.lead.userfield.get answers it (labels per language).
+ * @see api-reference/crm/leads/userfield/crm-lead-userfield-get.md
+ */
 export interface UserField {
+  ID: number
+  ENTITY_ID: 'CRM_LEAD'
   FIELD_NAME: string
   USER_TYPE_ID: UserFieldType
-  LIST: Array<{ ID: string; VALUE: string }>
-  MANDATORY: 'Y' | 'N'
+  XML_ID: string | null
+  SORT: number
   MULTIPLE: 'Y' | 'N'
-  EDIT_FORM_LABEL: string
+  MANDATORY: 'Y' | 'N'
+  SHOW_FILTER: string
+  SHOW_IN_LIST: 'Y' | 'N'
+  EDIT_IN_LIST: 'Y' | 'N'
+  IS_SEARCHABLE: 'Y' | 'N'
+  SETTINGS: Record<string, unknown>
+  /** Enumeration items, ordered by SORT then ID. */
+  LIST: UserFieldEnumItem[]
+  EDIT_FORM_LABEL: LangMap
+  LIST_COLUMN_LABEL: LangMap
+  LIST_FILTER_LABEL: LangMap
+  ERROR_MESSAGE: LangMap
+  HELP_MESSAGE: LangMap
 }
 
 export interface CrmStatus {
@@ -159,7 +217,8 @@ export interface Portal {
   placements: PlacementBinding[]
   events: EventBinding[]
   issueToken(userId?: number): IssuedTokens
-  addUserField(f: UserFieldInput): void
+  /** Registers a lead user field (as an admin's crm.lead.userfield.add would) and returns it. */
+  addUserField(f: UserFieldInput): UserField
   // Extras beyond the agreed interface:
   readonly plan: Plan
   crmMode: 1 | 2

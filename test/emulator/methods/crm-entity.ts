@@ -19,6 +19,7 @@ import { isPlainObject, phpEntries, phpValues, type PhpMap } from '../php-query.
 import { restErrors } from '../rest-error.js'
 import type { IdKind, PortalState } from '../state.js'
 import type { UserField } from '../types.js'
+import { labelIn } from '../user-fields.js'
 import { param, toInt, type CallContext, type MethodResult } from './registry.js'
 
 export type FieldType =
@@ -117,8 +118,13 @@ function requiredField(title: string): string {
   return `The "${title}" field is required`
 }
 
-function normalizeUserField(uf: UserField, raw: unknown, errors: string[]): unknown {
-  const label = uf.EDIT_FORM_LABEL || uf.FIELD_NAME
+/** The label errors name a user field by: the edit-form label in the portal's language. */
+function ufLabel(uf: UserField, lang: string): string {
+  return labelIn(uf, 'EDIT_FORM_LABEL', lang) || uf.FIELD_NAME
+}
+
+function normalizeUserField(uf: UserField, raw: unknown, errors: string[], lang: string): unknown {
+  const label = ufLabel(uf, lang)
   const listed = phpValues(raw)
   const items = uf.MULTIPLE === 'Y' ? (listed ?? (isEmptyValue(raw) ? [] : [raw])) : [listed ? listed[0] : raw]
   const out: unknown[] = []
@@ -152,8 +158,11 @@ function normalizeUserField(uf: UserField, raw: unknown, errors: string[]): unkn
         out.push(item === true || ['1', 'Y', 'TRUE'].includes(text))
         break
       }
-      case 'string':
-      case 'date': {
+      case 'file':
+        // Files need an upload structure and Drive storage: not emulated, nothing is stored.
+        break
+      default: {
+        // string, date, datetime, money, url, address, employee, crm_status, crm, iblock_*: kept as text.
         const text = scalarString(item)
         if (text !== undefined) out.push(text)
         break
@@ -182,7 +191,7 @@ function prepare(spec: EntitySpec, ctx: CallContext, fields: PhpMap): Prepared {
   for (const [key, raw] of Object.entries(fields)) {
     if (key.startsWith('UF_')) {
       const uf = spec.userFields ? ctx.portal.userField(key) : undefined
-      if (uf) prepared.values[key] = normalizeUserField(uf, raw, prepared.errors)
+      if (uf) prepared.values[key] = normalizeUserField(uf, raw, prepared.errors, ctx.portal.lang)
       continue
     }
     const def = spec.fields.find((f) => f.name === key)
@@ -255,7 +264,7 @@ function checkMandatory(spec: EntitySpec, ctx: CallContext, prepared: Prepared, 
     const provided = Object.hasOwn(prepared.values, uf.FIELD_NAME)
     if (mode === 'update' && !provided) continue
     if (!provided || isEmptyValue(prepared.values[uf.FIELD_NAME])) {
-      prepared.errors.push(requiredField(uf.EDIT_FORM_LABEL || uf.FIELD_NAME))
+      prepared.errors.push(requiredField(ufLabel(uf, ctx.portal.lang)))
     }
   }
 }
@@ -510,6 +519,8 @@ export function listEntities(spec: EntitySpec, ctx: CallContext): MethodResult {
 /**
  * @see api-reference/crm/leads/crm-lead-fields.md (standard fields, statusType)
  * @see api-reference/crm/companies/crm-company-fields.md (user fields: listLabel, formLabel)
+ * @see api-reference/crm/leads/crm-lead-fields.md (a user field's title is its name; listLabel,
+ *      formLabel, filterLabel are LIST_COLUMN_LABEL, EDIT_FORM_LABEL, LIST_FILTER_LABEL)
  */
 export function describeFields(spec: EntitySpec, ctx: CallContext): MethodResult {
   const result: Record<string, unknown> = {}
@@ -537,10 +548,10 @@ export function describeFields(spec: EntitySpec, ctx: CallContext): MethodResult
         isDynamic: true,
         ...(uf.USER_TYPE_ID === 'enumeration' ? { items: uf.LIST.map((i) => ({ ID: i.ID, VALUE: i.VALUE })) } : {}),
         title: uf.FIELD_NAME,
-        listLabel: uf.EDIT_FORM_LABEL,
-        formLabel: uf.EDIT_FORM_LABEL,
-        filterLabel: uf.EDIT_FORM_LABEL,
-        settings: {},
+        listLabel: labelIn(uf, 'LIST_COLUMN_LABEL', ctx.portal.lang),
+        formLabel: labelIn(uf, 'EDIT_FORM_LABEL', ctx.portal.lang),
+        filterLabel: labelIn(uf, 'LIST_FILTER_LABEL', ctx.portal.lang),
+        settings: structuredClone(uf.SETTINGS),
       }
     }
   }

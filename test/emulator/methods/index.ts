@@ -4,6 +4,7 @@ import { batchMethods } from './batch.js'
 import { contactMethods } from './crm-contact.js'
 import { dealMethods } from './crm-deal.js'
 import { leadMethods } from './crm-lead.js'
+import { leadUserFieldMethods } from './crm-lead-userfield.js'
 import { crmMiscMethods } from './crm-misc.js'
 import { eventMethods } from './event.js'
 import { placementMethods } from './placement.js'
@@ -13,6 +14,7 @@ export const METHODS: MethodTable = {
   ...appUserMethods,
   ...batchMethods,
   ...leadMethods,
+  ...leadUserFieldMethods,
   ...dealMethods,
   ...contactMethods,
   ...crmMiscMethods,
