@@ -550,7 +550,7 @@
   var lastPreviewLead = null
 
   function isKnownSource(source) {
-    return source === '' || META_SOURCES.indexOf(source) >= 0 || (state.questions || []).indexOf(source) >= 0
+    return source === '' || META_SOURCES.indexOf(source) >= 0 || (state.questions || []).indexOf(source) >= 0 || formQuestions().indexOf(source) >= 0
   }
 
   function loadMappingModel(mapping) {
@@ -649,7 +649,22 @@
     questions.forEach(function (q) {
       answers.append(option(q, q, !r.other && r.source === q))
     })
-    sel.append(answers)
+    if (questions.length) sel.append(answers)
+    // the connected TikTok forms' questions no lead has answered yet
+    var fromForms = formQuestions().filter(function (q) {
+      return questions.indexOf(q) < 0
+    })
+    if (fromForms.length) {
+      sel.append(
+        el(
+          'optgroup',
+          { label: t.group_form_questions },
+          fromForms.map(function (q) {
+            return option(q, q, !r.other && r.source === q)
+          }),
+        ),
+      )
+    }
     var meta = el('optgroup', { label: t.group_meta })
     META_SOURCES.forEach(function (m) {
       meta.append(option(m, metaLabel(m), !r.other && r.source === m))
@@ -1173,6 +1188,7 @@
 
   function somethingPending() {
     if (watchedTestId !== null) return true
+    if (Date.now() < ttWatchUntil) return true
     if (state && state.queue && state.queue.pending + state.queue.sending > 0) return true
     return log.rows.some(function (r) {
       return PENDING.indexOf(r.status) >= 0
@@ -1251,11 +1267,739 @@
     })
   }
 
+  // ---------------------------------------------------------------- TikTok for Business
+
+  var TT_POLL_MS = 2000
+  var TT_LINK_POLL_FOR_MS = 10 * 60000
+  var TT_WATCH_LOG_MS = 30000
+  var tiktok = null // TikTokView once loaded
+  var ttSeq = 0
+  var ttPopup = null
+  var ttPollTimer = 0
+  var ttWatchUntil = 0 // the delivery log keeps refreshing until then (a TikTok test lead or an import on its way)
+  var ttPicker = { grantId: null, picked: {}, days: '30' }
+  var ttDrafts = {} // advertiserId → { allForms, pageIds: { pageId: true } } while not saved
+  var ttImports = {} // advertiserId → { days, pageId } while the import box is open
+  var ttMsgs = {} // message key → { kind, text }: kept across re-renders
+  var ttBusy = {} // action key → true while its request runs
+  var ttQuestionsKey = ''
+
+  function safeId(s) {
+    return String(s).replace(/[^A-Za-z0-9_-]/g, '_')
+  }
+
+  /** The element under root whose data-fk is key (compared as text: keys may hold any characters). */
+  function byFk(root, key) {
+    var all = root.querySelectorAll('[data-fk]')
+    for (var i = 0; i < all.length; i++) if (all[i].getAttribute('data-fk') === key) return all[i]
+    return null
+  }
+
+  /** The questions of every connected form, for the mapping editor's answer keys. */
+  function formQuestions() {
+    var out = []
+    if (!tiktok) return out
+    tiktok.connections.forEach(function (c) {
+      c.forms.forEach(function (f) {
+        ;(f.fields || []).forEach(function (q) {
+          if (out.indexOf(q) < 0) out.push(q)
+        })
+      })
+    })
+    return out
+  }
+
+  /** Rules typed as "other question" that name a form's question become ordinary picks. */
+  function syncRuleSources() {
+    var qs = formQuestions()
+    var key = JSON.stringify(qs)
+    if (key === ttQuestionsKey) return
+    ttQuestionsKey = key
+    rules.forEach(function (r) {
+      if (r.other && qs.indexOf(r.source) >= 0) r.other = false
+    })
+    var active = document.activeElement
+    var fk = active && $('rules').contains(active) ? active.getAttribute('data-fk') : null
+    renderRules(fk || undefined)
+  }
+
+  function ttLineId(key) {
+    return 'tt-msg-' + safeId(key)
+  }
+
+  /** A result line that survives re-rendering: its text is kept in ttMsgs. */
+  function ttLine(key, testid) {
+    var m = ttMsgs[key]
+    var node = el('p', { class: 'line' + (m ? ' line--' + m.kind : ''), id: ttLineId(key), role: m && m.kind === 'error' ? 'alert' : 'status', 'aria-live': 'polite', 'data-testid': testid || null })
+    if (m) node.textContent = m.text
+    else node.hidden = true
+    return node
+  }
+
+  function ttSay(key, kind, text) {
+    if (text) ttMsgs[key] = { kind: kind, text: text }
+    else delete ttMsgs[key]
+    say(ttLineId(key), kind, text)
+  }
+
+  /** An admin-only button whose request state (busy) survives re-rendering. */
+  function ttButton(key, props) {
+    var b = adminOnly(el('button', Object.assign({ type: 'button', 'data-fk': key }, props)))
+    if (ttBusy[key]) {
+      b.disabled = true
+      b.setAttribute('aria-busy', 'true')
+    }
+    return b
+  }
+
+  async function ttAction(key, fn) {
+    if (ttBusy[key]) return
+    ttBusy[key] = true
+    var b = byFk($('sec-tiktok'), key)
+    if (b) {
+      b.disabled = true
+      b.setAttribute('aria-busy', 'true')
+    }
+    try {
+      return await fn()
+    } finally {
+      delete ttBusy[key]
+      b = byFk($('sec-tiktok'), key) // may be a new node by now
+      if (b) {
+        b.removeAttribute('aria-busy')
+        b.disabled = !isAdmin || b.hasAttribute('data-blocked')
+      }
+    }
+  }
+
+  function parseDays(value, min, max) {
+    var s = String(value === undefined || value === null ? '' : value).trim()
+    if (!/^\d{1,3}$/.test(s)) return null
+    var n = Number(s)
+    return n >= min && n <= max ? n : null
+  }
+
+  function watchLog() {
+    ttWatchUntil = Date.now() + TT_WATCH_LOG_MS
+    refreshLog()
+  }
+
+  async function loadTikTok() {
+    var seq = ++ttSeq
+    try {
+      var view = await api('GET', 'tiktok')
+      if (seq === ttSeq) renderTikTok(view)
+      if (ttMsgs.load) ttSay('load', '', '')
+    } catch (e) {
+      if (seq !== ttSeq) return
+      if (!tiktok) clear($('tt-connections'))
+      ttSay('load', 'error', fmt(t.tt_failed_load, { error: errText(e) }))
+      scheduleFit()
+    }
+  }
+
+  /** A TikTokView answered by a POST: newer than any GET still on its way. */
+  function ttApply(view) {
+    ++ttSeq
+    renderTikTok(view)
+  }
+
+  function renderTikTok(view) {
+    var section = $('sec-tiktok')
+    var active = document.activeElement
+    var focusKey = active && section.contains(active) ? active.getAttribute('data-fk') : null
+    tiktok = view
+    $('tt-unconfigured').hidden = !!view.configured
+    $('tt-connect-row').hidden = !view.configured
+    var problems = clear($('tt-problems'))
+    if (view.problems && view.problems.length) {
+      problems.append(el('p', { class: 'problems__title', text: t.status_problems }))
+      problems.append(
+        el(
+          'ul',
+          { class: 'problems', id: 'tt-problem-list' },
+          view.problems.map(function (p) {
+            return el('li', { text: p })
+          }),
+        ),
+      )
+    }
+    renderGrant(view.grant)
+    renderConnections(view.connections || [])
+    if (focusKey) {
+      var again = byFk(section, focusKey)
+      if (again && !again.disabled) again.focus()
+    }
+    syncRuleSources()
+    scheduleFit()
+  }
+
+  // The account picker, after the administrator approved on TikTok.
+
+  function renderGrant(grant) {
+    var box = clear($('tt-grant'))
+    if (!grant) {
+      box.hidden = true
+      ttPicker = { grantId: null, picked: {}, days: '30' }
+      return
+    }
+    if (ttPicker.grantId !== grant.id) ttPicker = { grantId: grant.id, picked: {}, days: '30' }
+    box.hidden = false
+    box.append(el('h3', { id: 'tt-grant-h', tabindex: '-1', text: t.tt_picker_h }))
+    box.append(el('p', { class: 'muted', text: t.tt_picker_intro + ' ' + t.tt_picker_expires }))
+    var list = el('fieldset', { class: 'tt-accounts', id: 'tt-accounts' }, [el('legend', { class: 'sr-only', text: t.tt_picker_h })])
+    if (!grant.advertisers.length) list.append(el('p', { class: 'muted', text: t.tt_picker_empty }))
+    grant.advertisers.forEach(function (a) {
+      var blocked = typeof a.connectedElsewhere === 'string' && a.connectedElsewhere !== ''
+      var id = 'tt-adv-' + safeId(a.advertiserId)
+      var reason = blocked ? fmt(t.tt_adv_elsewhere, { domain: a.connectedElsewhere }) : a.connectedHere ? t.tt_adv_here : ''
+      var cb = el('input', { type: 'checkbox', id: id, name: 'tt-adv', value: a.advertiserId, 'data-fk': 'adv:' + a.advertiserId, checked: !blocked && !!ttPicker.picked[a.advertiserId], 'aria-describedby': reason ? id + '-why' : null })
+      adminOnly(cb)
+      if (blocked) {
+        cb.disabled = true
+        cb.setAttribute('data-blocked', '')
+      }
+      cb.addEventListener('change', function () {
+        ttPicker.picked[a.advertiserId] = cb.checked
+      })
+      list.append(
+        el('div', { class: 'tt-account' + (blocked ? ' is-blocked' : ''), 'data-testid': 'tt-account', 'data-advertiser': a.advertiserId }, [
+          cb,
+          el('label', { for: id }, [a.advertiserName, el('span', { class: 'sub', text: fmt(t.tt_adv_id, { id: a.advertiserId }) })]),
+          reason ? el('span', { class: 'tt-why' + (blocked ? ' tt-why--bad' : ''), id: id + '-why', text: reason }) : null,
+        ]),
+      )
+    })
+    box.append(list)
+    var days = adminOnly(el('input', { type: 'number', id: 'tt-import-days', class: 'input-days', min: 0, max: 90, step: 1, inputmode: 'numeric', value: ttPicker.days, 'data-fk': 'grant-days' }))
+    if (isAdmin) days.setAttribute('aria-describedby', 'tt-import-days-hint')
+    days.addEventListener('input', function () {
+      ttPicker.days = days.value
+    })
+    box.append(
+      el('div', { class: 'field tt-days' }, [
+        el('label', { for: 'tt-import-days' }, [t.tt_import_before + ' ', days, ' ' + t.tt_import_after]),
+        el('p', { class: 'hint', id: 'tt-import-days-hint', text: t.tt_import_hint }),
+      ]),
+    )
+    box.append(
+      el('div', { class: 'actions' }, [
+        ttButton('grant-connect', { id: 'tt-grant-connect', class: 'btn btn--primary', text: t.tt_connect_selected, onclick: connectSelected }),
+        ttButton('grant-cancel', { id: 'tt-grant-cancel', class: 'btn btn--light', text: t.cancel, onclick: cancelGrant }),
+      ]),
+    )
+    box.append(ttLine('grant', 'tt-grant-result'))
+  }
+
+  async function connectSelected() {
+    var grant = tiktok && tiktok.grant
+    if (!grant) return
+    var ids = grant.advertisers
+      .filter(function (a) {
+        return ttPicker.picked[a.advertiserId] && !a.connectedElsewhere
+      })
+      .map(function (a) {
+        return a.advertiserId
+      })
+    if (!ids.length) return ttSay('grant', 'error', t.tt_pick_one)
+    var days = parseDays(ttPicker.days, 0, 90)
+    if (days === null) {
+      ttSay('grant', 'error', fmt(t.tt_days_range, { min: 0, max: 90 }))
+      return $('tt-import-days').focus()
+    }
+    await ttAction('grant-connect', async function () {
+      ttSay('grant', 'info', days > 0 ? t.tt_importing : '')
+      try {
+        var view = await api('POST', 'tiktok/grant', { grantId: grant.id, advertiserIds: ids, importDays: days })
+        ttSay('grant', '', '')
+        ttApply(view)
+        say('tt-result', 'ok', t.tt_grant_done)
+        var first = ids.map(function (id) { return $('tt-conn-h-' + safeId(id)) }).filter(Boolean)[0]
+        if (first) first.focus()
+        if (days > 0) watchLog()
+      } catch (e) {
+        ttSay('grant', 'error', errText(e))
+        if (e.status === 409) loadTikTok() // shows which account is taken now
+      }
+    })
+  }
+
+  async function cancelGrant() {
+    var grant = tiktok && tiktok.grant
+    if (!grant) return
+    await ttAction('grant-cancel', async function () {
+      try {
+        ttSay('grant', '', '')
+        ttApply(await api('POST', 'tiktok/grant/cancel', { grantId: grant.id }))
+        say('tt-result', 'info', t.tt_grant_cancelled)
+        $('tt-connect').focus()
+      } catch (e) {
+        ttSay('grant', 'error', errText(e))
+      }
+    })
+  }
+
+  // Connected ad accounts.
+
+  function renderConnections(list) {
+    var box = clear($('tt-connections'))
+    if (!list.length) {
+      box.append(el('p', { class: 'muted', id: 'tt-none', text: t.tt_none }))
+      return
+    }
+    list.forEach(function (c) {
+      box.append(connectionCard(c))
+    })
+  }
+
+  function draftOf(c) {
+    if (!ttDrafts[c.advertiserId]) {
+      var ids = {}
+      c.forms.forEach(function (f) {
+        if (f.selected) ids[f.pageId] = true
+      })
+      ttDrafts[c.advertiserId] = { allForms: !!c.allForms, pageIds: ids, fromServer: true }
+    }
+    return ttDrafts[c.advertiserId]
+  }
+
+  function connectionCard(c) {
+    var sid = safeId(c.advertiserId)
+    var adv = c.advertiserId
+    var pill = c.status === 'active' ? 'pill--ok' : 'pill--bad'
+    var card = el('article', { class: 'tt-conn', id: 'tt-conn-' + sid, 'data-testid': 'tt-conn', 'data-advertiser': adv, 'data-status': c.status, 'aria-labelledby': 'tt-conn-h-' + sid })
+    if (ttBusy['import:' + adv]) card.setAttribute('aria-busy', 'true')
+    card.append(
+      el('div', { class: 'tt-conn__head' }, [
+        el('h3', { id: 'tt-conn-h-' + sid, tabindex: '-1', text: c.advertiserName }),
+        el('span', { class: 'pill ' + pill, 'data-testid': 'tt-conn-status', text: c.statusText }),
+      ]),
+    )
+    card.append(
+      el('p', { class: 'muted small tt-conn__meta' }, [
+        el('span', { text: fmt(t.tt_adv_id, { id: adv }) }),
+        el('span', { text: fmt(t.tt_connected_by, { time: fmtTime(c.connectedAt), name: c.connectedBy }) }),
+        el('span', { text: fmt(t.tt_last_check, { time: fmtTime(c.lastCheckAt) }) }),
+      ]),
+    )
+    card.append(formsEditor(c))
+    card.append(
+      el('div', { class: 'actions', role: 'group', 'aria-label': fmt(t.tt_conn_actions, { name: c.advertiserName }) }, [
+        ttButton('check:' + adv, { class: 'btn btn--light btn--small', 'data-testid': 'tt-check', text: t.tt_check, onclick: function () { checkConnection(c) } }),
+        ttButton('import-open:' + adv, { class: 'btn btn--light btn--small', 'data-testid': 'tt-import', 'aria-expanded': ttImports[adv] ? 'true' : 'false', 'aria-controls': 'tt-import-box-' + sid, text: t.tt_import, onclick: function () { toggleImport(c) } }),
+        ttButton('disconnect:' + adv, { class: 'btn btn--light btn--small btn--danger-light', 'data-testid': 'tt-disconnect', text: t.tt_disconnect, onclick: function () { disconnect(c) } }),
+      ]),
+    )
+    if (ttImports[adv]) card.append(importBox(c))
+    card.append(ttLine('conn:' + adv, 'tt-conn-result'))
+    return card
+  }
+
+  function formsEditor(c) {
+    var sid = safeId(c.advertiserId)
+    var adv = c.advertiserId
+    var d = draftOf(c)
+    var box = el('div', { class: 'tt-forms' }, [el('h4', { text: t.tt_forms_h })])
+    if (!c.forms.length) {
+      box.append(el('p', { class: 'muted', text: t.tt_forms_none }))
+      return box
+    }
+    var modes = el('fieldset', { class: 'tt-modes' }, [el('legend', { class: 'sr-only', text: t.tt_forms_mode })])
+    ;[
+      ['all', true, t.tt_forms_all],
+      ['some', false, t.tt_forms_some],
+    ].forEach(function (m) {
+      var id = 'tt-mode-' + m[0] + '-' + sid
+      var radio = adminOnly(el('input', { type: 'radio', id: id, name: 'tt-mode-' + sid, value: m[0], checked: d.allForms === m[1], 'data-fk': 'mode-' + m[0] + ':' + adv, 'data-testid': 'tt-forms-' + m[0] }))
+      radio.addEventListener('change', function () {
+        if (!radio.checked) return
+        d.allForms = m[1]
+        d.fromServer = false
+        renderTikTok(tiktok)
+      })
+      modes.append(el('span', { class: 'tt-mode' }, [radio, el('label', { for: id, text: m[2] })]))
+    })
+    box.append(modes)
+    box.append(
+      el(
+        'ul',
+        { class: 'tt-form-list' },
+        c.forms.map(function (f) {
+          return formRow(c, f, d)
+        }),
+      ),
+    )
+    box.append(
+      el('div', { class: 'actions' }, [
+        ttButton('forms-save:' + adv, { class: 'btn btn--primary btn--small', 'data-testid': 'tt-forms-save', text: t.tt_forms_save, onclick: function () { saveForms(c) } }),
+      ]),
+    )
+    return box
+  }
+
+  function formRow(c, f, d) {
+    var adv = c.advertiserId
+    var id = 'tt-form-' + safeId(adv) + '-' + safeId(f.pageId)
+    var cb = adminOnly(el('input', { type: 'checkbox', id: id, 'data-fk': 'form:' + adv + ':' + f.pageId, 'data-testid': 'tt-form-pick', checked: d.allForms || !!d.pageIds[f.pageId] }))
+    if (d.allForms) {
+      cb.disabled = true
+      cb.setAttribute('data-blocked', '')
+    }
+    cb.addEventListener('change', function () {
+      if (cb.checked) d.pageIds[f.pageId] = true
+      else delete d.pageIds[f.pageId]
+      d.fromServer = false
+    })
+    var row = el('li', { class: 'tt-form' + (f.selected ? '' : ' is-off'), 'data-testid': 'tt-form', 'data-page': f.pageId, 'data-selected': f.selected ? 'true' : 'false' }, [
+      el('div', { class: 'tt-form__head' }, [cb, el('label', { for: id, text: f.title }), f.status ? el('span', { class: 'muted small', text: fmt(t.tt_form_status, { status: f.status }) }) : null]),
+    ])
+    var fieldsList = f.fields || []
+    if (fieldsList.length) {
+      var newOnes = f.newFields || []
+      var unmapped = f.unmappedCustom || []
+      row.append(
+        el('div', { class: 'tt-questions' }, [
+          el('span', { class: 'muted small', id: id + '-q', text: t.tt_form_questions + ':' }),
+          el(
+            'ul',
+            { 'aria-labelledby': id + '-q' },
+            fieldsList.map(function (q) {
+              var isNew = newOnes.indexOf(q) >= 0
+              var isUnmapped = unmapped.indexOf(q) >= 0
+              var li = el('li', { class: 'tt-q' + (isNew ? ' tt-q--new' : ''), 'data-question': q }, [el('span', { class: 'tt-q__text', text: q })])
+              if (isNew) li.append(el('span', { class: 'tag tag--warn', 'data-testid': 'tt-q-new', text: t.tt_q_new }))
+              else if (isUnmapped) li.append(el('span', { class: 'tag tag--grey', text: t.tt_q_unmapped }))
+              if (isUnmapped) {
+                li.append(
+                  ttButton('create-field:' + adv + ':' + f.pageId + ':' + q, {
+                    class: 'btn btn--link btn--xs',
+                    'data-testid': 'tt-create-field',
+                    text: t.tt_create_field,
+                    'aria-label': fmt(t.tt_create_field_label, { question: q }),
+                    onclick: function () { createField(c, f, q) },
+                  }),
+                )
+              }
+              return li
+            }),
+          ),
+        ]),
+      )
+    }
+    var b = f.lastBackfill
+    if (b) {
+      row.append(b.error ? el('p', { class: 'small err', 'data-testid': 'tt-backfill', text: fmt(t.tt_backfill_failed, { time: fmtTime(b.at), error: b.error }) }) : el('p', { class: 'small muted', 'data-testid': 'tt-backfill', text: fmt(t.tt_backfill_done, { n: num(b.added), time: fmtTime(b.at) }) }))
+    }
+    if (f.testLead) row.append(el('p', { class: 'small muted', text: fmt(t.tt_test_lead_last, { time: fmtTime(f.testLead.at) }) }))
+    row.append(
+      el('div', { class: 'actions actions--tight' }, [
+        ttButton('test-lead:' + adv + ':' + f.pageId, { class: 'btn btn--light btn--small', 'data-testid': 'tt-test-lead', text: t.tt_test_lead, 'aria-label': fmt(t.tt_test_lead_label, { form: f.title }), onclick: function () { sendTikTokTestLead(c, f) } }),
+      ]),
+    )
+    row.append(ttLine('form:' + adv + ':' + f.pageId, 'tt-form-result'))
+    return row
+  }
+
+  function importBox(c) {
+    var adv = c.advertiserId
+    var sid = safeId(adv)
+    var st = ttImports[adv]
+    var days = adminOnly(el('input', { type: 'number', id: 'tt-import-n-' + sid, class: 'input-days', min: 1, max: 90, step: 1, inputmode: 'numeric', value: st.days, 'data-fk': 'import-days:' + adv, 'data-testid': 'tt-import-days' }))
+    days.addEventListener('input', function () {
+      st.days = days.value
+    })
+    var from = adminOnly(el('select', { id: 'tt-import-form-' + sid, 'data-fk': 'import-form:' + adv, 'data-testid': 'tt-import-form' }))
+    from.append(option('', t.tt_import_all_forms, !st.pageId))
+    c.forms.forEach(function (f) {
+      if (f.selected) from.append(option(f.pageId, f.title, st.pageId === f.pageId))
+    })
+    from.addEventListener('change', function () {
+      st.pageId = from.value
+    })
+    return el('div', { class: 'tt-import', id: 'tt-import-box-' + sid, role: 'group', 'aria-labelledby': 'tt-import-h-' + sid }, [
+      el('h4', { id: 'tt-import-h-' + sid, text: t.tt_import_h }),
+      el('div', { class: 'field' }, [el('label', { for: days.id }, [t.tt_import_before + ' ', days, ' ' + t.tt_import_after])]),
+      el('div', { class: 'field field--inline' }, [el('label', { for: from.id, text: t.tt_import_form }), from]),
+      el('div', { class: 'actions' }, [
+        ttButton('import:' + adv, { class: 'btn btn--primary btn--small', 'data-testid': 'tt-import-do', text: t.tt_import_do, onclick: function () { runImport(c) } }),
+        el('button', { type: 'button', class: 'btn btn--light btn--small', 'data-fk': 'import-cancel:' + adv, text: t.cancel, onclick: function () { toggleImport(c) } }),
+      ]),
+    ])
+  }
+
+  function toggleImport(c) {
+    var adv = c.advertiserId
+    if (ttImports[adv]) delete ttImports[adv]
+    else ttImports[adv] = { days: '7', pageId: '' }
+    renderTikTok(tiktok)
+    var target = ttImports[adv] ? $('tt-import-n-' + safeId(adv)) : byFk($('sec-tiktok'), 'import-open:' + adv)
+    if (target) target.focus()
+  }
+
+  async function saveForms(c) {
+    var adv = c.advertiserId
+    var d = draftOf(c)
+    var pageIds = c.forms
+      .filter(function (f) {
+        return d.pageIds[f.pageId]
+      })
+      .map(function (f) {
+        return f.pageId
+      })
+    if (!d.allForms && !pageIds.length) return ttSay('conn:' + adv, 'error', t.tt_forms_pick_one)
+    await ttAction('forms-save:' + adv, async function () {
+      try {
+        var view = await api('POST', 'tiktok/forms', { advertiserId: adv, allForms: d.allForms, pageIds: d.allForms ? [] : pageIds })
+        delete ttDrafts[adv]
+        ttSay('conn:' + adv, 'ok', t.tt_forms_saved)
+        ttApply(view)
+      } catch (e) {
+        ttSay('conn:' + adv, 'error', errText(e))
+      }
+    })
+  }
+
+  async function checkConnection(c) {
+    var adv = c.advertiserId
+    await ttAction('check:' + adv, async function () {
+      try {
+        var view = await api('POST', 'tiktok/check', { advertiserId: adv })
+        ttSay('conn:' + adv, 'ok', t.tt_checked)
+        ttApply(view)
+      } catch (e) {
+        ttSay('conn:' + adv, 'error', errText(e))
+      }
+    })
+  }
+
+  async function runImport(c) {
+    var adv = c.advertiserId
+    var st = ttImports[adv]
+    if (!st) return
+    var days = parseDays(st.days, 1, 90)
+    if (days === null) {
+      ttSay('conn:' + adv, 'error', fmt(t.tt_days_range, { min: 1, max: 90 }))
+      var input = $('tt-import-n-' + safeId(adv))
+      if (input) input.focus()
+      return
+    }
+    var before = {}
+    c.forms.forEach(function (f) {
+      before[f.pageId] = f.lastBackfill ? f.lastBackfill.at : null
+    })
+    var body = { advertiserId: adv, days: days }
+    if (st.pageId) body.pageId = st.pageId
+    var card = $('tt-conn-' + safeId(adv))
+    if (card) card.setAttribute('aria-busy', 'true')
+    await ttAction('import:' + adv, async function () {
+      ttSay('conn:' + adv, 'info', t.tt_importing)
+      try {
+        var view = await api('POST', 'tiktok/backfill', body)
+        var added = 0
+        var finished = false
+        view.connections.forEach(function (x) {
+          if (x.advertiserId !== adv) return
+          x.forms.forEach(function (f) {
+            if (f.lastBackfill && f.lastBackfill.at !== before[f.pageId]) {
+              finished = true
+              added += f.lastBackfill.added || 0
+            }
+          })
+        })
+        delete ttImports[adv]
+        // The server may finish the import after answering: then the view is reloaded a few times.
+        ttSay('conn:' + adv, finished ? 'ok' : 'info', finished ? fmt(t.tt_imported, { n: num(added) }) : t.tt_import_started)
+        ttApply(view)
+        watchLog()
+        if (!finished) {
+          ;[3000, 8000, 15000, 30000].forEach(function (ms) {
+            setTimeout(loadTikTok, ms)
+          })
+        }
+      } catch (e) {
+        ttSay('conn:' + adv, 'error', errText(e))
+      }
+    })
+    card = $('tt-conn-' + safeId(adv))
+    if (card) card.removeAttribute('aria-busy')
+  }
+
+  async function disconnect(c) {
+    var adv = c.advertiserId
+    if (!window.confirm(fmt(t.tt_disconnect_confirm, { name: c.advertiserName }))) return
+    await ttAction('disconnect:' + adv, async function () {
+      try {
+        var view = await api('POST', 'tiktok/disconnect', { advertiserId: adv })
+        delete ttDrafts[adv]
+        delete ttImports[adv]
+        ttSay('conn:' + adv, '', '')
+        ttApply(view)
+        say('tt-result', 'ok', fmt(t.tt_disconnected, { name: c.advertiserName }))
+        var next = $('tt-connect')
+        if (next && !next.disabled && !$('tt-connect-row').hidden) {
+          next.focus()
+        } else {
+          $('h-tiktok').setAttribute('tabindex', '-1')
+          $('h-tiktok').focus()
+        }
+      } catch (e) {
+        ttSay('conn:' + adv, 'error', errText(e))
+      }
+    })
+  }
+
+  async function sendTikTokTestLead(c, f) {
+    var key = 'form:' + c.advertiserId + ':' + f.pageId
+    await ttAction('test-lead:' + c.advertiserId + ':' + f.pageId, async function () {
+      try {
+        await api('POST', 'tiktok/test-lead', { advertiserId: c.advertiserId, pageId: f.pageId })
+        ttSay(key, 'info', t.tt_test_lead_sent)
+        watchLog()
+        loadTikTok()
+      } catch (e) {
+        ttSay(key, 'error', errText(e))
+      }
+    })
+  }
+
+  async function createField(c, f, question) {
+    var key = 'form:' + c.advertiserId + ':' + f.pageId
+    await ttAction('create-field:' + c.advertiserId + ':' + f.pageId + ':' + question, async function () {
+      try {
+        var res = await api('POST', 'tiktok/create-field', { advertiserId: c.advertiserId, pageId: f.pageId, question: question })
+        ttSay(key, 'ok', fmt(t.tt_field_created, { field: res.fieldName, question: question }))
+        if (res.mapping) applyServerMapping(res.mapping)
+        loadFields() // the new field is a target now
+        loadTikTok() // and the question is no longer unmapped
+      } catch (e) {
+        ttSay(key, 'error', errText(e))
+      }
+    })
+  }
+
+  /**
+   * A mapping the server saved (a rule for a new lead field): loaded as is when nothing is being
+   * edited, else its new rules are added to the unsaved edits.
+   */
+  function applyServerMapping(mapping) {
+    var dirty = savedJson !== JSON.stringify(currentMapping()) || problemsOf().length > 0
+    state.mapping = mapping
+    if (!dirty) {
+      loadMappingModel(mapping)
+      renderConstants(mapping.constants)
+    } else {
+      var have = {}
+      rules.forEach(function (r) {
+        have[r.source + '\u0000' + r.target] = true
+      })
+      ;(mapping.rules || []).forEach(function (r) {
+        if (have[r.source + '\u0000' + r.target]) return
+        rules.push({
+          uid: ++uidSeq,
+          source: r.source,
+          target: r.target,
+          other: !isKnownSource(r.source),
+          enums: Object.keys(r.enumMap || {}).map(function (answer) {
+            return { uid: ++uidSeq, answer: answer, id: String(r.enumMap[answer]) }
+          }),
+        })
+      })
+      savedJson = JSON.stringify(normalizedSaved())
+    }
+    renderRules()
+    markDirty()
+  }
+
+  // Connect: a popup opened in the click (popup blockers allow nothing later), sent to TikTok.
+
+  function isHttpUrl(u) {
+    return typeof u === 'string' && /^https?:\/\//i.test(u)
+  }
+
+  async function connectTikTok() {
+    if (!isAdmin) return
+    var w = null
+    try {
+      w = window.open('', 'tiktok-connect', 'width=720,height=820')
+    } catch (e) {
+      w = null
+    }
+    $('tt-popup-blocked').hidden = true
+    await ttAction('connect', async function () {
+      try {
+        var res = await api('POST', 'tiktok/connect', {})
+        if (!isHttpUrl(res && res.authUrl)) throw new ApiError(fmt(t.err_http, { status: 200 }), res, 200)
+        if (w && !w.closed) {
+          w.location.href = res.authUrl
+          say('tt-result', 'info', t.tt_connecting)
+          watchPopup(w)
+        } else {
+          var link = $('tt-open-link')
+          link.href = res.authUrl
+          $('tt-popup-blocked').hidden = false
+          say('tt-result', '', '')
+          link.focus()
+          watchPopup(null)
+        }
+      } catch (e) {
+        if (w && !w.closed) w.close()
+        say('tt-result', 'error', errText(e))
+      }
+      scheduleFit()
+    })
+  }
+
+  /** While the TikTok window is open (or the link was offered), the view reloads every 2 s. */
+  function watchPopup(w) {
+    ttPopup = w
+    clearTimeout(ttPollTimer)
+    var until = Date.now() + TT_LINK_POLL_FOR_MS
+    async function tick() {
+      if (ttPopup && ttPopup.closed) {
+        ttPopup = null
+        if ($('tt-result').textContent === t.tt_connecting) say('tt-result', '', '')
+        return loadTikTok()
+      }
+      if (!ttPopup && (Date.now() > until || (tiktok && tiktok.grant))) return
+      await loadTikTok()
+      ttPollTimer = setTimeout(tick, TT_POLL_MS)
+    }
+    ttPollTimer = setTimeout(tick, TT_POLL_MS)
+  }
+
+  /** The callback page's word (window.opener.postMessage, same origin only). */
+  function onOAuthMessage(ev) {
+    if (ev.origin !== location.origin) return
+    var d = ev.data
+    if (!d || typeof d !== 'object' || d.source !== 'b24-tiktok-leads' || d.type !== 'tiktok-oauth') return
+    $('tt-popup-blocked').hidden = true
+    say('tt-result', d.ok ? 'ok' : 'error', typeof d.message === 'string' ? d.message : '')
+    if (!ttPopup) clearTimeout(ttPollTimer)
+    loadTikTok().then(function () {
+      var h = $('tt-grant-h')
+      if (h && !$('tt-grant').hidden) h.focus()
+    })
+  }
+
+  function initTikTok() {
+    $('tt-connect').addEventListener('click', connectTikTok)
+    $('tt-connect').setAttribute('data-fk', 'connect')
+    $('tt-refresh').addEventListener('click', loadTikTok)
+    $('tt-open-link').addEventListener('click', function () {
+      $('tt-popup-blocked').hidden = true
+    })
+    window.addEventListener('message', onOAuthMessage)
+    // a load error line lives above the connections
+    $('tt-result').after(ttLine('load', 'tt-load-error'))
+    loadTikTok()
+  }
+
   // ---------------------------------------------------------------- start
 
   function start() {
     document.querySelectorAll('[data-admin]').forEach(adminOnly)
     renderStatus(state)
+    initTikTok()
     initConnection()
     initOptions()
     initMapping()
