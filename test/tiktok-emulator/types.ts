@@ -1,0 +1,136 @@
+/**
+ * The TikTok emulator's public shapes. Other code and tests are written against these names:
+ * change them only together with their users.
+ */
+
+export interface TikTokEmulatorOptions {
+  /** The developer app (My Apps > App Detail > Basic Information). */
+  appId: string
+  appSecret: string
+  /** ms clock; tests inject one for expiry, quota windows, task timing. Default Date.now. */
+  now?: () => number
+  /**
+   * App-wide quota over every endpoint and token. Default 10/s and 600/min.
+   * @see reference/tiktok.md §6 (api-evangelist/tiktok-ads rate-limits, citing TikTok's rate-limit page)
+   */
+  quota?: { perSecond: number; perMinute: number }
+  /**
+   * Push retries: exponential backoff until `windowMs` after the first attempt. Default 60 s, ×2, 72 h.
+   * @see developers.tiktok.com/doc/webhooks-overview ("retries … for up to 72 hours using exponential backoff")
+   */
+  retry?: { firstDelayMs: number; factor: number; windowMs: number }
+  /** How long a lead download task stays RUNNING. Default 2000. */
+  taskDelayMs?: number
+  /** An export whose raw CSV is larger is served as zip. Default 10 MiB. @see bububa api/page/lead/task_download.go */
+  zipThresholdBytes?: number
+  /** Export file life after SUCCEED. Default 10 min. @see promopult/tiktok-marketing-api src/Service/Leads.php */
+  fileTtlMs?: number
+  /** auth_code life. Default 1 h. @see bububa model/oauth/access_token.go ("valid 1 hour, usable once") */
+  authCodeTtlMs?: number
+  /** Ids in webhook bodies as bare JSON numbers (default true). REST answers always carry strings. */
+  numericIds?: boolean
+  /** Timeout of one push POST. Default 10000. [INFERRED] TikTok publishes none. */
+  pushTimeoutMs?: number
+  /** Permission ids granted on approval (`data.scope`). Default: Lead Management ids. */
+  scope?: number[]
+}
+
+/**
+ * A question of an instant form. TikTok's `/page/field/get/` answers only the names
+ * (`data.fields: string[]`, bububa model/page/field/get.go), with no type and no options:
+ * `type` and `options` exist here only to render the demo form and to make sample answers.
+ */
+export interface FormField {
+  name: string
+  type?: 'TEXT' | 'EMAIL' | 'PHONE_NUMBER' | 'SINGLE_CHOICE' | 'MULTIPLE_CHOICE' | 'DATE'
+  options?: string[]
+}
+
+export type PageStatus = 'PUBLISHED' | 'EDITED'
+
+/** Campaign data a lead carries; wire names. Missing ones come from the form's default ad. */
+export interface LeadCampaign {
+  campaign_id?: string
+  campaign_name?: string
+  adgroup_id?: string
+  adgroup_name?: string
+  ad_id?: string
+  ad_name?: string
+}
+
+export interface SubmitLeadOptions {
+  /** Unix seconds. Default now. */
+  createTime?: number
+  campaign?: LeadCampaign
+}
+
+export interface SubscriptionView {
+  subscriptionId: string
+  callbackUrl: string
+  advertiserId: string
+  pageId: string | null
+  /** false once its token was revoked or it was deleted/unsubscribed. */
+  valid: boolean
+}
+
+export interface RecordedDelivery {
+  /** now() when the attempt started, ms. */
+  at: number
+  url: string
+  subscriptionId: string
+  leadIds: string[]
+  /** 1 for the first try. */
+  attempt: number
+  /** HTTP status; 0 = no answer (network error, timeout). */
+  status: number
+  headers: Record<string, string>
+  body: string
+  /** What followed this attempt: done, another try scheduled, or given up (window over, subscription gone). */
+  outcome: 'delivered' | 'retry' | 'gave_up'
+}
+
+export interface RecordedApiCall {
+  at: number
+  method: string
+  /** Request path without the query, e.g. `/open_api/v1.3/page/get/`. */
+  path: string
+  /** Query parameters; `secret` and `access_token` are replaced by `[redacted]`. */
+  query: Record<string, string>
+  /** Parsed JSON body, same redaction. The Access-Token header is never recorded. */
+  body: unknown
+  /** The envelope's `code` (0 = OK; a file download counts as 0). */
+  code: number
+}
+
+export interface ApproveInput {
+  state: string
+  redirectUri: string
+  /** Default: every advertiser. */
+  advertiserIds?: string[]
+}
+
+export interface TikTokEmulator {
+  /** Base URL; the API is under `${url}/open_api/v1.3/<endpoint>/`. */
+  readonly url: string
+  /** `${url}/portal/auth` */
+  readonly authUrl: string
+  listen(port?: number): Promise<string>
+  close(): Promise<void>
+  addRedirectUri(uri: string): void
+  addAdvertiser(input: { id?: string; name: string }): { id: string }
+  addForm(
+    advertiserId: string,
+    input: { id?: string; title: string; fields?: FormField[]; status?: PageStatus },
+  ): { pageId: string }
+  setFormFields(pageId: string, fields: FormField[]): void
+  submitLead(pageId: string, answers: Record<string, string>, opts?: SubmitLeadOptions): { leadId: string }
+  approve(input: ApproveInput): Promise<{ location: string; authCode: string }>
+  revokeAdvertiserAccess(advertiserId: string): void
+  deleteSubscription(subscriptionId: string): void
+  subscriptions(): SubscriptionView[]
+  readonly deliveries: RecordedDelivery[]
+  readonly calls: RecordedApiCall[]
+  readonly counters: { throttled: number }
+  /** Resolves when no push is in flight or waiting for a retry. */
+  settled(): Promise<void>
+}
