@@ -176,7 +176,7 @@ export type ForwarderLead = z.infer<typeof ForwarderLead>
 // ---------------------------------------------------------------------------------------------
 // The normalised lead every format becomes
 
-export const LeadFormat = z.enum(['notification', 'pull', 'forwarder'])
+export const LeadFormat = z.enum(['notification', 'pull', 'forwarder', 'export'])
 export type LeadFormat = z.infer<typeof LeadFormat>
 
 export const LeadAnswer = z.object({ key: z.string().min(1), value: z.string() })
