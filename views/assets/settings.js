@@ -1409,7 +1409,8 @@
     var active = document.activeElement
     var focusKey = active && section.contains(active) ? active.getAttribute('data-fk') : null
     tiktok = view
-    $('tt-unconfigured').hidden = !!view.configured
+    // Not configured: the server's problem line says so when it sends one, else the page's own.
+    $('tt-unconfigured').hidden = !!view.configured || !!(view.problems && view.problems.length)
     $('tt-connect-row').hidden = !view.configured
     var problems = clear($('tt-problems'))
     if (view.problems && view.problems.length) {
