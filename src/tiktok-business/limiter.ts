@@ -32,10 +32,11 @@ export interface TikTokLimiterOptions {
   secondMs?: number
   minuteMs?: number
   /**
-   * Added to both windows (default 5 ms). p-queue stamps a start with `Date.now()` (whole ms) when
+   * Added to both windows (default 50 ms). p-queue stamps a start with `Date.now()` (whole ms) when
    * it dispatches and its timers can fire a fraction of a millisecond early, so two starts
-   * stamped 1000 ms apart can really be 999.4 ms apart; TikTok counts at arrival, after network
-   * jitter. A few ms of slack keeps every real window within the quota at a cost of < 1 %.
+   * stamped 1000 ms apart can really be 999.4 ms apart; and TikTok counts at arrival, after
+   * connection set-up and network jitter (a fresh TLS connection arrives later than a reused one).
+   * 50 ms of slack keeps the real windows within the quota at a cost of 5 % of the per-second rate.
    */
   marginMs?: number
 }
@@ -45,7 +46,7 @@ export function createTikTokLimiter(opts: TikTokLimiterOptions = {}): TikTokLimi
   const perMinute = positive('perMinute', opts.perMinute ?? 600)
   const secondMs = positive('secondMs', opts.secondMs ?? 1000)
   const minuteMs = positive('minuteMs', opts.minuteMs ?? 60_000)
-  const marginMs = Math.max(0, opts.marginMs ?? 5)
+  const marginMs = Math.max(0, opts.marginMs ?? 50)
 
   const perSecondQueue = new PQueue({ intervalCap: perSecond, interval: secondMs + marginMs, strict: true })
   const perMinuteQueue = new PQueue({
