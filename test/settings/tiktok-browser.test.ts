@@ -165,6 +165,34 @@ t.test('connect TikTok for Business from the tab: approve in the popup, pick an 
   await row.waitFor({ timeout: 10_000 })
   t.pass('the delivery log shows it delivered')
 
+  // "Create a lead field" for the custom question: a UF_CRM_ field and a rule in the mapping editor.
+  const springRow = card.locator(`[data-testid="tt-form"][data-page="${spring.pageId}"]`)
+  await springRow.getByRole('button', { name: 'Create a lead field for “Which service?”' }).click()
+  await springRow.locator('[data-testid="tt-form-result"].line--ok').waitFor({ timeout: 10_000 })
+  const created = /UF_CRM_\w+/.exec(await springRow.locator('[data-testid="tt-form-result"]').textContent() ?? '')?.[0]
+  t.ok(created, `the field is named (${created})`)
+  await frame.locator('#rules select[id$="-target"]').first().waitFor({ timeout: 10_000 })
+  t.equal(await frame.locator('#rules select[id$="-source"]').first().inputValue(), 'Which service?', 'the mapping editor shows the new rule')
+  t.equal(await frame.locator('#rules select[id$="-target"]').first().inputValue(), created, 'to the new field')
+  t.notOk(await frame.locator('#mapping-dirty').isVisible(), 'as saved')
+  await springRow.getByRole('button', { name: 'Create a lead field for “Which service?”' }).waitFor({ state: 'detached', timeout: 10_000 })
+
+  // A real TikTok test lead, pushed by TikTok.
+  const before = portal.leads.size
+  await springRow.getByRole('button', { name: 'Send a real TikTok test lead through “Spring promo”' }).click()
+  await springRow.locator('[data-testid="tt-form-result"].line--info').waitFor({ timeout: 10_000 })
+  await waitFor('the TikTok test lead in Bitrix24', () => portal.leads.size > before, 15_000)
+  t.pass('the TikTok test lead reached the portal')
+
+  // Check now; import the last 7 days.
+  await card.getByRole('button', { name: 'Check now' }).click()
+  await card.locator('[data-testid="tt-conn-result"].line--ok').filter({ hasText: 'Checked.' }).waitFor({ timeout: 10_000 })
+  await card.getByRole('button', { name: 'Import…' }).click()
+  await card.getByLabel('Import leads from the last').fill('7')
+  await card.getByRole('button', { name: 'Import', exact: true }).click()
+  await card.locator('[data-testid="tt-conn-result"]').filter({ hasText: /Import (finished|has started)/ }).waitFor({ timeout: 15_000 })
+  t.pass(`import: ${await card.locator('[data-testid="tt-conn-result"]').textContent()}`)
+
   // Disconnect (after confirming).
   const dialogs: string[] = []
   page.once('dialog', (d) => {
