@@ -5,8 +5,10 @@
  * auth page, approving there closes it and the tab shows the account picker; one of two ad
  * accounts is connected, its forms appear and TikTok has a subscription; "Only these forms"
  * narrows the subscriptions; a lead submitted on TikTok is pushed, delivered to the emulated
- * portal and shown in the delivery log; Disconnect removes the connection and its subscriptions.
- * A read-only user sees the section with Connect disabled.
+ * portal and shown in the delivery log; "Create a lead field", a real TikTok test lead, "Check now"
+ * and an import work; Disconnect removes the connection and its subscriptions.
+ * A read-only user sees the section with Connect disabled; with the popup blocked, the tab offers
+ * a link to TikTok instead.
  *
  * Screenshots go to test-output/ (gitignored): tiktok-connect.png (the TikTok auth popup),
  * tiktok-picker.png (the account picker), tiktok-connected.png (a connected account).
@@ -233,5 +235,37 @@ t.test('a read-only user sees the TikTok section with Connect disabled', async (
   t.ok(await connect.isDisabled(), 'but disabled')
   t.equal(await connect.getAttribute('title'), 'Only portal administrators can change settings', 'and says why')
   t.ok(await frame.locator('#tt-refresh').isEnabled(), 'reading stays possible')
+  t.same(errors, [], 'no script or console errors')
+})
+
+t.test('a blocked popup: the tab offers a link to TikTok instead', async (t) => {
+  const tt = await startTikTok(t)
+  tt.addAdvertiser({ name: 'Sunrise Spa' })
+  const emu = await startEmulator(t)
+  const { url: appUrl } = await startApp(t, {
+    emu,
+    config: { TIKTOK_APP_ID: TT_APP_ID, TIKTOK_APP_SECRET: TT_APP_SECRET, TIKTOK_API_URL: tt.url, TIKTOK_AUTH_URL: tt.authUrl },
+  })
+  tt.addRedirectUri(`${appUrl}/tiktok/oauth/callback`)
+  const portal = await installedPortal(emu, appUrl)
+  const host = await startFrameHost({ emulator: emu, portal, appUrl })
+  t.teardown(() => host.close())
+
+  const context = await launch(t)
+  // A popup blocker: window.open gives null in the app's frame.
+  await context.addInitScript((origin) => {
+    if (location.origin === origin) window.open = () => null
+  }, new URL(appUrl).origin)
+  const page = await context.newPage()
+  const errors: string[] = []
+  watchErrors(page, errors, 'tab')
+  await page.goto(host.url)
+  const frame = page.frameLocator('#b24-app-frame')
+  await frame.locator('#tt-none').waitFor({ timeout: 15_000 })
+  await frame.getByRole('button', { name: 'Connect TikTok for Business' }).click()
+  const link = frame.getByRole('link', { name: 'Open TikTok to connect' })
+  await link.waitFor({ timeout: 10_000 })
+  t.ok((await link.getAttribute('href'))?.startsWith(tt.authUrl), 'the link goes to TikTok’s auth page')
+  t.equal(await link.getAttribute('target'), '_blank', 'in a new window')
   t.same(errors, [], 'no script or console errors')
 })
