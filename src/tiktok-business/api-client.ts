@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { TikTokApiError, type TikTokErrorKind } from '../errors.js'
 import { backoffDelay, type BackoffOptions } from '../delivery/backoff.js'
@@ -466,7 +466,8 @@ export function createTikTokApi(opts: TikTokApiOptions): TikTokApi {
         }
         const disposition = res.headers.get('content-disposition') ?? ''
         const fileType: 'csv' | 'zip' = type.includes('zip') || /\.zip\b/i.test(disposition) ? 'zip' : 'csv'
-        return { fileType, body: Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>) }
+        const raw = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>)
+        return { fileType, body: idleTimeout(raw, opts.timeoutMs, () => fail(endpoint, 0, 'transient', `the download stalled for ${opts.timeoutMs} ms`)) }
       })
     },
   }
@@ -474,6 +475,42 @@ export function createTikTokApi(opts: TikTokApiOptions): TikTokApi {
 
 // ---------------------------------------------------------------------------------------------
 // Reading answers
+
+/**
+ * The file passed through, failing with `onIdle()` when no byte arrives for `ms`: a download may
+ * take long, but a stalled one must not hang the backfill for ever. The clock runs only while the
+ * consumer is reading (a slow consumer is not a stalled download).
+ */
+function idleTimeout(source: Readable, ms: number, onIdle: () => Error): Readable {
+  let timer: NodeJS.Timeout | undefined
+  const out = new Transform({
+    transform(chunk, _enc, done) {
+      clearTimeout(timer)
+      done(null, chunk)
+    },
+    flush(done) {
+      clearTimeout(timer)
+      done()
+    },
+    read(size) {
+      arm()
+      Transform.prototype._read.call(this, size)
+    },
+    destroy(err, done) {
+      clearTimeout(timer)
+      source.destroy()
+      done(err)
+    },
+  })
+  const arm = () => {
+    clearTimeout(timer)
+    timer = setTimeout(() => out.destroy(onIdle()), ms)
+    timer.unref?.()
+  }
+  source.on('error', (err) => out.destroy(err))
+  source.pipe(out)
+  return out
+}
 
 function networkReason(err: unknown, timeoutMs: number): string {
   const name = err instanceof Error ? err.name : ''

@@ -4,7 +4,7 @@ import t from 'tap'
 import { TikTokApiError } from '../../src/errors.js'
 import { classify, createTikTokApi, type ApiLog, type TikTokApi } from '../../src/tiktok-business/api-client.js'
 import { readLeadExport } from '../../src/tiktok-business/lead-export.js'
-import { createTikTokLimiter } from '../../src/tiktok-business/limiter.js'
+import { createTikTokLimiter, type TikTokLimiterOptions } from '../../src/tiktok-business/limiter.js'
 import { buildTikTokEmulator, type TikTokEmulator } from '../tiktok-emulator/app.js'
 
 const APP = { appId: 'tt-app-client', appSecret: 'tt-secret-client-0123456789' }
@@ -22,8 +22,9 @@ async function setup(
   t: TapTest,
   opts: {
     quota?: { perSecond: number; perMinute: number }
-    limiter?: { perSecond: number; perMinute: number }
+    limiter?: TikTokLimiterOptions
     taskDelayMs?: number
+    zipThresholdBytes?: number
     attempts?: number
   } = {},
 ): Promise<Setup> {
@@ -31,6 +32,7 @@ async function setup(
     ...APP,
     quota: opts.quota ?? { perSecond: 10_000, perMinute: 100_000 },
     taskDelayMs: opts.taskDelayMs ?? 0,
+    ...(opts.zipThresholdBytes !== undefined ? { zipThresholdBytes: opts.zipThresholdBytes } : {}),
   })
   await tt.listen(0)
   tt.addRedirectUri(REDIRECT)
@@ -202,9 +204,32 @@ t.test('lead download: task, poll, download, parse', async (t) => {
   t.match(missing, { kind: 'bad_request', code: 40905 }, 'a JSON answer to a download is an error')
 })
 
+t.test('lead download as zip (over the size threshold), with a task that takes a while', async (t) => {
+  const s = await setup(t, { zipThresholdBytes: 10, taskDelayMs: 300 })
+  const { advertiserId, accessToken } = await connect(s)
+  const { pageId } = s.tt.addForm(advertiserId, { title: 'Zip form', fields: [{ name: 'name' }] })
+  const ids = Array.from({ length: 50 }, (_, i) => s.tt.submitLead(pageId, { name: `Lead ${i}` }).leadId)
+  const taskId = await s.api.startLeadTask(accessToken, advertiserId, pageId)
+  let polled = await s.api.pollLeadTask(accessToken, advertiserId, pageId, taskId)
+  t.not(polled.status, 'SUCCEED', 'not ready at once')
+  t.equal(polled.fileType, null)
+  while (polled.status !== 'SUCCEED') {
+    await new Promise((r) => setTimeout(r, 100))
+    polled = await s.api.pollLeadTask(accessToken, advertiserId, pageId, taskId)
+  }
+  t.equal(polled.fileType, 'zip')
+  const file = await s.api.downloadLeadTask(accessToken, advertiserId, taskId)
+  t.equal(file.fileType, 'zip')
+  const got: string[] = []
+  for await (const l of readLeadExport(file.body, file.fileType, { advertiserId, pageId, pageName: 'Zip form' })) got.push(l.leadId)
+  t.same(got.sort(), [...ids].sort())
+})
+
 t.test('a small quota: 40100 is retried until it succeeds, and the limiter keeps within it', async (t) => {
-  // The emulator allows 3/s; a limiter set to the same quota never trips it.
-  const paced = await setup(t, { quota: { perSecond: 3, perMinute: 100 }, limiter: { perSecond: 3, perMinute: 100 } })
+  // The emulator allows 3/s; a limiter set to the same quota never trips it. The emulator counts
+  // at arrival, and on a loaded test machine a request can take well over 50 ms (the default
+  // margin) to arrive, so this limiter gets a wider one.
+  const paced = await setup(t, { quota: { perSecond: 3, perMinute: 100 }, limiter: { perSecond: 3, perMinute: 100, marginMs: 300 } })
   const c = await connect(paced)
   await Promise.all(Array.from({ length: 9 }, () => paced.api.listAdvertisers(c.accessToken)))
   t.equal(paced.tt.counters.throttled, 0, 'a matching limiter never trips the quota')
@@ -216,6 +241,11 @@ t.test('a small quota: 40100 is retried until it succeeds, and the limiter keeps
   t.equal(results.length, 6, 'every call eventually succeeded')
   t.ok(loose.tt.counters.throttled > 0, `throttled ${loose.tt.counters.throttled} times, retried`)
   t.ok(loose.logs.some((l) => /rate limit/.test(l.msg)))
+  const accepted = loose.tt.calls.filter((c) => c.code === 0).map((c) => c.at)
+  for (const at of accepted) {
+    const inSecond = accepted.filter((x) => x >= at && x < at + 1000).length
+    t.ok(inSecond <= 2, 'the retries never pushed the accepted calls over the quota')
+  }
 
   // Out of attempts: the rate_limited error comes out.
   const limiter = createTikTokLimiter({ perSecond: 100, perMinute: 1000 })
@@ -269,6 +299,30 @@ t.test('transport failures are transient; big numeric ids keep their digits', as
     t.match(await api.listForms('tok', '1').catch((e: unknown) => e), expected, `fetch: ${name}`)
     t.match(await api.listAdvertisers('tok').catch((e: unknown) => e), expected, `SDK: ${name}`)
   }
+  // A download: a JSON answer is an error; a file is streamed; a stalled file fails, not hangs.
+  answer = json('{"code":40201,"message":"Task is not ready."}')
+  t.match(await api.downloadLeadTask('tok', '1', '2').catch((e: unknown) => e), { kind: 'transient', code: 40201 })
+  answer = (res) => {
+    res.setHeader('content-type', 'application/octet-stream')
+    res.setHeader('content-disposition', 'attachment; filename="leads_1.zip"')
+    res.end('PK')
+  }
+  const zip = await api.downloadLeadTask('tok', '1', '2')
+  t.equal(zip.fileType, 'zip')
+  zip.body.resume()
+  answer = (res) => {
+    res.setHeader('content-type', 'text/csv')
+    res.write('lead_id,name\n1,Ann\n') // and then nothing
+  }
+  const stalled = await api.downloadLeadTask('tok', '1', '2')
+  t.equal(stalled.fileType, 'csv')
+  const chunks: Buffer[] = []
+  const failed = await (async () => {
+    for await (const c of stalled.body) chunks.push(c as Buffer)
+  })().catch((e: unknown) => e)
+  t.match(failed, { kind: 'transient', message: /stalled/ })
+  t.equal(Buffer.concat(chunks).toString(), 'lead_id,name\n1,Ann\n', 'what arrived was passed on')
+
   // TikTok's message is quoted, but never with our secret in it.
   answer = json(`{"code":40101,"message":"secret ${APP.appSecret} does not match"}`)
   const err = (await api.listSubscriptions().catch((e: unknown) => e)) as Error
