@@ -21,7 +21,7 @@ export interface TikTokLimiter {
   run<T>(fn: () => Promise<T>): Promise<T>
   /** Calls waiting for a slot (not yet started). */
   pending(): number
-  /** Drops the waiting calls (their promises never settle) and stops admitting new ones. */
+  /** Rejects the calls still waiting for a slot and refuses new ones; started calls run on. */
   close(): void
 }
 
@@ -56,13 +56,14 @@ export function createTikTokLimiter(opts: TikTokLimiterOptions = {}): TikTokLimi
     strict: true,
   })
   let closed = false
-  let waiting = 0
+  /** Calls not yet started, with the way to reject them on close. */
+  const waiting = new Set<(err: Error) => void>()
 
   return {
     run<T>(fn: () => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(new Error('the TikTok limiter is closed'))
-      waiting++
       return new Promise<T>((resolve, reject) => {
+        waiting.add(reject)
         // The outer task ends when the inner queue starts `fn` (the hand-over), not when `fn` ends,
         // so calls still run concurrently; only the hand-over is one at a time.
         perMinuteQueue
@@ -71,7 +72,7 @@ export function createTikTokLimiter(opts: TikTokLimiterOptions = {}): TikTokLimi
               new Promise<void>((handedOver) => {
                 perSecondQueue
                   .add(() => {
-                    waiting--
+                    waiting.delete(reject)
                     handedOver()
                     return fn()
                   })
@@ -81,14 +82,16 @@ export function createTikTokLimiter(opts: TikTokLimiterOptions = {}): TikTokLimi
           .catch(reject)
       })
     },
-    pending: () => waiting,
+    pending: () => waiting.size,
     close() {
       closed = true
       perMinuteQueue.clear()
       perSecondQueue.clear()
       perMinuteQueue.pause()
       perSecondQueue.pause()
-      waiting = 0
+      const err = new Error('the TikTok limiter is closed')
+      for (const reject of waiting) reject(err)
+      waiting.clear()
     },
   }
 }

@@ -82,9 +82,15 @@ t.test('calls run concurrently; only their starts are paced', async (t) => {
   t.equal(peak, 5)
 })
 
-t.test('close refuses new calls; bad options throw', async (t) => {
-  const limiter = createTikTokLimiter()
+t.test('close rejects the waiting calls and refuses new ones; bad options throw', async (t) => {
+  const limiter = createTikTokLimiter({ perSecond: 1, perMinute: 10 })
+  const first = limiter.run(async () => 'ran')
+  const waiting = limiter.run(async () => 'never')
+  t.equal(await first, 'ran')
+  t.equal(limiter.pending(), 1)
   limiter.close()
+  await t.rejects(waiting, /closed/)
+  t.equal(limiter.pending(), 0)
   await t.rejects(limiter.run(async () => 1), /closed/)
   t.throws(() => createTikTokLimiter({ perSecond: 0 }), RangeError)
 })
