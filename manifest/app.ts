@@ -18,6 +18,8 @@ export const manifest = {
     events: '/bitrix24/events',
     /** TikTok posts leads here; `:key` is each portal's unguessable webhook key. */
     tiktokWebhook: '/tiktok/webhook/:key',
+    /** TikTok redirects the admin here after "Connect TikTok" (register it as the developer app's redirect URL). */
+    tiktokOAuthCallback: '/tiktok/oauth/callback',
   },
   placements: [
     {

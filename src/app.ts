@@ -18,6 +18,8 @@ import errorHandler from './plugins/error-handler.js'
 import { metricsRoutes } from './metrics/routes.js'
 import { settingsRoutes } from './settings/routes.js'
 import { tiktokRoutes } from './tiktok/routes.js'
+import tiktokPlugin, { type TikTokPluginOptions } from './plugins/tiktok.js'
+import { tiktokOAuthRoutes } from './tiktok-business/routes.js'
 import type { DispatcherOptions } from './delivery/dispatcher.js'
 
 export interface AppDeps {
@@ -31,12 +33,14 @@ export interface AppDeps {
   delivery?: Partial<DispatcherOptions>
   /** false: the dispatcher does not pick up stored work at start (tests that inspect the queue) */
   autoStartDelivery?: boolean
+  /** TikTok connection tuning (tests poll export tasks faster or drive the background pass by hand) */
+  tiktok?: Omit<TikTokPluginOptions, 'config'>
 }
 
 /**
  * Builds the whole app without listening: server.ts listens, tests use inject() or listen({ port: 0 }).
  */
-export async function buildApp({ config, database, logger, loggerInstance, delivery, autoStartDelivery }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, loggerInstance, delivery, autoStartDelivery, tiktok }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(loggerInstance ? { loggerInstance } : { logger: logger ?? loggerOptions(config.LOG_LEVEL) }),
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -55,16 +59,19 @@ export async function buildApp({ config, database, logger, loggerInstance, deliv
   await app.register(databasePlugin, { database })
   await app.register(bitrix24Plugin, { config })
   await app.register(deliveryPlugin, { options: { reconcileAfterMs: config.DELIVERY_RECONCILE_AFTER_MS, ...delivery }, autoStart: autoStartDelivery ?? true })
+  await app.register(tiktokPlugin, { config, ...tiktok })
 
   // Then routes.
   await app.register(healthRoutes)
   await app.register(bitrix24Routes(config))
   await app.register(tiktokRoutes)
+  await app.register(tiktokOAuthRoutes)
   await app.register(settingsRoutes(config))
   await app.register(metricsRoutes)
 
   staticFile(app, '/static/b24jssdk.js', B24JSSDK_BUNDLE, 'application/javascript; charset=utf-8')
   staticFile(app, '/static/settings.js', join(VIEWS_DIR, 'assets', 'settings.js'), 'application/javascript; charset=utf-8')
+  staticFile(app, '/static/tiktok-callback.js', join(VIEWS_DIR, 'assets', 'tiktok-callback.js'), 'application/javascript; charset=utf-8')
   staticFile(app, '/static/settings.css', join(VIEWS_DIR, 'assets', 'settings.css'), 'text/css; charset=utf-8')
   return app
 }

@@ -28,9 +28,34 @@ export const ConfigSchema = z.object({
   DELIVERY_RECONCILE_AFTER_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
   TRUST_PROXY: boolish.default(false),
+  /**
+   * Key(s) that encrypt tokens and secrets at rest (AES-256-GCM): `id:base64key[,id:base64key…]`,
+   * 32-byte keys; the first encrypts, all decrypt, so a key can be rotated. Unset: a key file is
+   * made beside the database (0600), or a per-process key for an in-memory database.
+   */
+  SECRETS_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/=_-]{43,44}(,[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/=_-]{43,44})*$/, 'SECRETS_KEY must be id:base64key[,id:base64key…] with 32-byte keys')
+    .optional(),
+  /** Our TikTok API for Business developer app; without both, "Connect TikTok" is off and only the webhook URL works. */
+  TIKTOK_APP_ID: z.string().min(1).optional(),
+  TIKTOK_APP_SECRET: z.string().min(1).optional(),
+  TIKTOK_API_URL: z.url({ message: 'TIKTOK_API_URL must be an absolute http(s) URL' }).default('https://business-api.tiktok.com'),
+  /** TikTok's advertiser authorisation page. */
+  TIKTOK_AUTH_URL: z.url({ message: 'TIKTOK_AUTH_URL must be an absolute http(s) URL' }).default('https://business-api.tiktok.com/portal/auth'),
+  TIKTOK_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
+  /** How often each connection is checked (token alive, subscription present, form questions). */
+  TIKTOK_CHECK_INTERVAL_S: z.coerce.number().int().min(1).max(7 * 86_400).default(86_400),
+  /** How often each connected form's leads are re-exported to catch anything the push missed. */
+  TIKTOK_BACKFILL_INTERVAL_S: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
 })
 
 export type Config = z.infer<typeof ConfigSchema>
+
+/** The TikTok developer app, when both credentials are set. */
+export function tiktokApp(config: Config): { appId: string; appSecret: string } | null {
+  return config.TIKTOK_APP_ID && config.TIKTOK_APP_SECRET ? { appId: config.TIKTOK_APP_ID, appSecret: config.TIKTOK_APP_SECRET } : null
+}
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -59,6 +84,9 @@ export function configWarnings(config: Config): string[] {
   }
   if (!config.PUBLIC_URL) {
     warnings.push('PUBLIC_URL is not set: handler and webhook URLs are derived from each request\'s Host header')
+  }
+  if (!config.TIKTOK_APP_ID || !config.TIKTOK_APP_SECRET) {
+    warnings.push('TIKTOK_APP_ID / TIKTOK_APP_SECRET are not set: "Connect TikTok" is off; leads can still arrive at each portal\'s webhook URL from a forwarder')
   }
   if (!config.SESSION_SECRET) {
     warnings.push('SESSION_SECRET is not set: a random one is used, so settings-page sessions end when the process restarts')

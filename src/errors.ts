@@ -27,6 +27,10 @@ export const Errors = {
   installNotVerified: define('APP_ERR_INSTALL_NOT_VERIFIED', 401, 'The install request could not be verified with Bitrix24'),
   notConfigured: define('APP_ERR_NOT_CONFIGURED', 503, 'The app is not configured'),
   upstream: define('APP_ERR_UPSTREAM', 502, 'Bitrix24 call failed'),
+  tiktokNotConfigured: define('APP_ERR_TIKTOK_NOT_CONFIGURED', 409, 'The TikTok connection is not configured on this server (TIKTOK_APP_ID / TIKTOK_APP_SECRET)'),
+  tiktokGrantExpired: define('APP_ERR_TIKTOK_GRANT_EXPIRED', 409, 'The TikTok authorisation has expired or was already used: press "Connect TikTok" again'),
+  tiktokAdAccountTaken: define('APP_ERR_TIKTOK_AD_ACCOUNT_TAKEN', 409, 'The ad account is already connected'),
+  tiktokUpstream: define('APP_ERR_TIKTOK_UPSTREAM', 502, 'TikTok did not complete the request'),
 } as const
 
 /**

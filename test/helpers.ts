@@ -10,6 +10,7 @@ import { openDatabase, type OpenedDatabase } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrate.js'
 import { loggerOptions } from '../src/logger.js'
 import { buildEmulator, type Emulator, type EmulatorOptions, type Portal } from './emulator/app.js'
+import { buildTikTokEmulator, type TikTokEmulator, type TikTokEmulatorOptions } from './tiktok-emulator/app.js'
 
 export interface Teardown {
   teardown(fn: () => unknown): void
@@ -23,6 +24,22 @@ export async function startEmulator(t: Teardown, opts: EmulatorOptions = {}): Pr
   await emu.listen(0)
   t.teardown(() => emu.close())
   return emu
+}
+
+export const TIKTOK_APP_ID = 'tt-app-test'
+export const TIKTOK_APP_SECRET = 'tt-app-secret-0123456789abcdef'
+
+/** The TikTok API for Business emulator, with push retries and export tasks scaled down for tests. */
+export async function startTikTok(t: Teardown, opts: Partial<TikTokEmulatorOptions> = {}): Promise<TikTokEmulator> {
+  const tt = await buildTikTokEmulator({ appId: TIKTOK_APP_ID, appSecret: TIKTOK_APP_SECRET, retry: { firstDelayMs: 50, factor: 2, windowMs: 1000 }, taskDelayMs: 100, ...opts })
+  await tt.listen(0)
+  t.teardown(() => tt.close())
+  return tt
+}
+
+/** App config pointing the TikTok connection at the emulator. */
+export function tiktokConfig(tt: TikTokEmulator): Partial<Config> {
+  return { TIKTOK_APP_ID, TIKTOK_APP_SECRET, TIKTOK_API_URL: tt.url, TIKTOK_AUTH_URL: tt.authUrl, TIKTOK_REQUEST_TIMEOUT_MS: 3000 }
 }
 
 export function tempDbPath(): string {
@@ -67,7 +84,7 @@ export interface StartedApp {
 /** The real app on a real port (the emulator must be able to POST to it). */
 export async function startApp(
   t: Teardown,
-  opts: { emu?: Emulator | null; config?: Partial<Config>; logs?: Writable; delivery?: AppDeps['delivery']; autoStartDelivery?: boolean } = {},
+  opts: { emu?: Emulator | null; config?: Partial<Config>; logs?: Writable; delivery?: AppDeps['delivery']; autoStartDelivery?: boolean; tiktok?: AppDeps['tiktok']; port?: number } = {},
 ): Promise<StartedApp> {
   const config = testConfig(opts.emu ?? null, opts.config)
   const database = openDatabase(config.DATABASE_PATH)
@@ -78,8 +95,9 @@ export async function startApp(
     logger: opts.logs ? { ...loggerOptions('debug'), stream: opts.logs } : false,
     delivery: { reconcileAfterMs: 300, backoff: { baseMs: 50, maxMs: 400 }, ...opts.delivery },
     ...(opts.autoStartDelivery !== undefined ? { autoStartDelivery: opts.autoStartDelivery } : {}),
+    tiktok: { taskPollMs: 50, ...opts.tiktok },
   })
-  const url = await app.listen({ port: 0, host: '127.0.0.1' })
+  const url = await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   return { app, url, database, config }
 }
@@ -133,3 +151,38 @@ export async function freePort(): Promise<number> {
     })
   })
 }
+
+export interface Opened {
+  status: number
+  html: string
+  headers: Headers
+  session: string
+  csrf: string
+}
+
+/** Open the settings tab as Bitrix24 does: a form POST with the user's AUTH_ID. */
+export async function openTab(url: string, portal: Portal, userId = 1, extra: Record<string, string> = {}): Promise<Opened> {
+  const tokens = portal.issueToken(userId)
+  const res = await fetch(`${url}/bitrix24/placement?DOMAIN=${encodeURIComponent(portal.domain)}&PROTOCOL=0&LANG=en&APP_SID=x`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ AUTH_ID: tokens.access_token, AUTH_EXPIRES: '3600', REFRESH_ID: tokens.refresh_token, member_id: portal.memberId, PLACEMENT: 'CRM_LEAD_LIST_MENU', PLACEMENT_OPTIONS: '{}', ...extra }),
+  })
+  const html = await res.text()
+  const session = /"session":"([^"]+)"/.exec(html)?.[1] ?? ''
+  const csrf = /"csrf":"([^"]+)"/.exec(html)?.[1] ?? ''
+  return { status: res.status, html, headers: res.headers, session, csrf }
+}
+
+export function api(url: string, s: { session?: string; csrf?: string }) {
+  const headers = (json: boolean): Record<string, string> => ({
+    ...(s.session ? { 'x-session': s.session } : {}),
+    ...(s.csrf ? { 'x-csrf-token': s.csrf } : {}),
+    ...(json ? { 'content-type': 'application/json' } : {}),
+  })
+  return {
+    get: (path: string) => fetch(`${url}/api/settings/${path}`, { headers: headers(false) }),
+    post: (path: string, body: unknown = {}) => fetch(`${url}/api/settings/${path}`, { method: 'POST', headers: headers(true), body: JSON.stringify(body) }),
+  }
+}
+

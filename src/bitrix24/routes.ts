@@ -87,6 +87,8 @@ export function bitrix24Routes(config: Config) {
           const clean = String(evt.data['CLEAN'] ?? '0') === '1'
           app.b24.forget(memberId)
           app.dispatcher.forget(memberId)
+          // TikTok subscriptions are cancelled and the advertiser tokens forgotten either way.
+          await app.tiktok.forgetPortal(memberId)
           if (clean) await app.portals.purge(memberId)
           else await app.portals.markUninstalled(memberId)
           log.info({ clean }, 'app uninstalled')

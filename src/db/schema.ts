@@ -77,12 +77,95 @@ export interface LeadTable {
   updated_at: number
 }
 
+export interface TikTokOAuthStateTable {
+  nonce: string
+  member_id: string
+  user_id: number
+  user_name: string
+  /** the callback TikTok redirects to; its origin is also where the portal's webhook URL lives */
+  redirect_uri: string
+  /** unix ms */
+  expires_at: number
+}
+
+export interface TikTokGrantTable {
+  id: string
+  member_id: string
+  user_id: number
+  user_name: string
+  token_sealed: string
+  scope_json: string
+  /** [{advertiserId, advertiserName}] granted by this authorisation */
+  advertisers_json: string
+  callback_url: string
+  expires_at: number
+}
+
+export type TikTokConnectionStatus = 'active' | 'token_invalid' | 'subscription_lost' | 'error'
+
+/** Times are unix ms. */
+export interface TikTokConnectionTable {
+  advertiser_id: string
+  member_id: string
+  advertiser_name: string
+  token_sealed: string
+  scope_json: string
+  /** the portal's webhook URL the subscriptions deliver to */
+  callback_url: string
+  connected_by_id: number
+  connected_by_name: string
+  connected_at: number
+  import_days: Generated<number>
+  all_forms: Generated<number>
+  /** the advertiser-wide subscription when all_forms = 1 */
+  subscription_id: string | null
+  status: Generated<TikTokConnectionStatus>
+  status_reason: string | null
+  last_check_at: number | null
+  updated_at: number
+}
+
+export interface TikTokFormTable {
+  advertiser_id: string
+  page_id: string
+  member_id: string
+  title: string
+  status: string
+  selected: Generated<number>
+  /** this form's own subscription when the connection picks some forms */
+  subscription_id: string | null
+  fields_json: Generated<string>
+  new_fields_json: Generated<string>
+  last_backfill_at: number | null
+  last_backfill_added: number | null
+  last_backfill_error: string | null
+  test_lead_id: string | null
+  test_lead_at: number | null
+  updated_at: number
+}
+
+export interface TikTokUnsubscribeOutboxTable {
+  subscription_id: string
+  attempts: Generated<number>
+  next_attempt_at: number
+  last_error: string | null
+}
+
 export interface Database {
   portals: PortalTable
   portal_events: PortalEventTable
   portal_settings: PortalSettingsTable
   leads: LeadTable
+  tiktok_oauth_states: TikTokOAuthStateTable
+  tiktok_grants: TikTokGrantTable
+  tiktok_connections: TikTokConnectionTable
+  tiktok_forms: TikTokFormTable
+  tiktok_unsubscribe_outbox: TikTokUnsubscribeOutboxTable
 }
+
+export type TikTokGrant = Selectable<TikTokGrantTable>
+export type TikTokConnection = Selectable<TikTokConnectionTable>
+export type TikTokForm = Selectable<TikTokFormTable>
 
 export type PortalSettings = Selectable<PortalSettingsTable>
 export type PortalSettingsUpdate = Updateable<PortalSettingsTable>

@@ -29,6 +29,10 @@ export async function metricsRoutes(app: FastifyInstance): Promise<void> {
     for (const p of portals) lines.push(`b24_portal_state{member_id="${label(p.member_id)}",state="${p.state}"} 1`)
     lines.push('# HELP b24_queue_pending REST requests waiting in a portal\'s rate-limited queue.', '# TYPE b24_queue_pending gauge')
     for (const p of portals) lines.push(`b24_queue_pending{member_id="${label(p.member_id)}"} ${app.portalQueues.pending(p.member_id)}`)
+    lines.push('# HELP tiktok_connection_state Connected TikTok ad accounts by health state (1 = in this state).', '# TYPE tiktok_connection_state gauge')
+    for (const c of await app.tiktok.repo.allConnections()) lines.push(`tiktok_connection_state{member_id="${label(c.member_id)}",advertiser_id="${label(c.advertiser_id)}",state="${c.status}"} 1`)
+    lines.push('# HELP tiktok_unsubscribe_pending TikTok subscriptions waiting to be cancelled.', '# TYPE tiktok_unsubscribe_pending gauge')
+    lines.push(`tiktok_unsubscribe_pending ${await app.tiktok.repo.pendingUnsubscribes()}`)
     reply.type('text/plain; version=0.0.4; charset=utf-8')
     return lines.join('\n') + '\n'
   })

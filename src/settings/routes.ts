@@ -15,6 +15,7 @@ import { pickLang, strings } from './i18n.js'
 import { createFieldsCache, createUserVerifier } from './portal-data.js'
 import { LeadsQuery, MappingBody, OptionsBody, PreviewBody, ResendBody } from './schemas.js'
 import { createSessionSigner, type Session } from './session.js'
+import { tiktokSettingsRoutes } from './tiktok-routes.js'
 import { buildState, buildStats, leadRowView, leadUrlTemplate, maskSecret, optionsOf } from './view-model.js'
 
 declare module 'fastify' {
@@ -116,6 +117,8 @@ export function settingsRoutes(config: Config) {
           const { session, portal, conf } = await ctx(request)
           return buildState(app, { portal, conf, user: { id: session.u, name: session.n, isAdmin: session.a }, base: publicBase(config, request), lang: session.l })
         })
+
+        await api.register(tiktokSettingsRoutes(config, fieldsCache))
 
         api.get('/fields', async (request) => (await fieldsCache.load(request.session!.m)).view)
 

@@ -3,6 +3,8 @@ import { manifest } from '../../manifest/app.js'
 import { mappingOf } from '../delivery/lead-commands.js'
 import type { Lead, Portal, PortalSettings } from '../db/schema.js'
 import { NormalizedLead } from '../tiktok/schemas.js'
+import { fieldsOf } from '../tiktok-business/forms.js'
+import { buildTikTokView } from '../tiktok-business/view.js'
 import type { Lang } from './i18n.js'
 import type { LeadRowView, OptionsBody, StateView, StatsView } from './schemas.js'
 
@@ -86,6 +88,8 @@ export function leadRowView(row: Lead, template: string): LeadRowView {
 export async function questionsSeen(app: FastifyInstance, memberId: string): Promise<string[]> {
   const rows = await app.leads.latest(memberId, { limit: 50 })
   const keys = new Set<string>(['name', 'phone_number', 'email'])
+  // The connected forms' questions, so they can be mapped before the first lead arrives.
+  for (const form of await app.tiktok.repo.formsOfPortal(memberId)) for (const f of fieldsOf(form)) keys.add(f.name)
   for (const row of rows) {
     try {
       for (const a of NormalizedLead.parse(JSON.parse(row.lead_json)).answers) keys.add(a.key)
@@ -106,8 +110,11 @@ export async function buildState(app: FastifyInstance, args: { portal: Portal; c
   if (portal.state === 'uninstalled') problems.push(text.uninstalled())
   if (counts.failed > 0) problems.push(text.failed(counts.failed))
   if (oldest && Date.now() - oldest.received_at > STUCK_AFTER_MS) problems.push(text.stuck(Math.round((Date.now() - oldest.received_at) / 60_000), oldest.last_error ?? ''))
-  if (!conf.last_webhook_at) problems.push(text.no_webhook())
+  const connected = (await app.tiktok.repo.listConnections(m)).length > 0
+  if (!conf.last_webhook_at && !connected) problems.push(text.no_webhook())
   else if (conf.last_verify_detail && conf.verify_mode === 'log_only' && !/valid/i.test(conf.last_verify_detail)) problems.push(text.verify_failed(conf.last_verify_detail))
+  // The TikTok connection's own lines (a revoked token, a lost subscription, new unmapped questions).
+  if (app.tiktok.ctx) problems.push(...(await buildTikTokView(app.tiktok.ctx, m, mappingOf(conf), lang)).problems)
   return {
     portal: { memberId: m, domain: portal.domain, state: portal.state, stateReason: portal.state_reason },
     user,

@@ -40,7 +40,10 @@ export async function tiktokRoutes(app: FastifyInstance): Promise<void> {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
 
     const nowMs = Date.now()
-    const check = verifyTikTokRequest({ rawBody: raw, headers: request.headers, secrets: activeSecrets(conf, nowMs), urlKeyMatched: true, nowMs })
+    // Pushes from the app's own TikTok subscriptions are signed with the developer app's secret;
+    // forwarders and the portal's own tooling sign with the portal's secret. Either verifies.
+    const secrets = app.tiktok.appSecret ? [...activeSecrets(conf, nowMs), app.tiktok.appSecret] : activeSecrets(conf, nowMs)
+    const check = verifyTikTokRequest({ rawBody: raw, headers: request.headers, secrets, urlKeyMatched: true, nowMs })
     await recordVerification(memberId, check.scheme, check.detail, nowMs)
     if (!check.valid) {
       if (conf.verify_mode === 'enforce') {

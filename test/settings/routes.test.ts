@@ -1,42 +1,8 @@
 import t from 'tap'
 import { createSessionSigner } from '../../src/settings/session.js'
-import { installedPortal, startApp, startEmulator, waitFor, type Teardown } from '../helpers.js'
+import { api, installedPortal, openTab, startApp, startEmulator, waitFor, type Teardown } from '../helpers.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 import type { Emulator, Portal } from '../emulator/app.js'
-
-interface Opened {
-  status: number
-  html: string
-  headers: Headers
-  session: string
-  csrf: string
-}
-
-/** Open the settings tab as Bitrix24 does: a form POST with the user's AUTH_ID. */
-async function openTab(url: string, portal: Portal, userId = 1, extra: Record<string, string> = {}): Promise<Opened> {
-  const tokens = portal.issueToken(userId)
-  const res = await fetch(`${url}/bitrix24/placement?DOMAIN=${encodeURIComponent(portal.domain)}&PROTOCOL=0&LANG=en&APP_SID=x`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ AUTH_ID: tokens.access_token, AUTH_EXPIRES: '3600', REFRESH_ID: tokens.refresh_token, member_id: portal.memberId, PLACEMENT: 'CRM_LEAD_LIST_MENU', PLACEMENT_OPTIONS: '{}', ...extra }),
-  })
-  const html = await res.text()
-  const session = /"session":"([^"]+)"/.exec(html)?.[1] ?? ''
-  const csrf = /"csrf":"([^"]+)"/.exec(html)?.[1] ?? ''
-  return { status: res.status, html, headers: res.headers, session, csrf }
-}
-
-function api(url: string, s: { session?: string; csrf?: string }) {
-  const headers = (json: boolean): Record<string, string> => ({
-    ...(s.session ? { 'x-session': s.session } : {}),
-    ...(s.csrf ? { 'x-csrf-token': s.csrf } : {}),
-    ...(json ? { 'content-type': 'application/json' } : {}),
-  })
-  return {
-    get: (path: string) => fetch(`${url}/api/settings/${path}`, { headers: headers(false) }),
-    post: (path: string, body: unknown = {}) => fetch(`${url}/api/settings/${path}`, { method: 'POST', headers: headers(true), body: JSON.stringify(body) }),
-  }
-}
 
 async function setup(t: Teardown): Promise<{ emu: Emulator; app: Awaited<ReturnType<typeof startApp>>['app']; url: string; portal: Portal }> {
   const emu = await startEmulator(t)
