@@ -6,7 +6,7 @@
  * @see ../shared/reference/tiktok.md §1, §6
  */
 import t from 'tap'
-import { api, installedPortal, openTab, startApp, startEmulator, waitFor } from '../helpers.js'
+import { api, installedPortal, logCapture, openTab, startApp, startEmulator, TIKTOK_APP_SECRET, waitFor } from '../helpers.js'
 import { approve, b24Leads, connect, validSubs, view, world } from './flow.js'
 
 t.test('not configured: the tab says so, Connect is refused, nothing else changes', async (t) => {
@@ -23,7 +23,8 @@ t.test('not configured: the tab says so, Connect is refused, nothing else change
 })
 
 t.test('connect → pick an account → subscribed → a lead submitted on TikTok reaches Bitrix24 with its fields', async (t) => {
-  const w = await world(t)
+  const logs = logCapture()
+  const w = await world(t, { logs: logs.stream })
   const res = await w.tab.post('tiktok/connect')
   const { authUrl } = (await res.json()) as { authUrl: string }
   const u = new URL(authUrl)
@@ -77,6 +78,9 @@ t.test('connect → pick an account → subscribed → a lead submitted on TikTo
   const dump = JSON.stringify(w.started.database.sqlite.prepare('select * from tiktok_connections').all())
   const token = w.started.app.tiktok.box.open(stored!.token_sealed)
   t.notOk(dump.includes(token), 'no clear token in the table')
+  const logged = logs.lines.join('')
+  t.ok(logged.includes('TikTok'), 'the flow was logged')
+  for (const secret of [token, TIKTOK_APP_SECRET, new URL(location).searchParams.get('auth_code')!]) t.notOk(logged.includes(secret), 'no token, app secret or auth code in the logs')
 
   const metrics = await (await fetch(`${w.started.url}/metrics`)).text()
   t.match(metrics, new RegExp(`tiktok_connection_state\\{member_id="${w.portal.memberId}",advertiser_id="${w.adv.id}",state="active"\\} 1`))

@@ -20,10 +20,10 @@ export interface World {
   form2: { pageId: string }
 }
 
-export async function world(t: Teardown, opts: { config?: NonNullable<Parameters<typeof startApp>[1]>['config']; port?: number; database?: string; schedule?: boolean } = {}): Promise<World> {
+export async function world(t: Teardown, opts: { config?: NonNullable<Parameters<typeof startApp>[1]>['config']; port?: number; database?: string; schedule?: boolean; logs?: import('node:stream').Writable } = {}): Promise<World> {
   const emu = await startEmulator(t)
   const tt = await startTikTok(t)
-  const started = await startApp(t, { emu, config: { ...tiktokConfig(tt), ...(opts.database ? { DATABASE_PATH: opts.database } : {}), ...opts.config }, tiktok: { schedule: opts.schedule ?? false }, ...(opts.port ? { port: opts.port } : {}) })
+  const started = await startApp(t, { emu, config: { ...tiktokConfig(tt), ...(opts.database ? { DATABASE_PATH: opts.database } : {}), ...opts.config }, tiktok: { schedule: opts.schedule ?? false }, ...(opts.port ? { port: opts.port } : {}), ...(opts.logs ? { logs: opts.logs } : {}) })
   tt.addRedirectUri(`${started.url}/tiktok/oauth/callback`)
   const portal = await installedPortal(emu, started.url)
   const page = await openTab(started.url, portal)
