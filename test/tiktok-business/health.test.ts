@@ -78,6 +78,7 @@ t.test('leads submitted while the app was down past TikTok\'s retry window arriv
   t.equal(b24Leads(w.portal).length, 4, 'the lead delivered before is not sent again')
   const ids = b24Leads(w.portal).map((l) => l.ORIGIN_ID)
   t.equal(new Set(ids).size, ids.length, 'each exactly once')
+  t.same(ids.slice(1), missed, 'delivered in order of creation')
   const row = await back.app.leads.findByTikTokId(w.portal.memberId, missed[0]!)
   t.equal(row!.format, 'export')
   const tab2 = (await import('../helpers.js')).api(back.url, await (await import('../helpers.js')).openTab(back.url, w.portal))
