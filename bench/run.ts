@@ -1,7 +1,9 @@
 /**
- * `npm run bench [-- --json] [-- --quick]`: the app (a child process, as in production) against the
- * Bitrix24 emulator with the real leaky bucket (2 requests/s drain, burst 50), on 127.0.0.1 only.
- * Prints a table; with --json also one JSON object on the last line. Every load loop is bounded.
+ * `npm run bench [-- --json] [-- --quick] [-- --only=<phase>]`: the app (a child process, as in
+ * production) against the Bitrix24 emulator with the real leaky bucket (2 requests/s drain, burst
+ * 50), on 127.0.0.1 only. Phases: latency, intake, sustained, portals, rss, backfill (the TikTok lead
+ * export import, bench/backfill.ts). Prints a table; with --json also one JSON object on the last
+ * line. Every load loop is bounded.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -14,6 +16,7 @@ import SQLite from 'better-sqlite3'
 import { signTikTokSignature } from '../src/tiktok/verify.js'
 import { buildEmulator, type Emulator, type Portal } from '../test/emulator/app.js'
 import { freePort } from '../test/helpers.js'
+import { BACKFILL_LEADS, runBackfill } from './backfill.js'
 
 const args = new Set(process.argv.slice(2))
 const JSON_OUT = args.has('--json')
@@ -25,6 +28,8 @@ const SUSTAIN_S = QUICK ? 15 : 60
 const PORTALS = QUICK ? 50 : 200
 const PORTAL_WINDOW_S = QUICK ? 8 : 12
 const BACKLOG = QUICK ? 200_000 : 1_000_000
+/** --backfill-leads=N: the backfill phase's export size (default 10,000), to see how memory scales */
+const BACKFILL_N = Number(process.argv.find((a) => a.startsWith('--backfill-leads='))?.slice(17) ?? BACKFILL_LEADS)
 const CLIENT_ID = 'bench.app'
 const CLIENT_SECRET = 'bench-secret-0123456789'
 
@@ -141,10 +146,8 @@ async function main(): Promise<void> {
   const port = await freePort()
   const dbPath = join(mkdtempSync(join(tmpdir(), 'b24tl-bench-')), 'app.sqlite')
   const url = `http://127.0.0.1:${port}`
-  const app = new AppProcess(
-    { PORT: String(port), HOST: '127.0.0.1', DATABASE_PATH: dbPath, LOG_LEVEL: 'error', B24_CLIENT_ID: CLIENT_ID, B24_CLIENT_SECRET: CLIENT_SECRET, B24_OAUTH_URL: emu.oauthUrl, SESSION_SECRET: 'bench-session-secret-0123456789abcdef' },
-    url,
-  )
+  const baseEnv = { PORT: String(port), HOST: '127.0.0.1', DATABASE_PATH: dbPath, LOG_LEVEL: 'error', B24_CLIENT_ID: CLIENT_ID, B24_CLIENT_SECRET: CLIENT_SECRET, B24_OAUTH_URL: emu.oauthUrl, SESSION_SECRET: 'bench-session-secret-0123456789abcdef' }
+  const app = new AppProcess(baseEnv, url)
   await app.start()
   results.limit_leads_per_s = 2 * 50
 
@@ -259,6 +262,28 @@ async function main(): Promise<void> {
     await app.stop()
   }
 
+  // 6. TikTok backfill: the lead export of a form with BACKFILL_LEADS leads imported into a fresh
+  //    app process (its own database, connected to its own TikTok emulator); once as CSV, once zipped.
+  if (phase('backfill')) {
+    log(`TikTok backfill (${BACKFILL_N.toLocaleString()} leads)`)
+    await app.stop()
+    const makeApp = (env: Record<string, string>, appUrl: string) => new AppProcess({ ...baseEnv, ...env }, appUrl)
+    const csv = await runBackfill({ emu, makeApp, zip: false, leads: BACKFILL_N, log })
+    if (csv.fileType !== 'csv') throw new Error(`the export came as ${csv.fileType}, expected csv`)
+    results.backfill_leads_per_s = csv.leadsPerS
+    results.backfill_leads = BACKFILL_N
+    results.backfill_first_row_ms = csv.firstRowMs
+    results.backfill_request_ms = csv.requestMs
+    results.backfill_rss_mb_before = csv.rssMbBefore
+    results.backfill_rss_mb_peak = csv.rssMbPeak
+    results.backfill_rss_mb_delta = Math.round((csv.rssMbPeak - csv.rssMbBefore) * 10) / 10
+    const zip = await runBackfill({ emu, makeApp, zip: true, leads: BACKFILL_N, log })
+    if (zip.fileType !== 'zip') throw new Error(`the export came as ${zip.fileType}, expected zip`)
+    results.backfill_zip_leads_per_s = zip.leadsPerS
+    results.backfill_zip_rss_mb_peak = zip.rssMbPeak
+    results.backfill_zip_rss_mb_delta = Math.round((zip.rssMbPeak - zip.rssMbBefore) * 10) / 10
+  }
+
   results.rate_limit_errors = emu.counters.rateLimited
   await app.stop()
   await emu.close()
@@ -276,6 +301,11 @@ async function main(): Promise<void> {
     ['portal_min_share', `${results.portal_min_share}`, '>= 0.9'],
     ['portal_median_share', `${results.portal_median_share}`, ''],
     ['rss_mb_with_backlog', `${results.rss_mb_with_backlog}`, `< 250 (${BACKLOG.toLocaleString()} pending)`],
+    ['backfill_leads_per_s', `${results.backfill_leads_per_s}`, `${BACKFILL_N.toLocaleString()} leads from a CSV export, request to all stored`],
+    ['backfill_rss_mb_peak', `${results.backfill_rss_mb_peak}`, results.backfill_rss_mb_before === undefined ? '' : `before: ${results.backfill_rss_mb_before}`],
+    ['backfill_rss_mb_delta', `${results.backfill_rss_mb_delta}`, 'peak - before'],
+    ['backfill_zip_leads_per_s', `${results.backfill_zip_leads_per_s}`, 'the same export zipped'],
+    ['backfill_zip_rss_mb_delta', `${results.backfill_zip_rss_mb_delta}`, 'peak - before'],
   ]
   const w = Math.max(...rows.map((r) => r[0].length))
   console.log(`${'metric'.padEnd(w)}  ${'value'.padStart(10)}  target`)

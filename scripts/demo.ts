@@ -4,6 +4,12 @@
  * printed URL, press "Send test lead" in the page, or press Enter here to send a TikTok-style
  * webhook lead (signed like TikTok's), and watch the leads arrive. Runs until Ctrl-C.
  *
+ * The TikTok side: the TikTok API for Business emulator (test/tiktok-emulator/app.ts) plays
+ * TikTok, with one ad account "Demo Ads" and two instant forms. Press "Connect TikTok" in the
+ * tab, approve in the popup (the emulator's auth page), pick the account and forms, then open
+ * the printed TikTok demo page and submit a form: TikTok pushes the lead to the app, which
+ * delivers it to the emulated portal.
+ *
  *   --port <n>      the app's port (default 0: any free port)
  *   --lang <xx>     the portal's LANG (default en; ru and vn are translated)
  *   --every <s>     also send a webhook lead every s seconds
@@ -22,9 +28,12 @@ import { migrateToLatest } from '../src/db/migrate.js'
 import { buildEmulator } from '../test/emulator/app.js'
 import { startFrameHost } from '../test/emulator/frame-host.js'
 import { leadId, notificationBody, postWebhook } from '../test/fixtures.js'
+import { buildTikTokEmulator } from '../test/tiktok-emulator/app.js'
 
 const CLIENT_ID = 'local.demo.app'
 const CLIENT_SECRET = randomBytes(16).toString('hex')
+const TIKTOK_APP_ID = '7400000000000000001'
+const TIKTOK_APP_SECRET = randomBytes(20).toString('hex')
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +47,36 @@ const { values } = parseArgs({
 const emulator = await buildEmulator({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
 await emulator.listen(0)
 
+// TikTok: pushes retried after 5 s, doubling, for 10 minutes (TikTok: 60 s, for 72 hours); a lead
+// download task takes 1.5 s.
+const tt = await buildTikTokEmulator({
+  appId: TIKTOK_APP_ID,
+  appSecret: TIKTOK_APP_SECRET,
+  retry: { firstDelayMs: 5000, factor: 2, windowMs: 10 * 60_000 },
+  taskDelayMs: 1500,
+})
+await tt.listen(0)
+const demoAds = tt.addAdvertiser({ name: 'Demo Ads' })
+const SERVICES = ['Installation', 'Repair', 'Maintenance', 'Consultation']
+tt.addForm(demoAds.id, {
+  title: 'Spring promo',
+  fields: [
+    { name: 'name' },
+    { name: 'phone_number', type: 'PHONE_NUMBER' },
+    { name: 'email', type: 'EMAIL' },
+    { name: 'Which service?', type: 'SINGLE_CHOICE', options: SERVICES },
+  ],
+})
+tt.addForm(demoAds.id, {
+  title: 'Free consultation',
+  fields: [
+    { name: 'name' },
+    { name: 'phone_number', type: 'PHONE_NUMBER' },
+    { name: 'city' },
+    { name: 'Which service?', type: 'SINGLE_CHOICE', options: SERVICES },
+  ],
+})
+
 const config = loadConfig(
   {},
   {
@@ -49,12 +88,18 @@ const config = loadConfig(
     B24_OAUTH_URL: emulator.oauthUrl,
     SESSION_SECRET: randomBytes(32).toString('hex'),
     DELIVERY_RECONCILE_AFTER_MS: 2000,
+    TIKTOK_APP_ID,
+    TIKTOK_APP_SECRET,
+    TIKTOK_API_URL: tt.url,
+    TIKTOK_AUTH_URL: tt.authUrl,
   },
 )
 const database = openDatabase(config.DATABASE_PATH)
 await migrateToLatest(database.db)
-const app = await buildApp({ config, database })
+const app = await buildApp({ config, database, tiktok: { taskPollMs: 500 } })
 const appUrl = await app.listen({ host: '127.0.0.1', port: Number(values.port ?? 0) })
+// The developer app's registered redirect URL (My Apps > App Detail).
+tt.addRedirectUri(`${appUrl}/tiktok/oauth/callback`)
 
 // A portal with a couple of custom lead fields to map answers to.
 const portal = emulator.createPortal({ plan: 'pro', lang: values.lang ?? 'en' })
@@ -98,8 +143,19 @@ process.stdout.write(
     `    narrow slider / full tab width:         ${host.url}?width=620   ${host.url}?width=1300`,
     `  App:                ${appUrl}`,
     `  Bitrix24 emulator:  ${emulator.url}   (leads: ${emulator.url}/_emulator/portals/${portal.memberId}/leads)`,
+    `  TikTok emulator:    ${tt.url}   (ad account "Demo Ads" ${demoAds.id}, two instant forms)`,
     '',
-    'Press "Send test lead" in the page, or press Enter here to send a TikTok webhook lead. Ctrl-C stops.',
+    'Press "Send test lead" in the page, or press Enter here to send a TikTok webhook lead.',
+    '',
+    'Connect TikTok:',
+    '  1. In the settings tab, press "Connect TikTok for Business".',
+    '  2. Approve in the popup (the TikTok emulator\'s authorisation page).',
+    '  3. Back in the tab, tick "Demo Ads", set the import (0 days is fine) and press "Connect selected";',
+    '     keep "All forms" or choose "Only these forms".',
+    `  4. Open ${tt.url}/demo, pick a form and submit it: TikTok pushes the lead, and it arrives in`,
+    '     the emulated portal (and in the tab\'s delivery log).',
+    '',
+    'Ctrl-C stops.',
     '',
   ].join('\n'),
 )
@@ -121,6 +177,7 @@ async function shutdown(): Promise<void> {
   input.close()
   await host.close()
   await app.close()
+  await tt.close()
   await emulator.close()
   process.exit(0)
 }
