@@ -87,7 +87,8 @@ export function tiktokSettingsRoutes(config: Config, fieldsCache: ReturnType<typ
     api.post('/tiktok/backfill', async (request) => {
       const body = parseInput(BackfillBody, request.body, 'backfill')
       const conn = await connector().own(request.session!.m, body.advertiserId)
-      await connector().backfillSoon(conn, Date.now() - body.days * DAY_MS, body.pageId)
+      // TikTok prepares the export in its own time (up to minutes): answer now, the tab reloads to see it.
+      void connector().backfillSoon(conn, Date.now() - body.days * DAY_MS, body.pageId)
       return view(request)
     })
 
