@@ -8,27 +8,14 @@ import type { AddressInfo } from 'node:net'
 import { buildEmulator, type Emulator, type EmulatorOptions, type Portal } from './app.js'
 import { parsePhpQuery, stringifyPhpQuery, type PhpMap } from './php-query.js'
 
+export { fakeClock, type Clock } from '../fake-clock.js'
+
 interface Teardown {
   teardown(fn: () => unknown): void
 }
 
 // Test code reads deep into JSON answers; a loose type keeps the assertions readable.
 export type Json = any
-
-export interface Clock {
-  now: () => number
-  advance(ms: number): void
-}
-
-export function fakeClock(start = Date.UTC(2025, 0, 15, 12, 0, 0)): Clock {
-  let at = start
-  return {
-    now: () => at,
-    advance: (ms) => {
-      at += ms
-    },
-  }
-}
 
 export async function startEmulator(t: Teardown, opts: EmulatorOptions = {}): Promise<Emulator> {
   const emu = await buildEmulator(opts)

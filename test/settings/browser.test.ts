@@ -10,46 +10,12 @@
  * settings-wide.png (full tab width) and settings-readonly-ru.png (a non-admin, Russian, narrow
  * slider).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core'
 import t from 'tap'
-import { ROOT } from '../../src/paths.js'
 import { startFrameHost } from '../emulator/frame-host.js'
-import { installedPortal, startApp, startEmulator, type Teardown } from '../helpers.js'
-
-const CHROMIUM = '/usr/bin/chromium'
-const OUT = join(ROOT, 'test-output')
-
-async function launch(t: Teardown): Promise<BrowserContext> {
-  const userDataDir = mkdtempSync(join(tmpdir(), 'b24tl-chromium-'))
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    viewport: { width: 1320, height: 900 },
-    timeout: 20_000,
-  })
-  t.teardown(async () => {
-    await context.close()
-    rmSync(userDataDir, { recursive: true, force: true })
-  })
-  return context
-}
-
-/** The commands the app sent to the host page (see frame-host.ts). */
-async function commands(page: Page): Promise<Array<{ command: string; params: unknown }>> {
-  return page.evaluate(() => (window as unknown as { __b24Commands: Array<{ command: string; params: unknown }> }).__b24Commands)
-}
-
-async function waitForCommand(page: Page, command: string, timeout = 10_000): Promise<void> {
-  await page.waitForFunction((c) => (window as unknown as { __b24Commands?: Array<{ command: string }> }).__b24Commands?.some((x) => x.command === c), command, { timeout })
-}
-
-async function text(frame: FrameLocator, selector: string): Promise<string> {
-  return (await frame.locator(selector).textContent()) ?? ''
-}
+import { installedPortal, startApp, startEmulator } from '../helpers.js'
+import { commands, launch, openTab, OUT, text, waitForCommand, watchErrors } from './browser-harness.js'
 
 t.test('the settings tab in an emulated Bitrix24 frame: change the mapping, save, send a test lead, see it delivered', async (t) => {
   const emu = await startEmulator(t)
@@ -65,14 +31,10 @@ t.test('the settings tab in an emulated Bitrix24 frame: change the mapping, save
   const pageErrors: string[] = []
   const consoleLines: string[] = []
   const requestUrls: string[] = []
-  page.on('pageerror', (err) => pageErrors.push(err.message))
-  page.on('console', (msg) => {
-    consoleLines.push(msg.text())
-    if (msg.type() === 'error') pageErrors.push(msg.text())
-  })
+  watchErrors(page, pageErrors, 'tab')
+  page.on('console', (msg) => consoleLines.push(msg.text()))
   page.on('request', (req) => requestUrls.push(req.url()))
-  await page.goto(host.url)
-  const frame = page.frameLocator('#b24-app-frame')
+  const frame = await openTab(page, host.url)
 
   // The SDK handshake: init data, then the title and the frame's height.
   await frame.locator('#st-domain').waitFor({ timeout: 15_000 })
@@ -166,11 +128,11 @@ t.test('the settings tab in an emulated Bitrix24 frame: change the mapping, save
 
   // At full tab width (the app's own page) the panels sit side by side.
   const wide = await context.newPage()
-  wide.on('pageerror', (err) => pageErrors.push(err.message))
+  wide.on('pageerror', (err) => pageErrors.push(`wide: ${err.message}`))
   await wide.setViewportSize({ width: 1620, height: 900 })
-  await wide.goto(`${host.url}?width=1300`)
-  await wide.frameLocator('#b24-app-frame').locator('#log-body tr[data-status="delivered"]').waitFor({ timeout: 15_000 })
-  await wide.frameLocator('#b24-app-frame').locator('#preview-table').waitFor({ timeout: 10_000 })
+  const wideFrame = await openTab(wide, `${host.url}?width=1300`)
+  await wideFrame.locator('#log-body tr[data-status="delivered"]').waitFor({ timeout: 15_000 })
+  await wideFrame.locator('#preview-table').waitFor({ timeout: 10_000 })
   await wide.waitForTimeout(300)
   await wide.screenshot({ path: join(OUT, 'settings-wide.png'), fullPage: true })
   t.same(pageErrors, [], 'no script errors in the page or the frame')
@@ -194,8 +156,7 @@ t.test('a non-administrator sees everything, with the changing controls disabled
   const context = await launch(t)
   const page = await context.newPage()
   await page.setViewportSize({ width: 1000, height: 900 })
-  await page.goto(host.url)
-  const frame = page.frameLocator('#b24-app-frame')
+  const frame = await openTab(page, host.url)
   await frame.locator('#ro-notice').waitFor({ timeout: 15_000 })
   t.equal(await text(frame, '#h-status'), 'Состояние', 'the page is in the portal language')
   t.match(await text(frame, '#ro-notice'), /Изменять настройки могут только администраторы портала/)

@@ -13,37 +13,17 @@
  * Screenshots go to test-output/ (gitignored): tiktok-connect.png (the TikTok auth popup),
  * tiktok-picker.png (the account picker), tiktok-connected.png (a connected account).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core'
 import t from 'tap'
-import { ROOT } from '../../src/paths.js'
 import { startFrameHost } from '../emulator/frame-host.js'
 import { installedPortal, startApp, startEmulator, waitFor, type Teardown } from '../helpers.js'
 import { buildTikTokEmulator, type TikTokEmulator } from '../tiktok-emulator/app.js'
+import { launch, openTab, OUT, text, watchErrors } from './browser-harness.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const OUT = join(ROOT, 'test-output')
 const TT_APP_ID = 'tt-app-browser'
 const TT_APP_SECRET = 'tt-secret-browser-0123456789'
 const FIELDS = [{ name: 'name' }, { name: 'email' }, { name: 'phone_number' }, { name: 'Which service?' }]
-
-async function launch(t: Teardown): Promise<BrowserContext> {
-  const userDataDir = mkdtempSync(join(tmpdir(), 'b24tl-chromium-'))
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    viewport: { width: 1320, height: 900 },
-    timeout: 20_000,
-  })
-  t.teardown(async () => {
-    await context.close()
-    rmSync(userDataDir, { recursive: true, force: true })
-  })
-  return context
-}
 
 async function startTikTok(t: Teardown): Promise<TikTokEmulator> {
   const tt = await buildTikTokEmulator({ appId: TT_APP_ID, appSecret: TT_APP_SECRET, taskDelayMs: 100 })
@@ -52,17 +32,22 @@ async function startTikTok(t: Teardown): Promise<TikTokEmulator> {
   return tt
 }
 
-/** Every script error and console error (CSP violations are console errors) of a page. */
-function watchErrors(page: Page, errors: string[], name: string): void {
-  page.on('pageerror', (err) => errors.push(`${name}: ${err.message}`))
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return
-    errors.push(`${name}: ${msg.text()} (${msg.location().url})`)
+/**
+ * The app configured for the TikTok emulator (its OAuth callback registered there), a portal
+ * with it installed, and the frame host showing its tab (to the administrator unless another
+ * userId is given).
+ */
+async function startTab(t: Teardown, tt: TikTokEmulator, hostOptions: { userId?: number } = {}) {
+  const emu = await startEmulator(t)
+  const { url: appUrl } = await startApp(t, {
+    emu,
+    config: { TIKTOK_APP_ID: TT_APP_ID, TIKTOK_APP_SECRET: TT_APP_SECRET, TIKTOK_API_URL: tt.url, TIKTOK_AUTH_URL: tt.authUrl },
   })
-}
-
-async function text(frame: FrameLocator, selector: string): Promise<string> {
-  return (await frame.locator(selector).first().textContent()) ?? ''
+  tt.addRedirectUri(`${appUrl}/tiktok/oauth/callback`)
+  const portal = await installedPortal(emu, appUrl)
+  const host = await startFrameHost({ emulator: emu, portal, appUrl, ...hostOptions })
+  t.teardown(() => host.close())
+  return { appUrl, portal, host }
 }
 
 const valid = (tt: TikTokEmulator) => tt.subscriptions().filter((s) => s.valid)
@@ -75,23 +60,14 @@ t.test('connect TikTok for Business from the tab: approve in the popup, pick an 
   const summer = tt.addForm(shop.id, { title: 'Summer promo', fields: FIELDS })
   tt.addForm(other.id, { title: 'Other form', fields: FIELDS })
 
-  const emu = await startEmulator(t)
-  const { url: appUrl } = await startApp(t, {
-    emu,
-    config: { TIKTOK_APP_ID: TT_APP_ID, TIKTOK_APP_SECRET: TT_APP_SECRET, TIKTOK_API_URL: tt.url, TIKTOK_AUTH_URL: tt.authUrl },
-  })
-  tt.addRedirectUri(`${appUrl}/tiktok/oauth/callback`)
-  const portal = await installedPortal(emu, appUrl)
-  const host = await startFrameHost({ emulator: emu, portal, appUrl })
-  t.teardown(() => host.close())
+  const { appUrl, portal, host } = await startTab(t, tt)
 
   const context = await launch(t)
   const errors: string[] = []
   const page = await context.newPage()
   watchErrors(page, errors, 'tab')
   context.on('page', (p) => watchErrors(p, errors, 'popup'))
-  await page.goto(host.url)
-  const frame = page.frameLocator('#b24-app-frame')
+  const frame = await openTab(page, host.url)
   mkdirSync(OUT, { recursive: true })
 
   // The section, with nothing connected yet.
@@ -208,21 +184,13 @@ t.test('connect TikTok for Business from the tab: approve in the popup, pick an 
 
 t.test('a read-only user sees the TikTok section with Connect disabled', async (t) => {
   const tt = await startTikTok(t)
-  const emu = await startEmulator(t)
-  const { url: appUrl } = await startApp(t, {
-    emu,
-    config: { TIKTOK_APP_ID: TT_APP_ID, TIKTOK_APP_SECRET: TT_APP_SECRET, TIKTOK_API_URL: tt.url, TIKTOK_AUTH_URL: tt.authUrl },
-  })
-  const portal = await installedPortal(emu, appUrl)
-  const host = await startFrameHost({ emulator: emu, portal, appUrl, userId: 2 })
-  t.teardown(() => host.close())
+  const { host } = await startTab(t, tt, { userId: 2 })
 
   const context = await launch(t)
   const page = await context.newPage()
   const errors: string[] = []
   watchErrors(page, errors, 'tab')
-  await page.goto(host.url)
-  const frame = page.frameLocator('#b24-app-frame')
+  const frame = await openTab(page, host.url)
   await frame.locator('#ro-notice').waitFor({ timeout: 15_000 })
   await frame.locator('#tt-none').waitFor({ timeout: 10_000 })
   const connect = frame.getByRole('button', { name: 'Connect TikTok for Business' })
@@ -236,15 +204,7 @@ t.test('a read-only user sees the TikTok section with Connect disabled', async (
 t.test('a blocked popup: the tab offers a link to TikTok instead', async (t) => {
   const tt = await startTikTok(t)
   tt.addAdvertiser({ name: 'Sunrise Spa' })
-  const emu = await startEmulator(t)
-  const { url: appUrl } = await startApp(t, {
-    emu,
-    config: { TIKTOK_APP_ID: TT_APP_ID, TIKTOK_APP_SECRET: TT_APP_SECRET, TIKTOK_API_URL: tt.url, TIKTOK_AUTH_URL: tt.authUrl },
-  })
-  tt.addRedirectUri(`${appUrl}/tiktok/oauth/callback`)
-  const portal = await installedPortal(emu, appUrl)
-  const host = await startFrameHost({ emulator: emu, portal, appUrl })
-  t.teardown(() => host.close())
+  const { appUrl, host } = await startTab(t, tt)
 
   const context = await launch(t)
   // A popup blocker: window.open gives null in the app's frame.
@@ -254,8 +214,7 @@ t.test('a blocked popup: the tab offers a link to TikTok instead', async (t) => 
   const page = await context.newPage()
   const errors: string[] = []
   watchErrors(page, errors, 'tab')
-  await page.goto(host.url)
-  const frame = page.frameLocator('#b24-app-frame')
+  const frame = await openTab(page, host.url)
   await frame.locator('#tt-none').waitFor({ timeout: 15_000 })
   await frame.getByRole('button', { name: 'Connect TikTok for Business' }).click()
   const link = frame.getByRole('link', { name: 'Open TikTok to connect' })

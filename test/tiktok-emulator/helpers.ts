@@ -7,6 +7,8 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { buildTikTokEmulator, type TikTokEmulator, type TikTokEmulatorOptions } from './app.js'
 
+export { fakeClock, type Clock } from '../fake-clock.js'
+
 interface Teardown {
   teardown(fn: () => unknown): void
 }
@@ -16,21 +18,6 @@ export type Json = any
 
 export const APP = { appId: 'tt-app-1', appSecret: 'tt-secret-0123456789abcdef' }
 export const REDIRECT = 'https://crm.example.com/tiktok/callback'
-
-export interface Clock {
-  now: () => number
-  advance(ms: number): void
-}
-
-export function fakeClock(start = Date.UTC(2025, 0, 15, 12, 0, 0)): Clock {
-  let at = start
-  return {
-    now: () => at,
-    advance: (ms) => {
-      at += ms
-    },
-  }
-}
 
 export async function startTikTok(t: Teardown, opts: Partial<TikTokEmulatorOptions> = {}): Promise<TikTokEmulator> {
   // TikTok's 10/s would throttle these tests' bursts; quota.test.ts sets its own small quota.

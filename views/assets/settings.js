@@ -281,6 +281,20 @@
 
   // ---------------------------------------------------------------- status
 
+  /** The problems' title and a list `listId` of them, one item each (as text). */
+  function appendProblems(box, listId, problems) {
+    box.append(el('p', { class: 'problems__title', text: t.status_problems }))
+    box.append(
+      el(
+        'ul',
+        { class: 'problems', id: listId },
+        problems.map(function (p) {
+          return el('li', { text: p })
+        }),
+      ),
+    )
+  }
+
   function renderStatus(s) {
     state = s
     $('st-domain').textContent = s.portal.domain
@@ -295,16 +309,7 @@
     if (!s.problems.length) {
       health.append(el('p', { class: 'line line--ok', id: 'st-ok', text: t.status_all_good }))
     } else {
-      health.append(el('p', { class: 'problems__title', text: t.status_problems }))
-      health.append(
-        el(
-          'ul',
-          { class: 'problems', id: 'st-problems' },
-          s.problems.map(function (p) {
-            return el('li', { text: p })
-          }),
-        ),
-      )
+      appendProblems(health, 'st-problems', s.problems)
     }
     var w = s.webhook
     $('verify-last').textContent = w.lastDetail ? (w.lastScheme ? w.lastScheme + ': ' : '') + w.lastDetail : t.verify_none
@@ -1372,6 +1377,18 @@
     }
   }
 
+  /** ttAction for a request: its failure is said on the result line `line` (then onError runs). */
+  function ttRequest(key, line, fn, onError) {
+    return ttAction(key, async function () {
+      try {
+        await fn()
+      } catch (e) {
+        ttSay(line, 'error', errText(e))
+        if (onError) onError(e)
+      }
+    })
+  }
+
   function parseDays(value, min, max) {
     var s = String(value === undefined || value === null ? '' : value).trim()
     if (!/^\d{1,3}$/.test(s)) return null
@@ -1414,16 +1431,7 @@
     $('tt-connect-row').hidden = !view.configured
     var problems = clear($('tt-problems'))
     if (view.problems && view.problems.length) {
-      problems.append(el('p', { class: 'problems__title', text: t.status_problems }))
-      problems.append(
-        el(
-          'ul',
-          { class: 'problems', id: 'tt-problem-list' },
-          view.problems.map(function (p) {
-            return el('li', { text: p })
-          }),
-        ),
-      )
+      appendProblems(problems, 'tt-problem-list', view.problems)
     }
     renderGrant(view.grant)
     renderConnections(view.connections || [])
@@ -1508,9 +1516,11 @@
       ttSay('grant', 'error', fmt(t.tt_days_range, { min: 0, max: 90 }))
       return $('tt-import-days').focus()
     }
-    await ttAction('grant-connect', async function () {
-      ttSay('grant', 'info', days > 0 ? t.tt_importing : '')
-      try {
+    await ttRequest(
+      'grant-connect',
+      'grant',
+      async function () {
+        ttSay('grant', 'info', days > 0 ? t.tt_importing : '')
         var view = await api('POST', 'tiktok/grant', { grantId: grant.id, advertiserIds: ids, importDays: days })
         ttSay('grant', '', '')
         ttApply(view)
@@ -1518,25 +1528,21 @@
         var first = ids.map(function (id) { return $('tt-conn-h-' + safeId(id)) }).filter(Boolean)[0]
         if (first) first.focus()
         if (days > 0) watchLog()
-      } catch (e) {
-        ttSay('grant', 'error', errText(e))
+      },
+      function (e) {
         if (e.status === 409) loadTikTok() // shows which account is taken now
-      }
-    })
+      },
+    )
   }
 
   async function cancelGrant() {
     var grant = tiktok && tiktok.grant
     if (!grant) return
-    await ttAction('grant-cancel', async function () {
-      try {
-        ttSay('grant', '', '')
-        ttApply(await api('POST', 'tiktok/grant/cancel', { grantId: grant.id }))
-        say('tt-result', 'info', t.tt_grant_cancelled)
-        $('tt-connect').focus()
-      } catch (e) {
-        ttSay('grant', 'error', errText(e))
-      }
+    await ttRequest('grant-cancel', 'grant', async function () {
+      ttSay('grant', '', '')
+      ttApply(await api('POST', 'tiktok/grant/cancel', { grantId: grant.id }))
+      say('tt-result', 'info', t.tt_grant_cancelled)
+      $('tt-connect').focus()
     })
   }
 
@@ -1748,28 +1754,20 @@
         return f.pageId
       })
     if (!d.allForms && !pageIds.length) return ttSay('conn:' + adv, 'error', t.tt_forms_pick_one)
-    await ttAction('forms-save:' + adv, async function () {
-      try {
-        var view = await api('POST', 'tiktok/forms', { advertiserId: adv, allForms: d.allForms, pageIds: d.allForms ? [] : pageIds })
-        delete ttDrafts[adv]
-        ttSay('conn:' + adv, 'ok', t.tt_forms_saved)
-        ttApply(view)
-      } catch (e) {
-        ttSay('conn:' + adv, 'error', errText(e))
-      }
+    await ttRequest('forms-save:' + adv, 'conn:' + adv, async function () {
+      var view = await api('POST', 'tiktok/forms', { advertiserId: adv, allForms: d.allForms, pageIds: d.allForms ? [] : pageIds })
+      delete ttDrafts[adv]
+      ttSay('conn:' + adv, 'ok', t.tt_forms_saved)
+      ttApply(view)
     })
   }
 
   async function checkConnection(c) {
     var adv = c.advertiserId
-    await ttAction('check:' + adv, async function () {
-      try {
-        var view = await api('POST', 'tiktok/check', { advertiserId: adv })
-        ttSay('conn:' + adv, 'ok', t.tt_checked)
-        ttApply(view)
-      } catch (e) {
-        ttSay('conn:' + adv, 'error', errText(e))
-      }
+    await ttRequest('check:' + adv, 'conn:' + adv, async function () {
+      var view = await api('POST', 'tiktok/check', { advertiserId: adv })
+      ttSay('conn:' + adv, 'ok', t.tt_checked)
+      ttApply(view)
     })
   }
 
@@ -1792,33 +1790,29 @@
     if (st.pageId) body.pageId = st.pageId
     var card = $('tt-conn-' + safeId(adv))
     if (card) card.setAttribute('aria-busy', 'true')
-    await ttAction('import:' + adv, async function () {
+    await ttRequest('import:' + adv, 'conn:' + adv, async function () {
       ttSay('conn:' + adv, 'info', t.tt_importing)
-      try {
-        var view = await api('POST', 'tiktok/backfill', body)
-        var added = 0
-        var finished = false
-        view.connections.forEach(function (x) {
-          if (x.advertiserId !== adv) return
-          x.forms.forEach(function (f) {
-            if (f.lastBackfill && f.lastBackfill.at !== before[f.pageId]) {
-              finished = true
-              added += f.lastBackfill.added || 0
-            }
-          })
+      var view = await api('POST', 'tiktok/backfill', body)
+      var added = 0
+      var finished = false
+      view.connections.forEach(function (x) {
+        if (x.advertiserId !== adv) return
+        x.forms.forEach(function (f) {
+          if (f.lastBackfill && f.lastBackfill.at !== before[f.pageId]) {
+            finished = true
+            added += f.lastBackfill.added || 0
+          }
         })
-        delete ttImports[adv]
-        // The server may finish the import after answering: then the view is reloaded a few times.
-        ttSay('conn:' + adv, finished ? 'ok' : 'info', finished ? fmt(t.tt_imported, { n: num(added) }) : t.tt_import_started)
-        ttApply(view)
-        watchLog()
-        if (!finished) {
-          ;[3000, 8000, 15000, 30000].forEach(function (ms) {
-            setTimeout(loadTikTok, ms)
-          })
-        }
-      } catch (e) {
-        ttSay('conn:' + adv, 'error', errText(e))
+      })
+      delete ttImports[adv]
+      // The server may finish the import after answering: then the view is reloaded a few times.
+      ttSay('conn:' + adv, finished ? 'ok' : 'info', finished ? fmt(t.tt_imported, { n: num(added) }) : t.tt_import_started)
+      ttApply(view)
+      watchLog()
+      if (!finished) {
+        ;[3000, 8000, 15000, 30000].forEach(function (ms) {
+          setTimeout(loadTikTok, ms)
+        })
       }
     })
     card = $('tt-conn-' + safeId(adv))
@@ -1828,53 +1822,41 @@
   async function disconnect(c) {
     var adv = c.advertiserId
     if (!window.confirm(fmt(t.tt_disconnect_confirm, { name: c.advertiserName }))) return
-    await ttAction('disconnect:' + adv, async function () {
-      try {
-        var view = await api('POST', 'tiktok/disconnect', { advertiserId: adv })
-        delete ttDrafts[adv]
-        delete ttImports[adv]
-        ttSay('conn:' + adv, '', '')
-        ttApply(view)
-        say('tt-result', 'ok', fmt(t.tt_disconnected, { name: c.advertiserName }))
-        var next = $('tt-connect')
-        if (next && !next.disabled && !$('tt-connect-row').hidden) {
-          next.focus()
-        } else {
-          $('h-tiktok').setAttribute('tabindex', '-1')
-          $('h-tiktok').focus()
-        }
-      } catch (e) {
-        ttSay('conn:' + adv, 'error', errText(e))
+    await ttRequest('disconnect:' + adv, 'conn:' + adv, async function () {
+      var view = await api('POST', 'tiktok/disconnect', { advertiserId: adv })
+      delete ttDrafts[adv]
+      delete ttImports[adv]
+      ttSay('conn:' + adv, '', '')
+      ttApply(view)
+      say('tt-result', 'ok', fmt(t.tt_disconnected, { name: c.advertiserName }))
+      var next = $('tt-connect')
+      if (next && !next.disabled && !$('tt-connect-row').hidden) {
+        next.focus()
+      } else {
+        $('h-tiktok').setAttribute('tabindex', '-1')
+        $('h-tiktok').focus()
       }
     })
   }
 
   async function sendTikTokTestLead(c, f) {
     var key = 'form:' + c.advertiserId + ':' + f.pageId
-    await ttAction('test-lead:' + c.advertiserId + ':' + f.pageId, async function () {
-      try {
-        await api('POST', 'tiktok/test-lead', { advertiserId: c.advertiserId, pageId: f.pageId })
-        ttSay(key, 'info', t.tt_test_lead_sent)
-        watchLog()
-        loadTikTok()
-      } catch (e) {
-        ttSay(key, 'error', errText(e))
-      }
+    await ttRequest('test-lead:' + c.advertiserId + ':' + f.pageId, key, async function () {
+      await api('POST', 'tiktok/test-lead', { advertiserId: c.advertiserId, pageId: f.pageId })
+      ttSay(key, 'info', t.tt_test_lead_sent)
+      watchLog()
+      loadTikTok()
     })
   }
 
   async function createField(c, f, question) {
     var key = 'form:' + c.advertiserId + ':' + f.pageId
-    await ttAction('create-field:' + c.advertiserId + ':' + f.pageId + ':' + question, async function () {
-      try {
-        var res = await api('POST', 'tiktok/create-field', { advertiserId: c.advertiserId, pageId: f.pageId, question: question })
-        ttSay(key, 'ok', fmt(t.tt_field_created, { field: res.fieldName, question: question }))
-        if (res.mapping) applyServerMapping(res.mapping)
-        loadFields() // the new field is a target now
-        loadTikTok() // and the question is no longer unmapped
-      } catch (e) {
-        ttSay(key, 'error', errText(e))
-      }
+    await ttRequest('create-field:' + c.advertiserId + ':' + f.pageId + ':' + question, key, async function () {
+      var res = await api('POST', 'tiktok/create-field', { advertiserId: c.advertiserId, pageId: f.pageId, question: question })
+      ttSay(key, 'ok', fmt(t.tt_field_created, { field: res.fieldName, question: question }))
+      if (res.mapping) applyServerMapping(res.mapping)
+      loadFields() // the new field is a target now
+      loadTikTok() // and the question is no longer unmapped
     })
   }
 
