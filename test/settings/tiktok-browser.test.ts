@@ -163,7 +163,7 @@ t.test('connect TikTok for Business from the tab: approve in the popup, pick an 
   await card.getByRole('button', { name: 'Import…' }).click()
   await card.getByLabel('Import leads from the last').fill('7')
   await card.getByRole('button', { name: 'Import', exact: true }).click()
-  await card.locator('[data-testid="tt-conn-result"]').filter({ hasText: /Import (finished|has started)/ }).waitFor({ timeout: 15_000 })
+  await card.locator('[data-testid="tt-conn-result"]').filter({ hasText: /Import finished|import has started/ }).waitFor({ timeout: 15_000 })
   t.pass(`import: ${await card.locator('[data-testid="tt-conn-result"]').textContent()}`)
 
   // Disconnect (after confirming).
