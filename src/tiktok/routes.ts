@@ -43,10 +43,13 @@ export async function tiktokRoutes(app: FastifyInstance): Promise<void> {
     // Pushes from the app's own TikTok subscriptions are signed with the developer app's secret;
     // forwarders and the portal's own tooling sign with the portal's secret. Either verifies.
     const secrets = app.tiktok.appSecret ? [...activeSecrets(conf, nowMs), app.tiktok.appSecret] : activeSecrets(conf, nowMs)
-    const check = verifyTikTokRequest({ rawBody: raw, headers: request.headers, secrets, urlKeyMatched: true, nowMs })
+    // Enforce: only a verified header signature passes. The URL key is no signature (it is shown
+    // in the tab and sits in proxies' logs), and a missing or blank header is no signature either.
+    const enforce = conf.verify_mode === 'enforce'
+    const check = verifyTikTokRequest({ rawBody: raw, headers: request.headers, secrets, urlKeyMatched: true, requireSignature: enforce, nowMs })
     await recordVerification(memberId, check.scheme, check.detail, nowMs)
-    if (!check.valid) {
-      if (conf.verify_mode === 'enforce') {
+    if (!check.valid || (enforce && !check.signatureValid)) {
+      if (enforce) {
         log.warn({ memberId, scheme: check.scheme, detail: check.detail }, 'webhook refused: verification failed')
         throw Errors.unauthorized(`signature verification failed (${check.detail})`)
       }

@@ -12,12 +12,16 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
  *    non-ASCII character escaped as `\uXXXX` (lower-case hex, UTF-16 units). The research reports
  *    this header as hex (tiktok-research.md §3.3 item 2), so only hex is accepted; a value shaped
  *    like base64 is named as such in `detail` so log-only mode shows it.
+ *    It carries no time, so a captured request verifies forever (a replay): `detail` says so, and
+ *    TikTok-Signature is the one to prefer.
  * 3. url-key: the unguessable per-portal key in the callback URL matched (checked by the route).
+ *    That is no signature: the URL is shown in the settings tab and travels in logs of proxies.
  *
  * Precedence: a TikTok-Signature header decides when present, else X-Open-Signature, else the URL
  * key. A header cannot be checked without a secret, so with no secret configured the URL key
  * decides even when a header is present (otherwise a portal without the app secret could never
- * accept a signed lead).
+ * accept a signed lead). With `requireSignature` (the portal's enforce mode) the URL key never
+ * decides: a request without a verified header signature, or with a blank one, is not valid.
  *
  * Always verify the raw bytes as received, never re-serialised JSON.
  * @see /work/shared/reference/tiktok.md §4, tiktok-research.md §3
@@ -31,6 +35,8 @@ export interface VerifyInput {
   /** Current secret first, then the previous one during its grace period. */
   secrets: string[]
   urlKeyMatched: boolean
+  /** Enforce mode: only a verified header signature is valid; a matched URL key is not enough. */
+  requireSignature?: boolean
   nowMs: number
   /** Allowed clock difference for TikTok-Signature timestamps, both ways; default 300. */
   toleranceS?: number
@@ -60,6 +66,15 @@ export function verifyTikTokRequest(input: VerifyInput): VerifyResult {
   }
 
   const headerName = tiktokSignature !== undefined ? 'TikTok-Signature' : openSignature !== undefined ? 'X-Open-Signature' : null
+  if (input.requireSignature) {
+    const why = headerName ? `${headerName} cannot be checked: no secret configured` : 'no signature header (a blank one counts as none)'
+    return {
+      scheme: headerName === 'TikTok-Signature' ? 'tiktok-signature' : headerName === 'X-Open-Signature' ? 'x-open-signature' : 'none',
+      valid: false,
+      signatureValid: false,
+      detail: `${why}; enforce mode accepts only a verified TikTok-Signature or X-Open-Signature`,
+    }
+  }
   if (input.urlKeyMatched) {
     const note = headerName ? ` (${headerName} not checked: no app secret configured)` : ' (no signature header)'
     return { scheme: 'url-key', valid: true, signatureValid: false, detail: `URL key matched${note}` }
@@ -85,6 +100,12 @@ export function signTikTokSignature(secret: string, rawBody: Buffer | string, tS
   const t = String(Math.floor(tSeconds))
   return `t=${t},s=${tiktokHmac(secret, t, toBuffer(rawBody)).toString('hex')}`
 }
+
+/**
+ * Appended to every valid X-Open-Signature detail: the header signs the body only, so the settings
+ * tab can tell the admin that such a request could be replayed and the timed scheme is better.
+ */
+export const X_OPEN_SIGNATURE_REPLAY_NOTE = 'no timestamp: replayable; prefer TikTok-Signature'
 
 /** The X-Open-Signature header value for `rawBody`: hex HMAC-SHA256 of the raw body. */
 export function signXOpenSignature(secret: string, rawBody: Buffer | string): string {
@@ -160,7 +181,12 @@ function checkXOpenSignature(value: string, rawBody: Buffer, secrets: string[]):
   const previous = (i: number) => (i > 0 ? ', previous secret' : '')
   const plain = firstMatchingSecret(secrets, (s) => hmac(s, rawBody), [sig])
   if (plain >= 0) {
-    return { scheme: 'x-open-signature', valid: true, signatureValid: true, detail: `X-Open-Signature valid${plain > 0 ? ' (previous secret)' : ''}` }
+    return {
+      scheme: 'x-open-signature',
+      valid: true,
+      signatureValid: true,
+      detail: `X-Open-Signature valid (${X_OPEN_SIGNATURE_REPLAY_NOTE}${previous(plain)})`,
+    }
   }
   if (hasNonAscii(rawBody)) {
     const escaped = Buffer.from(escapeNonAscii(rawBody.toString('utf8')), 'utf8')
@@ -170,7 +196,7 @@ function checkXOpenSignature(value: string, rawBody: Buffer, secrets: string[]):
         scheme: 'x-open-signature',
         valid: true,
         signatureValid: true,
-        detail: `X-Open-Signature valid (body with non-ASCII escaped as \\uXXXX${previous(esc)})`,
+        detail: `X-Open-Signature valid (body with non-ASCII escaped as \\uXXXX${previous(esc)}; ${X_OPEN_SIGNATURE_REPLAY_NOTE})`,
       }
     }
   }

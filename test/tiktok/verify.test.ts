@@ -142,7 +142,7 @@ t.test('X-Open-Signature: raw body, \\uXXXX-escaped body, previous secret, misma
     scheme: 'x-open-signature',
     valid: true,
     signatureValid: true,
-    detail: 'X-Open-Signature valid',
+    detail: 'X-Open-Signature valid (no timestamp: replayable; prefer TikTok-Signature)',
   })
   // The adapter's variant: the same body with non-ASCII written as \uXXXX before signing.
   const escaped = escapeNonAscii(body.toString('utf8'))
@@ -151,11 +151,11 @@ t.test('X-Open-Signature: raw body, \\uXXXX-escaped body, previous secret, misma
     scheme: 'x-open-signature',
     valid: true,
     signatureValid: true,
-    detail: 'X-Open-Signature valid (body with non-ASCII escaped as \\uXXXX)',
+    detail: 'X-Open-Signature valid (body with non-ASCII escaped as \\uXXXX; no timestamp: replayable; prefer TikTok-Signature)',
   })
   t.equal(
     verifyTikTokRequest(input({ 'X-Open-Signature': signXOpenSignature(PREVIOUS, body) })).detail,
-    'X-Open-Signature valid (previous secret)',
+    'X-Open-Signature valid (no timestamp: replayable; prefer TikTok-Signature, previous secret)',
   )
   t.same(verifyTikTokRequest(input({ 'X-Open-Signature': signXOpenSignature('wrong', body) })), {
     scheme: 'x-open-signature',
@@ -195,6 +195,19 @@ t.test('url-key: valid only when the key matched and no signature header is pres
     detail: 'no TikTok-Signature or X-Open-Signature header and no URL key',
   })
   t.equal(verifyTikTokRequest(input({ 'tiktok-signature': '  ' }, { urlKeyMatched: true })).scheme, 'url-key', 'a blank header is absent')
+})
+
+t.test('requireSignature (enforce): a matched URL key, a missing or blank header, or no secret is never valid', async (t) => {
+  const enforce = { urlKeyMatched: true, requireSignature: true }
+  for (const headers of [{}, { 'tiktok-signature': '' }, { 'tiktok-signature': '  ' }, { 'x-open-signature': '' }]) {
+    const res = verifyTikTokRequest(input(headers, enforce))
+    t.same({ valid: res.valid, signatureValid: res.signatureValid, scheme: res.scheme }, { valid: false, signatureValid: false, scheme: 'none' }, JSON.stringify(headers))
+    t.match(res.detail, /no signature header.*enforce mode accepts only/)
+  }
+  const noSecret = verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S) }, { ...enforce, secrets: [] }))
+  t.same({ valid: noSecret.valid, scheme: noSecret.scheme }, { valid: false, scheme: 'tiktok-signature' })
+  t.equal(verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S) }, enforce)).valid, true, 'a good signature still passes')
+  t.equal(verifyTikTokRequest(input({ 'x-open-signature': signXOpenSignature(SECRET, body) }, enforce)).valid, true)
 })
 
 t.test('without any secret a signature header cannot be checked, so the URL key decides', async (t) => {
