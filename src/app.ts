@@ -19,6 +19,7 @@ import { metricsRoutes } from './metrics/routes.js'
 import { settingsRoutes } from './settings/routes.js'
 import { tiktokRoutes } from './tiktok/routes.js'
 import tiktokPlugin, { type TikTokPluginOptions } from './plugins/tiktok.js'
+import retentionPlugin, { type RetentionOptions } from './plugins/retention.js'
 import { tiktokOAuthRoutes } from './tiktok-business/routes.js'
 import type { DispatcherOptions } from './delivery/dispatcher.js'
 
@@ -35,12 +36,14 @@ export interface AppDeps {
   autoStartDelivery?: boolean
   /** TikTok connection tuning (tests poll export tasks faster or drive the background pass by hand) */
   tiktok?: Omit<TikTokPluginOptions, 'config'>
+  /** retention purge tuning (tests run it by hand) */
+  retention?: Omit<RetentionOptions, 'config'>
 }
 
 /**
  * Builds the whole app without listening: server.ts listens, tests use inject() or listen({ port: 0 }).
  */
-export async function buildApp({ config, database, logger, loggerInstance, delivery, autoStartDelivery, tiktok }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, loggerInstance, delivery, autoStartDelivery, tiktok, retention }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(loggerInstance ? { loggerInstance } : { logger: logger ?? loggerOptions(config.LOG_LEVEL) }),
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -56,10 +59,11 @@ export async function buildApp({ config, database, logger, loggerInstance, deliv
 
   // Then the app's own decorators.
   await app.register(errorHandler)
-  await app.register(databasePlugin, { database })
+  await app.register(databasePlugin, { database, config })
   await app.register(bitrix24Plugin, { config })
   await app.register(deliveryPlugin, { options: { reconcileAfterMs: config.DELIVERY_RECONCILE_AFTER_MS, ...delivery }, autoStart: autoStartDelivery ?? true })
   await app.register(tiktokPlugin, { config, ...tiktok })
+  await app.register(retentionPlugin, { config, ...retention })
 
   // Then routes.
   await app.register(healthRoutes)

@@ -48,6 +48,11 @@ export const ConfigSchema = z.object({
   TIKTOK_CHECK_INTERVAL_S: z.coerce.number().int().min(1).max(7 * 86_400).default(86_400),
   /** How often each connected form's leads are re-exported to catch anything the push missed. */
   TIKTOK_BACKFILL_INTERVAL_S: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
+  /**
+   * Days a finished lead keeps its raw payload (and a delivered one its answers: they are in
+   * Bitrix24 now), and portal events are kept; purged in the background. 0 keeps everything.
+   */
+  RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(90),
 })
 
 export type Config = z.infer<typeof ConfigSchema>

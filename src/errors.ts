@@ -27,6 +27,10 @@ export const Errors = {
   installNotVerified: define('APP_ERR_INSTALL_NOT_VERIFIED', 401, 'The install request could not be verified with Bitrix24'),
   notConfigured: define('APP_ERR_NOT_CONFIGURED', 503, 'The app is not configured'),
   upstream: define('APP_ERR_UPSTREAM', 502, 'Bitrix24 call failed'),
+  /** SQLITE_BUSY/LOCKED: another process holds the database lock; answered fast with Retry-After */
+  databaseBusy: define('APP_ERR_DB_BUSY', 503, 'The database is busy, try again shortly'),
+  /** SQLITE_FULL/IOERR/…: the disk cannot take writes now; the real cause is logged */
+  databaseUnavailable: define('APP_ERR_DB_UNAVAILABLE', 503, 'The database cannot store this now, try again later'),
   tiktokNotConfigured: define('APP_ERR_TIKTOK_NOT_CONFIGURED', 409, 'The TikTok connection is not configured on this server (TIKTOK_APP_ID / TIKTOK_APP_SECRET)'),
   tiktokGrantExpired: define('APP_ERR_TIKTOK_GRANT_EXPIRED', 409, 'The TikTok authorisation has expired or was already used: press "Connect TikTok" again'),
   tiktokAdAccountTaken: define('APP_ERR_TIKTOK_AD_ACCOUNT_TAKEN', 409, 'The ad account is already connected'),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { type Config, tiktokApp } from '../config.js'
-import { secretBoxFor, type SecretBox } from '../crypto/secret-box.js'
+import type { SecretBox } from '../crypto/secret-box.js'
 import { createTikTokRepository, type TikTokRepository } from '../db/repositories/tiktok.js'
 import type { TikTokConnection } from '../db/schema.js'
 import { createTikTokApi } from '../tiktok-business/api-client.js'
@@ -50,7 +50,7 @@ export interface TikTokPluginOptions {
 export default fp<TikTokPluginOptions>(
   async (app, { config, taskPollMs = 2000, schedule = true }) => {
     const repo = createTikTokRepository(app.db)
-    const box = secretBoxFor(config.SECRETS_KEY, config.DATABASE_PATH)
+    const box = app.secretBox
     const creds = tiktokApp(config)
     const limiter = createTikTokLimiter()
     const ctx: TikTokContext | null = creds

@@ -1,3 +1,5 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { SecretBox } from '../../crypto/secret-box.js'
 import type { DB } from '../database.js'
 import type { NewPortal, Portal, PortalState } from '../schema.js'
 
@@ -14,16 +16,71 @@ export interface TokenSet {
 
 const nowIso = () => new Date().toISOString()
 
+/** The columns that hold Bitrix24 secrets: sealed at rest, opened by this repository only. */
+const SECRET_COLUMNS = ['access_token', 'refresh_token', 'application_token'] as const
+type SecretColumn = (typeof SECRET_COLUMNS)[number]
+
+/** `v1.<keyId>.<iv>.<tag>.<ciphertext>`: anything else in a secret column is a clear value from before sealing. */
+const SEALED = /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+const digest = (v: string) => createHash('sha256').update(v, 'utf8').digest()
+
 export type PortalRepository = ReturnType<typeof createPortalRepository>
 
-export function createPortalRepository(db: DB) {
+/**
+ * Portals with their Bitrix24 tokens. access_token, refresh_token and application_token are stored
+ * sealed (AES-256-GCM, src/crypto/secret-box.ts) and handed out opened: callers never see a sealed
+ * value. A clear value left from before sealing, or one sealed with a key that is no longer the
+ * current one (SECRETS_KEY rotated), is re-sealed with the current key the first time it is read.
+ */
+export function createPortalRepository(db: DB, box: SecretBox) {
+  const seal = <T extends string | null | undefined>(v: T): T => (typeof v === 'string' ? (box.seal(v) as T) : v)
+  const open = (v: string): string => (SEALED.test(v) ? box.open(v) : v)
+
+  async function openRow(row: Portal): Promise<Portal> {
+    const opened: Portal = { ...row }
+    const resealed: Partial<Record<SecretColumn, string>> = {}
+    for (const c of SECRET_COLUMNS) {
+      const v = row[c]
+      if (v === null) continue
+      const plain = open(v)
+      opened[c] = plain
+      if (!SEALED.test(v) || box.isStale(v)) resealed[c] = box.seal(plain)
+    }
+    const columns = Object.keys(resealed) as SecretColumn[]
+    if (columns.length) {
+      // Compare-and-set on what was read: a token written meanwhile (a refresh) is never overwritten.
+      let q = db.updateTable('portals').set(resealed).where('member_id', '=', row.member_id)
+      for (const c of columns) q = q.where(c, '=', row[c])
+      await q.execute()
+    }
+    return opened
+  }
+
+  async function findSealed(memberId: string): Promise<Portal | undefined> {
+    return db.selectFrom('portals').selectAll().where('member_id', '=', memberId).executeTakeFirst()
+  }
+
   return {
     async find(memberId: string): Promise<Portal | undefined> {
-      return db.selectFrom('portals').selectAll().where('member_id', '=', memberId).executeTakeFirst()
+      const row = await findSealed(memberId)
+      return row && openRow(row)
     },
 
     async list(): Promise<Portal[]> {
-      return db.selectFrom('portals').selectAll().orderBy('installed_at').execute()
+      const rows = await db.selectFrom('portals').selectAll().orderBy('installed_at').execute()
+      return Promise.all(rows.map(openRow))
+    },
+
+    /**
+     * Seal every clear value left from before tokens were sealed, and re-seal values of an old key;
+     * run at start so a database copied off the server holds no usable token. Returns how many
+     * portals were looked at.
+     */
+    async sealAll(): Promise<number> {
+      const rows = await db.selectFrom('portals').selectAll().execute()
+      for (const row of rows) await openRow(row)
+      return rows.length
     },
 
     /**
@@ -32,16 +89,18 @@ export function createPortalRepository(db: DB) {
      */
     async upsertInstalled(p: Omit<NewPortal, 'installed_at' | 'updated_at' | 'state' | 'state_reason' | 'uninstalled_at' | 'application_token'>, awaitAppToken: boolean): Promise<Portal> {
       const now = nowIso()
+      const access_token = seal(p.access_token)
+      const refresh_token = seal(p.refresh_token)
       await db
         .insertInto('portals')
-        .values({ ...p, installed_at: now, updated_at: now, state: 'active', state_reason: null, uninstalled_at: null, application_token: null })
+        .values({ ...p, access_token, refresh_token, installed_at: now, updated_at: now, state: 'active', state_reason: null, uninstalled_at: null, application_token: null })
         .onConflict((oc) =>
           oc.column('member_id').doUpdateSet({
             domain: p.domain,
             client_endpoint: p.client_endpoint,
             server_endpoint: p.server_endpoint,
-            access_token: p.access_token,
-            refresh_token: p.refresh_token,
+            access_token,
+            refresh_token,
             expires_at: p.expires_at,
             scope: p.scope,
             app_status: p.app_status,
@@ -59,19 +118,34 @@ export function createPortalRepository(db: DB) {
     },
 
     async setApplicationToken(memberId: string, token: string): Promise<void> {
-      await db.updateTable('portals').set({ application_token: token, updated_at: nowIso() }).where('member_id', '=', memberId).execute()
+      await db.updateTable('portals').set({ application_token: box.seal(token), updated_at: nowIso() }).where('member_id', '=', memberId).execute()
+    },
+
+    /**
+     * Whether `token` is the portal's stored application_token, compared in constant time (over
+     * digests, so the length does not leak either). False when none is stored.
+     * @see https://apidocs.bitrix24.com/api-reference/events/safe-event-handlers.html
+     */
+    async applicationTokenMatches(memberId: string, token: string): Promise<boolean> {
+      const row = await findSealed(memberId)
+      if (!row?.application_token) return false
+      return timingSafeEqual(digest(open(row.application_token)), digest(token))
     },
 
     /**
      * Store refreshed tokens only if the refresh token we spent is still the stored one,
      * so a late writer can never roll the portal back to a used (dead) refresh token.
+     * Sealed values differ on every seal (random IV), so the compare-and-set is on the sealed
+     * value read here, after checking that it opens to the spent token.
      */
     async saveRefreshedTokens(memberId: string, spentRefreshToken: string, t: TokenSet): Promise<boolean> {
+      const row = await findSealed(memberId)
+      if (!row?.refresh_token || row.state === 'uninstalled' || open(row.refresh_token) !== spentRefreshToken) return false
       const res = await db
         .updateTable('portals')
         .set({
-          access_token: t.access_token,
-          refresh_token: t.refresh_token,
+          access_token: box.seal(t.access_token),
+          refresh_token: box.seal(t.refresh_token),
           expires_at: t.expires_at,
           ...(t.scope !== undefined ? { scope: t.scope } : {}),
           ...(t.app_status !== undefined ? { app_status: t.app_status } : {}),
@@ -80,7 +154,7 @@ export function createPortalRepository(db: DB) {
           updated_at: nowIso(),
         })
         .where('member_id', '=', memberId)
-        .where('refresh_token', '=', spentRefreshToken)
+        .where('refresh_token', '=', row.refresh_token)
         .where('state', '!=', 'uninstalled')
         .executeTakeFirst()
       return Number(res.numUpdatedRows) === 1
