@@ -38,12 +38,18 @@ t.test('a database locked by another connection: webhooks get 503 fast, /health 
   const lead = normalized.leads[0]!
   await app.leads.insertMany(portal.memberId, [{ tiktokLeadId: lead.leadId, format: lead.format, isTest: false, leadJson: JSON.stringify(lead), rawJson: '{}' }], { scheme: 'test', valid: true })
 
+  // A clear token (as from before sealing) is re-sealed when read; under the lock the read must still work.
+  const { access_token } = (await app.portals.find(portal.memberId))!
+  await app.db.updateTable('portals').set({ access_token }).where('member_id', '=', portal.memberId).execute()
+
   const other = new SQLite(path)
   t.teardown(() => other.close())
   other.exec('BEGIN EXCLUSIVE')
   const locked = performance.now()
   const before = logs.lines.length
   app.dispatcher.notify(portal.memberId)
+
+  t.equal((await app.portals.find(portal.memberId))!.access_token, access_token, 'reading a portal works while locked (re-sealing waits)')
 
   const health: number[] = []
   let probing = true
@@ -77,6 +83,9 @@ t.test('a database locked by another connection: webhooks get 503 fast, /health 
   t.ok(logs.lines.slice(before).some((l) => l.includes('SQLITE_BUSY')), 'the log names SQLITE_BUSY')
 
   other.exec('ROLLBACK')
+  await app.portals.find(portal.memberId)
+  const raw = (await app.db.selectFrom('portals').select('access_token').where('member_id', '=', portal.memberId).executeTakeFirst())!
+  t.match(raw.access_token, /^v1\./, 're-sealed on the first read after the lock')
   const after = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: conf.signing_secret })
   t.equal(after.status, 200, 'the webhook works once the lock is released')
   app.dispatcher.notify(portal.memberId)

@@ -52,7 +52,8 @@ export function createPortalRepository(db: DB, box: SecretBox) {
       // Compare-and-set on what was read: a token written meanwhile (a refresh) is never overwritten.
       let q = db.updateTable('portals').set(resealed).where('member_id', '=', row.member_id)
       for (const c of columns) q = q.where(c, '=', row[c])
-      await q.execute()
+      // Best effort: a read must not fail because the database is locked or full; the next read re-seals.
+      await q.execute().catch(() => undefined)
     }
     return opened
   }
