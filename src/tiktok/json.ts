@@ -17,7 +17,25 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 /** 2^53 − 1 has 16 digits, so a body without a 16-digit run cannot hold an unsafe integer and skips the scan. */
 const MIGHT_HAVE_BIG_INT = /\d{16}/
 
-export function parseJsonPreservingBigInts(text: string): unknown {
+/**
+ * Deepest nesting of arrays and objects a body may have. TikTok's lead bodies nest four levels
+ * (body → entry → change → a multi-select list); code that walks a parsed answer recursively
+ * (answerText, zod, JSON.stringify) overflows the stack somewhere past a few thousand levels, so a
+ * 50,000-deep array would answer 500. 64 is far above any real lead and far below that.
+ */
+export const MAX_JSON_DEPTH = 64
+
+/** The body nests deeper than the limit: the route answers 400, as for any other bad JSON. */
+export class JsonDepthError extends SyntaxError {
+  constructor(readonly maxDepth: number) {
+    super(`Invalid JSON: arrays and objects nest deeper than ${maxDepth} levels`)
+    this.name = 'JsonDepthError'
+  }
+}
+
+export function parseJsonPreservingBigInts(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  // Before JSON.parse: nothing that deep is ever built, let alone walked.
+  if (nestsDeeperThan(text, maxDepth)) throw new JsonDepthError(maxDepth)
   const prepared = MIGHT_HAVE_BIG_INT.test(text) ? quoteUnsafeIntegers(text) : text
   try {
     return JSON.parse(prepared) as unknown
@@ -26,6 +44,111 @@ export function parseJsonPreservingBigInts(text: string): unknown {
     // fails the same way; parse it again to get an error whose positions match the caller's body.
     throw describeJsonError(text, prepared === text ? err : undefined)
   }
+}
+
+/**
+ * Whether brackets outside strings nest deeper than `max`. One pass over the text; strings are
+ * skipped whole, so `"[[[["` inside an answer does not count. Invalid JSON is JSON.parse's to reject.
+ */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0
+  const n = text.length
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22 /* " */) {
+      i++
+      while (i < n) {
+        const s = text.charCodeAt(i)
+        if (s === 0x5c /* \ */) i += 2
+        else if (s === 0x22) break
+        else i++
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > max) return true
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--
+    }
+  }
+  return false
+}
+
+/**
+ * The exact source text of each element of the array under `key` of the top-level object, e.g.
+ * every entry of a lead notification as TikTok wrote it (19-digit ids and all), or null when the
+ * top level is not an object with such an array. A repeated key counts by its last occurrence, as
+ * in JSON.parse. Call it only on text that JSON.parse accepted: it checks no syntax of its own.
+ */
+export function topLevelArrayElements(text: string, key: string): string[] | null {
+  let depth = 0
+  let topIsObject = false
+  let expectKey = false
+  let keyMatched = false
+  let collecting: string[] | null = null
+  let elementStart = -1
+  let found: string[] | null = null
+  const n = text.length
+  const endElement = (end: number) => {
+    if (collecting && elementStart >= 0) collecting.push(text.slice(elementStart, end).trimEnd())
+    elementStart = -1
+  }
+
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue
+    if (collecting && depth === 2 && elementStart < 0 && c !== 0x2c && c !== 0x5d) elementStart = i
+    if (c === 0x22 /* " */) {
+      const start = i + 1
+      i++
+      while (i < n) {
+        const s = text.charCodeAt(i)
+        if (s === 0x5c /* \ */) i += 2
+        else if (s === 0x22) break
+        else i++
+      }
+      if (depth === 1 && topIsObject && expectKey) {
+        keyMatched = text.slice(start, i) === key
+        expectKey = false
+      }
+      continue
+    }
+    switch (c) {
+      case 0x7b /* { */:
+        if (depth === 0) {
+          topIsObject = true
+          expectKey = true
+        }
+        if (depth === 1) keyMatched = false
+        depth++
+        break
+      case 0x5b /* [ */:
+        if (depth === 1) {
+          collecting = topIsObject && keyMatched ? [] : null
+          keyMatched = false
+        }
+        depth++
+        break
+      case 0x5d /* ] */:
+        if (depth === 2 && collecting) {
+          endElement(i)
+          found = collecting
+          collecting = null
+        }
+        depth--
+        break
+      case 0x7d /* } */:
+        depth--
+        break
+      case 0x2c /* , */:
+        if (depth === 1) {
+          expectKey = true
+          keyMatched = false
+        } else if (depth === 2 && collecting) endElement(i)
+        break
+      default:
+      // ':' and the characters of numbers, true, false and null
+    }
+  }
+  return found
 }
 
 function describeJsonError(text: string, known: unknown): SyntaxError {

@@ -4,10 +4,25 @@ import { manifest } from '../../manifest/app.js'
 import { activeSecrets } from '../db/repositories/settings.js'
 import { Errors } from '../errors.js'
 import { normalizeTikTokBody } from './adapters.js'
-import { parseJsonPreservingBigInts } from './json.js'
+import { JsonDepthError, parseJsonPreservingBigInts } from './json.js'
 import { verifyTikTokRequest } from './verify.js'
 
 const WebhookParams = z.object({ key: z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/) })
+
+/**
+ * `application/json` or a JSON-based type (`application/vnd.api+json`), any parameters; a charset,
+ * when given, must be UTF-8, since the body is decoded as UTF-8 and signed as received.
+ */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false
+  const [type = '', ...params] = header.split(';')
+  if (!/^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/i.test(type.trim())) return false
+  for (const param of params) {
+    const [name = '', value = ''] = param.split('=')
+    if (name.trim().toLowerCase() === 'charset' && !/^"?utf-?8"?$/i.test(value.trim())) return false
+  }
+  return true
+}
 
 /**
  * TikTok lead intake: verify, normalise, store durably, and only then answer 200.
@@ -15,7 +30,8 @@ const WebhookParams = z.object({ key: z.string().min(16).max(128).regex(/^[A-Za-
  * @see ../shared/reference/tiktok.md §3–4
  */
 export async function tiktokRoutes(app: FastifyInstance): Promise<void> {
-  // Signatures are over the exact bytes received, so the body is kept raw and parsed here.
+  // Signatures are over the exact bytes received, so the body is kept raw and parsed here; the
+  // content type is checked in the handler, after the key, so an unknown key is always a 404.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 
@@ -40,6 +56,10 @@ export async function tiktokRoutes(app: FastifyInstance): Promise<void> {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
 
     const nowMs = Date.now()
+    if (!isJsonContentType(request.headers['content-type'])) {
+      throw Errors.unsupportedMediaType(`got ${JSON.stringify((request.headers['content-type'] ?? '(none)').slice(0, 100))}`)
+    }
+
     // Pushes from the app's own TikTok subscriptions are signed with the developer app's secret;
     // forwarders and the portal's own tooling sign with the portal's secret. Either verifies.
     const secrets = app.tiktok.appSecret ? [...activeSecrets(conf, nowMs), app.tiktok.appSecret] : activeSecrets(conf, nowMs)
@@ -61,6 +81,7 @@ export async function tiktokRoutes(app: FastifyInstance): Promise<void> {
     try {
       body = parseJsonPreservingBigInts(raw.toString('utf8'))
     } catch (err) {
+      if (err instanceof JsonDepthError) throw Errors.badRequest(`the body nests too deep (${err.message})`)
       throw Errors.badRequest(`the body is not valid JSON (${(err as Error).message})`)
     }
     const normalized = normalizeTikTokBody(body)
