@@ -35,6 +35,7 @@ export const Errors = {
   tiktokGrantExpired: define('APP_ERR_TIKTOK_GRANT_EXPIRED', 409, 'The TikTok authorisation has expired or was already used: press "Connect TikTok" again'),
   tiktokAdAccountTaken: define('APP_ERR_TIKTOK_AD_ACCOUNT_TAKEN', 409, 'The ad account is already connected'),
   tiktokUpstream: define('APP_ERR_TIKTOK_UPSTREAM', 502, 'TikTok did not complete the request'),
+  tooManyLeads: define('APP_ERR_TOO_MANY_LEADS', 413, 'Too many leads in one request'),
   unsupportedMediaType: define('APP_ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported content type: send application/json'),
 } as const
 

@@ -29,12 +29,29 @@ t.test('inserts from the same tick share a commit but each gets its own count, d
   t.same(rows.map((r) => r.tiktok_lead_id), ['1', '2', '3', '4'])
 })
 
-t.test('a failing insert fails its whole group and stores nothing of it', async (t) => {
+t.test('a failing request fails alone: the others of its group commit (a savepoint each)', async (t) => {
   const { db, leads } = await repo()
-  const results = await Promise.allSettled([leads.insertMany('m1', [lead('1')], verify), leads.insertMany('no-such-portal', [lead('2')], verify)])
-  t.same(results.map((r) => r.status), ['rejected', 'rejected'])
-  t.same(await db.selectFrom('leads').selectAll().execute(), [])
-  t.equal(await leads.insertMany('m1', [lead('1')], verify), 1, 'the next tick works again')
+  const results = await Promise.allSettled([
+    leads.insertMany('m1', [lead('1')], verify),
+    leads.insertMany('no-such-portal', [lead('2')], verify),
+    leads.insertMany('m1', [lead('3'), lead('1')], verify),
+  ])
+  t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'])
+  t.same(results.map((r) => (r.status === 'fulfilled' ? r.value : null)), [1, null, 1])
+  t.match((results[1] as PromiseRejectedResult).reason, { code: /SQLITE_CONSTRAINT/ })
+  const rows = await db.selectFrom('leads').select(['member_id', 'tiktok_lead_id']).orderBy('tiktok_lead_id').execute()
+  t.same(rows, [{ member_id: 'm1', tiktok_lead_id: '1' }, { member_id: 'm1', tiktok_lead_id: '3' }], 'nothing of the failed request')
+  t.same((await Promise.allSettled([leads.insertMany('no-such-portal', [lead('4')], verify)])).map((r) => r.status), ['rejected'], 'alone in its commit it fails too')
+  t.equal(await leads.insertMany('m1', [lead('5')], verify), 1, 'the next tick works again')
+})
+
+t.test('thousands of leads in one call are inserted in chunks under SQLite\'s variable limit', async (t) => {
+  const { db, leads } = await repo()
+  const many = Array.from({ length: 4000 }, (_, i) => lead(`big-${i}`))
+  const [a, b] = await Promise.all([leads.insertMany('m1', many, verify), leads.insertMany('m1', [lead('small')], verify)])
+  t.equal(a, 4000)
+  t.equal(b, 1)
+  t.equal(Number((await db.selectFrom('leads').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst())!.n), 4001)
 })
 
 t.test('claiming marks leads sending, oldest first, and only due ones', async (t) => {

@@ -37,45 +37,95 @@ interface PendingInsert {
   reject: (err: unknown) => void
 }
 
+type Outcome = { ok: true; inserted: number } | { ok: false; err: unknown }
+
+/**
+ * Rows per INSERT statement. Each row binds 10 values, and SQLite refuses a statement with more
+ * than 32,766 bound values (SQLITE_MAX_VARIABLE_NUMBER; one 3,277-lead request used to fail its
+ * whole group commit): 500 rows stay far below it.
+ * @see https://www.sqlite.org/limits.html#max_variable_number
+ */
+export const INSERT_CHUNK_ROWS = 500
+
 export function createLeadRepository(db: DB) {
   let pendingInserts: PendingInsert[] = []
 
-  async function insertOne(trx: DB, p: PendingInsert): Promise<number> {
-    const res = await trx
-      .insertInto('leads')
-      .values(
-        p.leads.map((l) => ({
-          member_id: p.memberId,
-          tiktok_lead_id: l.tiktokLeadId,
-          format: l.format,
-          is_test: l.isTest ? 1 : 0,
-          lead_json: l.leadJson,
-          raw_json: l.rawJson,
-          verify_scheme: p.verify.scheme,
-          verify_valid: p.verify.valid ? 1 : 0,
-          received_at: p.nowMs,
-          updated_at: p.nowMs,
-        })),
-      )
-      .onConflict((oc) => oc.columns(['member_id', 'tiktok_lead_id']).doNothing())
-      .executeTakeFirst()
-    return Number(res.numInsertedOrUpdatedRows ?? 0)
+  async function insertRequest(trx: DB, p: PendingInsert): Promise<number> {
+    let inserted = 0
+    for (let i = 0; i < p.leads.length; i += INSERT_CHUNK_ROWS) {
+      const res = await trx
+        .insertInto('leads')
+        .values(
+          p.leads.slice(i, i + INSERT_CHUNK_ROWS).map((l) => ({
+            member_id: p.memberId,
+            tiktok_lead_id: l.tiktokLeadId,
+            format: l.format,
+            is_test: l.isTest ? 1 : 0,
+            lead_json: l.leadJson,
+            raw_json: l.rawJson,
+            verify_scheme: p.verify.scheme,
+            verify_valid: p.verify.valid ? 1 : 0,
+            received_at: p.nowMs,
+            updated_at: p.nowMs,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['member_id', 'tiktok_lead_id']).doNothing())
+        .executeTakeFirst()
+      inserted += Number(res.numInsertedOrUpdatedRows ?? 0)
+    }
+    return inserted
+  }
+
+  /**
+   * One transaction for the whole group, one SAVEPOINT per request inside it: a request that fails
+   * (a portal deleted meanwhile, a bad row) is rolled back to its savepoint and fails alone, and the
+   * others of the group are still committed. Only a failing COMMIT (or a transaction SQLite gave up
+   * itself, e.g. on a full disk) fails every request of the group. Nobody is answered before COMMIT.
+   * @see https://www.sqlite.org/lang_savepoint.html
+   */
+  async function commitGroup(group: PendingInsert[]): Promise<Outcome[]> {
+    const trx = await db.startTransaction().execute()
+    try {
+      const outcomes: Outcome[] = []
+      if (group.length === 1) {
+        // Alone in its transaction: the transaction is its savepoint.
+        outcomes.push({ ok: true, inserted: await insertRequest(trx, group[0]!) })
+      } else {
+        for (const p of group) {
+          const sp = await trx.savepoint('request').execute()
+          try {
+            const inserted = await insertRequest(sp, p)
+            await sp.releaseSavepoint('request').execute()
+            outcomes.push({ ok: true, inserted })
+          } catch (err) {
+            // If this throws too, the transaction itself is gone: the whole group fails below.
+            await sp.rollbackToSavepoint('request').execute()
+            await sp.releaseSavepoint('request').execute()
+            outcomes.push({ ok: false, err })
+          }
+        }
+      }
+      await trx.commit().execute()
+      return outcomes
+    } catch (err) {
+      // The cause is what callers must see; a rollback that fails too (the transaction is already gone) adds nothing.
+      await trx.rollback().execute().catch(() => undefined)
+      throw err
+    }
   }
 
   function flushInserts(): void {
     const group = pendingInserts
     pendingInserts = []
-    db.transaction()
-      .execute(async (trx) => {
-        const counts: number[] = []
-        for (const p of group) counts.push(await insertOne(trx, p))
-        return counts
-      })
-      // Nothing of the group is committed if any insert fails: every request in it gets the error (and TikTok retries).
-      .then(
-        (counts) => group.forEach((p, i) => p.resolve(counts[i]!)),
-        (err: unknown) => group.forEach((p) => p.reject(err)),
-      )
+    commitGroup(group).then(
+      (outcomes) =>
+        group.forEach((p, i) => {
+          const o = outcomes[i]!
+          if (o.ok) p.resolve(o.inserted)
+          else p.reject(o.err)
+        }),
+      (err: unknown) => group.forEach((p) => p.reject(err)),
+    )
   }
 
   return {
@@ -83,7 +133,8 @@ export function createLeadRepository(db: DB) {
      * Store leads durably; a TikTok lead already stored for this portal (a retry) is skipped.
      * Resolves with how many were new once they are committed. Requests arriving in the same
      * tick share one transaction (group commit): one WAL write for many webhooks, each still
-     * answered only after its own rows are committed.
+     * answered only after its own rows are committed, each in its own savepoint so that one
+     * failing request does not fail the others. Any number of leads (inserted in chunks).
      */
     insertMany(memberId: string, leads: IncomingLead[], verify: { scheme: string; valid: boolean }, nowMs = Date.now()): Promise<number> {
       if (leads.length === 0) return Promise.resolve(0)
