@@ -68,7 +68,7 @@ export async function buildApp({ config, database, logger, loggerInstance, deliv
   // Then routes.
   await app.register(healthRoutes)
   await app.register(bitrix24Routes(config))
-  await app.register(tiktokRoutes)
+  await app.register(tiktokRoutes, { config })
   await app.register(tiktokOAuthRoutes)
   await app.register(settingsRoutes(config))
   await app.register(metricsRoutes)

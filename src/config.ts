@@ -48,6 +48,10 @@ export const ConfigSchema = z.object({
   TIKTOK_CHECK_INTERVAL_S: z.coerce.number().int().min(1).max(7 * 86_400).default(86_400),
   /** How often each connected form's leads are re-exported to catch anything the push missed. */
   TIKTOK_BACKFILL_INTERVAL_S: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
+  /** Requests per minute one webhook URL (key) may send; beyond it 429 (TikTok retries). Far above real TikTok traffic. */
+  WEBHOOK_MAX_REQUESTS_PER_MIN: z.coerce.number().int().min(1).max(10_000_000).default(600),
+  /** Body bytes per minute one webhook URL (key) may send; beyond it 429, so a leaked URL cannot fill the disk. */
+  WEBHOOK_MAX_BYTES_PER_MIN: z.coerce.number().int().min(1024).max(100 * 1024 ** 3).default(20 * 1024 * 1024),
   /**
    * Days a finished lead keeps its raw payload (and a delivered one its answers: they are in
    * Bitrix24 now), and portal events are kept; purged in the background. 0 keeps everything.

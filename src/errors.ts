@@ -37,6 +37,7 @@ export const Errors = {
   tiktokUpstream: define('APP_ERR_TIKTOK_UPSTREAM', 502, 'TikTok did not complete the request'),
   tooManyLeads: define('APP_ERR_TOO_MANY_LEADS', 413, 'Too many leads in one request'),
   unsupportedMediaType: define('APP_ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported content type: send application/json'),
+  webhookBudgetExceeded: define('APP_ERR_WEBHOOK_BUDGET_EXCEEDED', 429, 'Too many requests to this webhook URL: try again later'),
 } as const
 
 /**

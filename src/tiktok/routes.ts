@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { manifest } from '../../manifest/app.js'
+import { ConfigSchema, type Config } from '../config.js'
 import type { IncomingLead } from '../db/repositories/leads.js'
 import { activeSecrets } from '../db/repositories/settings.js'
 import { Errors } from '../errors.js'
@@ -8,6 +9,7 @@ import { normalizeTikTokBody } from './adapters.js'
 import { JsonDepthError, parseJsonPreservingBigInts, topLevelArrayElements } from './json.js'
 import type { NormalizedLead } from './schemas.js'
 import { verifyTikTokRequest } from './verify.js'
+import { createWebhookBudget } from './webhook-budget.js'
 
 const WebhookParams = z.object({ key: z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/) })
 
@@ -32,16 +34,24 @@ export function isJsonContentType(header: string | undefined): boolean {
   return true
 }
 
+export interface TikTokRoutesOptions {
+  config?: Pick<Config, 'WEBHOOK_MAX_REQUESTS_PER_MIN' | 'WEBHOOK_MAX_BYTES_PER_MIN'>
+}
+
 /**
  * TikTok lead intake: verify, normalise, store durably, and only then answer 200.
  * TikTok retries anything but a 200 for up to 72 hours, so a duplicate is answered 200 too.
  * @see ../shared/reference/tiktok.md §3–4
  */
-export async function tiktokRoutes(app: FastifyInstance): Promise<void> {
+export async function tiktokRoutes(app: FastifyInstance, opts: TikTokRoutesOptions = {}): Promise<void> {
   // Signatures are over the exact bytes received, so the body is kept raw and parsed here; the
   // content type is checked in the handler, after the key, so an unknown key is always a 404.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+
+  const limits = opts.config ?? ConfigSchema.pick({ WEBHOOK_MAX_REQUESTS_PER_MIN: true, WEBHOOK_MAX_BYTES_PER_MIN: true }).parse({})
+  const budget = createWebhookBudget({ requestsPerMin: limits.WEBHOOK_MAX_REQUESTS_PER_MIN, bytesPerMin: limits.WEBHOOK_MAX_BYTES_PER_MIN })
+  const budgetWarnedAt = new Map<string, number>()
 
   // What the settings tab shows ("last request: TikTok-Signature valid") is written when it changes,
   // or every 30 s, not on every one of thousands of requests.
@@ -64,6 +74,17 @@ export async function tiktokRoutes(app: FastifyInstance): Promise<void> {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
 
     const nowMs = Date.now()
+    // Charged per key, before anything else is done for the request; only known keys get here.
+    const spent = budget.take(params.data!.key, raw.length, nowMs)
+    if (!spent.ok) {
+      // Once per portal per 10 s: a flood must not turn into a flood of log lines.
+      if (nowMs - (budgetWarnedAt.get(memberId) ?? 0) >= 10_000) {
+        budgetWarnedAt.set(memberId, nowMs)
+        log.warn({ memberId, exceeded: spent.exceeded, bytes: raw.length }, 'webhook refused: budget of this webhook URL exceeded')
+      }
+      reply.header('retry-after', String(spent.retryAfterS))
+      throw Errors.webhookBudgetExceeded(`more than ${spent.exceeded === 'requests' ? `${limits.WEBHOOK_MAX_REQUESTS_PER_MIN} requests` : `${limits.WEBHOOK_MAX_BYTES_PER_MIN} bytes`} per minute`)
+    }
     if (!isJsonContentType(request.headers['content-type'])) {
       throw Errors.unsupportedMediaType(`got ${JSON.stringify((request.headers['content-type'] ?? '(none)').slice(0, 100))}`)
     }
