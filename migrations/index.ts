@@ -2,6 +2,7 @@ import type { Migration } from 'kysely'
 import * as m0001 from './0001_portals.js'
 import * as m0002 from './0002_leads.js'
 import * as m0003 from './0003_tiktok.js'
+import * as m0004 from './0004_webhook_key_rotation.js'
 import * as m0005 from './0005_retention.js'
 
 /** Every migration, in order. The Migrator gets this record directly so no file-system scan is needed after a build. */
@@ -9,5 +10,6 @@ export const migrations: Record<string, Migration> = {
   '0001_portals': m0001,
   '0002_leads': m0002,
   '0003_tiktok': m0003,
+  '0004_webhook_key_rotation': m0004,
   '0005_retention': m0005,
 }

@@ -71,7 +71,7 @@ export async function buildApp({ config, database, logger, loggerInstance, deliv
   await app.register(tiktokRoutes, { config })
   await app.register(tiktokOAuthRoutes)
   await app.register(settingsRoutes(config))
-  await app.register(metricsRoutes)
+  await app.register(metricsRoutes(config))
 
   staticFile(app, '/static/b24jssdk.js', B24JSSDK_BUNDLE, 'application/javascript; charset=utf-8')
   staticFile(app, '/static/settings.js', join(VIEWS_DIR, 'assets', 'settings.js'), 'application/javascript; charset=utf-8')

@@ -57,6 +57,8 @@ export const ConfigSchema = z.object({
    * Bitrix24 now), and portal events are kept; purged in the background. 0 keeps everything.
    */
   RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(90),
+  /** Bearer token that /metrics requires (`Authorization: Bearer …`); unset: /metrics answers 404. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
 })
 
 export type Config = z.infer<typeof ConfigSchema>
@@ -82,7 +84,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`))
   }
+  const missingPublicUrl = publicUrlProblem(parsed.data, env.NODE_ENV)
+  if (missingPublicUrl) throw new ConfigError([missingPublicUrl])
   return { ...parsed.data, ...overrides }
+}
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/
+
+/**
+ * In production the handler URLs bound at install and the webhook URL shown must come from
+ * PUBLIC_URL, never from a request's Host header. Production means NODE_ENV=production, or
+ * Bitrix24 credentials with a non-loopback OAuth server (a loopback one is the local emulator).
+ */
+export function publicUrlProblem(c: Pick<Config, 'PUBLIC_URL' | 'B24_CLIENT_ID' | 'B24_CLIENT_SECRET' | 'B24_OAUTH_URL'>, nodeEnv: string | undefined): string | null {
+  if (c.PUBLIC_URL) return null
+  const credentials = !!c.B24_CLIENT_ID && !!c.B24_CLIENT_SECRET && !LOOPBACK.test(new URL(c.B24_OAUTH_URL).hostname)
+  if (nodeEnv !== 'production' && !credentials) return null
+  return 'PUBLIC_URL: required in production (NODE_ENV=production or Bitrix24 credentials set), so handler and webhook URLs never come from a request\'s Host header'
 }
 
 /** Warnings worth printing at start; the app still runs with them. */

@@ -35,6 +35,7 @@ export const Errors = {
   tiktokGrantExpired: define('APP_ERR_TIKTOK_GRANT_EXPIRED', 409, 'The TikTok authorisation has expired or was already used: press "Connect TikTok" again'),
   tiktokAdAccountTaken: define('APP_ERR_TIKTOK_AD_ACCOUNT_TAKEN', 409, 'The ad account is already connected'),
   tiktokUpstream: define('APP_ERR_TIKTOK_UPSTREAM', 502, 'TikTok did not complete the request'),
+  tooManyVerifications: define('APP_ERR_TOO_MANY_VERIFICATIONS', 429, 'Too many sign-ins to check right now: try again in a few seconds'),
   tooManyLeads: define('APP_ERR_TOO_MANY_LEADS', 413, 'Too many leads in one request'),
   unsupportedMediaType: define('APP_ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported content type: send application/json'),
   webhookBudgetExceeded: define('APP_ERR_WEBHOOK_BUDGET_EXCEEDED', 429, 'Too many requests to this webhook URL: try again later'),

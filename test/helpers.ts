@@ -18,6 +18,9 @@ export interface Teardown {
 
 export const CLIENT_ID = 'local.test.app'
 export const CLIENT_SECRET = 'test-secret-0123456789'
+/** /metrics needs this bearer token in tests (testConfig sets it). */
+export const METRICS_TOKEN = 'test-metrics-token-0123456789'
+export const metricsAuth = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }
 
 export async function startEmulator(t: Teardown, opts: EmulatorOptions = {}): Promise<Emulator> {
   const emu = await buildEmulator({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...opts })
@@ -57,6 +60,7 @@ export function testConfig(emu: Emulator | null, overrides: Partial<Config> = {}
       ...(emu ? { B24_OAUTH_URL: emu.oauthUrl } : {}),
       B24_REQUEST_TIMEOUT_MS: 2000,
       SESSION_SECRET: 'test-session-secret-0123456789abcdef',
+      METRICS_TOKEN,
       ...overrides,
     },
   )

@@ -14,9 +14,31 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-/** The base URL handlers are bound at: PUBLIC_URL, or else what this request was addressed to. */
+/**
+ * The base URL handlers are bound at and webhook URLs are shown with: PUBLIC_URL. Without it
+ * (local development only: config refuses to start in production without it) the address this
+ * server listens on. Never the request's Host header, which whoever sends the request chooses.
+ */
 export function publicBase(config: Config, request: FastifyRequest): string {
-  return config.PUBLIC_URL ?? `${request.protocol}://${request.host}`
+  if (config.PUBLIC_URL) return config.PUBLIC_URL
+  const addr = request.server.server.address()
+  if (!addr || typeof addr === 'string') return 'http://localhost'
+  const host = addr.address === '0.0.0.0' || addr.address === '::' ? 'localhost' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+  return `http://${host}:${addr.port}`
+}
+
+/** How long after the install POST its ONAPPINSTALL may bring the application_token. */
+export const INSTALL_EVENT_WINDOW_MS = 10 * 60_000
+
+/**
+ * Does this app.info answer name this app? Local apps answer their client_id as CODE, marketplace
+ * apps their application code.
+ * @see https://apidocs.bitrix24.com/api-reference/common/system/app-info.html
+ */
+export function namesThisApp(info: unknown, config: Config): boolean {
+  if (!info || typeof info !== 'object') return false
+  const code = (info as { CODE?: unknown }).CODE
+  return typeof code === 'string' && code.length > 0 && (code === config.B24_CLIENT_ID || code === manifest.code)
 }
 
 export function bitrix24Routes(config: Config) {
@@ -32,6 +54,7 @@ export function bitrix24Routes(config: Config) {
       const portal = await verifyAndStorePortal({ config, portals: app.portals }, { memberId: body.member_id, refreshToken: body.REFRESH_ID, lang: query.LANG, isInstall: true })
       app.b24.forget(portal.member_id)
       await app.settings.ensure(portal.member_id)
+      await app.settings.openInstallWindow(portal.member_id, Date.now() + INSTALL_EVENT_WINDOW_MS)
       const log = request.log.child({ memberId: portal.member_id })
       let binding
       try {
@@ -60,17 +83,28 @@ export function bitrix24Routes(config: Config) {
       const evt = parseInput(EventBody, request.body, 'event')
       const memberId = evt.auth.member_id
       const portal = await app.portals.find(memberId)
-      if (!portal) throw Errors.unknownPortal(`member_id ${memberId} has not installed this app`)
       const log = request.log.child({ memberId, event: evt.event })
+      // An unknown member_id gets the very answer a wrong token gets, so this route does not tell
+      // anyone which member ids have the app installed.
+      if (!portal) {
+        log.warn('event refused: unknown member_id')
+        throw Errors.badApplicationToken()
+      }
 
       if (evt.event === 'ONAPPINSTALL' && portal.application_token === null) {
-        // First sight of this install's secret: believe it only if the event's access token works
-        // against the REST endpoint we stored from the OAuth server.
+        // First sight of this install's secret: believe it only shortly after the install POST, and
+        // only if the event's access token works against the REST endpoint we stored from the OAuth
+        // server and app.info there names this app (a token of another app on the portal does not).
+        const conf = await app.settings.find(memberId)
         const token = evt.auth.access_token
-        if (!token || (await app.portalQueues.run(memberId, () => callWithToken(portal.client_endpoint, 'app.info', token, config.B24_REQUEST_TIMEOUT_MS), 1)) === undefined) {
-          throw Errors.unauthorized('ONAPPINSTALL could not be verified with the portal')
+        const inWindow = (conf?.install_event_until ?? 0) > Date.now()
+        const info = inWindow && token ? await app.portalQueues.run(memberId, () => callWithToken(portal.client_endpoint, 'app.info', token, config.B24_REQUEST_TIMEOUT_MS), 1) : undefined
+        if (!namesThisApp(info, config)) {
+          log.warn({ inWindow }, 'ONAPPINSTALL refused: not verified with the portal')
+          throw Errors.badApplicationToken()
         }
         await app.portals.setApplicationToken(memberId, evt.auth.application_token)
+        await app.settings.closeInstallWindow(memberId)
         log.info('application_token stored')
         return reply.send({ ok: true })
       }

@@ -41,6 +41,11 @@ export interface PortalSettingsTable {
   previous_secret: string | null
   /** unix ms until which the previous secret still verifies */
   previous_secret_until: number | null
+  /** the webhook key before the last rotation, and until when (unix ms) it still accepts leads */
+  previous_webhook_key: string | null
+  previous_webhook_key_until: number | null
+  /** unix ms until which the first ONAPPINSTALL after the install POST is believed */
+  install_event_until: number | null
   verify_mode: Generated<VerifyMode>
   rate_per_s: Generated<number>
   dedup_policy: Generated<DedupPolicy>

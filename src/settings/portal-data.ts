@@ -20,30 +20,95 @@ const PROFILE_TTL_MS = 60_000
 const FIELDS_TTL_MS = 60_000
 const CACHE_MAX = 1000
 
+export interface VerifierOptions {
+  /** verification calls a portal may spend at once, and one more every `refillMs` (its share of the REST budget) */
+  burst: number
+  refillMs: number
+  /** how long a refused AUTH_ID is remembered, so repeating it costs no call */
+  failureTtlMs: number
+  now: () => number
+}
+
+/** At most 3 at once, then 1 per 2 s: under a quarter of the smallest (2/s) budget, whatever the traffic. */
+export const VERIFIER_DEFAULTS: VerifierOptions = { burst: 3, refillMs: 2000, failureTtlMs: 60_000, now: Date.now }
+
+/** The portal's verification share is spent: answer 429 without calling Bitrix24. */
+export const VERIFY_BUSY = Symbol('verify-busy')
+
+/** A map that forgets its oldest entry past CACHE_MAX. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key)
+  if (map.size >= CACHE_MAX) map.delete(map.keys().next().value!)
+  map.set(key, value)
+}
+
 /**
  * Ask the portal (at the endpoint stored at install, never one from the request) who this
- * AUTH_ID belongs to. A forged or expired token fails there. Answers are cached briefly, keyed by
- * a hash of the token, so reloading the page does not cost a REST call each time.
+ * AUTH_ID belongs to. A forged or expired token fails there. Each call is spent from the portal's
+ * own REST budget (the queue deliveries use), so verification gets its own small share of it: a
+ * token bucket per portal, beyond which the answer is VERIFY_BUSY with no call made. Answers are
+ * cached keyed by a hash of the token, refusals too, so repeating a forged token costs nothing.
  */
-export function createUserVerifier(queues: PortalQueues, timeoutMs: number) {
-  const cache = new Map<string, { profile: Profile; until: number }>()
-  return async function verifyUser(memberId: string, clientEndpoint: string, authId: string): Promise<Profile | null> {
-    const key = createHash('sha256').update(`${memberId}\0${authId}`).digest('hex')
-    const hit = cache.get(key)
-    if (hit && hit.until > Date.now()) return hit.profile
-    const profile = await queues.run(
-      memberId,
-      async () => {
-        const parsed = Profile.safeParse(await callWithToken(clientEndpoint, 'profile', authId, timeoutMs))
-        return parsed.success ? parsed.data : null
-      },
-      1,
-    )
-    if (profile) {
-      if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!)
-      cache.set(key, { profile, until: Date.now() + PROFILE_TTL_MS })
+export function createUserVerifier(queues: PortalQueues, timeoutMs: number, options: Partial<VerifierOptions> = {}) {
+  const opts = { ...VERIFIER_DEFAULTS, ...options }
+  const profiles = new Map<string, { profile: Profile; until: number }>()
+  const refused = new Map<string, number>()
+  const inFlight = new Map<string, Promise<Profile | null>>()
+  const buckets = new Map<string, { tokens: number; at: number }>()
+
+  function take(memberId: string): boolean {
+    const now = opts.now()
+    const b = buckets.get(memberId) ?? { tokens: opts.burst, at: now }
+    const tokens = Math.min(opts.burst, b.tokens + (now - b.at) / opts.refillMs)
+    if (tokens < 1) {
+      remember(buckets, memberId, { tokens, at: now })
+      return false
     }
-    return profile
+    remember(buckets, memberId, { tokens: tokens - 1, at: now })
+    return true
+  }
+
+  return async function verifyUser(memberId: string, clientEndpoint: string, authId: string): Promise<Profile | null | typeof VERIFY_BUSY> {
+    const key = createHash('sha256').update(`${memberId}\0${authId}`).digest('hex')
+    const now = opts.now()
+    const hit = profiles.get(key)
+    if (hit && hit.until > now) return hit.profile
+    if ((refused.get(key) ?? 0) > now) return null
+    const running = inFlight.get(key)
+    if (running) return running
+    if (!take(memberId)) return VERIFY_BUSY
+    const call = queues
+      .run(
+        memberId,
+        async () => {
+          const parsed = Profile.safeParse(await callWithToken(clientEndpoint, 'profile', authId, timeoutMs))
+          return parsed.success ? parsed.data : null
+        },
+        1,
+      )
+      .then((profile) => {
+        if (profile) remember(profiles, key, { profile, until: opts.now() + PROFILE_TTL_MS })
+        else remember(refused, key, opts.now() + opts.failureTtlMs)
+        return profile
+      })
+      .finally(() => inFlight.delete(key))
+    inFlight.set(key, call)
+    return call
+  }
+}
+
+/** Requests per window per client address, for the routes anyone can POST to. */
+export function createIpLimiter(limit: number, windowMs: number, now: () => number = Date.now) {
+  const seen = new Map<string, { n: number; start: number }>()
+  return function allow(ip: string): boolean {
+    const t = now()
+    const e = seen.get(ip)
+    if (!e || t - e.start >= windowMs) {
+      remember(seen, ip, { n: 1, start: t })
+      return true
+    }
+    e.n += 1
+    return e.n <= limit
   }
 }
 

@@ -12,11 +12,11 @@ import { validateMappingAgainstFields } from '../mapping/schemas.js'
 import { NormalizedLead } from '../tiktok/schemas.js'
 import { parseInput } from '../validation.js'
 import { pickLang, strings } from './i18n.js'
-import { createFieldsCache, createUserVerifier } from './portal-data.js'
+import { createFieldsCache, createIpLimiter, createUserVerifier, VERIFY_BUSY } from './portal-data.js'
 import { LeadsQuery, MappingBody, OptionsBody, PreviewBody, ResendBody } from './schemas.js'
 import { createSessionSigner, type Session } from './session.js'
 import { tiktokSettingsRoutes } from './tiktok-routes.js'
-import { buildState, buildStats, leadRowView, leadUrlTemplate, maskSecret, optionsOf } from './view-model.js'
+import { buildState, buildStats, leadRowView, leadUrlTemplate, maskDeep, maskPersonal, maskSecret, optionsOf, webhookUrl } from './view-model.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,16 +27,26 @@ declare module 'fastify' {
 
 /** How long a rotated-out secret keeps verifying, so TikTok-side changes need not be instant. */
 export const SECRET_GRACE_MS = 24 * 60 * 60_000
+/** How long a rotated-out webhook URL keeps accepting leads, so forwarders and TikTok can move. */
+export const WEBHOOK_KEY_GRACE_MS = 24 * 60 * 60_000
+/** Page opens (placement/app POSTs) per client address per minute: generous for people, a wall for floods. */
+const PAGE_POSTS_PER_IP_PER_MIN = 60
 const ASSET_VERSION = Date.now().toString(36)
 
 /**
  * The page may be framed by the portal's own domain only.
  * @see https://developer.mozilla.org/docs/Web/HTTP/Headers/Content-Security-Policy/frame-ancestors
  */
-function pageHeaders(reply: FastifyReply, portal: Portal): void {
+export function frameAncestors(portalDomain: string): string {
   // Origins only: a path in the stored domain (an emulated portal) is not part of the frame's origin.
-  const domain = (portal.domain.split('/')[0] ?? '').replace(/[^A-Za-z0-9.:-]/g, '')
-  reply.header('content-security-policy', `frame-ancestors https://${domain} http://${domain}; default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`)
+  const domain = (portalDomain.split('/')[0] ?? '').replace(/[^A-Za-z0-9.:-]/g, '')
+  // Plain http only for a portal on loopback (local development, the emulator): a real portal is https.
+  const loopback = /^(localhost|127\.\d+\.\d+\.\d+)(:\d+)?$/.test(domain)
+  return loopback ? `frame-ancestors https://${domain} http://${domain}` : `frame-ancestors https://${domain}`
+}
+
+function pageHeaders(reply: FastifyReply, portal: Portal): void {
+  reply.header('content-security-policy', `${frameAncestors(portal.domain)}; default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`)
   reply.header('x-content-type-options', 'nosniff')
   reply.header('referrer-policy', 'no-referrer')
   reply.header('cache-control', 'no-store')
@@ -46,6 +56,7 @@ export function settingsRoutes(config: Config) {
   return async function routes(app: FastifyInstance): Promise<void> {
     const signer = createSessionSigner(config.SESSION_SECRET ?? randomBytes(32).toString('hex'))
     const verifyUser = createUserVerifier(app.portalQueues, config.B24_REQUEST_TIMEOUT_MS)
+    const pageLimiter = createIpLimiter(PAGE_POSTS_PER_IP_PER_MIN, 60_000)
     const fieldsCache = createFieldsCache(app.b24)
 
     /**
@@ -53,11 +64,20 @@ export function settingsRoutes(config: Config) {
      * it is checked against the portal stored at install before anything is shown.
      */
     async function page(request: FastifyRequest, reply: FastifyReply) {
+      if (!pageLimiter(request.ip)) {
+        reply.header('retry-after', '60')
+        throw Errors.tooManyVerifications('too many page opens from this address')
+      }
       const body = parseInput(FrameRequestBody, request.body, 'placement request')
       const query = parseInput(FrameRequestQuery, request.query, 'placement query')
       let portal = await app.portals.find(body.member_id)
       if (!portal || portal.state === 'uninstalled') throw Errors.unknownPortal('the app is not installed on this portal')
       const profile = await verifyUser(portal.member_id, portal.client_endpoint, body.AUTH_ID)
+      // The portal's share of REST calls for sign-in checks is spent: deliveries keep the rest.
+      if (profile === VERIFY_BUSY) {
+        reply.header('retry-after', '2')
+        throw Errors.tooManyVerifications()
+      }
       if (!profile) throw Errors.unauthorized('Bitrix24 did not confirm this user (AUTH_ID)')
       // An administrator opening the app re-authorises a portal whose refresh token died.
       if (portal.state === 'needs_reauth' && profile.ADMIN && body.REFRESH_ID) {
@@ -91,6 +111,12 @@ export function settingsRoutes(config: Config) {
 
     await app.register(
       async (api) => {
+        // Answers carry portal data and secrets: never kept by a browser or proxy cache.
+        api.addHook('onSend', async (_request, reply, payload) => {
+          reply.header('cache-control', 'no-store')
+          return payload
+        })
+
         // Every call needs a valid session; every change also its CSRF token, and most an administrator.
         api.addHook('preHandler', async (request) => {
           const token = request.headers['x-session']
@@ -127,12 +153,29 @@ export function settingsRoutes(config: Config) {
           const q = parseInput(LeadsQuery, request.query, 'query')
           const rows = await app.leads.latest(portal.member_id, { status: q.status, limit: q.limit, beforeId: q.before })
           const template = leadUrlTemplate(portal.domain)
-          return { leads: rows.map((r) => leadRowView(r, template)), nextBefore: rows.length === q.limit ? rows[rows.length - 1]!.id : null }
+          // Lead names are personal data: administrators only, masked for everyone else.
+          return { leads: rows.map((r) => leadRowView(r, template, request.session!.a)), nextBefore: rows.length === q.limit ? rows[rows.length - 1]!.id : null }
         })
 
         api.get('/stats', async (request) => buildStats(app, request.session!.m))
 
         api.post('/secret/reveal', async (request) => ({ secret: (await ctx(request)).conf.signing_secret }))
+
+        /** New webhook URL; the old one keeps accepting leads for the grace period; the app's TikTok subscriptions move now. */
+        api.post('/webhook/rotate', async (request) => {
+          const m = request.session!.m
+          const rotated = await app.settings.rotateWebhookKey(m, WEBHOOK_KEY_GRACE_MS)
+          const url = webhookUrl(publicBase(config, request), rotated)
+          request.log.info({ memberId: m }, 'webhook URL rotated')
+          if (app.tiktok.connector) {
+            try {
+              await app.tiktok.connector.moveCallback(m, url)
+            } catch (err) {
+              request.log.warn({ err, memberId: m }, 'moving TikTok subscriptions to the new webhook URL failed; the health check retries')
+            }
+          }
+          return { url, previousValidUntil: new Date(rotated.previous_webhook_key_until!).toISOString() }
+        })
 
         api.post('/secret/rotate', async (request) => {
           const rotated = await app.settings.rotateSecret(request.session!.m, SECRET_GRACE_MS)
@@ -169,7 +212,10 @@ export function settingsRoutes(config: Config) {
           if (!latest) return { lead: null, fields: {}, warnings: [] }
           const { raw } = await fieldsCache.load(session.m).catch(() => ({ raw: undefined }))
           const { lead, fields, warnings } = mapStoredLead(latest, { mapping, defaultCountry: conf.default_country, originatorId: manifest.code, ...(raw ? { portalFields: raw } : {}) })
-          return { lead: { tiktokLeadId: lead.leadId, answers: lead.answers }, fields, warnings }
+          if (session.a) return { lead: { tiktokLeadId: lead.leadId, answers: lead.answers }, fields, warnings }
+          // Not an administrator: the shape of the mapping without the person's data.
+          const hide = (text: string) => lead.answers.reduce((out, a) => (a.value.trim().length > 2 ? out.split(a.value).join(maskPersonal(a.value)) : out), text).replace(/\+?\d[\d ()-]{5,}\d/g, (d) => maskPersonal(d))
+          return { lead: { tiktokLeadId: lead.leadId, answers: lead.answers.map((a) => ({ ...a, value: maskPersonal(a.value) })) }, fields: maskDeep(fields), warnings: warnings.map(hide) }
         })
 
         api.post('/test-lead', async (request) => {

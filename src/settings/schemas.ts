@@ -38,8 +38,11 @@ export interface StateView {
   queue: { pending: number; sending: number; failed: number }
   lastDeliveryAt: string | null
   webhook: {
-    url: string
-    secretMasked: string
+    /** administrators only: null for other users, who see that a URL and secret exist, not their values */
+    url: string | null
+    secretMasked: string | null
+    /** until when the URL before the last rotation still accepts leads (administrators only) */
+    previousUrlValidUntil: string | null
     verifyMode: 'log_only' | 'enforce'
     lastScheme: string | null
     lastDetail: string | null

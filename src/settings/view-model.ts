@@ -66,13 +66,33 @@ export function leadName(row: Lead): string | null {
   }
 }
 
-export function leadRowView(row: Lead, template: string): LeadRowView {
+/**
+ * Personal data for users who may not read it: the first character and the length's shape only
+ * (short values vanish entirely), enough to tell leads apart in the log, not to contact anyone.
+ */
+export function maskPersonal(value: string): string {
+  const v = value.trim()
+  if (v.length <= 4) return '•••'
+  return `${v.slice(0, 1)}${'•'.repeat(Math.min(v.length - 1, 8))}`
+}
+
+/** Every string inside a value, masked (the preview's mapped fields of a lead). */
+export function maskDeep(value: unknown): unknown {
+  if (typeof value === 'string') return maskPersonal(value)
+  if (Array.isArray(value)) return value.map(maskDeep)
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v)]))
+  return value
+}
+
+/** Lead log rows; `personal: false` masks the lead's name (users who are not portal administrators). */
+export function leadRowView(row: Lead, template: string, personal = true): LeadRowView {
+  const name = leadName(row)
   return {
     id: row.id,
     tiktokLeadId: row.tiktok_lead_id,
     status: row.status,
     isTest: row.is_test === 1,
-    name: leadName(row),
+    name: name !== null && !personal ? maskPersonal(name) : name,
     receivedAt: new Date(row.received_at).toISOString(),
     doneAt: row.done_at ? new Date(row.done_at).toISOString() : null,
     deliveryMs: row.status === 'delivered' && row.done_at ? row.done_at - row.received_at : null,
@@ -122,8 +142,9 @@ export async function buildState(app: FastifyInstance, args: { portal: Portal; c
     queue: { pending: counts.received + counts.queued, sending: counts.sending, failed: counts.failed },
     lastDeliveryAt: lastDelivered ? new Date(lastDelivered).toISOString() : null,
     webhook: {
-      url: webhookUrl(args.base, conf),
-      secretMasked: maskSecret(conf.signing_secret),
+      url: user.isAdmin ? webhookUrl(args.base, conf) : null,
+      secretMasked: user.isAdmin ? maskSecret(conf.signing_secret) : null,
+      previousUrlValidUntil: user.isAdmin && conf.previous_webhook_key_until && conf.previous_webhook_key_until > Date.now() ? new Date(conf.previous_webhook_key_until).toISOString() : null,
       verifyMode: conf.verify_mode,
       lastScheme: conf.last_verify_scheme,
       lastDetail: conf.last_verify_detail,

@@ -160,6 +160,28 @@ export function createTikTokConnector(ctx: TikTokContext, opts: { appId: string;
       drainSoon()
     },
 
+    /**
+     * The portal's webhook URL changed (rotation): every connection's subscriptions move to `url`.
+     * Each is subscribed again with the new callback first and the old subscriptions go to the
+     * cancel outbox after, so no lead falls in a gap (the old URL keeps working meanwhile). A
+     * connection TikTok refuses is marked subscription_lost; the health check re-creates it.
+     */
+    async moveCallback(memberId: string, url: string): Promise<void> {
+      for (const conn of await ctx.repo.listConnections(memberId)) {
+        await ctx.repo.updateConnection(conn.advertiser_id, { callback_url: url, updated_at: ctx.now() })
+        const moved = (await ctx.repo.findConnection(conn.advertiser_id))!
+        try {
+          // An empty "live" set: every stored subscription counts as gone, so each is made again at the new URL.
+          await syncSubscriptions(ctx, moved, await ctx.repo.listForms(conn.advertiser_id), ctx.box.open(moved.token_sealed), new Set())
+        } catch (err) {
+          await ctx.repo.updateConnection(conn.advertiser_id, { status: 'subscription_lost', status_reason: err instanceof Error ? err.message : String(err), updated_at: ctx.now() })
+        }
+      }
+      const grant = await ctx.repo.findGrant(memberId, ctx.now())
+      if (grant) await ctx.repo.saveGrant({ ...grant, callback_url: url })
+      drainSoon()
+    },
+
     /** Unsubscribe (through the outbox) and forget the token. */
     async disconnect(memberId: string, advertiserId: string): Promise<void> {
       const conn = await own(memberId, advertiserId)

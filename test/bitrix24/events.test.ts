@@ -21,7 +21,7 @@ t.test('an event from an unknown member_id is refused', async (t) => {
     body: phpForm({ event: 'ONAPPINSTALL', data: { VERSION: 1 }, auth: { member_id: 'nobody', application_token: 'x', access_token: 'y', domain: 'x.bitrix24.com' } }),
   })
   t.equal(res.status, 401)
-  t.match(await res.json(), { error: 'APP_ERR_UNKNOWN_PORTAL' })
+  t.match(await res.json(), { error: 'APP_ERR_BAD_APPLICATION_TOKEN' }, 'the same answer as a wrong token: installed member ids are not revealed')
   t.same(await app.portals.list(), [])
 })
 

@@ -1,6 +1,6 @@
 import SQLite from 'better-sqlite3'
 import t from 'tap'
-import { installedPortal, startApp, startEmulator, tempDbPath, waitFor } from '../helpers.js'
+import { installedPortal, metricsAuth, startApp, startEmulator, tempDbPath, waitFor } from '../helpers.js'
 import { leadId, notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 
 t.test('/metrics reports leads by portal and status, portal state and queue depth', async (t) => {
@@ -10,7 +10,7 @@ t.test('/metrics reports leads by portal and status, portal state and queue dept
   const conf = (await app.settings.find(portal.memberId))!
   await postWebhook(url, conf.webhook_key, notificationBody([sampleLead(), sampleLead()]), { secret: conf.signing_secret })
   await waitFor('delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 2)
-  const res = await fetch(`${url}/metrics`)
+  const res = await fetch(`${url}/metrics`, metricsAuth)
   t.match(res.headers.get('content-type'), /text\/plain/)
   const text = await res.text()
   t.match(text, `tiktok_leads_total{member_id="${portal.memberId}",status="delivered"} 2`)

@@ -6,7 +6,7 @@
  * @see ../shared/reference/tiktok.md §1, §6
  */
 import t from 'tap'
-import { api, installedPortal, logCapture, openTab, startApp, startEmulator, TIKTOK_APP_SECRET, waitFor } from '../helpers.js'
+import { api, installedPortal, logCapture, metricsAuth, openTab, startApp, startEmulator, TIKTOK_APP_SECRET, waitFor } from '../helpers.js'
 import { approve, b24Leads, connect, validSubs, view, world } from './flow.js'
 
 t.test('not configured: the tab says so, Connect is refused, nothing else changes', async (t) => {
@@ -82,7 +82,7 @@ t.test('connect → pick an account → subscribed → a lead submitted on TikTo
   t.ok(logged.includes('TikTok'), 'the flow was logged')
   for (const secret of [token, TIKTOK_APP_SECRET, new URL(location).searchParams.get('auth_code')!]) t.notOk(logged.includes(secret), 'no token, app secret or auth code in the logs')
 
-  const metrics = await (await fetch(`${w.started.url}/metrics`)).text()
+  const metrics = await (await fetch(`${w.started.url}/metrics`, metricsAuth)).text()
   t.match(metrics, new RegExp(`tiktok_connection_state\\{member_id="${w.portal.memberId}",advertiser_id="${w.adv.id}",state="active"\\} 1`))
 })
 

@@ -6,7 +6,7 @@
  * @see ../shared/reference/tiktok.md §1, §3, §6, §7
  */
 import t from 'tap'
-import { freePort, tempDbPath, waitFor } from '../helpers.js'
+import { freePort, metricsAuth, tempDbPath, waitFor } from '../helpers.js'
 import { approve, b24Leads, connect, FIELDS, validSubs, view, world } from './flow.js'
 
 t.test('a revoked token is shown in plain words and in /metrics; a reconnect restores the flow', async (t) => {
@@ -21,7 +21,7 @@ t.test('a revoked token is shown in plain words and in /metrics; a reconnect res
   t.match(v.connections[0]!.statusText, /no longer accepts/)
   const state = (await (await w.tab.get('state')).json()) as { problems: string[] }
   t.ok(state.problems.some((p) => /Connect TikTok/.test(p)), 'the tab\'s problem list says what to do')
-  t.match(await (await fetch(`${w.started.url}/metrics`)).text(), /state="token_invalid"\} 1/)
+  t.match(await (await fetch(`${w.started.url}/metrics`, metricsAuth)).text(), /state="token_invalid"\} 1/)
 
   // Reconnect: approve again and pick the same account.
   t.equal((await approve(w)).status, 200)

@@ -313,8 +313,12 @@
     }
     var w = s.webhook
     $('verify-last').textContent = w.lastDetail ? (w.lastScheme ? w.lastScheme + ': ' : '') + w.lastDetail : t.verify_none
-    $('webhook-url').value = w.url
-    if (revealed === null) $('secret').value = w.secretMasked
+    $('webhook-url').value = w.url || t.webhook_admin_only
+    $('webhook-copy').hidden = !w.url
+    var prev = $('url-previous')
+    prev.hidden = !w.previousUrlValidUntil
+    prev.textContent = w.previousUrlValidUntil ? fmt(t.url_previous_until, { until: fmtTime(w.previousUrlValidUntil) }) : ''
+    if (revealed === null) $('secret').value = w.secretMasked || t.webhook_admin_only
   }
 
   async function refreshState() {
@@ -453,7 +457,7 @@
 
   function showSecret(secret) {
     revealed = secret
-    $('secret').value = secret === null ? state.webhook.secretMasked : secret
+    $('secret').value = secret === null ? state.webhook.secretMasked || t.webhook_admin_only : secret
     var btn = $('secret-reveal')
     btn.textContent = secret === null ? t.reveal : t.hide
     btn.setAttribute('aria-pressed', secret === null ? 'false' : 'true')
@@ -488,6 +492,25 @@
     })
   }
 
+  async function rotateUrl() {
+    await busy($('url-rotate-do'), async function () {
+      try {
+        var res = await api('POST', 'webhook/rotate')
+        state.webhook.url = res.url
+        state.webhook.previousUrlValidUntil = res.previousValidUntil
+        $('url-rotate-confirm').hidden = true
+        $('webhook-url').value = res.url
+        var prev = $('url-previous')
+        prev.hidden = false
+        prev.textContent = fmt(t.url_previous_until, { until: fmtTime(res.previousValidUntil) })
+        say('connection-result', 'ok', fmt(t.url_rotated, { until: fmtTime(res.previousValidUntil) }))
+        $('url-rotate').focus()
+      } catch (e) {
+        say('connection-result', 'error', errText(e))
+      }
+    })
+  }
+
   function initConnection() {
     $('webhook-copy').addEventListener('click', function () {
       copyFrom('webhook-url')
@@ -505,6 +528,15 @@
       $('secret-rotate').focus()
     })
     $('rotate-do').addEventListener('click', rotateSecret)
+    $('url-rotate').addEventListener('click', function () {
+      $('url-rotate-confirm').hidden = false
+      $('url-rotate-cancel').focus()
+    })
+    $('url-rotate-cancel').addEventListener('click', function () {
+      $('url-rotate-confirm').hidden = true
+      $('url-rotate').focus()
+    })
+    $('url-rotate-do').addEventListener('click', rotateUrl)
   }
 
   // ---------------------------------------------------------------- delivery options

@@ -16,8 +16,13 @@ export function createSettingsRepository(db: DB) {
       return db.selectFrom('portal_settings').selectAll().where('member_id', '=', memberId).executeTakeFirst()
     },
 
-    async findByWebhookKey(key: string): Promise<PortalSettings | undefined> {
-      return db.selectFrom('portal_settings').selectAll().where('webhook_key', '=', key).executeTakeFirst()
+    /** The portal whose current webhook key this is, or whose rotated-out key still is inside its grace period. */
+    async findByWebhookKey(key: string, nowMs = Date.now()): Promise<PortalSettings | undefined> {
+      return db
+        .selectFrom('portal_settings')
+        .selectAll()
+        .where((eb) => eb.or([eb('webhook_key', '=', key), eb.and([eb('previous_webhook_key', '=', key), eb('previous_webhook_key_until', '>', nowMs)])]))
+        .executeTakeFirst()
     },
 
     /** Settings for a portal, made with a fresh webhook key and secret the first time. */
@@ -46,6 +51,26 @@ export function createSettingsRepository(db: DB) {
         .where('member_id', '=', memberId)
         .execute()
       return (await repo.find(memberId))!
+    },
+
+    /** New webhook key now; the old one keeps accepting leads for `graceMs` while TikTok and forwarders move. */
+    async rotateWebhookKey(memberId: string, graceMs: number, nowMs = Date.now()): Promise<PortalSettings> {
+      const current = await repo.ensure(memberId)
+      await db
+        .updateTable('portal_settings')
+        .set({ webhook_key: newSecret(), previous_webhook_key: current.webhook_key, previous_webhook_key_until: nowMs + graceMs, updated_at: nowIso() })
+        .where('member_id', '=', memberId)
+        .execute()
+      return (await repo.find(memberId))!
+    },
+
+    /** The install POST opens a short window in which the first ONAPPINSTALL may bring the application_token. */
+    async openInstallWindow(memberId: string, untilMs: number): Promise<void> {
+      await db.updateTable('portal_settings').set({ install_event_until: untilMs }).where('member_id', '=', memberId).execute()
+    },
+
+    async closeInstallWindow(memberId: string): Promise<void> {
+      await db.updateTable('portal_settings').set({ install_event_until: null }).where('member_id', '=', memberId).execute()
     },
 
     async recordVerification(memberId: string, scheme: string, detail: string): Promise<void> {
