@@ -5,6 +5,7 @@
  * export import, bench/backfill.ts). Prints a table; with --json also one JSON object on the last
  * line. Every load loop is bounded.
  */
+import { secretBoxFor } from '../src/crypto/secret-box.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdtempSync } from 'node:fs'
@@ -119,7 +120,8 @@ function hookOf(dbPath: string, memberId: string): Hook {
   const db = new SQLite(dbPath, { readonly: true })
   const row = db.prepare('select webhook_key key, signing_secret secret from portal_settings where member_id = ?').get(memberId) as Hook
   db.close()
-  return row
+  // The secret is stored sealed; the app's key file sits beside its database.
+  return { ...row, secret: secretBoxFor(undefined, dbPath).open(row.secret) }
 }
 
 async function install(emu: Emulator, appUrl: string): Promise<Portal> {
@@ -146,7 +148,8 @@ async function main(): Promise<void> {
   const port = await freePort()
   const dbPath = join(mkdtempSync(join(tmpdir(), 'b24tl-bench-')), 'app.sqlite')
   const url = `http://127.0.0.1:${port}`
-  const baseEnv = { PORT: String(port), HOST: '127.0.0.1', DATABASE_PATH: dbPath, LOG_LEVEL: 'error', B24_CLIENT_ID: CLIENT_ID, B24_CLIENT_SECRET: CLIENT_SECRET, B24_OAUTH_URL: emu.oauthUrl, SESSION_SECRET: 'bench-session-secret-0123456789abcdef' }
+  // The per-key webhook budget (600/min) would measure the 429s, not the intake: lift it here.
+  const baseEnv = { PORT: String(port), HOST: '127.0.0.1', DATABASE_PATH: dbPath, LOG_LEVEL: 'error', WEBHOOK_MAX_REQUESTS_PER_MIN: '10000000', WEBHOOK_MAX_BYTES_PER_MIN: '107374182400', B24_CLIENT_ID: CLIENT_ID, B24_CLIENT_SECRET: CLIENT_SECRET, B24_OAUTH_URL: emu.oauthUrl, SESSION_SECRET: 'bench-session-secret-0123456789abcdef' }
   const app = new AppProcess(baseEnv, url)
   await app.start()
   results.limit_leads_per_s = 2 * 50

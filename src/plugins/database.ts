@@ -19,8 +19,8 @@ declare module 'fastify' {
 
 /**
  * Decorates the app with the database, the secret box and the repositories; closes the database last.
- * At start, any Bitrix24 token still stored in clear (written before sealing) or sealed with an
- * old key is sealed with the current one.
+ * At start, any Bitrix24 token or webhook signing secret still stored in clear (written before
+ * sealing) or sealed with an old key is sealed with the current one.
  */
 export default fp<{ database: OpenedDatabase; config: Pick<Config, 'SECRETS_KEY' | 'DATABASE_PATH'> }>(
   async (app, { database, config }) => {
@@ -29,9 +29,11 @@ export default fp<{ database: OpenedDatabase; config: Pick<Config, 'SECRETS_KEY'
     app.decorate('db', database.db)
     app.decorate('secretBox', box)
     app.decorate('portals', portals)
-    app.decorate('settings', createSettingsRepository(database.db))
+    const settings = createSettingsRepository(database.db, box)
+    app.decorate('settings', settings)
     app.decorate('leads', createLeadRepository(database.db))
     await portals.sealAll()
+    await settings.sealAll()
     app.addHook('onClose', async () => {
       await database.db.destroy()
     })

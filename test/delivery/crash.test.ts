@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import SQLite from 'better-sqlite3'
 import t from 'tap'
+import { secretBoxFor } from '../../src/crypto/secret-box.js'
 import { CLIENT_ID, CLIENT_SECRET, freePort, installedPortal, startEmulator, tempDbPath, waitFor } from '../helpers.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 
@@ -39,7 +40,9 @@ t.test('SIGKILL mid-backlog, restart: every acknowledged lead is in Bitrix24 exa
   const portal = await installedPortal(emu, url)
   const db = new SQLite(dbPath, { readonly: true })
   t.teardown(() => db.close())
-  const conf = db.prepare('select webhook_key, signing_secret from portal_settings where member_id = ?').get(portal.memberId) as { webhook_key: string; signing_secret: string }
+  const row = db.prepare('select webhook_key, signing_secret from portal_settings where member_id = ?').get(portal.memberId) as { webhook_key: string; signing_secret: string }
+  // The secret is stored sealed; the app's key file sits beside its database.
+  const conf = { ...row, signing_secret: secretBoxFor(undefined, dbPath).open(row.signing_secret) }
 
   emu.faults.latencyMs = 400
   const ids: string[] = []

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { SecretBox } from '../../crypto/secret-box.js'
 import type { DB } from '../database.js'
 import type { PortalSettings, PortalSettingsUpdate } from '../schema.js'
 
@@ -10,19 +11,49 @@ export type SettingsRepository = ReturnType<typeof createSettingsRepository>
 
 export type SettingsPatch = Pick<PortalSettingsUpdate, 'verify_mode' | 'rate_per_s' | 'dedup_policy' | 'default_country' | 'mapping_json'>
 
-export function createSettingsRepository(db: DB) {
+const SEALED = /^v1\./
+
+/**
+ * The webhook signing secrets are stored sealed (AES-256-GCM, src/crypto/secret-box.ts) and handed
+ * out opened, like the portals' tokens. The webhook key stays readable: it is looked up on every
+ * webhook and shown to admins as the URL.
+ */
+export function createSettingsRepository(db: DB, box: SecretBox) {
+  const open = (v: string): string => (SEALED.test(v) ? box.open(v) : v)
+  const opened = (row: PortalSettings | undefined): PortalSettings | undefined =>
+    row && { ...row, signing_secret: open(row.signing_secret), previous_secret: row.previous_secret === null ? null : open(row.previous_secret) }
+
   const repo = {
     async find(memberId: string): Promise<PortalSettings | undefined> {
-      return db.selectFrom('portal_settings').selectAll().where('member_id', '=', memberId).executeTakeFirst()
+      return opened(await db.selectFrom('portal_settings').selectAll().where('member_id', '=', memberId).executeTakeFirst())
+    },
+
+    /** At start: seal secrets written before sealing existed, and re-seal those of an old key. */
+    async sealAll(): Promise<number> {
+      const rows = await db.selectFrom('portal_settings').select(['member_id', 'signing_secret', 'previous_secret']).execute()
+      let n = 0
+      for (const r of rows) {
+        const stale = (v: string | null) => v !== null && (!SEALED.test(v) || box.isStale(v))
+        if (!stale(r.signing_secret) && !stale(r.previous_secret)) continue
+        await db
+          .updateTable('portal_settings')
+          .set({ signing_secret: box.seal(open(r.signing_secret)), previous_secret: r.previous_secret === null ? null : box.seal(open(r.previous_secret)) })
+          .where('member_id', '=', r.member_id)
+          .execute()
+        n += 1
+      }
+      return n
     },
 
     /** The portal whose current webhook key this is, or whose rotated-out key still is inside its grace period. */
     async findByWebhookKey(key: string, nowMs = Date.now()): Promise<PortalSettings | undefined> {
-      return db
-        .selectFrom('portal_settings')
-        .selectAll()
-        .where((eb) => eb.or([eb('webhook_key', '=', key), eb.and([eb('previous_webhook_key', '=', key), eb('previous_webhook_key_until', '>', nowMs)])]))
-        .executeTakeFirst()
+      return opened(
+        await db
+          .selectFrom('portal_settings')
+          .selectAll()
+          .where((eb) => eb.or([eb('webhook_key', '=', key), eb.and([eb('previous_webhook_key', '=', key), eb('previous_webhook_key_until', '>', nowMs)])]))
+          .executeTakeFirst(),
+      )
     },
 
     /** Settings for a portal, made with a fresh webhook key and secret the first time. */
@@ -32,7 +63,7 @@ export function createSettingsRepository(db: DB) {
       if (existing) return existing
       await db
         .insertInto('portal_settings')
-        .values({ member_id: memberId, webhook_key: newSecret(), signing_secret: newSecret(), updated_at: nowIso() })
+        .values({ member_id: memberId, webhook_key: newSecret(), signing_secret: box.seal(newSecret()), updated_at: nowIso() })
         .onConflict((oc) => oc.column('member_id').doNothing())
         .execute()
       return (await repo.find(memberId))!
@@ -47,7 +78,7 @@ export function createSettingsRepository(db: DB) {
       const current = await repo.ensure(memberId)
       await db
         .updateTable('portal_settings')
-        .set({ signing_secret: newSecret(), previous_secret: current.signing_secret, previous_secret_until: nowMs + graceMs, updated_at: nowIso() })
+        .set({ signing_secret: box.seal(newSecret()), previous_secret: box.seal(current.signing_secret), previous_secret_until: nowMs + graceMs, updated_at: nowIso() })
         .where('member_id', '=', memberId)
         .execute()
       return (await repo.find(memberId))!
