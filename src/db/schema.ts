@@ -51,6 +51,8 @@ export interface PortalSettingsTable {
   dedup_policy: Generated<DedupPolicy>
   default_country: string | null
   mapping_json: Generated<string>
+  /** days finished leads' payloads and events are kept: null = the server's RETENTION_DAYS, 0 = keep */
+  retention_days: number | null
   last_verify_scheme: string | null
   last_verify_detail: string | null
   last_webhook_at: string | null

@@ -23,6 +23,7 @@ export interface RetentionResult {
 }
 
 export interface RetentionService {
+  /** the server default (RETENTION_DAYS), for portals without their own setting */
   days: number
   /** One full purge (all batches) as of `nowMs`; a second call while one runs joins it. */
   runOnce(nowMs?: number): Promise<RetentionResult>
@@ -36,7 +37,8 @@ declare module 'fastify' {
 
 /**
  * Retention: raw payloads of finished leads, delivered leads' answers and portal events older
- * than RETENTION_DAYS are purged in the background, in small batches with pauses between them,
+ * than the portal's own retention (portal_settings.retention_days; null = RETENTION_DAYS, 0 = keep
+ * everything) are purged in the background, portal by portal, in small batches with pauses between them,
  * so intake never waits behind a long delete. A busy database (another process holds the lock)
  * just ends the pass; the next one continues.
  */
@@ -61,20 +63,25 @@ export default fp<RetentionOptions>(
 
     async function pass(nowMs: number): Promise<RetentionResult> {
       const result: RetentionResult = { leads: 0, events: 0 }
-      const cutoff = nowMs - days * DAY_MS
       try {
-        result.leads = await drain(() => repo.purgeLeadPayloads(cutoff, batchSize))
-        result.events = await drain(() => repo.purgeEvents(new Date(cutoff).toISOString(), batchSize))
+        for (const p of await repo.portalRetention()) {
+          if (stopped) break
+          const keepDays = p.retention_days ?? days
+          if (keepDays <= 0) continue
+          const cutoff = nowMs - keepDays * DAY_MS
+          result.leads += await drain(() => repo.purgeLeadPayloads(p.member_id, cutoff, batchSize))
+          result.events += await drain(() => repo.purgeEvents(p.member_id, new Date(cutoff).toISOString(), batchSize))
+        }
       } catch (err) {
         if (isBusyError(err)) app.log.warn({ err }, 'retention purge stopped: the database is locked; the next pass continues')
         else app.log.error({ err }, 'retention purge failed')
       }
-      if (result.leads || result.events) app.log.info({ ...result, retentionDays: days }, 'retention: old payloads purged')
+      if (result.leads || result.events) app.log.info({ ...result, defaultRetentionDays: days }, 'retention: old payloads purged')
       return result
     }
 
     function runOnce(nowMs = Date.now()): Promise<RetentionResult> {
-      if (days === 0) return Promise.resolve({ leads: 0, events: 0 })
+      // Runs even when RETENTION_DAYS is 0: a portal may have set its own retention.
       running ??= pass(nowMs).finally(() => {
         running = null
       })
@@ -84,7 +91,7 @@ export default fp<RetentionOptions>(
     app.decorate('retention', { days, runOnce })
 
     let timer: NodeJS.Timeout | undefined
-    if (schedule && days > 0) {
+    if (schedule) {
       app.addHook('onReady', async () => {
         // The first pass waits a minute: start-up (re-queued leads, TikTok checks) goes first.
         timer = setTimeout(function tick() {

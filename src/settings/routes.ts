@@ -186,9 +186,11 @@ export function settingsRoutes(config: Config) {
         api.post('/options', async (request) => {
           const body = parseInput(OptionsBody, request.body, 'options')
           const m = request.session!.m
-          await app.settings.update(m, body)
+          const { retention_days, ...rest } = body
+          // Retention left out of the body: unchanged.
+          await app.settings.update(m, retention_days === undefined ? rest : { ...rest, retention_days })
           app.portalRates.set(m, body.rate_per_s)
-          return { ok: true, options: optionsOf((await app.settings.find(m))!) }
+          return { ok: true, options: optionsOf((await app.settings.find(m))!, app.retention.days) }
         })
 
         api.post('/mapping', async (request, reply) => {

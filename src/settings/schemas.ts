@@ -16,13 +16,24 @@ export const LeadsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(25),
 })
 
+/** The retention choices the tab offers (days; 0 = keep everything, null = the server default). */
+export const RetentionDays = z.union([z.literal(30), z.literal(90), z.literal(180), z.literal(365), z.literal(0), z.null()])
+export type RetentionDays = z.infer<typeof RetentionDays>
+
 export const OptionsBody = z.object({
   dedup_policy: z.enum(['off', 'skip', 'update', 'link']),
   rate_per_s: z.union([z.literal(2), z.literal(5)]),
   default_country: DefaultCountry,
   verify_mode: z.enum(['log_only', 'enforce']),
+  /**
+   * Days finished leads' raw payloads, delivered leads' answers and stored events are kept: null =
+   * the server default (RETENTION_DAYS), 0 = keep everything. Left out: unchanged.
+   */
+  retention_days: RetentionDays.optional(),
 })
 export type OptionsBody = z.infer<typeof OptionsBody>
+/** The options as the tab shows them: the retention always present, with the server default beside it. */
+export type OptionsView = Omit<OptionsBody, 'retention_days'> & { retention_days: RetentionDays; retention_default_days: number }
 
 export const MappingBody = MappingConfig
 export const PreviewBody = z.object({ mapping: MappingConfig })
@@ -48,7 +59,7 @@ export interface StateView {
     lastDetail: string | null
     lastWebhookAt: string | null
   }
-  options: OptionsBody
+  options: OptionsView
   mapping: z.infer<typeof MappingConfig>
   /** answer keys seen in this portal's latest leads (custom questions included) */
   questions: string[]

@@ -6,7 +6,7 @@ import { NormalizedLead } from '../tiktok/schemas.js'
 import { fieldsOf } from '../tiktok-business/forms.js'
 import { buildTikTokView } from '../tiktok-business/view.js'
 import type { Lang } from './i18n.js'
-import type { LeadRowView, OptionsBody, StateView, StatsView } from './schemas.js'
+import type { LeadRowView, OptionsBody, OptionsView, StateView, StatsView } from './schemas.js'
 
 const DAY_MS = 86_400_000
 const STUCK_AFTER_MS = 5 * 60_000
@@ -46,13 +46,17 @@ export function leadUrlTemplate(domain: string): string {
   return `${local ? 'http' : 'https'}://${domain}/crm/lead/details/#ID#/`
 }
 
-export function optionsOf(conf: PortalSettings): OptionsBody {
+/** The portal's options; `defaultRetentionDays` is the server's RETENTION_DAYS, used when the portal has none of its own. */
+export function optionsOf(conf: PortalSettings, defaultRetentionDays: number): OptionsView {
   return {
     dedup_policy: conf.dedup_policy,
     rate_per_s: conf.rate_per_s === 5 ? 5 : 2,
     // stored only after validation against the same schema
     default_country: conf.default_country as OptionsBody['default_country'],
     verify_mode: conf.verify_mode,
+    // stored only after validation against the same schema
+    retention_days: conf.retention_days as OptionsView['retention_days'],
+    retention_default_days: defaultRetentionDays,
   }
 }
 
@@ -150,7 +154,7 @@ export async function buildState(app: FastifyInstance, args: { portal: Portal; c
       lastDetail: conf.last_verify_detail,
       lastWebhookAt: conf.last_webhook_at,
     },
-    options: optionsOf(conf),
+    options: optionsOf(conf, app.retention.days),
     mapping: mappingOf(conf),
     questions,
   }

@@ -560,6 +560,8 @@
         rate_per_s: Number($('opt-rate').value),
         default_country: country.value || null,
         verify_mode: $('opt-verify').value,
+        // '' = the server default, '0' = keep everything
+        retention_days: $('opt-retention').value === '' ? null : Number($('opt-retention').value),
       }
       await busy($('options-save'), async function () {
         try {
