@@ -13,6 +13,7 @@ import { loggerOptions } from './logger.js'
 import { B24JSSDK_BUNDLE, VIEWS_DIR } from './paths.js'
 import bitrix24Plugin from './plugins/bitrix24.js'
 import databasePlugin from './plugins/database.js'
+import metricsPlugin from './plugins/metrics.js'
 import deliveryPlugin from './plugins/delivery.js'
 import errorHandler from './plugins/error-handler.js'
 import { metricsRoutes } from './metrics/routes.js'
@@ -64,6 +65,7 @@ export async function buildApp({ config, database, logger, loggerInstance, deliv
   await app.register(deliveryPlugin, { options: { reconcileAfterMs: config.DELIVERY_RECONCILE_AFTER_MS, ...delivery }, autoStart: autoStartDelivery ?? true })
   await app.register(tiktokPlugin, { config, ...tiktok })
   await app.register(retentionPlugin, { config, ...retention })
+  await app.register(metricsPlugin)
 
   // Then routes.
   await app.register(healthRoutes)

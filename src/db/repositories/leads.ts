@@ -1,6 +1,7 @@
-import { sql } from 'kysely'
+import { sql, type Updateable } from 'kysely'
 import type { DB } from '../database.js'
-import type { Lead, LeadStatus } from '../schema.js'
+import type { Lead, LeadStatus, LeadTable } from '../schema.js'
+import type { LeadCounts } from '../../metrics/lead-counts.js'
 
 export interface IncomingLead {
   tiktokLeadId: string
@@ -54,8 +55,53 @@ class RequestFailed extends Error {
  */
 export const INSERT_CHUNK_ROWS = 500
 
-export function createLeadRepository(db: DB) {
+/** Rows per portal, from the `member_id`s a statement's RETURNING gave back. */
+function perPortal(rows: Array<{ member_id: string }>): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const r of rows) out.set(r.member_id, (out.get(r.member_id) ?? 0) + 1)
+  return out
+}
+
+/**
+ * `counts` (the /metrics lead gauges) learns every status change these writes make, from what the
+ * statements already give back (inserted counts, claimed rows, RETURNING member_id): no write adds
+ * a query. A transition out of `sending` is written with `status = 'sending'` first; rows that
+ * were in another status (unknown, rare) are written by a second statement and their portal is
+ * re-counted off the hot path.
+ */
+export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
   let pendingInserts: PendingInsert[] = []
+  const track = <T>(fn: () => Promise<T>): Promise<T> => (counts ? counts.track(fn) : fn())
+
+  /** Rows moved from `sending` (one count per portal), and portals whose rows came from elsewhere. */
+  function report(fromSending: Array<{ member_id: string }>, to: LeadStatus, unknown: Array<{ member_id: string }>): void {
+    if (!counts) return
+    for (const [m, n] of perPortal(fromSending)) counts.move(m, 'sending', to, n)
+    for (const m of perPortal(unknown).keys()) counts.stale(m)
+  }
+
+  /**
+   * Per-row updates out of `sending` in one transaction (markDuplicate, markFailed): each row first
+   * with `status = 'sending'`, and only if that changed nothing, again without it.
+   */
+  async function markEach<T extends { id: number }>(items: T[], to: LeadStatus, set: (it: T) => Updateable<LeadTable>): Promise<void> {
+    await track(async () => {
+      const fromSending: Array<{ member_id: string }> = []
+      const unknown: Array<{ member_id: string }> = []
+      await db.transaction().execute(async (trx) => {
+        for (const it of items) {
+          const row = await trx.updateTable('leads').set(set(it)).where('id', '=', it.id).where(isSending).returning('member_id').executeTakeFirst()
+          if (row) {
+            fromSending.push(row)
+            continue
+          }
+          const other = await trx.updateTable('leads').set(set(it)).where('id', '=', it.id).returning('member_id').executeTakeFirst()
+          if (other) unknown.push(other)
+        }
+      })
+      report(fromSending, to, unknown)
+    })
+  }
 
   async function insertRequest(trx: DB, p: PendingInsert): Promise<number> {
     let inserted = 0
@@ -144,7 +190,14 @@ export function createLeadRepository(db: DB) {
   function flushInserts(): void {
     const group = pendingInserts
     pendingInserts = []
-    commitGroup(group).then(
+    track(async () => {
+      const outcomes = await commitGroup(group)
+      if (counts) group.forEach((p, i) => {
+        const o = outcomes[i]!
+        if (o.ok) counts.add(p.memberId, 'received', o.inserted)
+      })
+      return outcomes
+    }).then(
       (outcomes) =>
         group.forEach((p, i) => {
           const o = outcomes[i]!
@@ -153,6 +206,29 @@ export function createLeadRepository(db: DB) {
         }),
       (err: unknown) => group.forEach((p) => p.reject(err)),
     )
+  }
+
+  /** The claim itself (one transaction); `from` is each claimed row's status before. */
+  async function claimDueIn(memberId: string, limit: number, nowMs: number): Promise<{ rows: Lead[]; from: LeadStatus[] }> {
+    return db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom('leads')
+        .selectAll()
+        .where('member_id', '=', memberId)
+        .where(isPending)
+        .where('next_attempt_at', '<=', nowMs)
+        .orderBy('next_attempt_at')
+        .orderBy('id')
+        .limit(limit)
+        .execute()
+      if (rows.length === 0) return { rows, from: [] }
+      await trx
+        .updateTable('leads')
+        .set({ status: 'sending', sent_at: nowMs, updated_at: nowMs, attempts: sql`attempts + 1` })
+        .where('id', 'in', rows.map((r) => r.id))
+        .execute()
+      return { rows: rows.map((r) => ({ ...r, status: 'sending' as const, sent_at: nowMs, attempts: r.attempts + 1 })), from: rows.map((r) => r.status) }
+    })
   }
 
   return {
@@ -184,24 +260,61 @@ export function createLeadRepository(db: DB) {
      * a lead is in at most one batch, and after a crash `sending` says "outcome unknown, reconcile".
      */
     async claimDue(memberId: string, limit: number, nowMs = Date.now()): Promise<Lead[]> {
-      return db.transaction().execute(async (trx) => {
-        const rows = await trx
-          .selectFrom('leads')
-          .selectAll()
-          .where('member_id', '=', memberId)
-          .where(isPending)
-          .where('next_attempt_at', '<=', nowMs)
-          .orderBy('next_attempt_at')
-          .orderBy('id')
-          .limit(limit)
-          .execute()
-        if (rows.length === 0) return rows
-        await trx
+      return track(async () => {
+        const claimed = await claimDueIn(memberId, limit, nowMs)
+        if (counts && claimed.from.length) {
+          const fromQueued = claimed.from.filter((st) => st === 'queued').length
+          counts.move(memberId, 'queued', 'sending', fromQueued)
+          counts.move(memberId, 'received', 'sending', claimed.from.length - fromQueued)
+        }
+        return claimed.rows
+      })
+    },
+
+    /** One statement for a whole batch: this runs up to twice a second for every portal. */
+    async markDelivered(items: Array<{ id: number; b24LeadId: number }>, nowMs = Date.now()): Promise<void> {
+      if (items.length === 0) return
+      const write = (its: typeof items) => {
+        const ids = sql.join(its.map((it) => sql`when ${it.id} then ${it.b24LeadId}`), sql` `)
+        return db
           .updateTable('leads')
-          .set({ status: 'sending', sent_at: nowMs, updated_at: nowMs, attempts: sql`attempts + 1` })
-          .where('id', 'in', rows.map((r) => r.id))
-          .execute()
-        return rows.map((r) => ({ ...r, status: 'sending' as const, sent_at: nowMs, attempts: r.attempts + 1 }))
+          .set({ status: 'delivered', b24_lead_id: sql<number>`case id ${ids} end`, last_error: null, done_at: nowMs, updated_at: nowMs })
+          .where('id', 'in', its.map((it) => it.id))
+      }
+      await track(async () => {
+        const done = await write(items).where(isSending).returning(['id', 'member_id']).execute()
+        let unknown: Array<{ member_id: string }> = []
+        if (done.length < items.length) {
+          const seen = new Set(done.map((r) => r.id))
+          unknown = await write(items.filter((it) => !seen.has(it.id))).returning('member_id').execute()
+        }
+        report(done, 'delivered', unknown)
+      })
+    },
+
+    async markDuplicate(items: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }>, nowMs = Date.now()): Promise<void> {
+      if (items.length === 0) return
+      await markEach(items, 'duplicate', (it) => ({ status: 'duplicate', b24_lead_id: it.b24LeadId, duplicate_of: it.duplicateOf, last_error: null, done_at: nowMs, updated_at: nowMs }))
+    },
+
+    async markFailed(items: Array<{ id: number; error: string }>, nowMs = Date.now()): Promise<void> {
+      if (items.length === 0) return
+      await markEach(items, 'failed', (it) => ({ status: 'failed', last_error: it.error, done_at: nowMs, updated_at: nowMs }))
+    },
+
+    /** Back to the queue after a transient failure, due again at `nextAttemptAt`. */
+    async requeue(ids: number[], nextAttemptAt: number, error: string | null, nowMs = Date.now()): Promise<void> {
+      if (ids.length === 0) return
+      const write = (these: number[]) =>
+        db.updateTable('leads').set({ status: 'queued', next_attempt_at: nextAttemptAt, last_error: error, updated_at: nowMs }).where('id', 'in', these)
+      await track(async () => {
+        const done = await write(ids).where(isSending).returning(['id', 'member_id']).execute()
+        let unknown: Array<{ member_id: string }> = []
+        if (done.length < ids.length) {
+          const seen = new Set(done.map((r) => r.id))
+          unknown = await write(ids.filter((id) => !seen.has(id))).returning('member_id').execute()
+        }
+        report(done, 'queued', unknown)
       })
     },
 
@@ -231,49 +344,6 @@ export function createLeadRepository(db: DB) {
       return rows.map((r) => r.member_id)
     },
 
-    /** One statement for a whole batch: this runs up to twice a second for every portal. */
-    async markDelivered(items: Array<{ id: number; b24LeadId: number }>, nowMs = Date.now()): Promise<void> {
-      if (items.length === 0) return
-      const ids = sql.join(items.map((it) => sql`when ${it.id} then ${it.b24LeadId}`), sql` `)
-      await db
-        .updateTable('leads')
-        .set({ status: 'delivered', b24_lead_id: sql<number>`case id ${ids} end`, last_error: null, done_at: nowMs, updated_at: nowMs })
-        .where('id', 'in', items.map((it) => it.id))
-        .execute()
-    },
-
-    async markDuplicate(items: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }>, nowMs = Date.now()): Promise<void> {
-      if (items.length === 0) return
-      await db.transaction().execute(async (trx) => {
-        for (const it of items) {
-          await trx
-            .updateTable('leads')
-            .set({ status: 'duplicate', b24_lead_id: it.b24LeadId, duplicate_of: it.duplicateOf, last_error: null, done_at: nowMs, updated_at: nowMs })
-            .where('id', '=', it.id)
-            .execute()
-        }
-      })
-    },
-
-    async markFailed(items: Array<{ id: number; error: string }>, nowMs = Date.now()): Promise<void> {
-      if (items.length === 0) return
-      await db.transaction().execute(async (trx) => {
-        for (const it of items) {
-          await trx.updateTable('leads').set({ status: 'failed', last_error: it.error, done_at: nowMs, updated_at: nowMs }).where('id', '=', it.id).execute()
-        }
-      })
-    },
-
-    /** Back to the queue after a transient failure, due again at `nextAttemptAt`. */
-    async requeue(ids: number[], nextAttemptAt: number, error: string | null, nowMs = Date.now()): Promise<void> {
-      if (ids.length === 0) return
-      await db
-        .updateTable('leads')
-        .set({ status: 'queued', next_attempt_at: nextAttemptAt, last_error: error, updated_at: nowMs })
-        .where('id', 'in', ids)
-        .execute()
-    },
-
     /** Still `sending`, but the outcome is unknown: note why, and restart the reconciliation clock. */
     async requeueUnknown(ids: number[], error: string, nowMs = Date.now()): Promise<void> {
       if (ids.length === 0) return
@@ -291,8 +361,11 @@ export function createLeadRepository(db: DB) {
         if (ids.length === 0) return 0
         q = q.where('id', 'in', ids)
       }
-      const res = await q.executeTakeFirst()
-      return Number(res.numUpdatedRows)
+      return track(async () => {
+        const n = Number((await q.executeTakeFirst()).numUpdatedRows)
+        counts?.move(memberId, 'failed', 'queued', n)
+        return n
+      })
     },
 
     async counts(memberId: string): Promise<StatusCounts> {

@@ -33,7 +33,7 @@ export type PortalRepository = ReturnType<typeof createPortalRepository>
  * value. A clear value left from before sealing, or one sealed with a key that is no longer the
  * current one (SECRETS_KEY rotated), is re-sealed with the current key the first time it is read.
  */
-export function createPortalRepository(db: DB, box: SecretBox) {
+export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?: (memberId: string) => void } = {}) {
   const seal = <T extends string | null | undefined>(v: T): T => (typeof v === 'string' ? (box.seal(v) as T) : v)
   const open = (v: string): string => (SEALED.test(v) ? box.open(v) : v)
 
@@ -175,9 +175,10 @@ export function createPortalRepository(db: DB, box: SecretBox) {
         .execute()
     },
 
-    /** Uninstall with CLEAN: everything of the portal goes (child tables cascade). */
+    /** Uninstall with CLEAN: everything of the portal goes (child tables cascade; `hooks.purged` then re-counts its leads). */
     async purge(memberId: string): Promise<void> {
       await db.deleteFrom('portals').where('member_id', '=', memberId).execute()
+      hooks.purged?.(memberId)
     },
 
     async recordEvent(memberId: string, event: string, payload: unknown): Promise<void> {
