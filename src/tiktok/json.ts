@@ -47,6 +47,22 @@ export function parseJsonPreservingBigInts(text: string, maxDepth = MAX_JSON_DEP
 }
 
 /**
+ * The index of the quote that closes the string opening at `start` (or the text's length).
+ * A backslash always escapes exactly the next character (\" \\ \uXXXX).
+ */
+function stringEnd(text: string, start: number): number {
+  const n = text.length
+  let i = start + 1
+  while (i < n) {
+    const s = text.charCodeAt(i)
+    if (s === 0x5c /* \ */) i += 2
+    else if (s === 0x22) return i
+    else i++
+  }
+  return n
+}
+
+/**
  * Whether brackets outside strings nest deeper than `max`. One pass over the text; strings are
  * skipped whole, so `"[[[["` inside an answer does not count. Invalid JSON is JSON.parse's to reject.
  */
@@ -56,13 +72,7 @@ function nestsDeeperThan(text: string, max: number): boolean {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i)
     if (c === 0x22 /* " */) {
-      i++
-      while (i < n) {
-        const s = text.charCodeAt(i)
-        if (s === 0x5c /* \ */) i += 2
-        else if (s === 0x22) break
-        else i++
-      }
+      i = stringEnd(text, i)
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (++depth > max) return true
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
@@ -197,15 +207,7 @@ function quoteUnsafeIntegers(text: string): string {
     const c = text.charCodeAt(i)
 
     if (c === 0x22 /* " */) {
-      // Skip the string; a backslash always escapes exactly the next character (\" \\ \uXXXX).
-      i++
-      while (i < n) {
-        const s = text.charCodeAt(i)
-        if (s === 0x5c /* \ */) i += 2
-        else if (s === 0x22) break
-        else i++
-      }
-      i++
+      i = stringEnd(text, i) + 1
       expectValue = false
       continue
     }

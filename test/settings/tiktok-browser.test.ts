@@ -21,6 +21,9 @@ import { installedPortal, startApp, startEmulator, waitFor, type Teardown } from
 import { buildTikTokEmulator, type TikTokEmulator } from '../tiktok-emulator/app.js'
 import { launch, openTab, OUT, text, watchErrors } from './browser-harness.js'
 
+/** Generous waits: two test files share the two cores with their browsers and emulators in CI. */
+const WAIT = 30_000
+
 const TT_APP_ID = 'tt-app-browser'
 const TT_APP_SECRET = 'tt-secret-browser-0123456789'
 const FIELDS = [{ name: 'name' }, { name: 'email' }, { name: 'phone_number' }, { name: 'Which service?' }]
@@ -72,22 +75,22 @@ t.test('connect TikTok for Business from the tab: approve in the popup, pick an 
 
   // The section, with nothing connected yet.
   const connect = frame.getByRole('button', { name: 'Connect TikTok for Business' })
-  await frame.locator('#tt-none').waitFor({ timeout: 15_000 })
+  await frame.locator('#tt-none').waitFor({ timeout: WAIT })
   t.equal(await text(frame, '#h-tiktok'), 'TikTok connection')
   t.ok(await connect.isEnabled(), 'an administrator can connect')
   t.ok(await frame.locator('#tt-unconfigured').isHidden(), 'the server is configured for TikTok')
 
   // Connect: TikTok's auth page opens in a popup; approve there.
-  const [popup] = await Promise.all([context.waitForEvent('page', { timeout: 10_000 }), connect.click()])
-  await popup.waitForURL((u) => u.href.startsWith(tt.authUrl), { timeout: 10_000 })
-  await popup.locator('#approve').waitFor({ timeout: 10_000 })
+  const [popup] = await Promise.all([context.waitForEvent('page', { timeout: WAIT }), connect.click()])
+  await popup.waitForURL((u) => u.href.startsWith(tt.authUrl), { timeout: WAIT })
+  await popup.locator('#approve').waitFor({ timeout: WAIT })
   t.equal(await popup.locator('input[name="advertiser_ids"]').count(), 2, 'TikTok offers both ad accounts')
   await popup.screenshot({ path: join(OUT, 'tiktok-connect.png') })
-  await Promise.all([popup.waitForEvent('close', { timeout: 15_000 }), popup.locator('#approve').click()])
+  await Promise.all([popup.waitForEvent('close', { timeout: WAIT }), popup.locator('#approve').click()])
   t.pass('the popup closed itself after the callback')
 
   // The account picker.
-  await frame.locator('#tt-grant').waitFor({ state: 'visible', timeout: 10_000 })
+  await frame.locator('#tt-grant').waitFor({ state: 'visible', timeout: WAIT })
   t.match(await text(frame, '#tt-result'), /\S/, 'the callback page’s message is shown')
   t.equal(await frame.locator('[data-testid="tt-account"]').count(), 2, 'both granted ad accounts are listed')
   t.equal(await frame.getByLabel('Import leads from the last').inputValue(), '30', 'import defaults to 30 days')
@@ -99,10 +102,10 @@ t.test('connect TikTok for Business from the tab: approve in the popup, pick an 
 
   // Connected: the account with its forms, and one subscription at TikTok.
   const card = frame.locator(`[data-testid="tt-conn"][data-advertiser="${shop.id}"]`)
-  await card.waitFor({ timeout: 15_000 })
+  await card.waitFor({ timeout: WAIT })
   t.ok(await frame.locator('#tt-grant').isHidden(), 'the picker is gone')
   t.equal(await frame.locator('[data-testid="tt-conn"]').count(), 1, 'only the picked account is connected')
-  await card.locator(`[data-testid="tt-form"][data-page="${spring.pageId}"]`).waitFor({ timeout: 10_000 })
+  await card.locator(`[data-testid="tt-form"][data-page="${spring.pageId}"]`).waitFor({ timeout: WAIT })
   t.equal(await card.locator('[data-testid="tt-form"]').count(), 2, 'both of its forms are listed')
   t.match(await card.locator(`[data-testid="tt-form"][data-page="${spring.pageId}"]`).textContent(), /Which service\?/, 'with their questions')
   t.ok(await card.getByRole('radio', { name: 'All forms (new forms included)' }).isChecked(), 'all forms by default')
@@ -119,7 +122,7 @@ t.test('connect TikTok for Business from the tab: approve in the popup, pick an 
   await card.getByRole('radio', { name: 'Only these forms' }).check()
   await card.getByRole('checkbox', { name: 'Summer promo' }).uncheck()
   await card.getByRole('button', { name: 'Save forms' }).click()
-  await card.locator(`[data-testid="tt-form"][data-page="${summer.pageId}"][data-selected="false"]`).waitFor({ timeout: 10_000 })
+  await card.locator(`[data-testid="tt-form"][data-page="${summer.pageId}"][data-selected="false"]`).waitFor({ timeout: WAIT })
   t.equal(await card.locator('[data-testid="tt-conn-result"]').textContent(), 'Form choice saved.')
   const subs2 = await waitFor('a subscription for Spring promo only', () => {
     const v = valid(tt)
@@ -135,35 +138,35 @@ t.test('connect TikTok for Business from the tab: approve in the popup, pick an 
   t.match(JSON.stringify(b24), /Linh/, 'the portal got the lead')
   await frame.locator('#log-refresh').click()
   const row = frame.locator('#log-body tr[data-status="delivered"]').filter({ hasText: 'Linh Tran' })
-  await row.waitFor({ timeout: 10_000 })
+  await row.waitFor({ timeout: WAIT })
   t.pass('the delivery log shows it delivered')
 
   // "Create a lead field" for the custom question: a UF_CRM_ field and a rule in the mapping editor.
   const springRow = card.locator(`[data-testid="tt-form"][data-page="${spring.pageId}"]`)
   await springRow.getByRole('button', { name: 'Create a lead field for “Which service?”' }).click()
-  await springRow.locator('[data-testid="tt-form-result"].line--ok').waitFor({ timeout: 10_000 })
+  await springRow.locator('[data-testid="tt-form-result"].line--ok').waitFor({ timeout: WAIT })
   const created = /UF_CRM_\w+/.exec(await springRow.locator('[data-testid="tt-form-result"]').textContent() ?? '')?.[0]
   t.ok(created, `the field is named (${created})`)
-  await frame.locator('#rules select[id$="-target"]').first().waitFor({ timeout: 10_000 })
+  await frame.locator('#rules select[id$="-target"]').first().waitFor({ timeout: WAIT })
   t.equal(await frame.locator('#rules select[id$="-source"]').first().inputValue(), 'Which service?', 'the mapping editor shows the new rule')
   t.equal(await frame.locator('#rules select[id$="-target"]').first().inputValue(), created, 'to the new field')
   t.notOk(await frame.locator('#mapping-dirty').isVisible(), 'as saved')
-  await springRow.getByRole('button', { name: 'Create a lead field for “Which service?”' }).waitFor({ state: 'detached', timeout: 10_000 })
+  await springRow.getByRole('button', { name: 'Create a lead field for “Which service?”' }).waitFor({ state: 'detached', timeout: WAIT })
 
   // A real TikTok test lead, pushed by TikTok.
   const before = portal.leads.size
   await springRow.getByRole('button', { name: 'Send a real TikTok test lead through “Spring promo”' }).click()
-  await springRow.locator('[data-testid="tt-form-result"].line--info').waitFor({ timeout: 10_000 })
+  await springRow.locator('[data-testid="tt-form-result"].line--info').waitFor({ timeout: WAIT })
   await waitFor('the TikTok test lead in Bitrix24', () => portal.leads.size > before, 15_000)
   t.pass('the TikTok test lead reached the portal')
 
   // Check now; import the last 7 days.
   await card.getByRole('button', { name: 'Check now' }).click()
-  await card.locator('[data-testid="tt-conn-result"].line--ok').filter({ hasText: 'Checked.' }).waitFor({ timeout: 10_000 })
+  await card.locator('[data-testid="tt-conn-result"].line--ok').filter({ hasText: 'Checked.' }).waitFor({ timeout: WAIT })
   await card.getByRole('button', { name: 'Import…' }).click()
   await card.getByLabel('Import leads from the last').fill('7')
   await card.getByRole('button', { name: 'Import', exact: true }).click()
-  await card.locator('[data-testid="tt-conn-result"]').filter({ hasText: /Import finished|import has started/ }).waitFor({ timeout: 15_000 })
+  await card.locator('[data-testid="tt-conn-result"]').filter({ hasText: /Import finished|import has started/ }).waitFor({ timeout: WAIT })
   t.pass(`import: ${await card.locator('[data-testid="tt-conn-result"]').textContent()}`)
 
   // Disconnect (after confirming).
@@ -173,7 +176,7 @@ t.test('connect TikTok for Business from the tab: approve in the popup, pick an 
     void d.accept()
   })
   await card.getByRole('button', { name: 'Disconnect' }).click()
-  await frame.locator('#tt-none').waitFor({ timeout: 10_000 })
+  await frame.locator('#tt-none').waitFor({ timeout: WAIT })
   t.match(dialogs[0], /Sunrise Spa/, 'Disconnect asked first')
   t.equal(await frame.locator('[data-testid="tt-conn"]').count(), 0, 'no connection shown')
   await waitFor('no subscription left', () => valid(tt).length === 0)
@@ -191,8 +194,8 @@ t.test('a read-only user sees the TikTok section with Connect disabled', async (
   const errors: string[] = []
   watchErrors(page, errors, 'tab')
   const frame = await openTab(page, host.url)
-  await frame.locator('#ro-notice').waitFor({ timeout: 15_000 })
-  await frame.locator('#tt-none').waitFor({ timeout: 10_000 })
+  await frame.locator('#ro-notice').waitFor({ timeout: WAIT })
+  await frame.locator('#tt-none').waitFor({ timeout: WAIT })
   const connect = frame.getByRole('button', { name: 'Connect TikTok for Business' })
   t.ok(await connect.isVisible(), 'the Connect button is shown')
   t.ok(await connect.isDisabled(), 'but disabled')
@@ -215,10 +218,10 @@ t.test('a blocked popup: the tab offers a link to TikTok instead', async (t) => 
   const errors: string[] = []
   watchErrors(page, errors, 'tab')
   const frame = await openTab(page, host.url)
-  await frame.locator('#tt-none').waitFor({ timeout: 15_000 })
+  await frame.locator('#tt-none').waitFor({ timeout: WAIT })
   await frame.getByRole('button', { name: 'Connect TikTok for Business' }).click()
   const link = frame.getByRole('link', { name: 'Open TikTok to connect' })
-  await link.waitFor({ timeout: 10_000 })
+  await link.waitFor({ timeout: WAIT })
   t.ok((await link.getAttribute('href'))?.startsWith(tt.authUrl), 'the link goes to TikTok’s auth page')
   t.equal(await link.getAttribute('target'), '_blank', 'in a new window')
   t.same(errors, [], 'no script or console errors')

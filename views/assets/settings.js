@@ -519,24 +519,21 @@
       copyFrom('secret')
     })
     $('secret-reveal').addEventListener('click', toggleReveal)
-    $('secret-rotate').addEventListener('click', function () {
-      $('rotate-confirm').hidden = false
-      $('rotate-cancel').focus()
+    confirmable('secret-rotate', 'rotate-confirm', 'rotate-cancel', 'rotate-do', rotateSecret)
+    confirmable('url-rotate', 'url-rotate-confirm', 'url-rotate-cancel', 'url-rotate-do', rotateUrl)
+  }
+
+  /** A button that first shows its confirmation box; cancel hides it again, "do" runs the action. */
+  function confirmable(openId, boxId, cancelId, doId, action) {
+    $(openId).addEventListener('click', function () {
+      $(boxId).hidden = false
+      $(cancelId).focus()
     })
-    $('rotate-cancel').addEventListener('click', function () {
-      $('rotate-confirm').hidden = true
-      $('secret-rotate').focus()
+    $(cancelId).addEventListener('click', function () {
+      $(boxId).hidden = true
+      $(openId).focus()
     })
-    $('rotate-do').addEventListener('click', rotateSecret)
-    $('url-rotate').addEventListener('click', function () {
-      $('url-rotate-confirm').hidden = false
-      $('url-rotate-cancel').focus()
-    })
-    $('url-rotate-cancel').addEventListener('click', function () {
-      $('url-rotate-confirm').hidden = true
-      $('url-rotate').focus()
-    })
-    $('url-rotate-do').addEventListener('click', rotateUrl)
+    $(doId).addEventListener('click', action)
   }
 
   // ---------------------------------------------------------------- delivery options
