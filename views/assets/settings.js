@@ -589,18 +589,21 @@
     return source === '' || META_SOURCES.indexOf(source) >= 0 || (state.questions || []).indexOf(source) >= 0 || formQuestions().indexOf(source) >= 0
   }
 
+  /** A saved mapping rule as the editor holds it (each rule and list item with its own uid). */
+  function ruleModel(r) {
+    return {
+      uid: ++uidSeq,
+      source: r.source,
+      target: r.target,
+      other: !isKnownSource(r.source),
+      enums: Object.keys(r.enumMap || {}).map(function (answer) {
+        return { uid: ++uidSeq, answer: answer, id: String(r.enumMap[answer]) }
+      }),
+    }
+  }
+
   function loadMappingModel(mapping) {
-    rules = (mapping.rules || []).map(function (r) {
-      return {
-        uid: ++uidSeq,
-        source: r.source,
-        target: r.target,
-        other: !isKnownSource(r.source),
-        enums: Object.keys(r.enumMap || {}).map(function (answer) {
-          return { uid: ++uidSeq, answer: answer, id: String(r.enumMap[answer]) }
-        }),
-      }
-    })
+    rules = (mapping.rules || []).map(ruleModel)
     extraConstants = {}
     Object.keys(mapping.constants || {}).forEach(function (k) {
       if (CONSTANT_KEYS.indexOf(k) < 0) extraConstants[k] = mapping.constants[k]
@@ -1908,15 +1911,7 @@
       })
       ;(mapping.rules || []).forEach(function (r) {
         if (have[r.source + '\u0000' + r.target]) return
-        rules.push({
-          uid: ++uidSeq,
-          source: r.source,
-          target: r.target,
-          other: !isKnownSource(r.source),
-          enums: Object.keys(r.enumMap || {}).map(function (answer) {
-            return { uid: ++uidSeq, answer: answer, id: String(r.enumMap[answer]) }
-          }),
-        })
+        rules.push(ruleModel(r))
       })
       savedJson = JSON.stringify(normalizedSaved())
     }
