@@ -113,11 +113,7 @@ export default fp<TikTokPluginOptions>(
     async function forgetPortal(memberId: string): Promise<void> {
       if (connector) return connector.forgetPortal(memberId)
       // Not configured (any more): still forget the tokens; the outbox cancels once it is configured.
-      for (const conn of await repo.listConnections(memberId)) {
-        const forms = await repo.listForms(conn.advertiser_id)
-        await repo.enqueueUnsubscribe([conn.subscription_id, ...forms.map((f) => f.subscription_id)], Date.now())
-        await repo.deleteConnection(conn.advertiser_id)
-      }
+      await repo.forgetPortal(memberId, Date.now())
     }
 
     app.decorate('tiktok', { ctx, connector, repo, box, appSecret: creds?.appSecret ?? null, runDue, check, forgetPortal })

@@ -184,23 +184,15 @@ export function createTikTokConnector(ctx: TikTokContext, opts: { appId: string;
 
     /** Unsubscribe (through the outbox) and forget the token. */
     async disconnect(memberId: string, advertiserId: string): Promise<void> {
-      const conn = await own(memberId, advertiserId)
-      const forms = await ctx.repo.listForms(advertiserId)
-      await ctx.repo.enqueueUnsubscribe([conn.subscription_id, ...forms.map((f) => f.subscription_id)], ctx.now())
-      await ctx.repo.deleteConnection(advertiserId)
+      await own(memberId, advertiserId)
+      await ctx.repo.forgetConnection(advertiserId, ctx.now())
       ctx.log.info({ memberId, advertiserId }, 'TikTok ad account disconnected')
       drainSoon()
     },
 
     /** Uninstall (with or without CLEAN): every connection of the portal goes, subscriptions are cancelled. */
     async forgetPortal(memberId: string): Promise<void> {
-      for (const conn of await ctx.repo.listConnections(memberId)) {
-        const forms = await ctx.repo.listForms(conn.advertiser_id)
-        await ctx.repo.enqueueUnsubscribe([conn.subscription_id, ...forms.map((f) => f.subscription_id)], ctx.now())
-        await ctx.repo.deleteConnection(conn.advertiser_id)
-      }
-      const grant = await ctx.repo.findGrant(memberId, ctx.now())
-      if (grant) await ctx.repo.deleteGrant(memberId, grant.id)
+      await ctx.repo.forgetPortal(memberId, ctx.now())
       drainSoon()
     },
 

@@ -68,8 +68,31 @@ export function createTikTokRepository(db: DB) {
       await db.updateTable('tiktok_connections').set(patch).where('advertiser_id', '=', advertiserId).execute()
     },
 
-    async deleteConnection(advertiserId: string): Promise<void> {
-      await db.deleteFrom('tiktok_connections').where('advertiser_id', '=', advertiserId).execute()
+    /**
+     * Forget a connection (its token and forms) and queue all its subscriptions for cancelling,
+     * in one transaction, so no subscription is forgotten without being queued.
+     */
+    async forgetConnection(advertiserId: string, nowMs: number): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const conn = await trx.selectFrom('tiktok_connections').select('subscription_id').where('advertiser_id', '=', advertiserId).executeTakeFirst()
+        if (!conn) return
+        const forms = await trx.selectFrom('tiktok_forms').select('subscription_id').where('advertiser_id', '=', advertiserId).execute()
+        const ids = [conn.subscription_id, ...forms.map((f) => f.subscription_id)].filter((s): s is string => !!s)
+        if (ids.length) {
+          await trx
+            .insertInto('tiktok_unsubscribe_outbox')
+            .values(ids.map((subscription_id) => ({ subscription_id, next_attempt_at: nowMs, last_error: null })))
+            .onConflict((oc) => oc.column('subscription_id').doNothing())
+            .execute()
+        }
+        await trx.deleteFrom('tiktok_connections').where('advertiser_id', '=', advertiserId).execute()
+      })
+    },
+
+    /** Uninstall: every connection of the portal is forgotten (subscriptions queued), and its pending grant. */
+    async forgetPortal(memberId: string, nowMs: number): Promise<void> {
+      for (const conn of await this.listConnections(memberId)) await this.forgetConnection(conn.advertiser_id, nowMs)
+      await db.deleteFrom('tiktok_grants').where('member_id', '=', memberId).execute()
     },
 
     async listForms(advertiserId: string): Promise<TikTokForm[]> {
