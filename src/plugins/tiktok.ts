@@ -11,7 +11,7 @@ import { DAY_MS, reason, type TikTokContext } from '../tiktok-business/context.j
 import { isWanted } from '../tiktok-business/forms.js'
 import { checkConnection } from '../tiktok-business/health.js'
 import { createTikTokLimiter } from '../tiktok-business/limiter.js'
-import { drainUnsubscribes } from '../tiktok-business/subscriptions.js'
+import { drainUnsubscribes, liveSubscriptionIds } from '../tiktok-business/subscriptions.js'
 
 export interface TikTokService {
   /** null when TIKTOK_APP_ID / TIKTOK_APP_SECRET are not set: the webhook URL still works */
@@ -83,7 +83,7 @@ export default fp<TikTokPluginOptions>(
         if (stopped) return
         // A dead token stays dead: only a reconnect (a new authorisation) helps.
         if (conn.status === 'token_invalid' || (conn.last_check_at ?? 0) > now - checkMs) continue
-        live ??= new Set((await c.api.listSubscriptions()).map((s) => s.subscriptionId))
+        live ??= await liveSubscriptionIds(c.api)
         await checkConnection(c, conn, live)
       }
       for (const conn of await repo.allConnections()) {

@@ -6,7 +6,7 @@ import { DAY_MS, type TikTokContext } from './context.js'
 import { backfillForm } from './backfill.js'
 import { fieldsOf, isWanted, refreshForms } from './forms.js'
 import { createStateSigner, STATE_TTL_MS } from './oauth-state.js'
-import { drainUnsubscribes, syncSubscriptions } from './subscriptions.js'
+import { drainUnsubscribes, liveSubscriptionIds, syncSubscriptions } from './subscriptions.js'
 
 /** How long an approved authorisation waits for the admin to pick ad accounts. */
 const GRANT_TTL_MS = 60 * 60_000
@@ -124,7 +124,7 @@ export function createTikTokConnector(ctx: TikTokContext, opts: { appId: string;
         const other = await ctx.portals.find(owner.member_id)
         throw Errors.tiktokAdAccountTaken(`ad account ${granted.get(owner.advertiser_id)?.advertiserName ?? owner.advertiser_id} is already connected to the Bitrix24 portal ${other?.domain ?? 'of another customer'}; disconnect it there first`)
       }
-      const live = new Set((await ctx.api.listSubscriptions()).map((s) => s.subscriptionId))
+      const live = await liveSubscriptionIds(ctx.api)
       for (const advertiserId of advertiserIds) {
         const a = granted.get(advertiserId)!
         const fields = { advertiser_name: a.advertiserName, token_sealed: grant.token_sealed, scope_json: grant.scope_json, callback_url: grant.callback_url, connected_by_id: grant.user_id, connected_by_name: grant.user_name, connected_at: now, import_days: importDays, status: 'active' as const, status_reason: null, last_check_at: now, updated_at: now }

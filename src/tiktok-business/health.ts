@@ -2,7 +2,7 @@ import type { TikTokConnection } from '../db/schema.js'
 import { TikTokApiError } from '../errors.js'
 import { reason, type TikTokContext } from './context.js'
 import { refreshForms } from './forms.js'
-import { syncSubscriptions } from './subscriptions.js'
+import { liveSubscriptionIds, syncSubscriptions } from './subscriptions.js'
 
 /**
  * The daily check of one connection. TikTok kills a subscription silently when the advertiser's
@@ -27,7 +27,7 @@ export async function checkConnection(ctx: TikTokContext, conn: TikTokConnection
       return set('error', 'lost_access')
     }
     const forms = await refreshForms(ctx, conn, token)
-    const subs = live ?? new Set((await ctx.api.listSubscriptions()).map((s) => s.subscriptionId))
+    const subs = live ?? (await liveSubscriptionIds(ctx.api))
     const fresh = (await ctx.repo.findConnection(conn.advertiser_id))!
     const synced = await syncSubscriptions(ctx, fresh, forms, token, subs)
     if (synced.recreated > 0) log.warn({ recreated: synced.recreated }, 'TikTok lead subscription had vanished; re-created')

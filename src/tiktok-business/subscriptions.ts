@@ -68,6 +68,11 @@ export async function syncSubscriptions(
   return result
 }
 
+/** The ids of the app's subscriptions TikTok lists right now (every page of subscription/get). */
+export async function liveSubscriptionIds(api: TikTokApi): Promise<Set<string>> {
+  return new Set((await api.listSubscriptions()).map((s) => s.subscriptionId))
+}
+
 const OUTBOX_RETRY_MS = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3600_000, 12 * 3600_000]
 
 /**
