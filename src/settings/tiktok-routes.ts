@@ -53,43 +53,23 @@ export function tiktokSettingsRoutes(config: Config, fieldsCache: ReturnType<typ
       return { authUrl: await connector().startConnect(s.m, { id: s.u, name: s.n }, redirectUri) }
     })
 
-    api.post('/tiktok/grant', async (request) => {
-      const body = parseInput(GrantBody, request.body, 'grant')
-      await tiktokCall(() => connector().selectGrant(request.session!.m, body.grantId, body.advertiserIds, body.importDays))
-      return view(request)
-    })
+    /** An admin action on the connection: parse the body, act, answer the section's new view. */
+    const action = <S extends z.ZodType>(path: string, schema: S, what: string, run: (memberId: string, body: z.infer<S>) => Promise<unknown>) =>
+      api.post(path, async (request) => {
+        const body = parseInput(schema, request.body, what)
+        await tiktokCall(() => run(request.session!.m, body))
+        return view(request)
+      })
 
-    api.post('/tiktok/grant/cancel', async (request) => {
-      const body = parseInput(GrantCancelBody, request.body, 'grant')
-      await connector().cancelGrant(request.session!.m, body.grantId)
-      return view(request)
-    })
-
-    api.post('/tiktok/forms', async (request) => {
-      const body = parseInput(FormsBody, request.body, 'forms')
-      await tiktokCall(() => connector().setForms(request.session!.m, body.advertiserId, body.allForms, body.pageIds))
-      return view(request)
-    })
-
-    api.post('/tiktok/disconnect', async (request) => {
-      const body = parseInput(AdvertiserBody, request.body, 'disconnect')
-      await connector().disconnect(request.session!.m, body.advertiserId)
-      return view(request)
-    })
-
-    api.post('/tiktok/check', async (request) => {
-      const body = parseInput(AdvertiserBody, request.body, 'check')
-      const conn = await connector().own(request.session!.m, body.advertiserId)
-      await api.tiktok.check(conn)
-      return view(request)
-    })
-
-    api.post('/tiktok/backfill', async (request) => {
-      const body = parseInput(BackfillBody, request.body, 'backfill')
-      const conn = await connector().own(request.session!.m, body.advertiserId)
+    action('/tiktok/grant', GrantBody, 'grant', (m, b) => connector().selectGrant(m, b.grantId, b.advertiserIds, b.importDays))
+    action('/tiktok/grant/cancel', GrantCancelBody, 'grant', (m, b) => connector().cancelGrant(m, b.grantId))
+    action('/tiktok/forms', FormsBody, 'forms', (m, b) => connector().setForms(m, b.advertiserId, b.allForms, b.pageIds))
+    action('/tiktok/disconnect', AdvertiserBody, 'disconnect', (m, b) => connector().disconnect(m, b.advertiserId))
+    action('/tiktok/check', AdvertiserBody, 'check', async (m, b) => api.tiktok.check(await connector().own(m, b.advertiserId)))
+    action('/tiktok/backfill', BackfillBody, 'backfill', async (m, b) => {
+      const conn = await connector().own(m, b.advertiserId)
       // TikTok prepares the export in its own time (up to minutes): answer now, the tab reloads to see it.
-      void connector().backfillSoon(conn, Date.now() - body.days * DAY_MS, body.pageId)
-      return view(request)
+      void connector().backfillSoon(conn, Date.now() - b.days * DAY_MS, b.pageId)
     })
 
     api.post('/tiktok/test-lead', async (request) => {
