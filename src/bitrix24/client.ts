@@ -33,6 +33,10 @@ export class B24Error extends Error {
 // Connection never established: the request cannot have run.
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL'])
 const RATE_CODES = new Set(['QUERY_LIMIT_EXCEEDED', 'OPERATION_TIME_LIMIT'])
+// Codes the HTTP client makes up when the answer carried no Bitrix24 `error` (axios ERR_*, the SDK's JSSDK_*).
+// A Bitrix24 error code is one word (ERROR_CORE, invalid_token); a web server's own JSON 404 says "Not Found".
+const BITRIX24_CODE_SHAPE = /^[A-Za-z0-9_]+$/
+const NOT_BITRIX24_CODE = /^(ERR_BAD_REQUEST|ERR_BAD_RESPONSE|JSSDK_AXIOS_ERROR|JSSDK_INTERNAL_AJAX_ERROR|JSSDK_RESPONSE_ERROR)$/
 
 export function classifyError(err: unknown): B24Error {
   if (err instanceof B24Error) return err
@@ -49,6 +53,9 @@ export function classifyError(err: unknown): B24Error {
       return new B24Error(code, status, 'outcome_unknown', message)
     }
     if (code === 'expired_token' || code === 'invalid_token' || code === 'NO_AUTH_FOUND') return new B24Error(code, status, 'reauth_required', message)
+    // An HTTP error with no Bitrix24 error in it (a 404 page from a wrong or moved endpoint, a
+    // proxy's 4xx): the portal did not run the method, so it is the portal's failure, not the call's.
+    if (NOT_BITRIX24_CODE.test(code) || !BITRIX24_CODE_SHAPE.test(code)) return new B24Error(code, status, 'transient', `HTTP ${status} without a Bitrix24 error (${err.message})`)
     return new B24Error(code, status, 'permanent', message)
   }
   if (err instanceof OAuthError) return fromOAuthError(err)
@@ -94,6 +101,8 @@ export interface ClientOptions {
 /** How long to hold a portal's requests after QUERY_LIMIT_EXCEEDED: long enough for the bucket to drain a few slots. */
 export const RATE_LIMIT_PAUSE_MS = 2000
 const RECENT_REFRESH_MS = 10_000
+/** Bitrix24 refused the access token as such (not merely expired, which the SDK refreshes itself). */
+const AUTH_REFUSED_CODES = new Set(['invalid_token', 'NO_AUTH_FOUND', 'expired_token'])
 
 export type B24Clients = ReturnType<typeof createB24Clients>
 
@@ -103,7 +112,7 @@ export type B24Clients = ReturnType<typeof createB24Clients>
  * go to the configured OAuth server and are persisted atomically.
  */
 export function createB24Clients({ config, portals, log, queues, rateFor }: B24ClientsDeps) {
-  const clients = new Map<string, { http: HttpV2; refreshToken: string | null }>()
+  const clients = new Map<string, { http: HttpV2; refreshToken: string | null; rate: number }>()
   const refreshing = new Map<string, Promise<Portal>>()
 
   const refreshedAt = new Map<string, number>()
@@ -232,14 +241,21 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
       throw new B24Error('NEEDS_REAUTH', 401, 'reauth_required', portal.state_reason ?? 'The portal needs re-authorisation')
     }
     const cached = clients.get(memberId)
-    // A re-install (new refresh token written by someone else) invalidates the cached client.
-    if (cached && cached.refreshToken === portal.refresh_token) return cached.http
+    // A re-install (new refresh token written by someone else) invalidates the cached client, and
+    // so does a changed rate (2 → 5 req/s in the settings): the SDK's own limiter must follow at once.
+    if (cached && cached.refreshToken === portal.refresh_token && cached.rate === rateFor(memberId)) return cached.http
     const http = build(portal)
-    clients.set(memberId, { http, refreshToken: portal.refresh_token })
+    clients.set(memberId, { http, refreshToken: portal.refresh_token, rate: rateFor(memberId) })
     return http
   }
 
-  async function send<T>(memberId: string, method: string, params: Record<string, unknown>): Promise<CallResult<T>> {
+  /**
+   * One call. Bitrix24 refusing the access token itself (invalid_token, NO_AUTH_FOUND: revoked or
+   * unknown, which the SDK does not refresh on its own) gets one token refresh and one retry; refused
+   * again, the portal is marked as needing re-authorisation, so delivery stops asking until a person
+   * opens the app (a refused refresh marks it in doRefresh).
+   */
+  async function send<T>(memberId: string, method: string, params: Record<string, unknown>, retried = false): Promise<CallResult<T>> {
     const http = await httpFor(memberId)
     try {
       const res = await http.call(method, params)
@@ -249,8 +265,29 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     } catch (err) {
       const e = classifyError(err)
       if (e.kind === 'rate_limited') queues.pause(memberId, RATE_LIMIT_PAUSE_MS)
+      if (e.kind === 'reauth_required' && AUTH_REFUSED_CODES.has(e.code)) {
+        if (!retried) {
+          try {
+            await refreshNow(memberId)
+          } catch (refreshErr) {
+            throw classifyError(refreshErr)
+          }
+          clients.delete(memberId)
+          return send<T>(memberId, method, params, true)
+        }
+        await portals.setState(memberId, 'needs_reauth', `Bitrix24 refused the app's access token (${e.code}) even after a token refresh; open the app in Bitrix24 to re-authorise it`)
+        log.warn({ memberId, code: e.code }, 'portal needs re-authorisation: access refused after a refresh')
+      }
       throw e
     }
+  }
+
+  /** A refresh that does not reuse a recent one: the token we hold was just refused. */
+  async function refreshNow(memberId: string): Promise<Portal> {
+    const inFlight = refreshing.get(memberId)
+    if (inFlight) return inFlight
+    refreshedAt.delete(memberId)
+    return refresh(memberId)
   }
 
   function forPortal(memberId: string, opts: ClientOptions = {}): B24Client {

@@ -58,6 +58,10 @@ export function createDispatcher(deps: DispatcherDeps) {
     readonly inFlight = new Set<number>()
     readonly loops = new Set<Promise<void>>()
     reconciling = false
+    /** consecutive whole-request failures of the portal (not of a lead) */
+    portalFailures = 0
+    /** the portal's delivery is paused after such a failure: shown in the settings tab */
+    pause: { reason: string; until: number; since: number } | null = null
 
     constructor(readonly memberId: string) {
       this.log = deps.log.child({ memberId })
@@ -120,6 +124,10 @@ export function createDispatcher(deps: DispatcherDeps) {
         const portal = await portals.find(this.memberId)
         // Not deliverable now: leads stay stored; install/re-authorisation wakes us again.
         if (!portal || portal.state !== 'active') return
+        if (this.pause && this.pause.until > now()) {
+          this.wakeAt(this.pause.until)
+          return
+        }
         if (await this.reconcileStale()) continue
         // Look before taking a slot: an empty claim would spend the portal's request budget.
         if (!(await this.hasDue())) return
@@ -193,6 +201,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       const started = now()
       try {
         const res = await client.batch(Object.fromEntries(commands.map((c) => [c.key, c.command])), false)
+        this.portalWorks()
         const delivered: Array<{ id: number; b24LeadId: number }> = []
         const updated: Array<{ id: number; b24LeadId: number; duplicateOf: string }> = []
         const failed: Array<{ id: number; error: string }> = []
@@ -235,16 +244,24 @@ export function createDispatcher(deps: DispatcherDeps) {
       this.log.warn({ code: e.code, kind: e.kind, leads: ids.length }, 'batch failed')
       switch (e.kind) {
         case 'rate_limited':
-        case 'transient':
           // Not executed by Bitrix24: safe to send again after a pause.
+          await this.requeue(rows, reason)
+          return
+        case 'transient':
+          // Not executed, and the portal's failure (could not connect, a 404 page), not the leads':
+          // the portal's delivery pauses with the reason shown, the leads keep their place.
+          await this.portalFailed(e)
           await this.requeue(rows, reason)
           return
         case 'reauth_required':
         case 'not_installed':
-          // Nothing was sent; the leads wait for the portal to be re-authorised.
-          await leads.requeue(ids, now(), reason, now())
+          // Nothing was sent; the leads wait for the portal to be re-authorised (the client marks
+          // it), with a backoff so a portal still marked active is not asked again at once.
+          await this.portalFailed(e)
+          await this.requeue(rows, reason)
           return
         case 'outcome_unknown':
+          await this.portalFailed(e)
           // Bitrix24 may have created some of them: ask it (by ORIGIN_ID) before sending again.
           await leads.requeueUnknown(ids, `${reason} (outcome unknown; will check Bitrix24 before re-sending)`, now())
           this.wakeAt(now() + options.reconcileAfterMs)
@@ -254,10 +271,24 @@ export function createDispatcher(deps: DispatcherDeps) {
       }
     }
 
+    /** A whole request failed because of the portal: count it, and pause the portal's delivery with a backoff. */
+    async portalFailed(e: B24Error): Promise<void> {
+      this.portalFailures += 1
+      const until = now() + backoffDelay(this.portalFailures, options.backoff)
+      this.pause = { reason: `${e.code}: ${e.message}`, until, since: this.pause?.since ?? now() }
+      this.wakeAt(until)
+    }
+
+    /** A request went through: the portal works again. */
+    portalWorks(): void {
+      this.portalFailures = 0
+      this.pause = null
+    }
+
     async requeue(rows: Lead[], reason: string): Promise<void> {
       if (rows.length === 0) return
       const attempts = Math.max(...rows.map((r) => r.attempts))
-      const at = now() + backoffDelay(attempts, options.backoff)
+      const at = Math.max(now() + backoffDelay(attempts, options.backoff), this.pause?.until ?? 0)
       await leads.requeue(rows.map((r) => r.id), at, `${reason} (attempt ${attempts}; next try in ${Math.round((at - now()) / 1000)} s)`, now())
       this.wakeAt(at)
     }
@@ -327,6 +358,10 @@ export function createDispatcher(deps: DispatcherDeps) {
       stopping = true
       for (const w of workers.values()) w.cancel()
       await Promise.all([...workers.values()].map((w) => w.running))
+    },
+    /** Why the portal's delivery is paused right now (a failure of the portal, not of a lead), or null. */
+    pauseOf(memberId: string): { reason: string; until: number; since: number } | null {
+      return workers.get(memberId)?.pause ?? null
     },
     forget(memberId: string): void {
       workers.get(memberId)?.cancel()

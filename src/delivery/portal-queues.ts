@@ -1,55 +1,125 @@
-import PQueue from 'p-queue'
-
 /**
- * One p-queue per portal: every REST request to a portal starts through it, so the app never
- * sends more than `rate` requests in any rolling second (strict sliding window), whatever part
- * of the app asks. Bitrix24's bucket drains 2/s (5/s on Enterprise) and counts a batch once.
+ * One queue per portal: every REST request to a portal starts through it, so the app never
+ * starts more than `rate` requests in any rolling second (strict sliding window) nor has more
+ * than `rate` running at once, whatever part of the app asks. Bitrix24's bucket drains 2/s
+ * (5/s on Enterprise) and counts a batch once.
+ *
+ * The rate is read from `rateFor` every time a request may start, so a changed rate (2 → 5 in
+ * the settings) applies to the very next request, even while a backlog is waiting. Lowering it
+ * is safe too: nothing starts until fewer than the new rate started within the last second.
  * @see https://apidocs.bitrix24.com/limits.html
  */
+interface Task {
+  priority: number
+  start: () => void
+}
+
+interface PortalQueue {
+  waiting: Task[]
+  running: number
+  /** start times (ms) of the requests started within the last second */
+  starts: number[]
+  pausedUntil: number
+  timer: NodeJS.Timeout | null
+}
+
+const WINDOW_MS = 1000
+
 export class PortalQueues {
-  readonly #queues = new Map<string, { q: PQueue; rate: number }>()
-  readonly #resumeTimers = new Map<string, NodeJS.Timeout>()
+  readonly #queues = new Map<string, PortalQueue>()
 
-  constructor(private readonly rateFor: (memberId: string) => number) {}
+  constructor(
+    private readonly rateFor: (memberId: string) => number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  #queue(memberId: string): PQueue {
-    const rate = this.rateFor(memberId)
-    const entry = this.#queues.get(memberId)
-    // A new rate takes effect once the old queue is idle, so two windows never run side by side.
-    if (entry && (entry.rate === rate || entry.q.size + entry.q.pending > 0)) return entry.q
-    const q = new PQueue({ concurrency: rate, intervalCap: rate, interval: 1000, strict: true })
-    this.#queues.set(memberId, { q, rate })
+  #queue(memberId: string): PortalQueue {
+    let q = this.#queues.get(memberId)
+    if (!q) {
+      q = { waiting: [], running: 0, starts: [], pausedUntil: 0, timer: null }
+      this.#queues.set(memberId, q)
+    }
     return q
   }
 
-  /** Run `fn` when the portal's budget allows. Higher priority goes first (people before the backlog). */
+  /** Run `fn` when the portal's budget allows. Higher priority goes first (people before the backlog), FIFO within a priority. */
   run<T>(memberId: string, fn: () => Promise<T>, priority = 0): Promise<T> {
-    return this.#queue(memberId).add(fn, { priority }) as Promise<T>
+    const q = this.#queue(memberId)
+    return new Promise<T>((resolve, reject) => {
+      const task: Task = {
+        priority,
+        start: () => {
+          q.running += 1
+          let p: Promise<T>
+          try {
+            p = fn()
+          } catch (err) {
+            p = Promise.reject(err)
+          }
+          p.then(resolve, reject).finally(() => {
+            q.running -= 1
+            this.#pump(memberId)
+          })
+        },
+      }
+      const at = q.waiting.findIndex((w) => w.priority < priority)
+      if (at === -1) q.waiting.push(task)
+      else q.waiting.splice(at, 0, task)
+      this.#pump(memberId)
+    })
+  }
+
+  #pump(memberId: string): void {
+    const q = this.#queues.get(memberId)
+    if (!q) return
+    for (;;) {
+      if (q.waiting.length === 0) return
+      const rate = Math.max(1, this.rateFor(memberId))
+      if (q.running >= rate) return
+      const t = this.now()
+      while (q.starts.length && q.starts[0]! <= t - WINDOW_MS) q.starts.shift()
+      const wakeAt = Math.max(q.pausedUntil, q.starts.length >= rate ? q.starts[q.starts.length - rate]! + WINDOW_MS : 0)
+      if (wakeAt > t) {
+        this.#wakeAt(memberId, q, wakeAt - t)
+        return
+      }
+      q.starts.push(t)
+      q.waiting.shift()!.start()
+    }
+  }
+
+  #wakeAt(memberId: string, q: PortalQueue, ms: number): void {
+    if (q.timer) clearTimeout(q.timer)
+    q.timer = setTimeout(() => {
+      q.timer = null
+      this.#pump(memberId)
+    }, ms)
   }
 
   /** Hold the portal's requests for `ms` (Bitrix24 said QUERY_LIMIT_EXCEEDED: others share the bucket). */
   pause(memberId: string, ms: number): void {
     const q = this.#queue(memberId)
-    q.pause()
-    clearTimeout(this.#resumeTimers.get(memberId))
-    const timer = setTimeout(() => {
-      this.#resumeTimers.delete(memberId)
-      q.start()
-    }, ms)
-    timer.unref()
-    this.#resumeTimers.set(memberId, timer)
+    q.pausedUntil = Math.max(q.pausedUntil, this.now() + ms)
+    this.#pump(memberId)
+  }
+
+  /** The rate changed (settings): let waiting requests use it now. */
+  rateChanged(memberId: string): void {
+    this.#pump(memberId)
   }
 
   pending(memberId: string): number {
-    const e = this.#queues.get(memberId)
-    return e ? e.q.size + e.q.pending : 0
+    const q = this.#queues.get(memberId)
+    return q ? q.waiting.length + q.running : 0
   }
 
   close(): void {
-    for (const t of this.#resumeTimers.values()) clearTimeout(t)
-    for (const { q } of this.#queues.values()) {
-      q.clear()
-      q.start()
+    for (const q of this.#queues.values()) {
+      if (q.timer) clearTimeout(q.timer)
+      q.timer = null
+      q.pausedUntil = 0
+      // Requests not yet started are dropped, as before (nothing of them reached Bitrix24).
+      q.waiting = []
     }
   }
 }

@@ -190,6 +190,7 @@ export function settingsRoutes(config: Config) {
           // Retention left out of the body: unchanged.
           await app.settings.update(m, retention_days === undefined ? rest : { ...rest, retention_days })
           app.portalRates.set(m, body.rate_per_s)
+          app.portalQueues.rateChanged(m)
           return { ok: true, options: optionsOf((await app.settings.find(m))!, app.retention.days) }
         })
 
