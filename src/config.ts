@@ -22,6 +22,12 @@ export const ConfigSchema = z.object({
   /** Refresh an access token this many seconds before Bitrix24 says it expires. */
   B24_TOKEN_REFRESH_MARGIN_S: z.coerce.number().int().min(0).max(1800).default(120),
   B24_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
+  /**
+   * The longest a request may run on Bitrix24's side (the platform cuts it at 60 s): a batch whose
+   * outcome is unknown is looked up only after it can no longer be executing.
+   * @see https://apidocs.bitrix24.com/limits.html
+   */
+  B24_MAX_REQUEST_S: z.coerce.number().int().min(1).max(3600).default(60),
   /** Secret for signing settings-page session tokens; a random one is made per process if unset. */
   SESSION_SECRET: z.string().min(32, 'SESSION_SECRET must be at least 32 characters').optional(),
   /** After a batch's outcome is unknown (timeout, reset, crash), wait this long before looking its leads up in Bitrix24. */

@@ -59,6 +59,7 @@ export function testConfig(emu: Emulator | null, overrides: Partial<Config> = {}
       B24_CLIENT_SECRET: CLIENT_SECRET,
       ...(emu ? { B24_OAUTH_URL: emu.oauthUrl } : {}),
       B24_REQUEST_TIMEOUT_MS: 2000,
+      B24_MAX_REQUEST_S: 1,
       SESSION_SECRET: 'test-session-secret-0123456789abcdef',
       METRICS_TOKEN,
       ...overrides,

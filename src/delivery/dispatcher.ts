@@ -16,6 +16,13 @@ export interface DispatcherOptions {
   concurrency: number
   /** how long after an unknown outcome (timeout, reset, 5xx) we wait before asking Bitrix24 what happened */
   reconcileAfterMs: number
+  /**
+   * How long a request may still be executing on the portal after it was sent: max(our timeout,
+   * Bitrix24's own cutoff). A lead of an unknown-outcome batch is looked up no earlier than its
+   * send start + this + a margin, so the look-up never races a batch that is still running.
+   * @see settings/performance/limits.md (b24restdocs)
+   */
+  requestMayRunMs?: number
   backoff: BackoffOptions
   /** ORIGINATOR_ID written on every lead: with ORIGIN_ID it is how a sent lead is found again */
   originatorId: string
@@ -46,6 +53,10 @@ export function createDispatcher(deps: DispatcherDeps) {
   const { leads, portals, settings, b24, queues, options } = deps
   const now = deps.now ?? Date.now
   const workers = new Map<string, PortalWorker>()
+  // A lead left `sending` is dated at its send start (the claim): look it up once the request
+  // cannot be running any more (plus a margin for clocks and the answer in transit).
+  const mayRun = options.requestMayRunMs ?? 0
+  const reconcileWait = Math.max(options.reconcileAfterMs, mayRun ? mayRun + Math.max(1000, mayRun / 10) : 0)
   let stopping = false
 
   class PortalWorker {
@@ -228,17 +239,17 @@ export function createDispatcher(deps: DispatcherDeps) {
         await leads.markFailed(failed, t)
         await this.requeue(retry, 'Bitrix24 asked to retry this lead later')
         if (unknown.length) {
-          await leads.requeueUnknown(unknown, 'the batch answer did not mention this lead; checking Bitrix24 before re-sending', t)
-          this.wakeAt(t + options.reconcileAfterMs)
+          await leads.requeueUnknown(unknown, 'the batch answer did not mention this lead; checking Bitrix24 before re-sending', started)
+          this.wakeAt(started + reconcileWait)
         }
         this.log.info({ sent: commands.length, delivered: delivered.length, updated: updated.length, failed: failed.length, retry: retry.length, ms: t - started }, 'batch sent')
       } catch (err) {
         const e = err instanceof B24Error ? err : new B24Error('UNKNOWN', 0, 'outcome_unknown', String(err))
-        await this.handleBatchError(commands.map((c) => c.row), e)
+        await this.handleBatchError(commands.map((c) => c.row), e, started)
       }
     }
 
-    async handleBatchError(rows: Lead[], e: B24Error): Promise<void> {
+    async handleBatchError(rows: Lead[], e: B24Error, started = now()): Promise<void> {
       const ids = rows.map((r) => r.id)
       const reason = `${e.code}: ${e.message}`
       this.log.warn({ code: e.code, kind: e.kind, leads: ids.length }, 'batch failed')
@@ -263,8 +274,9 @@ export function createDispatcher(deps: DispatcherDeps) {
         case 'outcome_unknown':
           await this.portalFailed(e)
           // Bitrix24 may have created some of them: ask it (by ORIGIN_ID) before sending again.
-          await leads.requeueUnknown(ids, `${reason} (outcome unknown; will check Bitrix24 before re-sending)`, now())
-          this.wakeAt(now() + options.reconcileAfterMs)
+          // Dated at the send start: the look-up waits until the batch can no longer be running.
+          await leads.requeueUnknown(ids, `${reason} (outcome unknown; will check Bitrix24 before re-sending)`, started)
+          this.wakeAt(started + reconcileWait)
           return
         case 'permanent':
           await leads.markFailed(rows.map((r) => ({ id: r.id, error: reason })), now())
@@ -301,11 +313,11 @@ export function createDispatcher(deps: DispatcherDeps) {
       if (this.reconciling) return false
       this.reconciling = true
       try {
-        const cutoff = now() - options.reconcileAfterMs
+        const cutoff = now() - reconcileWait
         const sending = (await leads.listSending(this.memberId, 200)).filter((r) => !this.inFlight.has(r.id))
         const stale = sending.filter((r) => r.updated_at <= cutoff).slice(0, options.batchSize)
         const fresh = sending.filter((r) => r.updated_at > cutoff)
-        if (fresh.length) this.wakeAt(Math.min(...fresh.map((r) => r.updated_at)) + options.reconcileAfterMs)
+        if (fresh.length) this.wakeAt(Math.min(...fresh.map((r) => r.updated_at)) + reconcileWait)
         if (stale.length === 0) return false
         await queues.run(this.memberId, () => this.reconcile(stale))
         return true
@@ -322,7 +334,8 @@ export function createDispatcher(deps: DispatcherDeps) {
     async reconcile(rows: Lead[]): Promise<void> {
       const client: B24Client = b24.forPortal(this.memberId, { paced: false })
       const { result } = await client.call<Array<{ ID: string | number; ORIGIN_ID: string }>>('crm.lead.list', {
-        filter: { ORIGINATOR_ID: options.originatorId, ORIGIN_ID: rows.map((r) => r.tiktok_lead_id) },
+        // `@` is the documented IN filter: @see api-reference/crm/leads/crm-lead-list.md (b24restdocs)
+        filter: { ORIGINATOR_ID: options.originatorId, '@ORIGIN_ID': rows.map((r) => r.tiktok_lead_id) },
         select: ['ID', 'ORIGIN_ID'],
       })
       const found = new Map((result ?? []).map((l) => [String(l.ORIGIN_ID), Number(l.ID)]))

@@ -13,6 +13,7 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   batchSize: 50,
   concurrency: 2,
   reconcileAfterMs: 10_000,
+  requestMayRunMs: 60_000,
   backoff: DEFAULT_BACKOFF,
   originatorId: manifest.code,
 }

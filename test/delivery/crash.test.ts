@@ -28,6 +28,9 @@ t.test('SIGKILL mid-backlog, restart: every acknowledged lead is in Bitrix24 exa
     B24_CLIENT_SECRET: CLIENT_SECRET,
     B24_OAUTH_URL: emu.oauthUrl,
     DELIVERY_RECONCILE_AFTER_MS: '500',
+    // A lead left sending is looked up only once its batch cannot be running any more.
+    B24_REQUEST_TIMEOUT_MS: '2000',
+    B24_MAX_REQUEST_S: '1',
     SESSION_SECRET: 'crash-test-session-secret-0123456789',
   }
   const url = `http://127.0.0.1:${port}`
