@@ -62,7 +62,7 @@ export async function buildApp({ config, database, logger, loggerInstance, deliv
   await app.register(errorHandler)
   await app.register(databasePlugin, { database, config })
   await app.register(bitrix24Plugin, { config })
-  await app.register(deliveryPlugin, { options: { reconcileAfterMs: config.DELIVERY_RECONCILE_AFTER_MS, requestMayRunMs: Math.max(config.B24_REQUEST_TIMEOUT_MS, config.B24_MAX_REQUEST_S * 1000), ...delivery }, autoStart: autoStartDelivery ?? true })
+  await app.register(deliveryPlugin, { options: { reconcileAfterMs: config.DELIVERY_RECONCILE_AFTER_MS, requestMayRunMs: Math.max(config.B24_REQUEST_TIMEOUT_MS, config.B24_MAX_REQUEST_S * 1000), operatingLimitSec: config.B24_OPERATING_LIMIT_S, ...delivery }, autoStart: autoStartDelivery ?? true })
   await app.register(tiktokPlugin, { config, ...tiktok })
   await app.register(retentionPlugin, { config, ...retention })
   await app.register(metricsPlugin)

@@ -28,6 +28,12 @@ export const ConfigSchema = z.object({
    * @see https://apidocs.bitrix24.com/limits.html
    */
   B24_MAX_REQUEST_S: z.coerce.number().int().min(1).max(3600).default(60),
+  /**
+   * Keep each method's operating time (server seconds within Bitrix24's 10-minute window) under
+   * this; Bitrix24 refuses the method with OPERATION_TIME_LIMIT past 480.
+   * @see https://apidocs.bitrix24.com/limits.html
+   */
+  B24_OPERATING_LIMIT_S: z.coerce.number().min(0.01).max(480).default(480),
   /** Secret for signing settings-page session tokens; a random one is made per process if unset. */
   SESSION_SECRET: z.string().min(32, 'SESSION_SECRET must be at least 32 characters').optional(),
   /** After a batch's outcome is unknown (timeout, reset, crash), wait this long before looking its leads up in Bitrix24. */

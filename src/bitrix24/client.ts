@@ -264,7 +264,8 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
       return { result: data?.result as T, total: res.getTotal(), more: res.isMore() }
     } catch (err) {
       const e = classifyError(err)
-      if (e.kind === 'rate_limited') queues.pause(memberId, RATE_LIMIT_PAUSE_MS)
+      // The request bucket is the portal's; OPERATION_TIME_LIMIT holds one method only (the dispatcher's budget).
+      if (e.kind === 'rate_limited' && e.code !== 'OPERATION_TIME_LIMIT') queues.pause(memberId, RATE_LIMIT_PAUSE_MS)
       if (e.kind === 'reauth_required' && AUTH_REFUSED_CODES.has(e.code)) {
         if (!retried) {
           try {

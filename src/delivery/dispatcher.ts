@@ -8,6 +8,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { DEDUP_BATCH_SIZE, decide, findDuplicates, type DuplicateMatch } from './dedup.js'
 import { leadCommand, prepareLeads, type LeadCommand, type PreparedLead } from './lead-commands.js'
 import type { PortalQueues } from './portal-queues.js'
+import { OperatingBudget, operatingOf } from './operating.js'
 
 export interface DispatcherOptions {
   /** commands per `batch` call; Bitrix24 allows at most 50 */
@@ -23,6 +24,10 @@ export interface DispatcherOptions {
    * @see settings/performance/limits.md (b24restdocs)
    */
   requestMayRunMs?: number
+  /** keep each method's operating time (server seconds in Bitrix24's 10-minute window) under this; 480 is Bitrix24's limit */
+  operatingLimitSec?: number
+  /** one of the window's baskets, ms (60 s on Bitrix24): the wait after a refusal when no reset time is known */
+  operatingBasketMs?: number
   backoff: BackoffOptions
   /** ORIGINATOR_ID written on every lead: with ORIGIN_ID it is how a sent lead is found again */
   originatorId: string
@@ -40,7 +45,9 @@ export interface DispatcherDeps {
 }
 
 // Command-level errors after which the same command may well succeed later.
-const TRANSIENT_COMMAND_ERRORS = new Set(['QUERY_LIMIT_EXCEEDED', 'OPERATION_TIME_LIMIT', 'INTERNAL_SERVER_ERROR', 'ERROR_CORE', 'PAYMENT_REQUIRED'])
+const TRANSIENT_COMMAND_ERRORS = new Set(['QUERY_LIMIT_EXCEEDED', 'INTERNAL_SERVER_ERROR', 'ERROR_CORE', 'PAYMENT_REQUIRED'])
+/** The lead command's method: its operating time is what the portal's budget is kept for. */
+const ADD_METHOD = 'crm.lead.add'
 
 export type Dispatcher = ReturnType<typeof createDispatcher>
 
@@ -56,6 +63,7 @@ export function createDispatcher(deps: DispatcherDeps) {
   // A lead left `sending` is dated at its send start (the claim): look it up once the request
   // cannot be running any more (plus a margin for clocks and the answer in transit).
   const mayRun = options.requestMayRunMs ?? 0
+  const budget = new OperatingBudget({ limitSec: options.operatingLimitSec ?? 480, basketMs: options.operatingBasketMs ?? 60_000 }, now)
   const reconcileWait = Math.max(options.reconcileAfterMs, mayRun ? mayRun + Math.max(1000, mayRun / 10) : 0)
   let stopping = false
 
@@ -73,6 +81,8 @@ export function createDispatcher(deps: DispatcherDeps) {
     portalFailures = 0
     /** the portal's delivery is paused after such a failure: shown in the settings tab */
     pause: { reason: string; until: number; since: number } | null = null
+    /** Bitrix24's operating limit holds a method until `until` (shown in the settings tab) */
+    limited: { method: string; until: number } | null = null
 
     constructor(readonly memberId: string) {
       this.log = deps.log.child({ memberId })
@@ -140,6 +150,14 @@ export function createDispatcher(deps: DispatcherDeps) {
           return
         }
         if (await this.reconcileStale()) continue
+        // The operating budget: wait for the reset instead of sending a batch Bitrix24 would refuse.
+        const hold = budget.waitMs(this.memberId, ADD_METHOD, 1)
+        if (hold > 0) {
+          this.limited = { method: ADD_METHOD, until: now() + hold }
+          this.wakeAt(now() + hold)
+          return
+        }
+        this.limited = null
         // Look before taking a slot: an empty claim would spend the portal's request budget.
         if (!(await this.hasDue())) return
         // Claim inside the slot, so leads that arrived while we waited for the budget ride along,
@@ -149,7 +167,9 @@ export function createDispatcher(deps: DispatcherDeps) {
           const conf = await settings.find(this.memberId)
           if (!conf) return null
           const dedup = conf.dedup_policy !== 'off'
-          const limit = dedup ? Math.min(DEDUP_BATCH_SIZE, options.batchSize) : options.batchSize
+          const size = dedup ? Math.min(DEDUP_BATCH_SIZE, options.batchSize) : options.batchSize
+          // No more commands than the method's operating time left can take (observed cost per command).
+          const limit = Math.max(1, budget.fits(this.memberId, ADD_METHOD, size))
           const rows = await leads.claimDue(this.memberId, limit, now())
           if (rows.length === 0) return null
           if (rows.length === limit && this.loops.size < options.concurrency) this.startLoop()
@@ -217,12 +237,20 @@ export function createDispatcher(deps: DispatcherDeps) {
         const updated: Array<{ id: number; b24LeadId: number; duplicateOf: string }> = []
         const failed: Array<{ id: number; error: string }> = []
         const retry: Lead[] = []
+        const limited: Lead[] = []
         const unknown: number[] = []
         const results = res.result as Record<string, unknown>
         const errors = res.result_error as Record<string, { error?: string; error_description?: string }>
+        const times = (res.result_time ?? {}) as Record<string, unknown>
         for (const cmd of commands) {
           const value = results[cmd.key]
           const err = errors[cmd.key]
+          const time = operatingOf(times[cmd.key])
+          if (time) budget.observe(this.memberId, methodOf(cmd.command), time, time.duration !== null ? { commands: 1, costSec: time.duration } : undefined)
+          if (err && String(err.error ?? '') === 'OPERATION_TIME_LIMIT') {
+            limited.push(cmd.row)
+            continue
+          }
           if (cmd.updates && (value === true || value === 'true' || value === 1)) {
             updated.push({ id: cmd.row.id, b24LeadId: cmd.updates.leadId, duplicateOf: `updated ${cmd.updates.duplicateOf}` })
           } else if (!cmd.updates && Number.isInteger(Number(value)) && Number(value) > 0) {
@@ -238,6 +266,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         if (updated.length) await leads.markDuplicate(updated, t)
         await leads.markFailed(failed, t)
         await this.requeue(retry, 'Bitrix24 asked to retry this lead later')
+        if (limited.length) await this.operatingRefused(limited, ADD_METHOD)
         if (unknown.length) {
           await leads.requeueUnknown(unknown, 'the batch answer did not mention this lead; checking Bitrix24 before re-sending', started)
           this.wakeAt(started + reconcileWait)
@@ -253,6 +282,11 @@ export function createDispatcher(deps: DispatcherDeps) {
       const ids = rows.map((r) => r.id)
       const reason = `${e.code}: ${e.message}`
       this.log.warn({ code: e.code, kind: e.kind, leads: ids.length }, 'batch failed')
+      if (e.code === 'OPERATION_TIME_LIMIT') {
+        // The whole request was refused by the operating limit of the method it called (`batch`).
+        await this.operatingRefused(rows, 'batch')
+        return
+      }
       switch (e.kind) {
         case 'rate_limited':
           // Not executed by Bitrix24: safe to send again after a pause.
@@ -281,6 +315,19 @@ export function createDispatcher(deps: DispatcherDeps) {
         case 'permanent':
           await leads.markFailed(rows.map((r) => ({ id: r.id, error: reason })), now())
       }
+    }
+
+    /**
+     * Bitrix24's operating limit refused `method`: hold only that method for this portal until the
+     * reset the last answer named (then each later one), and put the leads back for then without
+     * counting an attempt: they were not run, and waiting is all that helps.
+     */
+    async operatingRefused(rows: Lead[], method: string): Promise<void> {
+      const until = budget.refused(this.memberId, method)
+      this.limited = { method, until }
+      await leads.requeue(rows.map((r) => r.id), until, `Bitrix24 is limiting this app (OPERATION_TIME_LIMIT on ${method}); sending resumes at ${new Date(until).toISOString()}`, now(), { notAttempted: true })
+      this.log.warn({ method, leads: rows.length, until }, 'operating limit reached; method held until its reset')
+      this.wakeAt(until)
     }
 
     /** A whole request failed because of the portal: count it, and pause the portal's delivery with a backoff. */
@@ -372,6 +419,11 @@ export function createDispatcher(deps: DispatcherDeps) {
       for (const w of workers.values()) w.cancel()
       await Promise.all([...workers.values()].map((w) => w.running))
     },
+    /** Bitrix24's operating limit is holding the portal's leads until `until`, or null. */
+    limitOf(memberId: string): { method: string; until: number } | null {
+      const l = workers.get(memberId)?.limited ?? null
+      return l && l.until > now() ? l : null
+    },
     /** Why the portal's delivery is paused right now (a failure of the portal, not of a lead), or null. */
     pauseOf(memberId: string): { reason: string; until: number; since: number } | null {
       return workers.get(memberId)?.pause ?? null
@@ -381,4 +433,9 @@ export function createDispatcher(deps: DispatcherDeps) {
       workers.delete(memberId)
     },
   }
+}
+
+/** `crm.lead.add?fields…` → `crm.lead.add` */
+function methodOf(command: string): string {
+  return command.split('?')[0]!.toLowerCase()
 }

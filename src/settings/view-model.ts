@@ -16,6 +16,7 @@ const PROBLEMS = {
   en: {
     needs_reauth: (why: string) => `Bitrix24 no longer accepts the app's access (${why}). A portal administrator must open this page to re-authorise it; leads are kept and will be sent then.`,
     uninstalled: () => 'The app is uninstalled from this portal: leads are stored but not sent.',
+    operating_limit: (at: string, n: number) => `Bitrix24 is limiting this app: sending resumes at ${at}. ${n} lead(s) are waiting and will be sent then; nothing is lost.`,
     portal_paused: (why: string, at: string) => `Sending to Bitrix24 is paused: the portal did not answer as expected (${why}). Leads are kept and sending is retried automatically, next at ${at}.`,
     failed: (n: number) => `${n} lead(s) could not be delivered. See the delivery log below, fix the cause and re-send them.`,
     stuck: (min: number, err: string) => `Leads are waiting: the oldest for ${min} min${err ? ` (last error: ${err})` : ''}.`,
@@ -25,6 +26,7 @@ const PROBLEMS = {
   ru: {
     needs_reauth: (why: string) => `Bitrix24 больше не принимает доступ приложения (${why}). Администратор портала должен открыть эту страницу, чтобы переавторизовать его; лиды сохранены и будут отправлены.`,
     uninstalled: () => 'Приложение удалено с портала: лиды сохраняются, но не отправляются.',
+    operating_limit: (at: string, n: number) => `Битрикс24 ограничивает это приложение: отправка продолжится в ${at}. Лидов в очереди: ${n}, они будут отправлены тогда; ничего не теряется.`,
     portal_paused: (why: string, at: string) => `Отправка в Битрикс24 приостановлена: портал ответил не так, как ожидалось (${why}). Лиды сохранены, отправка повторяется автоматически, следующая попытка в ${at}.`,
     failed: (n: number) => `Не удалось доставить лидов: ${n}. Смотрите журнал доставки ниже, устраните причину и отправьте их повторно.`,
     stuck: (min: number, err: string) => `Лиды ждут отправки: самый старый — ${min} мин${err ? ` (последняя ошибка: ${err})` : ''}.`,
@@ -141,6 +143,8 @@ export async function buildState(app: FastifyInstance, args: { portal: Portal; c
   if (portal.state === 'uninstalled') problems.push(text.uninstalled())
   const paused = portal.state === 'active' ? app.dispatcher.pauseOf(m) : null
   if (paused) problems.push(text.portal_paused(paused.reason, hhmm(Math.max(paused.until, Date.now()))))
+  const limited = portal.state === 'active' ? app.dispatcher.limitOf(m) : null
+  if (limited) problems.push(text.operating_limit(hhmm(limited.until), counts.received + counts.queued + counts.sending))
   if (counts.failed > 0) problems.push(text.failed(counts.failed))
   if (oldest && Date.now() - oldest.received_at > STUCK_AFTER_MS) problems.push(text.stuck(Math.round((Date.now() - oldest.received_at) / 60_000), oldest.last_error ?? ''))
   const connected = (await app.tiktok.repo.listConnections(m)).length > 0

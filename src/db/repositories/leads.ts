@@ -302,11 +302,17 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
       await markEach(items, 'failed', (it) => ({ status: 'failed', last_error: it.error, done_at: nowMs, updated_at: nowMs }))
     },
 
-    /** Back to the queue after a transient failure, due again at `nextAttemptAt`. */
-    async requeue(ids: number[], nextAttemptAt: number, error: string | null, nowMs = Date.now()): Promise<void> {
+    /**
+     * Back to the queue after a transient failure, due again at `nextAttemptAt`. `notAttempted`:
+     * Bitrix24 refused to run it at all (its operating limit), so the claim does not count as an attempt.
+     */
+    async requeue(ids: number[], nextAttemptAt: number, error: string | null, nowMs = Date.now(), opts: { notAttempted?: boolean } = {}): Promise<void> {
       if (ids.length === 0) return
       const write = (these: number[]) =>
-        db.updateTable('leads').set({ status: 'queued', next_attempt_at: nextAttemptAt, last_error: error, updated_at: nowMs }).where('id', 'in', these)
+        db
+          .updateTable('leads')
+          .set({ status: 'queued', next_attempt_at: nextAttemptAt, last_error: error, updated_at: nowMs, ...(opts.notAttempted ? { attempts: sql<number>`max(attempts - 1, 0)` } : {}) })
+          .where('id', 'in', these)
       await track(async () => {
         const done = await write(ids).where(isSending).returning(['id', 'member_id']).execute()
         let unknown: Array<{ member_id: string }> = []
