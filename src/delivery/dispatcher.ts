@@ -283,8 +283,9 @@ export function createDispatcher(deps: DispatcherDeps) {
       const reason = `${e.code}: ${e.message}`
       this.log.warn({ code: e.code, kind: e.kind, leads: ids.length }, 'batch failed')
       if (e.code === 'OPERATION_TIME_LIMIT') {
-        // The whole request was refused by the operating limit of the method it called (`batch`).
-        await this.operatingRefused(rows, 'batch')
+        // The whole request refused by the operating limit: the outer batch is not counted, its
+        // commands are, so it is the add method's budget that is spent.
+        await this.operatingRefused(rows, ADD_METHOD)
         return
       }
       switch (e.kind) {

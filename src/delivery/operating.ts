@@ -43,7 +43,9 @@ export function operatingOf(time: unknown): (OperatingTime & { duration: number 
   if (!Number.isFinite(operating)) return null
   const reset = Number(t.operating_reset_at)
   const duration = Number(t.duration ?? t.processing)
-  return { operating, resetAt: Number.isFinite(reset) && reset > 0 ? reset * 1000 : null, duration: Number.isFinite(duration) ? duration : null }
+  // operating_reset_at is a Unix time in seconds (a value in ms is taken as it is).
+  const resetAt = Number.isFinite(reset) && reset > 0 ? (reset > 1e12 ? reset : reset * 1000) : null
+  return { operating, resetAt, duration: Number.isFinite(duration) ? duration : null }
 }
 
 export class OperatingBudget {
