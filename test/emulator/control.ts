@@ -11,7 +11,7 @@
  *   POST /_emulator/portals/:memberId/uninstall     { clean? }
  *   POST /_emulator/portals/:memberId/user-fields   UserFieldInput
  *   GET  /_emulator/portals/:memberId/leads
- *   POST /_emulator/faults    { failNext?: {n, kind, method?, memberId?}, latencyMs?, refreshFails?, expireAllTokens?, clear? }
+ *   POST /_emulator/faults    { failNext?: {n, kind, method?, memberId?}, latencyMs?, refreshFails?, expireAllTokens?, events?: {loseNext?, delayMs?, reorder?}, clear? }
  *   GET  /_emulator/calls
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -105,6 +105,12 @@ export function registerControl(app: FastifyInstance, emu: Controlled): void {
     if (typeof body['latencyMs'] === 'number') emu.faults.latencyMs = body['latencyMs']
     if (body['refreshFails'] !== undefined) emu.faults.refreshFails = body['refreshFails'] as RefreshFault
     if (body['expireAllTokens'] === true) emu.faults.expireAllTokens()
+    const events = body['events']
+    if (isPlainObject(events)) {
+      if (typeof events['loseNext'] === 'number') emu.faults.events.loseNext = events['loseNext']
+      if (typeof events['delayMs'] === 'number') emu.faults.events.delayMs = events['delayMs']
+      if (typeof events['reorder'] === 'boolean') emu.faults.events.reorder = events['reorder']
+    }
     return { ok: true }
   })
   app.get('/_emulator/calls', async () => emu.calls)

@@ -10,7 +10,7 @@
  * - 'reset': the call runs, then the socket is destroyed.
  * Rules are consumed in the order they were added.
  */
-import type { FaultKind, Faults, RefreshFault } from './types.js'
+import type { EventFaults, FaultKind, Faults, RefreshFault } from './types.js'
 
 interface Rule {
   remaining: number
@@ -22,6 +22,7 @@ interface Rule {
 export class FaultController implements Faults {
   latencyMs = 0
   refreshFails: RefreshFault = false
+  events: EventFaults = { loseNext: 0, delayMs: 0, reorder: false }
   private rules: Rule[] = []
 
   constructor(private readonly expireTokens: () => void) {}
@@ -44,6 +45,7 @@ export class FaultController implements Faults {
     this.rules = []
     this.latencyMs = 0
     this.refreshFails = false
+    this.events = { loseNext: 0, delayMs: 0, reorder: false }
   }
 
   /** The fault for this request, if a rule matches; consumes one use of it. */

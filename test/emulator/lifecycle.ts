@@ -78,6 +78,54 @@ export async function postForm(ctx: EmulatorContext, input: PostInput): Promise<
   return reply
 }
 
+const heldEvents = new WeakMap<EmulatorContext, () => Promise<void>>()
+/** How long a reordered event waits for a next one before it goes out anyway. */
+const REORDER_HOLD_MS = 1000
+
+/**
+ * An event POST through the event faults (ctx.faults.events): lost (never sent, never retried),
+ * delayed, or held back and sent after the next event. Events are queued on the portal and
+ * delivered late or out of order; a failed delivery is not retried.
+ * @see events/index.md, api-reference/events/index.md
+ */
+async function postEvent(ctx: EmulatorContext, input: PostInput): Promise<HttpReply> {
+  const f = ctx.faults.events
+  if (f.loseNext > 0) {
+    f.loseNext -= 1
+    ctx.deliveries.push({
+      at: ctx.now(),
+      memberId: input.portal.memberId,
+      kind: input.kind,
+      url: input.url,
+      ...(input.event !== undefined ? { event: input.event } : {}),
+      status: 0,
+      fault: 'lost',
+    })
+    return { status: 0, headers: {}, body: 'lost' }
+  }
+  if (f.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, f.delayMs))
+  if (!f.reorder) return postForm(ctx, input)
+  const previous = heldEvents.get(ctx)
+  if (previous) {
+    heldEvents.delete(ctx)
+    const reply = await postForm(ctx, input)
+    await previous()
+    return reply
+  }
+  return new Promise<HttpReply>((resolve) => {
+    let sent = false
+    const send = async () => {
+      if (sent) return
+      sent = true
+      clearTimeout(timer)
+      if (heldEvents.get(ctx) === send) heldEvents.delete(ctx)
+      resolve(await postForm(ctx, input))
+    }
+    const timer = setTimeout(() => void send(), REORDER_HOLD_MS)
+    heldEvents.set(ctx, send)
+  })
+}
+
 function frameQuery(portal: PortalState): Record<string, string> {
   return { DOMAIN: portal.domain, PROTOCOL: '0', LANG: portal.lang, APP_SID: randomHex(16) }
 }
@@ -146,7 +194,7 @@ async function sendEvent(
     ts: ts(ctx),
     auth: eventAuth(ctx, portal, authUser, applicationToken),
   }
-  return postForm(ctx, { kind: 'event', portal, url: target.url, form, event })
+  return postEvent(ctx, { kind: 'event', portal, url: target.url, form, event })
 }
 
 async function deliverInstallEvent(ctx: EmulatorContext, portal: PortalState): Promise<HttpReply[]> {
@@ -277,7 +325,7 @@ export async function uninstallApp(
         application_token: applicationToken ?? '',
       },
     }
-    replies.push(await postForm(ctx, { kind: 'event', portal, url: binding.handler, form, event: 'ONAPPUNINSTALL' }))
+    replies.push(await postEvent(ctx, { kind: 'event', portal, url: binding.handler, form, event: 'ONAPPUNINSTALL' }))
   }
   return replies
 }

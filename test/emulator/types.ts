@@ -67,6 +67,8 @@ export interface RecordedDelivery {
   url: string
   event?: string
   status: number
+  /** Set when an event fault dropped this POST (it never reached the app). */
+  fault?: 'lost'
 }
 
 export interface HttpReply {
@@ -252,7 +254,22 @@ export interface Faults {
   expireAllTokens(): void
   /** Makes `/oauth/token/` fail. */
   refreshFails: RefreshFault
+  /** Event delivery faults (events are queued, may be late, are never retried). */
+  events: EventFaults
   clear(): void
+}
+
+/**
+ * Faults of outbound event delivery. Events are queued on the portal, may arrive late or out of
+ * order, and a lost one is never retried. @see events/index.md, api-reference/events/index.md
+ */
+export interface EventFaults {
+  /** The next n event POSTs are never sent (status 0, body 'lost'). */
+  loseNext: number
+  /** Every event POST waits this long before it goes out. */
+  delayMs: number
+  /** Each event is held back and sent right after the next one (pairs swap order). */
+  reorder: boolean
 }
 
 export interface InstallAppInput {
