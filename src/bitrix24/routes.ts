@@ -54,7 +54,16 @@ export function bitrix24Routes(config: Config) {
       const portal = await verifyAndStorePortal({ config, portals: app.portals }, { memberId: body.member_id, refreshToken: body.REFRESH_ID, lang: query.LANG, isInstall: true })
       app.b24.forget(portal.member_id)
       await app.settings.ensure(portal.member_id)
-      await app.settings.openInstallWindow(portal.member_id, Date.now() + INSTALL_EVENT_WINDOW_MS)
+      if (body.APPLICATION_TOKEN) {
+        // The install POST carries the application_token, and this POST was just verified by the
+        // OAuth exchange (its refresh token names this member_id): a lost or late ONAPPINSTALL
+        // (events are queued and never retried) then leaves nothing broken.
+        // @see https://apidocs.bitrix24.com/settings/oauth/simple-way.html
+        await app.portals.setApplicationToken(portal.member_id, body.APPLICATION_TOKEN)
+        await app.settings.closeInstallWindow(portal.member_id)
+      } else {
+        await app.settings.openInstallWindow(portal.member_id, Date.now() + INSTALL_EVENT_WINDOW_MS)
+      }
       const log = request.log.child({ memberId: portal.member_id })
       let binding
       try {

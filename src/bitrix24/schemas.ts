@@ -13,6 +13,7 @@ export const FrameRequestBody = z.object({
   AUTH_EXPIRES: z.coerce.number().int().positive().optional(),
   REFRESH_ID: token.optional(),
   SERVER_ENDPOINT: z.string().max(512).optional(),
+  APPLICATION_TOKEN: z.string().min(1).max(256).optional(),
   member_id: memberId,
   status: z.string().max(4).optional(),
   PLACEMENT: z.string().max(128).default('DEFAULT'),

@@ -1,0 +1,48 @@
+/**
+ * The app's side of the lifecycle against an emulator whose events can be lost: the install POST
+ * carries APPLICATION_TOKEN (verified there by the OAuth exchange), so a lost ONAPPINSTALL
+ * (events are queued and never retried) leaves nothing broken.
+ * @see settings/oauth/simple-way.md, events/index.md
+ */
+import t from 'tap'
+import { startApp, startEmulator } from '../helpers.js'
+
+t.test('ONAPPINSTALL lost: later events from the portal are still accepted, forged ones refused', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = emu.createPortal()
+  emu.faults.events.loseNext = 1
+  const reply = await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  t.equal(reply.status, 200)
+  t.match(emu.deliveries.filter((d) => d.event === 'ONAPPINSTALL'), [{ status: 0, fault: 'lost' }], 'ONAPPINSTALL never reached the app')
+  t.equal((await app.portals.find(portal.memberId))!.application_token, portal.applicationToken, 'taken from the install POST')
+
+  const ok = await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 7 } })
+  t.same(ok.map((r) => r.status), [200])
+  const forged = await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 8 } }, { applicationToken: 'forged', url: `${url}/bitrix24/events` })
+  t.equal(forged[0]!.status, 401)
+  const rows = await app.db.selectFrom('portal_events').selectAll().execute()
+  t.same(rows.map((r) => JSON.parse(r.payload)), [{ FIELDS: { ID: '7' } }], 'only the genuine event was recorded')
+})
+
+t.test('an install POST with a refresh token the OAuth server refuses stores no application_token', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const res = await fetch(`${url}/bitrix24/install`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ AUTH_ID: 'x', REFRESH_ID: 'not-a-refresh-token', member_id: 'victim', APPLICATION_TOKEN: 'attacker' }).toString(),
+  })
+  t.not(res.status, 200)
+  t.equal(await app.portals.find('victim'), undefined)
+})
+
+t.test('a late ONAPPINSTALL after the install POST is accepted and changes nothing', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = emu.createPortal()
+  emu.faults.events.delayMs = 100
+  await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  t.match(emu.deliveries.filter((d) => d.event === 'ONAPPINSTALL'), [{ status: 200 }])
+  t.equal((await app.portals.find(portal.memberId))!.application_token, portal.applicationToken)
+})
