@@ -53,6 +53,8 @@ export interface PortalSettingsTable {
   mapping_json: Generated<string>
   /** days finished leads' payloads and events are kept: null = the server's RETENTION_DAYS, 0 = keep */
   retention_days: number | null
+  /** how a full name is split: 'auto' | 'given_first' | 'family_first' | 'full_in_name' */
+  name_order: Generated<string>
   last_verify_scheme: string | null
   last_verify_detail: string | null
   last_webhook_at: string | null

@@ -1,6 +1,6 @@
 import { batchCommand } from '../bitrix24/query.js'
 import type { Lead, PortalSettings } from '../db/schema.js'
-import { escapeHtml, mapLead, type MapLeadOptions, type MappedLead } from '../mapping/map-lead.js'
+import { escapeHtml, mapLead, NAME_ORDERS, type MapLeadOptions, type MappedLead, type NameOrder } from '../mapping/map-lead.js'
 import { MappingConfig } from '../mapping/schemas.js'
 import type { NormalizedLead } from '../tiktok/schemas.js'
 import type { DedupDecision } from './dedup.js'
@@ -24,6 +24,12 @@ export function mappingOf(conf: PortalSettings): MappingConfig {
   return parsed.success ? parsed.data : { rules: [], constants: {} }
 }
 
+/** The portal's name order and language, for splitting a full name (portal lang from portals.lang). */
+export function nameOptions(conf: PortalSettings, lang?: string | null): Pick<MapLeadOptions, 'nameOrder' | 'lang'> {
+  const order = (NAME_ORDERS as readonly string[]).includes(conf.name_order) ? (conf.name_order as NameOrder) : 'auto'
+  return { nameOrder: order, lang: lang ?? null }
+}
+
 /**
  * A stored lead through a mapping. Intake wrote `lead_json` after validating it against
  * NormalizedLead, so it is not validated again on the delivery hot path.
@@ -37,8 +43,8 @@ export function mapStoredLead(row: Lead, opts: MapLeadOptions): MappedLead & { l
  * Map every row with the portal's current mapping (applied at send time, so edits reach queued
  * leads); a lead whose stored data cannot be mapped fails alone.
  */
-export function prepareLeads(rows: Lead[], conf: PortalSettings, originatorId: string): { prepared: PreparedLead[]; failed: Array<{ id: number; error: string }> } {
-  const opts: MapLeadOptions = { mapping: mappingOf(conf), defaultCountry: conf.default_country, originatorId }
+export function prepareLeads(rows: Lead[], conf: PortalSettings, originatorId: string, lang?: string): { prepared: PreparedLead[]; failed: Array<{ id: number; error: string }> } {
+  const opts: MapLeadOptions = { ...nameOptions(conf, lang), mapping: mappingOf(conf), defaultCountry: conf.default_country, originatorId }
   const prepared: PreparedLead[] = []
   const failed: Array<{ id: number; error: string }> = []
   for (const row of rows) {

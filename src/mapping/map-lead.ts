@@ -19,7 +19,7 @@ import {
  * invented: an answer that fits no list item is left out with a warning, and a phone that cannot
  * be read is kept as typed.
  *
- * @see /work/shared/reference/bitrix24.md §6
+ * @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-add.html
  */
 
 export interface MapLeadOptions {
@@ -29,6 +29,28 @@ export interface MapLeadOptions {
   originatorId: string
   /** `crm.lead.fields` of the portal; without it list answers map only through enumMap. */
   portalFields?: PortalFields
+  /** How a full name is split into NAME / LAST_NAME (the portal's choice); default 'auto'. */
+  nameOrder?: NameOrder
+  /** The portal's language (portals.lang), for 'auto' when no default country is set. */
+  lang?: string | null
+}
+
+/**
+ * 'auto': family name first for the portal's country (else its language) where that is the
+ * custom (Vietnam, China, Taiwan, Hong Kong, Macau, Korea, Japan, Hungary), else given name first;
+ * 'full_in_name': the whole name in NAME, nothing guessed.
+ */
+export const NAME_ORDERS = ['auto', 'given_first', 'family_first', 'full_in_name'] as const
+export type NameOrder = (typeof NAME_ORDERS)[number]
+const FAMILY_FIRST_COUNTRIES = new Set(['VN', 'CN', 'TW', 'HK', 'MO', 'KR', 'KP', 'JP', 'HU'])
+const FAMILY_FIRST_LANGS = new Set(['vn', 'vi', 'cn', 'zh', 'tc', 'sc', 'kr', 'ko', 'jp', 'ja', 'hu'])
+
+/** The order a full name is read in, for a portal's choice, country and language. */
+export function effectiveNameOrder(order: NameOrder | undefined, country: string | null, lang?: string | null): Exclude<NameOrder, 'auto'> {
+  if (order && order !== 'auto') return order
+  if (country) return FAMILY_FIRST_COUNTRIES.has(country.toUpperCase()) ? 'family_first' : 'given_first'
+  const l = (lang ?? '').toLowerCase().split(/[-_]/)[0] ?? ''
+  return FAMILY_FIRST_LANGS.has(l) ? 'family_first' : 'given_first'
 }
 
 export interface MappedLead {
@@ -72,7 +94,7 @@ export function mapLead(lead: NormalizedLead, opts: MapLeadOptions): MappedLead 
 
   // 1. Defaults.
   fields.TITLE = truncate(lead.formName ? `TikTok lead: ${lead.formName}` : `TikTok lead ${lead.leadId}`, TITLE_MAX)
-  Object.assign(fields, nameFields(lead))
+  Object.assign(fields, nameFields(lead, effectiveNameOrder(opts.nameOrder, opts.defaultCountry, opts.lang)))
 
   const phones = answerValues(lead, ...PHONE_KEYS).map((raw) => phoneEntry(raw, opts.defaultCountry, warnings))
   if (phones.length) fields.PHONE = dedupeMultifield(phones)
@@ -117,11 +139,13 @@ export function mapLead(lead: NormalizedLead, opts: MapLeadOptions): MappedLead 
 // Defaults
 
 /**
- * NAME / LAST_NAME. Separate first/last answers are used as they are; a full name is split
- * with its last word as LAST_NAME and the rest as NAME. (Family-name-first names, e.g.
- * Vietnamese, come out reversed; the full name is always in COMMENTS as typed.)
+ * NAME / LAST_NAME. Separate first/last answers are used as they are. A full name is split by
+ * the portal's name order: given name first → the last word is LAST_NAME ("Ivan Petrov");
+ * family name first → the first word is LAST_NAME ("Nguyễn Văn An" → LAST_NAME "Nguyễn", NAME
+ * "Văn An"); full_in_name → all of it in NAME. A name written without spaces (e.g. 王小明) is
+ * not split. The full name is always in COMMENTS as typed.
  */
-function nameFields(lead: NormalizedLead): Record<string, string> {
+function nameFields(lead: NormalizedLead, order: Exclude<NameOrder, 'auto'>): Record<string, string> {
   const first = answerValue(lead, 'first_name')
   const last = answerValue(lead, 'last_name')
   if (first !== null || last !== null) {
@@ -132,8 +156,9 @@ function nameFields(lead: NormalizedLead): Record<string, string> {
   }
   const full = answerValue(lead, 'name', 'full_name')
   if (full === null) return {}
-  const words = full.split(/\s+/)
-  if (words.length === 1) return { NAME: full }
+  const words = full.trim().split(/\s+/)
+  if (words.length === 1 || order === 'full_in_name') return { NAME: words.join(' ') }
+  if (order === 'family_first') return { NAME: words.slice(1).join(' '), LAST_NAME: words[0] as string }
   return { NAME: words.slice(0, -1).join(' '), LAST_NAME: words[words.length - 1] as string }
 }
 

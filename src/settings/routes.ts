@@ -7,7 +7,7 @@ import { FrameRequestBody, FrameRequestQuery } from '../bitrix24/schemas.js'
 import type { Config } from '../config.js'
 import type { Portal, PortalSettings } from '../db/schema.js'
 import { Errors } from '../errors.js'
-import { mapStoredLead } from '../delivery/lead-commands.js'
+import { mapStoredLead, nameOptions } from '../delivery/lead-commands.js'
 import { validateMappingAgainstFields } from '../mapping/schemas.js'
 import { NormalizedLead } from '../tiktok/schemas.js'
 import { parseInput } from '../validation.js'
@@ -186,9 +186,9 @@ export function settingsRoutes(config: Config) {
         api.post('/options', async (request) => {
           const body = parseInput(OptionsBody, request.body, 'options')
           const m = request.session!.m
-          const { retention_days, ...rest } = body
-          // Retention left out of the body: unchanged.
-          await app.settings.update(m, retention_days === undefined ? rest : { ...rest, retention_days })
+          const { retention_days, name_order, ...rest } = body
+          // Retention or name order left out of the body: unchanged.
+          await app.settings.update(m, { ...rest, ...(retention_days === undefined ? {} : { retention_days }), ...(name_order === undefined ? {} : { name_order }) })
           app.portalRates.set(m, body.rate_per_s)
           app.portalQueues.rateChanged(m)
           return { ok: true, options: optionsOf((await app.settings.find(m))!, app.retention.days) }
@@ -196,25 +196,25 @@ export function settingsRoutes(config: Config) {
 
         api.post('/mapping', async (request, reply) => {
           const mapping = parseInput(MappingBody, request.body, 'mapping')
-          const { session, conf } = await ctx(request)
+          const { session, portal, conf } = await ctx(request)
           const { raw } = await fieldsCache.load(session.m)
           const errors = validateMappingAgainstFields(mapping, raw)
           if (errors.length) return reply.code(400).send({ error: 'APP_ERR_MAPPING_INVALID', message: `The mapping does not fit this portal's lead fields: ${errors.join('; ')}`, errors })
           await app.settings.update(session.m, { mapping_json: JSON.stringify(mapping) })
           const latest = (await app.leads.latest(session.m, { limit: 1 }))[0]
-          const warnings = latest ? mapStoredLead(latest, { mapping, defaultCountry: conf.default_country, originatorId: manifest.code, portalFields: raw }).warnings : []
+          const warnings = latest ? mapStoredLead(latest, { ...nameOptions(conf, portal.lang), mapping, defaultCountry: conf.default_country, originatorId: manifest.code, portalFields: raw }).warnings : []
           return { ok: true, mapping, warnings }
         })
 
         api.post('/preview', { config: { readOnly: true } }, async (request) => {
           const { mapping } = parseInput(PreviewBody, request.body, 'preview')
-          const { session, conf } = await ctx(request)
+          const { session, portal, conf } = await ctx(request)
           // The latest real lead if there is one among the last 20, else the latest (a test lead).
           const rows = await app.leads.latest(session.m, { limit: 20 })
           const latest = rows.find((r) => r.is_test === 0) ?? rows[0]
           if (!latest) return { lead: null, fields: {}, warnings: [] }
           const { raw } = await fieldsCache.load(session.m).catch(() => ({ raw: undefined }))
-          const { lead, fields, warnings } = mapStoredLead(latest, { mapping, defaultCountry: conf.default_country, originatorId: manifest.code, ...(raw ? { portalFields: raw } : {}) })
+          const { lead, fields, warnings } = mapStoredLead(latest, { ...nameOptions(conf, portal.lang), mapping, defaultCountry: conf.default_country, originatorId: manifest.code, ...(raw ? { portalFields: raw } : {}) })
           if (session.a) return { lead: { tiktokLeadId: lead.leadId, answers: lead.answers }, fields, warnings }
           // Not an administrator: the shape of the mapping without the person's data.
           const hide = (text: string) => lead.answers.reduce((out, a) => (a.value.trim().length > 2 ? out.split(a.value).join(maskPersonal(a.value)) : out), text).replace(/\+?\d[\d ()-]{5,}\d/g, (d) => maskPersonal(d))

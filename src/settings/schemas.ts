@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { NAME_ORDERS, type NameOrder } from '../mapping/map-lead.js'
 import { DefaultCountry, MappingConfig } from '../mapping/schemas.js'
 
 /**
@@ -30,10 +31,12 @@ export const OptionsBody = z.object({
    * the server default (RETENTION_DAYS), 0 = keep everything. Left out: unchanged.
    */
   retention_days: RetentionDays.optional(),
+  /** How a full name is split into NAME / LAST_NAME. Left out: unchanged. */
+  name_order: z.enum(NAME_ORDERS).optional(),
 })
 export type OptionsBody = z.infer<typeof OptionsBody>
 /** The options as the tab shows them: the retention always present, with the server default beside it. */
-export type OptionsView = Omit<OptionsBody, 'retention_days'> & { retention_days: RetentionDays; retention_default_days: number }
+export type OptionsView = Omit<OptionsBody, 'retention_days' | 'name_order'> & { retention_days: RetentionDays; retention_default_days: number; name_order: NameOrder }
 
 export const MappingBody = MappingConfig
 export const PreviewBody = z.object({ mapping: MappingConfig })

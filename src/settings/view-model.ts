@@ -66,6 +66,8 @@ export function optionsOf(conf: PortalSettings, defaultRetentionDays: number): O
     // stored only after validation against the same schema
     retention_days: conf.retention_days as OptionsView['retention_days'],
     retention_default_days: defaultRetentionDays,
+    // stored only after validation (a check constraint and the same schema)
+    name_order: conf.name_order as OptionsView['name_order'],
   }
 }
 

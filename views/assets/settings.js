@@ -559,6 +559,7 @@
         verify_mode: $('opt-verify').value,
         // '' = the server default, '0' = keep everything
         retention_days: $('opt-retention').value === '' ? null : Number($('opt-retention').value),
+        name_order: $('opt-name-order').value,
       }
       await busy($('options-save'), async function () {
         try {

@@ -9,7 +9,7 @@ export const newSecret = () => randomBytes(32).toString('base64url')
 
 export type SettingsRepository = ReturnType<typeof createSettingsRepository>
 
-export type SettingsPatch = Pick<PortalSettingsUpdate, 'verify_mode' | 'rate_per_s' | 'dedup_policy' | 'default_country' | 'mapping_json' | 'retention_days'>
+export type SettingsPatch = Pick<PortalSettingsUpdate, 'verify_mode' | 'rate_per_s' | 'dedup_policy' | 'default_country' | 'mapping_json' | 'retention_days' | 'name_order'>
 
 const SEALED = /^v1\./
 
