@@ -173,7 +173,7 @@ export function createDispatcher(deps: DispatcherDeps) {
           const rows = await leads.claimDue(this.memberId, limit, now())
           if (rows.length === 0) return null
           if (rows.length === limit && this.loops.size < options.concurrency) this.startLoop()
-          const { prepared, failed } = prepareLeads(rows, conf, options.originatorId)
+          const { prepared, failed } = prepareLeads(rows, conf, options.originatorId, portal.lang)
           for (const p of prepared) this.inFlight.add(p.row.id)
           if (failed.length) await leads.markFailed(failed, now())
           if (!dedup) {
