@@ -186,6 +186,10 @@ class EmulatorServer implements Emulator {
     return lifecycle.uninstallApp(this.ctx, this.state(portal), opts)
   }
 
+  updateApp(portal: Portal, opts: { version: string }): Promise<HttpReply[]> {
+    return lifecycle.updateApp(this.ctx, this.state(portal), opts)
+  }
+
   async settled(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending])
   }

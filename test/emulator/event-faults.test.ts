@@ -64,3 +64,16 @@ t.test('delayMs holds each event back; reorder swaps an event with the next one'
   emu.faults.clear()
   t.same(emu.faults.events, { loseNext: 0, delayMs: 0, reorder: false })
 })
+
+t.test('updateApp: a new application_token, old bindings gone, ONAPPUPDATE to its handler', async (t) => {
+  const { emu, portal, app } = await installed(t)
+  portal.events.push({ event: 'ONAPPUPDATE', handler: `${app.url}/events`, event_type: 'online', auth_type: 0 })
+  const oldToken = portal.applicationToken
+  const replies = await emu.updateApp(portal, { version: '2' })
+  t.same(replies.map((r) => r.status), [200])
+  t.not(portal.applicationToken, oldToken)
+  t.same(portal.events, [], 'handlers bound by the old version are gone')
+  const evt = app.requests.at(-1)!
+  t.match(evt.form, { event: 'ONAPPUPDATE', data: { VERSION: '2', PREVIOUS_VERSION: '1' }, auth: { application_token: portal.applicationToken } })
+  t.same(await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 1 } }), [], 'nothing bound: nothing sent')
+})

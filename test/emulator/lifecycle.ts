@@ -329,3 +329,27 @@ export async function uninstallApp(
   }
   return replies
 }
+
+const appVersions = new WeakMap<PortalState, string>()
+
+/**
+ * A new version of the app is installed on the portal: a new application_token is issued, the
+ * handlers and placements the old version bound are gone, and ONAPPUPDATE (VERSION,
+ * PREVIOUS_VERSION, LANGUAGE_ID, the new application_token) goes to the handlers that were bound
+ * for it. @see api-reference/common/events/on-app-update.md
+ */
+export async function updateApp(ctx: EmulatorContext, portal: PortalState, opts: { version: string }): Promise<HttpReply[]> {
+  if (!portal.installed) throw new Error('updateApp(): the app is not installed on this portal')
+  const previous = appVersions.get(portal) ?? '1'
+  appVersions.set(portal, opts.version)
+  const handlers = boundFor(portal, 'ONAPPUPDATE')
+  portal.applicationToken = randomHex(16)
+  portal.events = []
+  portal.placements = []
+  const data = { VERSION: opts.version, PREVIOUS_VERSION: previous, LANGUAGE_ID: portal.lang }
+  const replies: HttpReply[] = []
+  for (const binding of handlers) {
+    replies.push(await sendEvent(ctx, portal, 'ONAPPUPDATE', data, { url: binding.handler, binding }, portal.installerUserId, portal.applicationToken))
+  }
+  return replies
+}

@@ -307,6 +307,8 @@ export interface Emulator {
     opts?: { applicationToken?: string; url?: string },
   ): Promise<HttpReply[]>
   uninstallApp(portal: Portal, opts?: { clean?: boolean }): Promise<HttpReply[]>
+  /** A new app version: new application_token, old bindings gone, ONAPPUPDATE delivered. */
+  updateApp(portal: Portal, opts: { version: string }): Promise<HttpReply[]>
   faults: Faults
   calls: RecordedCall[]
   oauthCalls: RecordedOAuthCall[]
