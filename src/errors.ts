@@ -49,7 +49,7 @@ export const Errors = {
  * - permission: the token does not cover this ad account or form, or a permission was not granted
  * - bad_request: TikTok refused the parameters (a bug or a state we did not expect)
  * - transient: network error, timeout, 5xx or an unreadable answer: try again later
- * @see ../shared/reference/tiktok.md §1, §6
+ * @see https://business-api.tiktok.com/portal/docs (return codes)
  */
 export type TikTokErrorKind = 'rate_limited' | 'token_invalid' | 'permission' | 'bad_request' | 'transient'
 

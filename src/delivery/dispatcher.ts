@@ -21,7 +21,7 @@ export interface DispatcherOptions {
    * How long a request may still be executing on the portal after it was sent: max(our timeout,
    * Bitrix24's own cutoff). A lead of an unknown-outcome batch is looked up no earlier than its
    * send start + this + a margin, so the look-up never races a batch that is still running.
-   * @see settings/performance/limits.md (b24restdocs)
+   * @see https://apidocs.bitrix24.com/settings/performance/limits.html
    */
   requestMayRunMs?: number
   /** keep each method's operating time (server seconds in Bitrix24's 10-minute window) under this; 480 is Bitrix24's limit */
@@ -382,7 +382,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     async reconcile(rows: Lead[]): Promise<void> {
       const client: B24Client = b24.forPortal(this.memberId, { paced: false })
       const { result } = await client.call<Array<{ ID: string | number; ORIGIN_ID: string }>>('crm.lead.list', {
-        // `@` is the documented IN filter: @see api-reference/crm/leads/crm-lead-list.md (b24restdocs)
+        // `@` is the documented IN filter: @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-list.html
         filter: { ORIGINATOR_ID: options.originatorId, '@ORIGIN_ID': rows.map((r) => r.tiktok_lead_id) },
         select: ['ID', 'ORIGIN_ID'],
       })

@@ -8,7 +8,7 @@
  * This keeps what the answers said, per portal and method, estimates a command's cost from what
  * it really cost, and tells the dispatcher how long to hold a batch of N commands: nothing is
  * guessed ahead of the first answer, and a refused method waits for the reset it was told about.
- * @see settings/performance/limits.md (b24restdocs) "Resource Intensity Limits"
+ * @see https://apidocs.bitrix24.com/settings/performance/limits.html "Resource Intensity Limits"
  */
 
 export interface OperatingTime {

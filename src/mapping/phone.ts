@@ -13,7 +13,7 @@ import { parsePhoneNumberFromString, type CountryCode, isSupportedCountry } from
  * 4. otherwise the raw value, `normalized: false`.
  * With no default country, numbers without `+` stay as given (there is nothing to read them by).
  *
- * @see /work/shared/reference/tiktok.md §5, tiktok-research.md §6
+ * @see https://business-api.tiktok.com/portal/docs (Lead Generation: phone_number as typed)
  */
 export function normalizePhone(raw: string, defaultCountry: string | null): { value: string; normalized: boolean } {
   const value = raw.trim()

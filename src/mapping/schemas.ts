@@ -7,7 +7,7 @@ import { z } from 'zod'
  * the portal's live `crm.lead.fields` with validateMappingAgainstFields, since fields and list
  * items can be deleted on the portal at any time.
  *
- * @see /work/shared/reference/bitrix24.md §6
+ * @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-fields.html
  */
 
 /** Lead metadata a rule can read besides the answers. */

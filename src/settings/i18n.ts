@@ -6,7 +6,7 @@
  *
  * Placeholders are `{name}`; the page's script fills them.
  *
- * @see /work/shared/reference/bitrix24.md §1 (LANG in the frame query)
+ * @see https://apidocs.bitrix24.com/settings/app-installation/index.html (LANG in the frame query)
  */
 
 export type Lang = 'en' | 'ru' | 'vn'

@@ -24,7 +24,7 @@ import { createSdkAuth, type SdkOutcome } from './sdk-auth.js'
  * (see sdk-auth.ts for what is taken from it and what is not); the SDK has no lead, page or
  * subscription API, so the rest is our own fetch.
  *
- * @see /work/shared/reference/tiktok.md §1, §6, §7; tiktok-research.md §1, §4.1
+ * @see https://business-api.tiktok.com/portal/docs (Lead Generation, authorisation, rate limits)
  */
 
 export interface TikTokApiOptions {

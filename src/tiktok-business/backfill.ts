@@ -20,7 +20,7 @@ export interface BackfillResult {
  * and are inserted in that order, so the dispatcher delivers them in order of creation.
  * The export has no date filter and re-exports the form's whole history (≤ 90 days), so this runs
  * per form, daily and on demand, never in a tight loop.
- * @see ../shared/reference/tiktok.md §1, §7
+ * @see https://business-api.tiktok.com/portal/docs (Lead Generation: lead export)
  */
 export async function backfillForm(ctx: TikTokContext, conn: TikTokConnection, form: TikTokForm, sinceMs: number): Promise<BackfillResult> {
   const log = ctx.log.child({ memberId: conn.member_id, advertiserId: conn.advertiser_id, pageId: form.page_id })

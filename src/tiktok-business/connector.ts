@@ -29,7 +29,7 @@ export type TikTokConnector = ReturnType<typeof createTikTokConnector>
 
 /**
  * "Connect TikTok" and what an admin does with a connection afterwards.
- * @see ../shared/reference/tiktok.md §6 (advertiser authorisation), §1 (subscriptions, test leads)
+ * @see https://business-api.tiktok.com/portal/docs (advertiser authorisation; Lead Generation subscriptions, test leads)
  */
 export function createTikTokConnector(ctx: TikTokContext, opts: { appId: string; authUrl: string; stateSecret: string }) {
   const signer = createStateSigner(opts.stateSecret)
@@ -199,7 +199,7 @@ export function createTikTokConnector(ctx: TikTokContext, opts: { appId: string;
     /**
      * A real TikTok test lead: made with page/lead/mock/create so it arrives through TikTok's own
      * push. TikTok allows one test lead per form, so an earlier one is deleted first.
-     * @see ../shared/reference/tiktok.md §1 (Test lead)
+     * @see https://business-api.tiktok.com/portal/docs (Lead Generation: test lead)
      */
     async testLead(memberId: string, advertiserId: string, pageId: string): Promise<string> {
       const conn = await own(memberId, advertiserId)
@@ -217,7 +217,7 @@ export function createTikTokConnector(ctx: TikTokContext, opts: { appId: string;
      * The question's field definition for crm.lead.userfield.add. TikTok's page/field/get gives
      * question names only (no type, no choices), so the admin says whether it is a list; a list's
      * items are the choices given, else the answers already seen for the question.
-     * @see api-reference/crm/leads/userfield/crm-lead-userfield-add.md (b24restdocs)
+     * @see https://apidocs.bitrix24.com/api-reference/crm/leads/userfield/crm-lead-userfield-add.html
      */
     async fieldFor(memberId: string, advertiserId: string, pageId: string, question: string, kind: 'string' | 'enumeration', items: string[]): Promise<{ fieldName: string; fields: Record<string, unknown> }> {
       await own(memberId, advertiserId)

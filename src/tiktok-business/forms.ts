@@ -34,7 +34,7 @@ export const isWanted = (conn: TikTokConnection, form: TikTokForm): boolean => c
  * Read the ad account's lead forms (page/get) and the questions of the wanted ones
  * (page/field/get), so the mapping editor offers them before any lead arrives. A question that was
  * not there at the last look is remembered as new until it is mapped.
- * @see ../shared/reference/tiktok.md §1 (page/field/get), §6 (page/get)
+ * @see https://business-api.tiktok.com/portal/docs (Lead Generation: page/get, page/field/get)
  */
 export async function refreshForms(ctx: TikTokContext, conn: TikTokConnection, token: string): Promise<TikTokForm[]> {
   const now = ctx.now()

@@ -10,7 +10,7 @@ import { liveSubscriptionIds, syncSubscriptions } from './subscriptions.js'
  * (oauth2/advertiser/get), does TikTok still list our subscriptions (subscription/get, re-created if
  * not), and have the forms' questions changed. The outcome is stored as the connection's status,
  * which the tab shows in plain words and /metrics exports.
- * @see ../shared/reference/tiktok.md §1 ("check it daily"), §6 (40104/40105)
+ * @see https://business-api.tiktok.com/portal/docs (Lead Generation subscriptions; return codes 40104/40105)
  */
 export async function checkConnection(ctx: TikTokContext, conn: TikTokConnection, live?: Set<string>): Promise<TikTokConnection> {
   const now = ctx.now()

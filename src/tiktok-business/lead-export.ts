@@ -20,7 +20,7 @@ import { LeadIdValue, type LeadAnswer, type NormalizedLead } from '../tiktok/sch
  * A row without a usable lead_id is skipped and counted in `stats`, never thrown; a file without
  * a lead_id column throws ExportFormatError.
  *
- * @see /work/shared/reference/tiktok.md §1 and §7, tiktok-research.md §1(b) ("Download")
+ * @see https://business-api.tiktok.com/portal/docs (Lead Generation: lead export task, download)
  */
 
 export class ExportFormatError extends Error {

@@ -15,7 +15,7 @@ import PQueue from 'p-queue'
  *   (for the default 600/min the second limit already caps a minute at 600, so nothing is lost).
  *
  * `run()` returns what `fn` returns; the limiter never retries (the client does, on 40100).
- * @see /work/shared/reference/tiktok.md §6 ("Quota"), tiktok-research.md §4.1
+ * @see https://business-api.tiktok.com/portal/docs (rate limits / quota)
  */
 export interface TikTokLimiter {
   run<T>(fn: () => Promise<T>): Promise<T>

@@ -39,7 +39,7 @@ const TEXT = {
  * The OAuth redirect target. It runs in the popup the settings tab opened (a top-level window, so
  * TikTok's page is never framed), tells the tab through postMessage (same origin as the tab's
  * frame) and closes itself. Every refusal changes nothing and says why.
- * @see ../shared/reference/tiktok.md §6
+ * @see https://business-api.tiktok.com/portal/docs (authorisation)
  */
 export async function tiktokOAuthRoutes(app: FastifyInstance): Promise<void> {
   app.get(manifest.paths.tiktokOAuthCallback, async (request, reply) => {

@@ -9,7 +9,7 @@ import type { TikTokApi } from './api-client.js'
  * advertiser-wide subscription for "all forms", else one per selected form. New subscriptions are
  * made before old ones are cancelled, so a change never leaves a gap (a lead pushed twice meanwhile
  * is stored once: intake dedupes on the TikTok lead id). Cancelling goes through a durable outbox.
- * @see ../shared/reference/tiktok.md §1 (subscription/subscribe; "a page can be in several subscriptions")
+ * @see https://business-api.tiktok.com/portal/docs (subscription/subscribe; a page can be in several subscriptions)
  */
 export interface SyncResult {
   created: number

@@ -25,7 +25,7 @@ import {
  * the route acknowledges them with a 200 and stores nothing. Anything else throws
  * TikTokBodyError naming the bad field.
  *
- * @see /work/shared/reference/tiktok.md §2, tiktok-research.md §2
+ * @see https://business-api.tiktok.com/portal/docs (Lead Generation: lead webhook body, lead fields)
  */
 
 export class TikTokBodyError extends AppError {

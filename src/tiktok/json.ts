@@ -9,7 +9,7 @@
  * token is a value, and wraps every integer literal beyond Number.MAX_SAFE_INTEGER in quotes
  * before handing the text to `JSON.parse`. Floats, exponents and safe integers are left alone.
  *
- * @see /work/shared/reference/tiktok.md §2 ("never let them pass through a JS number")
+ * @see https://business-api.tiktok.com/portal/docs (ids are 64-bit integers: never let them pass through a JS number)
  */
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)

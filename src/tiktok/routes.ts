@@ -41,7 +41,7 @@ export interface TikTokRoutesOptions {
 /**
  * TikTok lead intake: verify, normalise, store durably, and only then answer 200.
  * TikTok retries anything but a 200 for up to 72 hours, so a duplicate is answered 200 too.
- * @see ../shared/reference/tiktok.md §3–4
+ * @see https://developers.tiktok.com/doc/webhooks-overview, https://developers.tiktok.com/doc/webhooks-verification
  */
 export async function tiktokRoutes(app: FastifyInstance, opts: TikTokRoutesOptions = {}): Promise<void> {
   // Signatures are over the exact bytes received, so the body is kept raw and parsed here; the

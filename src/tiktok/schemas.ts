@@ -8,7 +8,7 @@ import { z } from 'zod'
  * `parseJsonPreservingBigInts`: a numeric id that is not a safe integer means precision was
  * already lost, and it is rejected rather than stored under a wrong, possibly colliding, id.
  *
- * @see /work/shared/reference/tiktok.md §2, tiktok-research.md §2.1 and §2.4
+ * @see https://business-api.tiktok.com/portal/docs (Lead Generation: lead webhook body, lead fields)
  */
 
 /** Error text that says what is wrong with a field: "is missing" or "must be …". */
@@ -207,7 +207,7 @@ export type NormalizedLead = z.infer<typeof NormalizedLead>
 /**
  * Standard field keys seen in TikTok lead payloads. Custom questions arrive keyed by their
  * question text (inferred), so this list is for recognising, never for filtering.
- * @see tiktok-research.md §6
+ * @see https://business-api.tiktok.com/portal/docs (Lead Generation: lead fields)
  */
 export const STANDARD_FIELD_KEYS = [
   'name',

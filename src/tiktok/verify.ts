@@ -24,7 +24,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
  * decides: a request without a verified header signature, or with a blank one, is not valid.
  *
  * Always verify the raw bytes as received, never re-serialised JSON.
- * @see /work/shared/reference/tiktok.md §4, tiktok-research.md §3
+ * @see https://developers.tiktok.com/doc/webhooks-verification
  */
 
 export type SignatureScheme = 'tiktok-signature' | 'x-open-signature' | 'url-key'

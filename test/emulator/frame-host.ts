@@ -8,7 +8,7 @@
  *   whose action is the handler URL with query DOMAIN, PROTOCOL, LANG, APP_SID and whose fields
  *   are AUTH_ID, AUTH_EXPIRES, REFRESH_ID, SERVER_ENDPOINT, member_id, status, PLACEMENT,
  *   PLACEMENT_OPTIONS … (the same fields the emulator's openPlacement() posts).
- *   @see /work/shared/reference/bitrix24.md §1, §7
+ *   @see settings/app-installation/index.md, api-reference/widgets/ui-interaction/index.md (b24restdocs)
  * - b24jssdk reads DOMAIN, PROTOCOL and APP_SID from window.name (not from the query), posts
  *   commands to `http(s)://DOMAIN` and ignores every message whose origin is not exactly that.
  *   So DOMAIN must be this page's own host:port. @see b24jssdk dist/esm/loader-b24frame.mjs, frame/frame.mjs

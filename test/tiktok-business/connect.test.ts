@@ -3,7 +3,7 @@
  * Business emulator. An admin connects, picks ad accounts and forms, the app subscribes, and a lead
  * submitted on TikTok's side reaches Bitrix24. Every refusal (forged, replayed or expired state, a
  * non-admin, a denial, an ad account of another portal) changes nothing.
- * @see ../shared/reference/tiktok.md §1, §6
+ * @see https://business-api.tiktok.com/portal/docs (Lead Generation subscriptions, authorisation)
  */
 import t from 'tap'
 import { api, installedPortal, logCapture, metricsAuth, openTab, startApp, startEmulator, TIKTOK_APP_SECRET, waitFor } from '../helpers.js'

@@ -3,7 +3,7 @@
  * restores the flow; a subscription deleted at TikTok is re-created; new questions are named), the
  * backfill (leads missed while the app was down past TikTok's retry window arrive, each once), the
  * real test lead through TikTok's push, and a lead field made for a form's question.
- * @see ../shared/reference/tiktok.md §1, §3, §6, §7
+ * @see https://business-api.tiktok.com/portal/docs (Lead Generation subscriptions, export, return codes)
  */
 import t from 'tap'
 import { freePort, metricsAuth, tempDbPath, waitFor } from '../helpers.js'
