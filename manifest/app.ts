@@ -28,7 +28,7 @@ export const manifest = {
       description: { en: 'TikTok Lead Generation: settings and delivery log', ru: 'TikTok Lead Generation: настройки и журнал доставки', vn: 'TikTok Lead Generation: cài đặt và nhật ký' },
     },
   ],
-  events: ['ONAPPINSTALL', 'ONAPPUNINSTALL', 'ONCRMLEADUPDATE'],
+  events: ['ONAPPINSTALL', 'ONAPPUNINSTALL', 'ONAPPUPDATE', 'ONCRMLEADUPDATE'],
 } as const
 
 export type Manifest = typeof manifest

@@ -118,6 +118,26 @@ export function bitrix24Routes(config: Config) {
         return reply.send({ ok: true })
       }
 
+      if (evt.event === 'ONAPPUPDATE' && portal.state !== 'uninstalled') {
+        // A new app version brings a new application_token, and the old version's handlers may be
+        // gone. Believe it only if the event's access token works at the REST endpoint we stored
+        // (never the one the event names) and app.info there names this app.
+        // @see https://apidocs.bitrix24.com/api-reference/common/events/on-app-update.html
+        const token = evt.auth.access_token
+        const info = token ? await app.portalQueues.run(memberId, () => callWithToken(portal.client_endpoint, 'app.info', token, config.B24_REQUEST_TIMEOUT_MS).catch(() => undefined), 1) : undefined
+        if (!namesThisApp(info, config)) {
+          log.warn('ONAPPUPDATE refused: not verified with the portal')
+          throw Errors.badApplicationToken()
+        }
+        await app.portals.setApplicationToken(memberId, evt.auth.application_token)
+        const binding = await bindManifest(app.b24, memberId, publicBase(config, request), log).catch((err: unknown) => {
+          log.error({ err }, 'rebinding placements/events after the update failed')
+          return { ok: false, errors: {} }
+        })
+        log.info({ version: evt.data['VERSION'], bound: binding.ok }, 'app updated: application_token replaced, handlers rebound')
+        return reply.send({ ok: true })
+      }
+
       if (!portal.application_token || !safeEqual(portal.application_token, evt.auth.application_token)) {
         log.warn('event refused: application_token mismatch')
         throw Errors.badApplicationToken()

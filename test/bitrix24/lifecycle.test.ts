@@ -46,3 +46,35 @@ t.test('a late ONAPPINSTALL after the install POST is accepted and changes nothi
   t.match(emu.deliveries.filter((d) => d.event === 'ONAPPINSTALL'), [{ status: 200 }])
   t.equal((await app.portals.find(portal.memberId))!.application_token, portal.applicationToken)
 })
+
+t.test('after an app update the new application_token is taken, handlers rebound, later events accepted', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = emu.createPortal()
+  await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  const replies = await emu.updateApp(portal, { version: '2' })
+  t.same(replies.map((r) => r.status), [200], 'ONAPPUPDATE accepted')
+  t.equal((await app.portals.find(portal.memberId))!.application_token, portal.applicationToken, 'the new token stored')
+  t.ok(portal.events.some((b) => b.event === 'ONCRMLEADUPDATE'), 'events rebound')
+  t.ok(portal.events.some((b) => b.event === 'ONAPPUPDATE'), 'ONAPPUPDATE rebound for the next update')
+  t.ok(portal.placements.length > 0, 'placements rebound')
+  const ok = await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 9 } })
+  t.same(ok.map((r) => r.status), [200])
+  t.equal((await emu.updateApp(portal, { version: '3' }))[0]!.status, 200, 'a second update works too')
+})
+
+t.test('a forged ONAPPUPDATE changes nothing', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = emu.createPortal()
+  await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  const before = await app.portals.find(portal.memberId)
+  const res = await fetch(`${url}/bitrix24/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ event: 'ONAPPUPDATE', 'data[VERSION]': '2', 'auth[member_id]': portal.memberId, 'auth[application_token]': 'attacker', 'auth[access_token]': 'not-a-token', 'auth[client_endpoint]': 'http://evil.example/rest/' }).toString(),
+  })
+  t.equal(res.status, 401)
+  t.same(await app.portals.find(portal.memberId), before)
+  t.same((await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 1 } })).map((r) => r.status), [200], 'the real token still works')
+})
