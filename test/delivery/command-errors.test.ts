@@ -37,7 +37,7 @@ async function commandFaultProxy(t: { teardown(fn: () => unknown): void }, emu: 
         raw = Buffer.from(JSON.stringify(parsed))
       }
     }
-    const upstream = await fetch(`${emu.url}${req.url}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, ...(raw.length ? { body: raw } : {}) })
+    const upstream = await fetch(`${emu.url}${req.url}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, ...(raw.length ? { body: new Uint8Array(raw) } : {}) })
     let answer = Buffer.from(await upstream.arrayBuffer())
     if (Object.keys(errors).length) {
       const json = JSON.parse(answer.toString()) as { result: { result_error: unknown; result_time: Record<string, { operating_reset_at: number }> } }

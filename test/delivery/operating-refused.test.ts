@@ -48,7 +48,7 @@ t.test('OPERATION_TIME_LIMIT on the commands: the method is held (no batch meanw
         }
       }
     }
-    const upstream = await fetch(`${emu.url}${req.url}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, ...(raw.length ? { body: raw } : {}) })
+    const upstream = await fetch(`${emu.url}${req.url}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, ...(raw.length ? { body: new Uint8Array(raw) } : {}) })
     res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' })
     res.end(Buffer.from(await upstream.arrayBuffer()))
   })
