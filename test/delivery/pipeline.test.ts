@@ -27,8 +27,9 @@ t.test('a signed webhook becomes exactly one Bitrix24 lead with the mapped field
   await waitFor('lead delivered', async () => (await app.leads.findByTikTokId(portal.memberId, lead.id))?.status === 'delivered')
   t.equal(portal.leads.size, 1)
   const b24 = [...portal.leads.values()][0]!
-  t.equal(b24.NAME, 'Nguyen Van')
-  t.equal(b24.LAST_NAME, 'An')
+  // VN writes the family name first: Nguyen is the family name.
+  t.equal(b24.NAME, 'Van An')
+  t.equal(b24.LAST_NAME, 'Nguyen')
   t.match(b24.PHONE, [{ VALUE: '+84912345678', VALUE_TYPE: 'WORK' }])
   t.match(b24.EMAIL, [{ VALUE: 'an@example.com', VALUE_TYPE: 'WORK' }])
   t.equal(b24.TITLE, 'TikTok lead: Spring promo form')
