@@ -5,7 +5,7 @@
  * @see events/index.md, settings/oauth/simple-way.md, api-reference/common/events/on-app-install.md
  */
 import t from 'tap'
-import { startEmulator, startReceiver } from './helpers.js'
+import { callJson, startEmulator, startReceiver } from './helpers.js'
 
 async function installed(t: Parameters<typeof startEmulator>[0]) {
   const emu = await startEmulator(t)
@@ -76,4 +76,21 @@ t.test('updateApp: a new application_token, old bindings gone, ONAPPUPDATE to it
   const evt = app.requests.at(-1)!
   t.match(evt.form, { event: 'ONAPPUPDATE', data: { VERSION: '2', PREVIOUS_VERSION: '1' }, auth: { application_token: portal.applicationToken } })
   t.same(await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 1 } }), [], 'nothing bound: nothing sent')
+})
+
+t.test('placement.bind / event.bind refuse handlers without a public domain (ERROR_WRONG_HANDLER_URL)', async (t) => {
+  // @see api-reference/widgets/index.md: "URLs without a domain, including localhost, do not pass the check"
+  const emu = await startEmulator(t)
+  const portal = emu.createPortal()
+  const { access_token } = portal.issueToken(1)
+  for (const handler of ['http://localhost:3000/h', 'https://app.localhost/h', 'http://myserver/h', 'not a url']) {
+    t.match(await callJson(portal, 'event.bind', { event: 'ONCRMLEADADD', handler }, access_token), { status: 400, body: { error: 'ERROR_WRONG_HANDLER_URL' } }, `event.bind ${handler}`)
+    t.match(await callJson(portal, 'placement.bind', { PLACEMENT: 'CRM_LEAD_LIST_MENU', HANDLER: handler, TITLE: 'x' }, access_token), { status: 400, body: { error: 'ERROR_WRONG_HANDLER_URL' } }, `placement.bind ${handler}`)
+  }
+  t.match(await callJson(portal, 'event.bind', { event: 'ONCRMLEADADD', handler: 'ftp://app.example.com/h' }, access_token), { body: { error: 'ERROR_UNSUPPORTED_PROTOCOL' } })
+  t.same(portal.events, [])
+  t.same(portal.placements, [])
+  // 127.0.0.1: the tests' stand-in for a public host. A domain passes too.
+  t.match(await callJson(portal, 'event.bind', { event: 'ONCRMLEADADD', handler: 'http://127.0.0.1:9/h' }, access_token), { status: 200 })
+  t.match(await callJson(portal, 'placement.bind', { PLACEMENT: 'CRM_LEAD_LIST_MENU', HANDLER: 'https://app.example.com/p', TITLE: 'x' }, access_token), { status: 200 })
 })

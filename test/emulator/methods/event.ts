@@ -8,6 +8,7 @@
  */
 import { restErrors } from '../rest-error.js'
 import type { EventBinding } from '../types.js'
+import { checkHandlerUrl } from './handler-url.js'
 import { toInt, type CallContext, type MethodResult, type MethodTable } from './registry.js'
 
 function crmEvents(entity: string, extra: string[] = []): string[] {
@@ -55,6 +56,7 @@ function bind(ctx: CallContext): MethodResult {
   }
   const handler = typeof p['HANDLER'] === 'string' ? p['HANDLER'].trim() : ''
   if (handler === '') throw restErrors.argument('HANDLER')
+  checkHandlerUrl(handler)
   const type = eventType(p['EVENT_TYPE'])
   const authType = toInt(p['AUTH_TYPE']) ?? 0
   if (type === 'offline' && !isAdmin(ctx)) throw restErrors.eventAdminOnly('Offline events binding')

@@ -7,6 +7,7 @@
  * @see api-reference/widgets/placement-bind.md, placement-unbind.md, placement-get.md
  * @see api-reference/widgets/crm/index.md (ERROR_PLACEMENT_NOT_FOUND: wrong code or no crm scope)
  */
+import { checkHandlerUrl } from './handler-url.js'
 import { isPlainObject } from '../php-query.js'
 import { restErrors } from '../rest-error.js'
 import type { PlacementBinding } from '../types.js'
@@ -62,6 +63,7 @@ function bind(ctx: CallContext): MethodResult {
   const code = requireString(p, 'PLACEMENT').toUpperCase()
   const handler = requireString(p, 'HANDLER')
   if (!allowed(ctx, code)) throw restErrors.placementNotFound()
+  checkHandlerUrl(handler)
   const existing = ctx.portal.placements.filter((b) => b.PLACEMENT === code)
   if (SINGLE.has(code) && existing.length > 0) {
     throw restErrors.placementMaxCount()
