@@ -29,7 +29,19 @@ t.test('rate-limit answers, 500s, timeouts and token expiry in the middle of a b
   emu.faults.failNext(1, 'timeout-after-processing', { method: 'batch' })
   emu.faults.failNext(1, 'reset', { method: 'batch' })
   await backlog(emu, url, portal, conf.webhook_key, conf.signing_secret, 400)
-  setTimeout(() => emu.faults.expireAllTokens(), 1500)
+  // The unknown-outcome batches must run with a valid token (an expired one creates nothing and
+  // leaves nothing to reconcile): expire the tokens only once both have run on the portal.
+  const unknown = await waitFor('timeout and reset batches ran', () => {
+    const calls = emu.calls.filter((c) => c.memberId === portal.memberId && c.method === 'batch' && (c.error === 'timeout-after-processing' || c.error === 'reset'))
+    return calls.length === 2 ? calls : null
+  }, 30_000)
+  const created = new Set([...portal.leads.values()].map((l) => String(l.ORIGIN_ID)))
+  for (const call of unknown) {
+    // the batch's leads, by the ORIGIN_IDs in its commands
+    const ids = [...JSON.stringify(call.params).matchAll(/ORIGIN_ID%5D=(\d+)|ORIGIN_ID\]=(\d+)|"ORIGIN_ID":"?(\d+)/g)].map((m) => m[1] ?? m[2] ?? m[3])
+    t.ok(ids.length > 0 && ids.every((id) => created.has(String(id))), `the ${call.error} batch created its ${ids.length} leads in Bitrix24 before its answer was lost`)
+  }
+  emu.faults.expireAllTokens()
   await waitFor('400 delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 400, 60_000)
   t.same(originCounts(portal), [400, 400], 'every lead in Bitrix24 exactly once')
   const counts = await app.leads.counts(portal.memberId)
