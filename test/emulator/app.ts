@@ -21,6 +21,7 @@ import { registerControl } from './control.js'
 import { FaultController } from './faults.js'
 import * as lifecycle from './lifecycle.js'
 import { registerOAuth } from './oauth.js'
+import { OperatingMeter } from './operating.js'
 import { registerRest } from './rest.js'
 import { PortalState } from './state.js'
 import { TokenStore } from './tokens.js'
@@ -29,6 +30,7 @@ import type {
   Emulator,
   EmulatorOptions,
   HttpReply,
+  OperatingOptions,
   InstallAppInput,
   Portal,
   RecordedCall,
@@ -46,8 +48,9 @@ class EmulatorServer implements Emulator {
   readonly calls: RecordedCall[] = []
   readonly oauthCalls: RecordedOAuthCall[] = []
   readonly deliveries: RecordedDelivery[] = []
-  readonly counters = { rateLimited: 0, restRequests: 0, refreshes: 0 }
+  readonly counters = { rateLimited: 0, restRequests: 0, refreshes: 0, operatingRefused: 0 }
   readonly faults: FaultController
+  private readonly operating: OperatingMeter
   private readonly app: FastifyInstance
   private readonly portals = new Map<string, PortalState>()
   private readonly tokens: TokenStore
@@ -62,6 +65,7 @@ class EmulatorServer implements Emulator {
     this.now = opts.now ?? Date.now
     this.tokens = new TokenStore(this.now, opts.tokenTtlSec ?? 3600, opts.refreshTtlSec ?? DEFAULT_REFRESH_TTL_SEC)
     this.faults = new FaultController(() => this.tokens.expireAll())
+    this.operating = new OperatingMeter(this.now, opts.operating)
     const scopeText = opts.scope ?? DEFAULT_SCOPE
     const self = this
     this.ctx = {
@@ -72,6 +76,7 @@ class EmulatorServer implements Emulator {
       now: this.now,
       tokens: this.tokens,
       faults: this.faults,
+      operating: this.operating,
       calls: this.calls,
       oauthCalls: this.oauthCalls,
       deliveries: this.deliveries,
@@ -96,6 +101,10 @@ class EmulatorServer implements Emulator {
     registerOAuth(this.app, this.ctx)
     registerRest(this.app, this.ctx)
     registerControl(this.app, this)
+  }
+
+  setOperating(o: OperatingOptions): void {
+    this.operating.set(o)
   }
 
   async ready(): Promise<void> {

@@ -1,6 +1,7 @@
 /** What the route modules and the lifecycle share of the running emulator. */
 import type { Socket } from 'node:net'
 import type { FaultController } from './faults.js'
+import type { OperatingMeter } from './operating.js'
 import type { PortalState } from './state.js'
 import type { TokenStore } from './tokens.js'
 import type { Emulator, RecordedCall, RecordedDelivery, RecordedOAuthCall } from './types.js'
@@ -13,6 +14,8 @@ export interface EmulatorContext {
   readonly now: () => number
   readonly tokens: TokenStore
   readonly faults: FaultController
+  /** The operating limit: method costs and the per-method baskets. */
+  readonly operating: OperatingMeter
   readonly calls: RecordedCall[]
   readonly oauthCalls: RecordedOAuthCall[]
   readonly deliveries: RecordedDelivery[]

@@ -12,11 +12,13 @@
  *   POST /_emulator/portals/:memberId/user-fields   UserFieldInput
  *   GET  /_emulator/portals/:memberId/leads
  *   POST /_emulator/faults    { failNext?: {n, kind, method?, memberId?}, latencyMs?, refreshFails?, expireAllTokens?, events?: {loseNext?, delayMs?, reorder?}, clear? }
+ *   POST /_emulator/faults    … failCommands?: {n, code, method?, memberId?}  (one batch command's result_error)
+ *   POST /_emulator/operating OperatingOptions (limitSec, basketSec, costSec, realTime, maxRequestSec; merged)
  *   GET  /_emulator/calls
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isPlainObject } from './php-query.js'
-import type { CreatePortalInput, Emulator, FaultKind, InstallAppInput, Portal, RefreshFault, UserFieldInput } from './types.js'
+import type { CreatePortalInput, Emulator, FaultKind, InstallAppInput, OperatingOptions, Portal, RefreshFault, UserFieldInput } from './types.js'
 
 type Controlled = Emulator & { listPortals(): Portal[] }
 
@@ -102,6 +104,13 @@ export function registerControl(app: FastifyInstance, emu: Controlled): void {
         ...(typeof fail['memberId'] === 'string' ? { memberId: fail['memberId'] } : {}),
       })
     }
+    const failCommands = body['failCommands']
+    if (isPlainObject(failCommands)) {
+      emu.faults.failCommands(Number(failCommands['n'] ?? 1), String(failCommands['code'] ?? ''), {
+        ...(typeof failCommands['method'] === 'string' ? { method: failCommands['method'] } : {}),
+        ...(typeof failCommands['memberId'] === 'string' ? { memberId: failCommands['memberId'] } : {}),
+      })
+    }
     if (typeof body['latencyMs'] === 'number') emu.faults.latencyMs = body['latencyMs']
     if (body['refreshFails'] !== undefined) emu.faults.refreshFails = body['refreshFails'] as RefreshFault
     if (body['expireAllTokens'] === true) emu.faults.expireAllTokens()
@@ -111,6 +120,10 @@ export function registerControl(app: FastifyInstance, emu: Controlled): void {
       if (typeof events['delayMs'] === 'number') emu.faults.events.delayMs = events['delayMs']
       if (typeof events['reorder'] === 'boolean') emu.faults.events.reorder = events['reorder']
     }
+    return { ok: true }
+  })
+  app.post('/_emulator/operating', async (request) => {
+    emu.setOperating(json(request) as OperatingOptions)
     return { ok: true }
   })
   app.get('/_emulator/calls', async () => emu.calls)

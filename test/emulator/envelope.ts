@@ -12,21 +12,31 @@ export interface TimeBlock {
   processing: number
   date_start: string
   date_finish: string
-  operating_reset_at: number
-  operating: number
+  operating_reset_at?: number
+  operating?: number
 }
 
-export function timeBlock(startMs: number, finishMs: number): TimeBlock {
+/**
+ * `operating`: the method's real sum and reset time (operating.ts); without it (the outer block
+ * of a batch, which is not counted: the batch.md examples show no operating keys) none is printed.
+ */
+export function timeBlock(
+  startMs: number,
+  finishMs: number,
+  operating?: { operating: number; operating_reset_at: number },
+): TimeBlock {
   const duration = Math.max(0, finishMs - startMs) / 1000
-  return {
+  const block: TimeBlock = {
     start: startMs / 1000,
     finish: finishMs / 1000,
     duration,
     processing: duration,
     date_start: isoDate(startMs),
     date_finish: isoDate(finishMs),
-    // Ten one-minute baskets: the oldest leaves the sum ten minutes after it opened.
-    operating_reset_at: Math.floor(startMs / 1000) + 600,
-    operating: duration,
   }
+  if (operating) {
+    block.operating_reset_at = operating.operating_reset_at
+    block.operating = operating.operating
+  }
+  return block
 }

@@ -8,9 +8,25 @@
  *   closes), nothing processed.
  * - 'timeout-after-processing': the call runs (leads get created), then no answer.
  * - 'reset': the call runs, then the socket is destroyed.
+ * - 'cut-mid-batch': the batch starts; the socket is destroyed once about half its commands have
+ *   run, and the rest keep running on the portal until done (no answer reaches the client).
+ * - 'http-404': 404 with a small text/html page and no JSON error code (a wrong endpoint or a
+ *   proxy's page), nothing processed.
  * Rules are consumed in the order they were added.
+ *
+ * failCommands(n, code, {method, memberId}) makes the next n matching commands inside a batch
+ * fail on their own: not executed, `result_error[key] = {error: code, error_description}`
+ * (QUERY_LIMIT_EXCEEDED, OPERATION_TIME_LIMIT, ERROR_CORE, INTERNAL_SERVER_ERROR).
+ * @see settings/how-to-call-rest-api/batch.md "Error Handling", settings/performance/limits.md
  */
 import type { EventFaults, FaultKind, Faults, RefreshFault } from './types.js'
+
+interface CommandRule {
+  remaining: number
+  code: string
+  method?: string
+  memberId?: string
+}
 
 interface Rule {
   remaining: number
@@ -24,6 +40,7 @@ export class FaultController implements Faults {
   refreshFails: RefreshFault = false
   events: EventFaults = { loseNext: 0, delayMs: 0, reorder: false }
   private rules: Rule[] = []
+  private commandRules: CommandRule[] = []
 
   constructor(private readonly expireTokens: () => void) {}
 
@@ -37,12 +54,37 @@ export class FaultController implements Faults {
     })
   }
 
+  failCommands(n: number, code: string, opts: { method?: string; memberId?: string } = {}): void {
+    if (!Number.isInteger(n) || n <= 0 || typeof code !== 'string' || code === '') return
+    this.commandRules.push({
+      remaining: n,
+      code,
+      ...(opts.method !== undefined ? { method: opts.method.toLowerCase() } : {}),
+      ...(opts.memberId !== undefined ? { memberId: opts.memberId } : {}),
+    })
+  }
+
+  /** The error code for this batch command, if a failCommands rule matches; consumes one use. */
+  takeCommand(method: string, memberId: string): string | undefined {
+    const rule = this.commandRules.find(
+      (r) =>
+        r.remaining > 0 &&
+        (r.method === undefined || r.method === method) &&
+        (r.memberId === undefined || r.memberId === memberId),
+    )
+    if (!rule) return undefined
+    rule.remaining -= 1
+    this.commandRules = this.commandRules.filter((r) => r.remaining > 0)
+    return rule.code
+  }
+
   expireAllTokens(): void {
     this.expireTokens()
   }
 
   clear(): void {
     this.rules = []
+    this.commandRules = []
     this.latencyMs = 0
     this.refreshFails = false
     this.events = { loseNext: 0, delayMs: 0, reorder: false }

@@ -27,11 +27,36 @@ export interface EmulatorOptions {
   logger?: boolean
   /** Timeout of the emulator's own outbound POSTs (install, placement, events). Default 10000. */
   outboundTimeoutMs?: number
+  /** The operating limit and the server time each call costs (see operating.ts). */
+  operating?: OperatingOptions
+}
+
+/**
+ * The operating limit: per portal, per app, per method, ten baskets of `basketSec`.
+ * @see settings/performance/limits.md "Resource Intensity Limits"
+ */
+export interface OperatingOptions {
+  /** The limit on a method's accumulated time, seconds. Default 480. */
+  limitSec?: number
+  /** One basket's length, seconds; ten baskets are the window. Default 60. */
+  basketSec?: number
+  /**
+   * Per lower-case method: [min, max] seconds of server time per call, uniform jitter.
+   * Default `{ 'crm.lead.add': [0.1, 0.5] }`, and [0.005, 0.02] for any other method.
+   */
+  costSec?: Record<string, [number, number]>
+  /** true: a request really takes its cost in wall time (a batch: the sum). Default false. */
+  realTime?: boolean
+  /** A request costing more is interrupted by timeout (limits.md: 60 s). Default 60. */
+  maxRequestSec?: number
 }
 
 export type Plan = 'free' | 'pro' | 'enterprise'
 
-export type FaultKind = 500 | 503 | 'timeout' | 'reset' | 'timeout-after-processing'
+export type FaultKind = 500 | 503 | 'timeout' | 'reset' | 'timeout-after-processing' | 'cut-mid-batch' | 'http-404'
+
+/** Codes `faults.failCommands` puts in a batch command's result_error. */
+export type CommandFaultCode = 'QUERY_LIMIT_EXCEEDED' | 'OPERATION_TIME_LIMIT' | 'ERROR_CORE' | 'INTERNAL_SERVER_ERROR'
 
 export type RefreshFault = false | 'invalid_grant' | 'portal_deleted' | 500
 
@@ -248,6 +273,11 @@ export interface CreatePortalInput {
 
 export interface Faults {
   failNext(n: number, kind: FaultKind, opts?: { method?: string; memberId?: string }): void
+  /**
+   * The next n matching commands inside a batch are not executed and get
+   * `result_error[key] = {error: code, error_description}`.
+   */
+  failCommands(n: number, code: CommandFaultCode | string, opts?: { method?: string; memberId?: string }): void
   /** Added to every REST reply. */
   latencyMs: number
   /** Every access token issued so far is now expired (expired_token on use). */
@@ -316,9 +346,12 @@ export interface Emulator {
   deliveries: RecordedDelivery[]
   /**
    * restRequests: every HTTP request to a portal's REST; rateLimited: every QUERY_LIMIT_EXCEEDED
-   * answer (bucket or injected 503); refreshes: successful refresh_token grants.
+   * answer (bucket or injected 503); refreshes: successful refresh_token grants;
+   * operatingRefused: every OPERATION_TIME_LIMIT answer (direct or a batch command, injected or not).
    */
-  counters: { rateLimited: number; restRequests: number; refreshes: number }
+  counters: { rateLimited: number; restRequests: number; refreshes: number; operatingRefused: number }
+  /** Changes the operating-limit settings (merged; the counted sums stay). */
+  setOperating(o: OperatingOptions): void
   /** Resolves when the fire-and-forget event deliveries started so far have finished. */
   settled(): Promise<void>
 }

@@ -9,6 +9,10 @@
  * - `$result[key][FIELD]…` (also $result_total, $result_next, $result_error, $result_time) in a
  *   parameter value is replaced by an earlier command's output.
  * - A nested batch is ERROR_BATCH_METHOD_NOT_ALLOWED.
+ * - Each command counts against its own method's operating limit; one over it gets
+ *   OPERATION_TIME_LIMIT in result_error and is not run (rest.ts wraps `dispatch`); its
+ *   result_time carries that method's `operating` / `operating_reset_at`.
+ * - A request past the execution time limit (limits.md: 60 s) starts no more commands.
  * The batch itself answers 200 whatever its commands did.
  * @see settings/how-to-call-rest-api/batch.md
  */
@@ -78,6 +82,7 @@ async function batch(ctx: CallContext): Promise<MethodResult> {
   let position = 0
   for (const [key, raw] of commands) {
     position += 1
+    if (ctx.env.interrupted?.() === true) break
     const { method, query } = splitCommand(typeof raw === 'string' ? raw : '')
     if (position > MAX_BATCH_COMMANDS) {
       lanes.result_error.set(key, restErrors.batchLength().body())
@@ -110,7 +115,7 @@ async function batch(ctx: CallContext): Promise<MethodResult> {
     }
     // Only commands that succeeded get a time entry (the docs' error examples show result_time: []).
     lanes.result.set(key, outcome.result)
-    lanes.result_time.set(key, timeBlock(started, finished))
+    lanes.result_time.set(key, timeBlock(started, finished, ctx.env.operatingStatus?.(ctx.portal, method)))
     if (outcome.total !== undefined) lanes.result_total.set(key, outcome.total)
     if (outcome.next !== undefined) lanes.result_next.set(key, outcome.next)
   }

@@ -22,6 +22,10 @@ export interface MethodEnv {
   /** Runs one method as part of the current request (used by batch). */
   dispatch(ctx: CallContext, method: string, params: PhpMap): Promise<Outcome>
   record(call: RecordedCall): void
+  /** A method's operating-limit status on this portal (each batch command's result_time). */
+  operatingStatus?(portal: PortalState, method: string): { operating: number; operating_reset_at: number }
+  /** True once the request ran past the execution time limit: a batch starts no more commands. */
+  interrupted?(): boolean
 }
 
 export interface CallContext {
