@@ -73,6 +73,10 @@ export function bitrix24Routes(config: Config) {
         binding = { ok: false, errors: { batch: err instanceof Error ? err.message : String(err) } }
       }
       log.info({ bound: binding.ok }, 'app installed')
+      // Bitrix24 refuses handler URLs it cannot reach from the internet (localhost, no domain).
+      // @see https://apidocs.bitrix24.com/api-reference/widgets/index.html
+      const base = publicBase(config, request)
+      const wrongHandlerUrl = Object.values(binding.errors).some((e) => /ERROR_WRONG_HANDLER_URL|ERROR_UNSUPPORTED_PROTOCOL/.test(e))
       // Leads that arrived while the portal was unreachable go out now.
       app.dispatcher.notify(portal.member_id)
       return reply.type('text/html; charset=utf-8').view('install.eta', {
@@ -80,6 +84,7 @@ export function bitrix24Routes(config: Config) {
         domain: portal.domain,
         ok: binding.ok,
         errors: Object.entries(binding.errors).map(([k, v]) => `${k}: ${v}`),
+        wrongHandlerUrl: wrongHandlerUrl ? base : null,
       })
     })
 

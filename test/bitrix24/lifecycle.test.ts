@@ -78,3 +78,24 @@ t.test('a forged ONAPPUPDATE changes nothing', async (t) => {
   t.same(await app.portals.find(portal.memberId), before)
   t.same((await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 1 } })).map((r) => r.status), [200], 'the real token still works')
 })
+
+t.test('a PUBLIC_URL Bitrix24 refuses: the install page says plainly what PUBLIC_URL must be', async (t) => {
+  const emu = await startEmulator(t)
+  const { url } = await startApp(t, { emu, config: { PUBLIC_URL: 'http://localhost:3000' } })
+  const portal = emu.createPortal()
+  const reply = await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  t.equal(reply.status, 200)
+  t.match(reply.body, /id="public-url-problem"/)
+  t.match(reply.body, /http:\/\/localhost:3000/)
+  t.match(reply.body, /PUBLIC_URL must be a public https URL with a domain/)
+  t.same(portal.placements, [], 'nothing bound')
+})
+
+t.test('a reachable handler address (127.0.0.1, the tests' public host) binds without that warning', async (t) => {
+  const emu = await startEmulator(t)
+  const { url } = await startApp(t, { emu })
+  const portal = emu.createPortal()
+  const reply = await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  t.notMatch(reply.body, /public-url-problem/)
+  t.ok(portal.placements.length > 0)
+})
