@@ -53,6 +53,12 @@ export interface OperatingOptions {
 
 export type Plan = 'free' | 'pro' | 'enterprise'
 
+/**
+ * What `faults.failNext` does to a request (faults.ts): 500/503 nothing run; 'timeout' no answer,
+ * nothing run; 'timeout-after-processing' / 'reset' run, then no answer / socket destroyed;
+ * 'cut-mid-batch' socket destroyed after about half the batch's commands, the rest still run;
+ * 'http-404' an HTML 404 page without a JSON error code, nothing run.
+ */
 export type FaultKind = 500 | 503 | 'timeout' | 'reset' | 'timeout-after-processing' | 'cut-mid-batch' | 'http-404'
 
 /** Codes `faults.failCommands` puts in a batch command's result_error. */
