@@ -21,8 +21,10 @@ t.test('a portal queue starts at most `rate` tasks per rolling second; portals a
     ...Array.from({ length: 5 }, () => q.run('a', async () => void starts.a!.push(Date.now() - t0))),
     ...Array.from({ length: 5 }, () => q.run('ent', async () => void starts.ent!.push(Date.now() - t0))),
   ])
-  t.ok(starts.ent!.every((s) => s < 200), 'enterprise portal: 5 at once')
-  t.ok(starts.a![1]! < 200 && starts.a![2]! >= 990 && starts.a![4]! >= 1990, `2/s portal: ${starts.a!.join(',')}`)
+  // Lower bounds and order only (a slow machine can delay a start, never hasten one).
+  const a = starts.a!
+  t.ok(starts.ent!.every((s) => s < a[2]!), 'enterprise portal: all 5 started before the 2/s portal may start its third')
+  t.ok(a[2]! - a[0]! >= 990 && a[4]! - a[2]! >= 990, `2/s portal: the third start waits a second, the fifth another (${a.join(',')})`)
 })
 
 t.test('dedup decisions', async (t) => {
