@@ -91,7 +91,7 @@ t.test('a PUBLIC_URL Bitrix24 refuses: the install page says plainly what PUBLIC
   t.same(portal.placements, [], 'nothing bound')
 })
 
-t.test('a reachable handler address (127.0.0.1, the tests' public host) binds without that warning', async (t) => {
+t.test('a reachable handler address (127.0.0.1, the public host of the tests) binds without that warning', async (t) => {
   const emu = await startEmulator(t)
   const { url } = await startApp(t, { emu })
   const portal = emu.createPortal()
