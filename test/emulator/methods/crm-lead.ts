@@ -10,7 +10,7 @@
  */
 import { contactSpec } from './crm-contact.js'
 import { dealSpec } from './crm-deal.js'
-import { entityMethods, fieldTable, isoDate, type EntitySpec } from './crm-entity.js'
+import { entityMethods, fieldTable, isoDate, listEntities, type EntitySpec } from './crm-entity.js'
 import type { CallContext, MethodTable } from './registry.js'
 
 /** @see api-reference/crm/leads/crm-lead-fields.md */
@@ -164,4 +164,13 @@ export const leadSpec: EntitySpec = {
   afterAdd: convertInSimpleMode,
 }
 
-export const leadMethods: MethodTable = entityMethods('crm.lead', leadSpec)
+const leadTable: MethodTable = entityMethods('crm.lead', leadSpec)
+
+/** Simple mode keeps no lead list: every lead was converted, crm.lead.list answers none. */
+export const leadMethods: MethodTable = {
+  ...leadTable,
+  'crm.lead.list': {
+    scope: 'crm',
+    handler: (ctx) => (ctx.portal.crmMode === 2 ? { result: [], total: 0 } : listEntities(leadSpec, ctx)),
+  },
+}

@@ -5,6 +5,7 @@ import { contactMethods } from './crm-contact.js'
 import { dealMethods } from './crm-deal.js'
 import { leadMethods } from './crm-lead.js'
 import { leadUserFieldMethods } from './crm-lead-userfield.js'
+import { crmItemMethods } from './crm-item.js'
 import { crmMiscMethods } from './crm-misc.js'
 import { eventMethods } from './event.js'
 import { placementMethods } from './placement.js'
@@ -18,6 +19,7 @@ export const METHODS: MethodTable = {
   ...dealMethods,
   ...contactMethods,
   ...crmMiscMethods,
+  ...crmItemMethods,
   ...placementMethods,
   ...eventMethods,
 }
