@@ -66,16 +66,9 @@ export class FaultController implements Faults {
 
   /** The error code for this batch command, if a failCommands rule matches; consumes one use. */
   takeCommand(method: string, memberId: string): string | undefined {
-    const rule = this.commandRules.find(
-      (r) =>
-        r.remaining > 0 &&
-        (r.method === undefined || r.method === method) &&
-        (r.memberId === undefined || r.memberId === memberId),
-    )
-    if (!rule) return undefined
-    rule.remaining -= 1
-    this.commandRules = this.commandRules.filter((r) => r.remaining > 0)
-    return rule.code
+    const hit = consume(this.commandRules, method, memberId)
+    this.commandRules = hit.rules
+    return hit.rule?.code
   }
 
   expireAllTokens(): void {
@@ -92,15 +85,18 @@ export class FaultController implements Faults {
 
   /** The fault for this request, if a rule matches; consumes one use of it. */
   take(method: string, memberId: string): FaultKind | undefined {
-    const rule = this.rules.find(
-      (r) =>
-        r.remaining > 0 &&
-        (r.method === undefined || r.method === method) &&
-        (r.memberId === undefined || r.memberId === memberId),
-    )
-    if (!rule) return undefined
-    rule.remaining -= 1
-    this.rules = this.rules.filter((r) => r.remaining > 0)
-    return rule.kind
+    const hit = consume(this.rules, method, memberId)
+    this.rules = hit.rules
+    return hit.rule?.kind
   }
+}
+
+/** The first rule matching this call, with one use taken; used-up rules leave the list. */
+function consume<R extends { remaining: number; method?: string; memberId?: string }>(rules: R[], method: string, memberId: string): { rule: R | undefined; rules: R[] } {
+  const rule = rules.find(
+    (r) => r.remaining > 0 && (r.method === undefined || r.method === method) && (r.memberId === undefined || r.memberId === memberId),
+  )
+  if (!rule) return { rule, rules }
+  rule.remaining -= 1
+  return { rule, rules: rules.filter((r) => r.remaining > 0) }
 }
