@@ -36,3 +36,21 @@ t.test('dedup decisions', async (t) => {
   t.same(decide('update', { leadIds: [], contactIds: [3] }), { action: 'add', note: 'contact #3' })
   t.same(decide('link', m), { action: 'add', note: 'lead #7, contact #3' })
 })
+
+t.test('a rate raised from 2 to 5 mid-backlog: never more starts in a rolling second than the rate at the time', async (t) => {
+  let rate = 2
+  const q = new PortalQueues(() => rate)
+  t.teardown(() => q.close())
+  const starts: Array<{ at: number; rate: number }> = []
+  const all = Array.from({ length: 14 }, () => q.run('p', async () => void starts.push({ at: Date.now(), rate })))
+  await new Promise((resolve) => setTimeout(resolve, 1200))
+  rate = 5
+  q.rateChanged('p')
+  await Promise.all(all)
+  // Starts are recorded inside the queue's own start step, so machine load can only spread them out.
+  const worst = (limit: number) =>
+    Math.max(...starts.map((s, i) => starts.filter((o, j) => j >= i && o.at - s.at < 1000 && o.rate <= limit).length))
+  t.ok(worst(2) <= 2, `at 2/s at most 2 starts in any second (${worst(2)})`)
+  t.ok(worst(5) <= 5, `after the change at most 5 in any second (${worst(5)})`)
+  t.ok(starts.filter((s) => s.rate === 5).length >= 5, 'the backlog went on at the new rate')
+})
