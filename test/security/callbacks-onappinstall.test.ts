@@ -3,6 +3,7 @@
  * was accepted for any access token `app.info` accepted, at any time: a token of another app on
  * the portal (or a later replay when no token was stored) could set it. Now app.info must name
  * this app (CODE = our client id / application code), and only within 10 minutes of the install POST.
+ * (Since the install POST's own APPLICATION_TOKEN is taken, this path is for installs without it.)
  */
 import { createServer } from 'node:http'
 import t from 'tap'
@@ -22,7 +23,9 @@ t.test('app.info naming another app does not set the application_token', async (
   await new Promise<void>((r) => other.listen(0, '127.0.0.1', r))
   t.teardown(() => other.close())
   const stored = (await app.portals.find(portal.memberId))!
-  await app.db.updateTable('portals').set({ client_endpoint: `http://127.0.0.1:${(other.address() as { port: number }).port}/rest/` }).where('member_id', '=', portal.memberId).execute()
+  // The install POST carries APPLICATION_TOKEN and the app takes it there; this case is an install
+  // POST without one, where ONAPPINSTALL (checked through app.info) is the only source.
+  await app.db.updateTable('portals').set({ client_endpoint: `http://127.0.0.1:${(other.address() as { port: number }).port}/rest/`, application_token: null }).where('member_id', '=', portal.memberId).execute()
   const replies = await emu.finishInstall(portal)
   t.equal(replies[0]!.status, 401, 'refused')
   t.equal((await app.portals.find(portal.memberId))!.application_token, null, 'no application_token stored')
