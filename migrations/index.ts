@@ -6,6 +6,7 @@ import * as m0004 from './0004_webhook_key_rotation.js'
 import * as m0005 from './0005_retention.js'
 import * as m0006 from './0006_portal_retention.js'
 import * as m0007 from './0007_name_order.js'
+import * as m0008 from './0008_crm_mode.js'
 
 /** Every migration, in order. The Migrator gets this record directly so no file-system scan is needed after a build. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005_retention': m0005,
   '0006_portal_retention': m0006,
   '0007_name_order': m0007,
+  '0008_crm_mode': m0008,
 }

@@ -21,6 +21,10 @@ export interface PortalTable {
   installed_at: string
   updated_at: string
   uninstalled_at: string | null
+  /** crm.settings.mode.get: 1 classic (leads), 2 simple (leads off: contact + deal), null not known yet */
+  crm_mode: number | null
+  /** unix ms of the last crm.settings.mode.get */
+  crm_mode_checked_at: number | null
 }
 
 export interface PortalEventTable {
@@ -61,6 +65,8 @@ export interface PortalSettingsTable {
   updated_at: string
 }
 
+export type B24Entity = 'lead' | 'deal'
+
 export type LeadStatus = 'received' | 'queued' | 'sending' | 'delivered' | 'duplicate' | 'failed'
 
 /** Lead times are unix milliseconds: the dispatcher and the counters compare and subtract them. */
@@ -77,7 +83,11 @@ export interface LeadTable {
   verify_valid: number | null
   attempts: Generated<number>
   next_attempt_at: Generated<number>
+  /** what the lead became: a lead, or in simple CRM mode a deal (whose id is then in b24_lead_id) */
+  b24_entity: Generated<B24Entity>
   b24_lead_id: number | null
+  /** simple CRM mode: the contact the deal is bound to (new or reused) */
+  b24_contact_id: number | null
   duplicate_of: string | null
   last_error: string | null
   received_at: number
