@@ -20,6 +20,7 @@ import type { EmulatorContext } from './context.js'
 import { registerControl } from './control.js'
 import { FaultController } from './faults.js'
 import * as lifecycle from './lifecycle.js'
+import * as offline from './offline-events.js'
 import { registerOAuth } from './oauth.js'
 import { OperatingMeter } from './operating.js'
 import { registerRest } from './rest.js'
@@ -197,6 +198,25 @@ class EmulatorServer implements Emulator {
 
   updateApp(portal: Portal, opts: { version: string }): Promise<HttpReply[]> {
     return lifecycle.updateApp(this.ctx, this.state(portal), opts)
+  }
+
+  moveLead(portal: Portal, leadId: number, statusId: string, opts: { userId?: number } = {}): void {
+    offline.moveEntity(this.ctx, this.state(portal), 'lead', leadId, statusId, opts.userId)
+  }
+
+  moveDeal(portal: Portal, dealId: number, stageId: string, opts: { userId?: number } = {}): void {
+    offline.moveEntity(this.ctx, this.state(portal), 'deal', dealId, stageId, opts.userId)
+  }
+
+  offlineQueue(portal: Portal): ReturnType<Emulator['offlineQueue']> {
+    return offline.offlineRecords(this.state(portal)).map((r) => ({
+      id: r.id,
+      event: r.event,
+      entityId: Number((r.data['FIELDS'] as { ID?: unknown } | undefined)?.ID),
+      processId: r.processId,
+      connector: r.connector,
+      error: r.error,
+    }))
   }
 
   async settled(): Promise<void> {

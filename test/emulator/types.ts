@@ -232,6 +232,8 @@ export interface EventBinding {
   event_type: string
   auth_type?: number
   id?: number
+  /** Source key of an offline binding. @see api-reference/events/offline-events.md */
+  auth_connector?: string
 }
 
 export interface Portal {
@@ -360,4 +362,13 @@ export interface Emulator {
   setOperating(o: OperatingOptions): void
   /** Resolves when the fire-and-forget event deliveries started so far have finished. */
   settled(): Promise<void>
+  /**
+   * A person moves a lead to `statusId` in the CRM (STATUS_ID and STATUS_SEMANTIC_ID change;
+   * ONCRMLEADUPDATE goes online and into the offline queue). See offline-events.ts.
+   */
+  moveLead(portal: Portal, leadId: number, statusId: string, opts?: { userId?: number }): void
+  /** The same for a deal's STAGE_ID / STAGE_SEMANTIC_ID (ONCRMDEALUPDATE). */
+  moveDeal(portal: Portal, dealId: number, stageId: string, opts?: { userId?: number }): void
+  /** The app's offline event queue on the portal, every record, reserved ones included. */
+  offlineQueue(portal: Portal): ReadonlyArray<{ id: number; event: string; entityId: number; processId: string; connector: string; error: boolean }>
 }

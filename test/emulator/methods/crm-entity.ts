@@ -16,6 +16,7 @@
  *      raise an error, and the value is not saved")
  */
 import { isPlainObject, phpEntries, phpValues, type PhpMap } from '../php-query.js'
+import { callConnector, recordOfflineEvent } from '../offline-events.js'
 import { restErrors } from '../rest-error.js'
 import type { IdKind, PortalState } from '../state.js'
 import type { UserField } from '../types.js'
@@ -333,6 +334,7 @@ export function addEntity(spec: EntitySpec, ctx: CallContext): MethodResult {
   spec.store(ctx.portal).set(id, record)
   spec.afterAdd?.(record, ctx)
   ctx.env.emitEvent(ctx.portal, `${spec.eventPrefix}ADD`, { FIELDS: { ID: id } }, ctx.userId)
+  recordOfflineEvent(ctx.portal, ctx.env.now(), `${spec.eventPrefix}ADD`, { FIELDS: { ID: id } }, callConnector(ctx.params))
   return { result: id }
 }
 
@@ -360,6 +362,7 @@ export function updateEntity(spec: EntitySpec, ctx: CallContext): MethodResult {
   record['DATE_MODIFY'] = isoDate(ctx.env.now())
   spec.finalize(record, ctx, 'update')
   ctx.env.emitEvent(ctx.portal, `${spec.eventPrefix}UPDATE`, { FIELDS: { ID: id } }, ctx.userId)
+  recordOfflineEvent(ctx.portal, ctx.env.now(), `${spec.eventPrefix}UPDATE`, { FIELDS: { ID: id } }, callConnector(ctx.params))
   return { result: true }
 }
 
@@ -368,6 +371,7 @@ export function deleteEntity(spec: EntitySpec, ctx: CallContext): MethodResult {
   getRecord(spec, ctx, id)
   spec.store(ctx.portal).delete(id)
   ctx.env.emitEvent(ctx.portal, `${spec.eventPrefix}DELETE`, { FIELDS: { ID: id } }, ctx.userId)
+  recordOfflineEvent(ctx.portal, ctx.env.now(), `${spec.eventPrefix}DELETE`, { FIELDS: { ID: id } }, callConnector(ctx.params))
   return { result: true }
 }
 

@@ -4,8 +4,11 @@
  * A second bind of the same event + handler is refused with ERROR_CORE "Unable to set event
  * handler: Handler already binded" (the portal's uniqueness check, as SDKs in the wild match it).
  * An unknown event, or one whose scope the app lacks, is ERROR_EVENT_NOT_FOUND.
- * @see api-reference/events/event-bind.md, event-unbind.md, event-get.md
+ * Offline bindings (event_type=offline, administrators only) need no handler and may carry an
+ * `auth_connector`; their queue and the event.offline.* methods are in ../offline-events.ts.
+ * @see api-reference/events/event-bind.md, event-unbind.md, event-get.md, offline-events.md
  */
+import { offlineEventMethods } from '../offline-events.js'
 import { restErrors } from '../rest-error.js'
 import type { EventBinding } from '../types.js'
 import { checkHandlerUrl } from './handler-url.js'
@@ -54,20 +57,29 @@ function bind(ctx: CallContext): MethodResult {
   if (scope !== null && !ctx.scopes.has(scope) && !(scope === 'user' && ctx.scopes.has('user_brief'))) {
     throw restErrors.eventNotFound()
   }
-  const handler = typeof p['HANDLER'] === 'string' ? p['HANDLER'].trim() : ''
-  if (handler === '') throw restErrors.argument('HANDLER')
-  checkHandlerUrl(handler)
   const type = eventType(p['EVENT_TYPE'])
+  // An offline binding calls nothing: its handler is not needed (offline-events.md).
+  const handler = typeof p['HANDLER'] === 'string' ? p['HANDLER'].trim() : ''
+  if (type === 'online') {
+    if (handler === '') throw restErrors.argument('HANDLER')
+    checkHandlerUrl(handler)
+  }
+  const connector = type === 'offline' && typeof p['AUTH_CONNECTOR'] === 'string' ? p['AUTH_CONNECTOR'].trim() : ''
   const authType = toInt(p['AUTH_TYPE']) ?? 0
   if (type === 'offline' && !isAdmin(ctx)) throw restErrors.eventAdminOnly('Offline events binding')
   if (authType !== 0 && authType !== ctx.userId && !isAdmin(ctx)) {
     throw restErrors.eventAdminOnly('Event binding with AUTH_TYPE')
   }
   const duplicate = ctx.portal.events.some(
-    (b) => b.event === event && b.handler === handler && b.event_type === type && (b.auth_type ?? 0) === authType,
+    (b) =>
+      b.event === event &&
+      b.handler === handler &&
+      b.event_type === type &&
+      (b.auth_type ?? 0) === authType &&
+      (b.auth_connector ?? '') === connector,
   )
   if (duplicate) throw restErrors.core('Unable to set event handler: Handler already binded')
-  const binding: EventBinding = { event, handler, event_type: type, auth_type: authType }
+  const binding: EventBinding = { event, handler, event_type: type, auth_type: authType, ...(connector !== '' ? { auth_connector: connector } : {}) }
   ctx.portal.eventHandlerId(binding)
   ctx.portal.events.push(binding)
   return { result: true }
@@ -109,6 +121,7 @@ function get(ctx: CallContext): MethodResult {
 }
 
 export const eventMethods: MethodTable = {
+  ...offlineEventMethods,
   'event.bind': { scope: null, handler: bind },
   'event.unbind': { scope: null, handler: unbind },
   'event.get': { scope: null, handler: get },
