@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { AjaxError, ApiVersion, B24OAuth, EnumAppStatus, ParamsFactory, type HttpV2 } from '@bitrix24/b24jssdk'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
@@ -6,6 +7,7 @@ import type { PortalRepository } from '../db/repositories/portals.js'
 import { OAuthError, expiresAt, refreshWithOAuthServer } from './oauth.js'
 import type { PortalQueues } from '../delivery/portal-queues.js'
 import { BatchResult } from './schemas.js'
+import { AUTH_CONNECTOR, withAuthConnector } from './offline-events.js'
 
 /**
  * How a failed call should be handled. Every Bitrix24 reply is sorted into one of these once, here.
@@ -100,11 +102,27 @@ export interface ClientOptions {
 
 /** How long to hold a portal's requests after QUERY_LIMIT_EXCEEDED: long enough for the bucket to drain a few slots. */
 export const RATE_LIMIT_PAUSE_MS = 2000
-const RECENT_REFRESH_MS = 10_000
 /** Bitrix24 refused the access token as such (not merely expired, which the SDK refreshes itself). */
 const AUTH_REFUSED_CODES = new Set(['invalid_token', 'NO_AUTH_FOUND', 'expired_token'])
 
 export type B24Clients = ReturnType<typeof createB24Clients>
+
+/** One SDK client of a portal and what it was built with. */
+interface ClientEntry {
+  http: HttpV2
+  /** the refresh token stored when this client was built or last refreshed: another one means a re-install */
+  refreshToken: string | null
+  rate: number
+  /** the access token this client sends now */
+  held: string | null
+}
+
+/**
+ * The access token a call of ours was sent with. The SDK asks for a refresh from inside that call
+ * (before it, or after its expired_token answer), so the refresh can tell a token that is still the
+ * current one from one that was already replaced while the call was on the way.
+ */
+const sentWith = new AsyncLocalStorage<{ token: string | null }>()
 
 /**
  * One b24jssdk OAuth client per portal, built from the endpoint stored at install
@@ -112,29 +130,27 @@ export type B24Clients = ReturnType<typeof createB24Clients>
  * go to the configured OAuth server and are persisted atomically.
  */
 export function createB24Clients({ config, portals, log, queues, rateFor }: B24ClientsDeps) {
-  const clients = new Map<string, { http: HttpV2; refreshToken: string | null; rate: number }>()
+  const clients = new Map<string, ClientEntry>()
   const refreshing = new Map<string, Promise<Portal>>()
 
-  const refreshedAt = new Map<string, number>()
-
   /**
-   * Refresh the portal's tokens once, however many callers ask at the same time. A request that
-   * was sent with the old token and answered expired_token just after a refresh finished gets the
-   * fresh tokens instead of a second refresh.
+   * Refresh the portal's tokens once, however many callers (and SDK clients) ask. `held` is the
+   * access token the caller's request was sent with: if the stored one is another, someone
+   * refreshed since (a request sent with the old token and answered expired_token after the
+   * refresh finished), so the stored tokens are the answer and the refresh token, which Bitrix24
+   * accepts only once, is not spent again. Identity, not a time window: a fresh token that the
+   * portal refuses in turn is refreshed at once.
+   * @see https://apidocs.bitrix24.com/settings/oauth/index.html
    */
-  async function refresh(memberId: string): Promise<Portal> {
+  async function refresh(memberId: string, held: string | null): Promise<Portal> {
     const inFlight = refreshing.get(memberId)
     if (inFlight) return inFlight
-    if (Date.now() - (refreshedAt.get(memberId) ?? 0) < RECENT_REFRESH_MS) {
-      const stored = await portals.find(memberId)
-      if (stored?.access_token && stored.state === 'active' && stored.expires_at * 1000 > Date.now()) return stored
-    }
-    const p = doRefresh(memberId)
-      .then((portal) => {
-        refreshedAt.set(memberId, Date.now())
-        return portal
-      })
-      .finally(() => refreshing.delete(memberId))
+    const stored = await portals.find(memberId)
+    // (awaiting the row may have let another caller start the refresh)
+    const started = refreshing.get(memberId)
+    if (started) return started
+    if (stored?.access_token && stored.access_token !== held && stored.state === 'active' && stored.expires_at * 1000 > Date.now()) return stored
+    const p = doRefresh(memberId).finally(() => refreshing.delete(memberId))
     refreshing.set(memberId, p)
     return p
   }
@@ -172,7 +188,7 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     return fresh
   }
 
-  function build(portal: Portal): HttpV2 {
+  function build(portal: Portal): ClientEntry {
     const margin = config.B24_TOKEN_REFRESH_MARGIN_S
     const drainRate = rateFor(portal.member_id)
     // The SDK's own limiter mirrors the portal's bucket; ours (the queue) is stricter and runs first.
@@ -206,12 +222,15 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
       },
     )
     b24.offClientSideWarning()
+    const entry: ClientEntry = { http: undefined as unknown as HttpV2, refreshToken: portal.refresh_token, rate: drainRate, held: portal.access_token }
     // The SDK would refresh at server_endpoint's host; we refresh at the configured OAuth server
-    // and persist there, so the stored row is always the truth.
+    // and persist there, so the stored row is always the truth. The SDK calls this when its token
+    // is past `expires` or was answered expired_token/invalid_token (it merges overlapping calls
+    // on one client only; `refresh` merges the rest).
     b24.setCustomRefreshAuth(async () => {
-      const fresh = await refresh(portal.member_id)
-      const entry = clients.get(portal.member_id)
-      if (entry) entry.refreshToken = fresh.refresh_token
+      const fresh = await refresh(portal.member_id, sentWith.getStore()?.token ?? entry.held)
+      entry.refreshToken = fresh.refresh_token
+      entry.held = fresh.access_token
       // A token that lives less than twice the margin is used for half its life instead of never.
       const life = fresh.expires_at - Math.floor(Date.now() / 1000)
       return {
@@ -229,10 +248,11 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     })
     const http = b24.getHttpClient(ApiVersion.v2) as HttpV2
     http.ajaxClient.defaults.timeout = config.B24_REQUEST_TIMEOUT_MS
-    return http
+    entry.http = http
+    return entry
   }
 
-  async function httpFor(memberId: string): Promise<HttpV2> {
+  async function clientFor(memberId: string): Promise<ClientEntry> {
     const portal = await portals.find(memberId)
     if (!portal || portal.state === 'uninstalled' || !portal.access_token) {
       throw new B24Error('NOT_INSTALLED', 401, 'not_installed', 'The app is not installed on this portal')
@@ -243,10 +263,10 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     const cached = clients.get(memberId)
     // A re-install (new refresh token written by someone else) invalidates the cached client, and
     // so does a changed rate (2 → 5 req/s in the settings): the SDK's own limiter must follow at once.
-    if (cached && cached.refreshToken === portal.refresh_token && cached.rate === rateFor(memberId)) return cached.http
-    const http = build(portal)
-    clients.set(memberId, { http, refreshToken: portal.refresh_token, rate: rateFor(memberId) })
-    return http
+    if (cached && cached.refreshToken === portal.refresh_token && cached.rate === rateFor(memberId)) return cached
+    const entry = build(portal)
+    clients.set(memberId, entry)
+    return entry
   }
 
   /**
@@ -256,9 +276,9 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
    * opens the app (a refused refresh marks it in doRefresh).
    */
   async function send<T>(memberId: string, method: string, params: Record<string, unknown>, retried = false): Promise<CallResult<T>> {
-    const http = await httpFor(memberId)
+    const entry = await clientFor(memberId)
     try {
-      const res = await http.call(method, params)
+      const res = await sentWith.run({ token: entry.held }, () => entry.http.call(method, params))
       if (!res.isSuccess) throw res.getErrors().next().value ?? new Error('Bitrix24 call failed')
       const data = res.getData()
       return { result: data?.result as T, total: res.getTotal(), more: res.isMore() }
@@ -269,7 +289,8 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
       if (e.kind === 'reauth_required' && AUTH_REFUSED_CODES.has(e.code)) {
         if (!retried) {
           try {
-            await refreshNow(memberId)
+            // The token refused is the one the client holds now (after the SDK's own refresh, if any).
+            await refresh(memberId, entry.held)
           } catch (refreshErr) {
             throw classifyError(refreshErr)
           }
@@ -283,14 +304,6 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     }
   }
 
-  /** A refresh that does not reuse a recent one: the token we hold was just refused. */
-  async function refreshNow(memberId: string): Promise<Portal> {
-    const inFlight = refreshing.get(memberId)
-    if (inFlight) return inFlight
-    refreshedAt.delete(memberId)
-    return refresh(memberId)
-  }
-
   function forPortal(memberId: string, opts: ClientOptions = {}): B24Client {
     const { paced = true, priority = 0 } = opts
     return {
@@ -298,7 +311,10 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
         return paced ? queues.run(memberId, () => send<T>(memberId, method, params), priority) : send<T>(memberId, method, params)
       },
       async batch(cmd: Record<string, string>, halt = false): Promise<BatchResult> {
-        const { result } = await this.call<unknown>('batch', { halt: halt ? 1 : 0, cmd })
+        // Our own writes carry our offline-event source key, so they do not come back to us as
+        // offline events; each command is the modifying call, so each one carries it (and the batch).
+        const own = Object.fromEntries(Object.entries(cmd).map(([key, command]) => [key, withAuthConnector(command)]))
+        const { result } = await this.call<unknown>('batch', { halt: halt ? 1 : 0, cmd: own, auth_connector: AUTH_CONNECTOR })
         const parsed = BatchResult.safeParse(result)
         if (!parsed.success) throw new B24Error('BAD_BATCH_ANSWER', 200, 'outcome_unknown', 'batch answer has an unexpected shape')
         return parsed.data
@@ -308,7 +324,6 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
 
   return {
     forPortal,
-    refresh,
     /** Drop the cached client (uninstall, purge). */
     forget(memberId: string) {
       clients.delete(memberId)
