@@ -24,11 +24,29 @@ export const manifest = {
   placements: [
     {
       code: 'CRM_LEAD_LIST_MENU',
+      /** CRM modes it is bound in (crm.settings.mode.get): the lead list exists in classic mode only */
+      modes: [1],
+      title: { en: 'TikTok leads', ru: 'Лиды из TikTok', vn: 'Khách hàng TikTok' },
+      description: { en: 'TikTok Lead Generation: settings and delivery log', ru: 'TikTok Lead Generation: настройки и журнал доставки', vn: 'TikTok Lead Generation: cài đặt và nhật ký' },
+    },
+    {
+      // Simple CRM mode (leads off): each TikTok lead becomes a contact and a deal, so the
+      // settings open from the deal list. (The app's own page, paths.handler, is in both modes.)
+      code: 'CRM_DEAL_LIST_MENU',
+      modes: [2],
       title: { en: 'TikTok leads', ru: 'Лиды из TikTok', vn: 'Khách hàng TikTok' },
       description: { en: 'TikTok Lead Generation: settings and delivery log', ru: 'TikTok Lead Generation: настройки и журнал доставки', vn: 'TikTok Lead Generation: cài đặt và nhật ký' },
     },
   ],
   events: ['ONAPPINSTALL', 'ONAPPUNINSTALL', 'ONAPPUPDATE', 'ONCRMLEADUPDATE'],
+  /**
+   * Bound as offline events (no handler: the portal queues the changes and the app collects them
+   * with event.offline.get), so no stage change is lost while the app is down; our own writes pass
+   * `offlineAuthConnector` and stay out of that queue.
+   * @see https://apidocs.bitrix24.com/api-reference/events/offline-events.html
+   */
+  offlineEvents: ['ONCRMLEADUPDATE', 'ONCRMDEALUPDATE'],
+  offlineAuthConnector: 'b24_tiktok_leads',
 } as const
 
 export type Manifest = typeof manifest

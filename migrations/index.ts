@@ -7,6 +7,8 @@ import * as m0005 from './0005_retention.js'
 import * as m0006 from './0006_portal_retention.js'
 import * as m0007 from './0007_name_order.js'
 import * as m0008 from './0008_crm_mode.js'
+import * as m0009 from './0009_lead_stage.js'
+import * as m0010 from './0010_app_version.js'
 
 /** Every migration, in order. The Migrator gets this record directly so no file-system scan is needed after a build. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +20,6 @@ export const migrations: Record<string, Migration> = {
   '0006_portal_retention': m0006,
   '0007_name_order': m0007,
   '0008_crm_mode': m0008,
+  '0009_lead_stage': m0009,
+  '0010_app_version': m0010,
 }

@@ -21,6 +21,7 @@ import { settingsRoutes } from './settings/routes.js'
 import { tiktokRoutes } from './tiktok/routes.js'
 import tiktokPlugin, { type TikTokPluginOptions } from './plugins/tiktok.js'
 import retentionPlugin, { type RetentionOptions } from './plugins/retention.js'
+import offlineEventsPlugin, { type OfflineEventsOptions } from './plugins/offline-events.js'
 import { tiktokOAuthRoutes } from './tiktok-business/routes.js'
 import type { DispatcherOptions } from './delivery/dispatcher.js'
 
@@ -39,12 +40,14 @@ export interface AppDeps {
   tiktok?: Omit<TikTokPluginOptions, 'config'>
   /** retention purge tuning (tests run it by hand) */
   retention?: Omit<RetentionOptions, 'config'>
+  /** offline event collection tuning (tests run it by hand) */
+  offlineEvents?: Omit<OfflineEventsOptions, 'config'>
 }
 
 /**
  * Builds the whole app without listening: server.ts listens, tests use inject() or listen({ port: 0 }).
  */
-export async function buildApp({ config, database, logger, loggerInstance, delivery, autoStartDelivery, tiktok, retention }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, loggerInstance, delivery, autoStartDelivery, tiktok, retention, offlineEvents }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(loggerInstance ? { loggerInstance } : { logger: logger ?? loggerOptions(config.LOG_LEVEL) }),
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -65,6 +68,7 @@ export async function buildApp({ config, database, logger, loggerInstance, deliv
   await app.register(deliveryPlugin, { options: { reconcileAfterMs: config.DELIVERY_RECONCILE_AFTER_MS, requestMayRunMs: Math.max(config.B24_REQUEST_TIMEOUT_MS, config.B24_MAX_REQUEST_S * 1000), operatingLimitSec: config.B24_OPERATING_LIMIT_S, ...delivery }, autoStart: autoStartDelivery ?? true })
   await app.register(tiktokPlugin, { config, ...tiktok })
   await app.register(retentionPlugin, { config, ...retention })
+  await app.register(offlineEventsPlugin, { config, ...offlineEvents })
   await app.register(metricsPlugin)
 
   // Then routes.

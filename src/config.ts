@@ -34,6 +34,12 @@ export const ConfigSchema = z.object({
    * @see https://apidocs.bitrix24.com/limits.html
    */
   B24_OPERATING_LIMIT_S: z.coerce.number().min(0.01).max(480).default(480),
+  /**
+   * How often each portal's offline event queue (lead and deal changes made while we were not
+   * listening) is collected, to keep the delivered leads' stages; also once at start.
+   * @see https://apidocs.bitrix24.com/api-reference/events/offline-events.html
+   */
+  B24_OFFLINE_EVENTS_INTERVAL_S: z.coerce.number().int().min(1).max(86_400).default(60),
   /** Secret for signing settings-page session tokens; a random one is made per process if unset. */
   SESSION_SECRET: z.string().min(32, 'SESSION_SECRET must be at least 32 characters').optional(),
   /** After a batch's outcome is unknown (timeout, reset, crash), wait this long before looking its leads up in Bitrix24. */

@@ -69,6 +69,9 @@ export type B24Entity = 'lead' | 'deal'
 
 export type LeadStatus = 'received' | 'queued' | 'sending' | 'delivered' | 'duplicate' | 'failed'
 
+/** STATUS_SEMANTIC_ID / STAGE_SEMANTIC_ID: P in progress, S success (won), F failure (lost). */
+export type StageSemantic = 'P' | 'S' | 'F'
+
 /** Lead times are unix milliseconds: the dispatcher and the counters compare and subtract them. */
 export interface LeadTable {
   id: Generated<number>
@@ -88,6 +91,12 @@ export interface LeadTable {
   b24_lead_id: number | null
   /** simple CRM mode: the contact the deal is bound to (new or reused) */
   b24_contact_id: number | null
+  /** the lead's STATUS_ID (a deal's STAGE_ID) in Bitrix24, as last read after an offline event */
+  b24_stage_id: string | null
+  /** its semantic: P in progress, S won, F lost */
+  b24_stage_semantic: StageSemantic | null
+  /** unix ms of that read */
+  b24_stage_at: number | null
   duplicate_of: string | null
   last_error: string | null
   received_at: number

@@ -1,6 +1,6 @@
 import { sql, type Updateable } from 'kysely'
 import type { DB } from '../database.js'
-import type { Lead, LeadStatus, LeadTable } from '../schema.js'
+import type { B24Entity, Lead, LeadStatus, LeadTable, StageSemantic } from '../schema.js'
 import type { LeadCounts } from '../../metrics/lead-counts.js'
 
 export interface IncomingLead {
@@ -272,13 +272,16 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
     },
 
     /** One statement for a whole batch: this runs up to twice a second for every portal. */
-    async markDelivered(items: Array<{ id: number; b24LeadId: number }>, nowMs = Date.now()): Promise<void> {
+    async markDelivered(items: Array<{ id: number; b24LeadId: number; b24ContactId?: number | null }>, nowMs = Date.now(), opts: { entity?: B24Entity } = {}): Promise<void> {
       if (items.length === 0) return
       const write = (its: typeof items) => {
         const ids = sql.join(its.map((it) => sql`when ${it.id} then ${it.b24LeadId}`), sql` `)
+        // Simple CRM mode: b24_lead_id holds the deal's id, with the contact it is bound to.
+        const contacts = sql.join(its.map((it) => sql`when ${it.id} then ${it.b24ContactId ?? null}`), sql` `)
+        const entity = opts.entity ? { b24_entity: opts.entity, b24_contact_id: sql<number | null>`case id ${contacts} end` } : {}
         return db
           .updateTable('leads')
-          .set({ status: 'delivered', b24_lead_id: sql<number>`case id ${ids} end`, last_error: null, done_at: nowMs, updated_at: nowMs })
+          .set({ status: 'delivered', b24_lead_id: sql<number>`case id ${ids} end`, ...entity, last_error: null, done_at: nowMs, updated_at: nowMs })
           .where('id', 'in', its.map((it) => it.id))
       }
       await track(async () => {
@@ -290,6 +293,16 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
         }
         report(done, 'delivered', unknown)
       })
+    },
+
+    /**
+     * Simple CRM mode: the contact an attempt made (or a reconciliation found) although the deal was
+     * not made, so the next attempt binds its deal to it instead of making the person twice.
+     */
+    async setContactIds(items: Array<{ id: number; contactId: number }>): Promise<void> {
+      if (items.length === 0) return
+      const ids = sql.join(items.map((it) => sql`when ${it.id} then ${it.contactId}`), sql` `)
+      await db.updateTable('leads').set({ b24_contact_id: sql<number>`case id ${ids} end` }).where('id', 'in', items.map((it) => it.id)).execute()
     },
 
     async markDuplicate(items: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }>, nowMs = Date.now()): Promise<void> {
@@ -462,6 +475,39 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
         .where('status', '=', 'delivered')
         .executeTakeFirst()
       return row?.at ?? null
+    },
+
+    /** Which of these Bitrix24 ids (leads, or deals in simple mode) are ones we delivered. */
+    async ownB24Ids(memberId: string, entity: B24Entity, b24Ids: number[]): Promise<number[]> {
+      if (b24Ids.length === 0) return []
+      const rows = await db
+        .selectFrom('leads')
+        .select('b24_lead_id')
+        .distinct()
+        .where('member_id', '=', memberId)
+        .where('b24_entity', '=', entity)
+        .where('b24_lead_id', 'in', b24Ids)
+        .execute()
+      return rows.map((r) => r.b24_lead_id).filter((id): id is number => id !== null)
+    },
+
+    /**
+     * The stage a Bitrix24 lead (or deal) is at now, on every TikTok lead delivered to it (a
+     * duplicate points at the same one). One statement per stage read.
+     */
+    async setStages(memberId: string, entity: B24Entity, stages: Array<{ b24Id: number; stageId: string; semantic: StageSemantic | null }>, nowMs = Date.now()): Promise<void> {
+      if (stages.length === 0) return
+      await db.transaction().execute(async (trx) => {
+        for (const st of stages) {
+          await trx
+            .updateTable('leads')
+            .set({ b24_stage_id: st.stageId, b24_stage_semantic: st.semantic, b24_stage_at: nowMs })
+            .where('member_id', '=', memberId)
+            .where('b24_entity', '=', entity)
+            .where('b24_lead_id', '=', st.b24Id)
+            .execute()
+        }
+      })
     },
   }
 }

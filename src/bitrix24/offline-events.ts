@@ -1,0 +1,197 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { z } from 'zod'
+import { manifest } from '../../manifest/app.js'
+import type { LeadRepository } from '../db/repositories/leads.js'
+import type { B24Entity, StageSemantic } from '../db/schema.js'
+import { classifyError, type B24Client } from './client.js'
+
+/**
+ * Lossless lead stages. Online events are never retried (a missed ONCRMLEADUPDATE is gone), so
+ * lead and deal changes are bound as offline events: the portal queues them, one record per
+ * object, and we collect them here. Each round reserves a batch (`clear=0`, which hides it from
+ * other reads and names it by `process_id`), reads the current stage of the leads that are ours
+ * in one list call, stores it, and only then clears the batch: a crash between the two leaves the
+ * batch reserved, and it is taken again by its `process_id` (kept in memory for failures within
+ * this process; after a restart found through event.offline.list, which shows each reserved
+ * record's PROCESS_ID). Our own writes carry `auth_connector`, so they never come back here.
+ * @see https://apidocs.bitrix24.com/api-reference/events/offline-events.html
+ * @see https://apidocs.bitrix24.com/api-reference/events/event-offline-get.html
+ * @see https://apidocs.bitrix24.com/api-reference/events/event-offline-clear.html
+ * @see https://apidocs.bitrix24.com/api-reference/events/event-offline-list.html
+ */
+
+export const AUTH_CONNECTOR = manifest.offlineAuthConnector
+/** Records per get (the portal's default and a list page). */
+const LIMIT = 50
+/** Rounds per drain, so one busy portal cannot hold its queue for long. */
+const MAX_ROUNDS = 20
+
+/** Every command of our batches carries our source key: the modifying call is the command. */
+export function withAuthConnector(command: string): string {
+  if (/[?&]auth_connector=/.test(command)) return command
+  return `${command}${command.includes('?') ? '&' : '?'}auth_connector=${encodeURIComponent(AUTH_CONNECTOR)}`
+}
+
+const OfflineEvent = z.object({
+  ID: z.union([z.string(), z.number()]),
+  EVENT_NAME: z.string(),
+  EVENT_DATA: z.unknown(),
+  MESSAGE_ID: z.union([z.string(), z.number()]).optional(),
+})
+const GetAnswer = z.object({ process_id: z.string().nullable().optional(), events: z.array(OfflineEvent) })
+const ListRow = z.object({ PROCESS_ID: z.string().nullable().optional() })
+const StageRow = z.object({
+  ID: z.union([z.string(), z.number()]),
+  STATUS_ID: z.string().nullable().optional(),
+  STATUS_SEMANTIC_ID: z.string().nullable().optional(),
+  STAGE_ID: z.string().nullable().optional(),
+  STAGE_SEMANTIC_ID: z.string().nullable().optional(),
+})
+
+const ENTITY_OF: Record<string, B24Entity> = { ONCRMLEADUPDATE: 'lead', ONCRMDEALUPDATE: 'deal' }
+
+function entityId(data: unknown): number | null {
+  const id = (data as { FIELDS?: { ID?: unknown } } | null)?.FIELDS?.ID
+  const n = typeof id === 'number' ? id : typeof id === 'string' ? Number.parseInt(id, 10) : Number.NaN
+  return Number.isInteger(n) && n > 0 ? n : null
+}
+
+function semanticOf(value: string | null | undefined): StageSemantic | null {
+  return value === 'P' || value === 'S' || value === 'F' ? value : null
+}
+
+export interface DrainResult {
+  /** offline records taken and cleared */
+  events: number
+  /** stage reads stored (Bitrix24 leads or deals of ours) */
+  stages: number
+}
+
+export interface OfflineDrainDeps {
+  leads: LeadRepository
+  log: FastifyBaseLogger
+  now?: () => number
+}
+
+/**
+ * One portal's drainer. `drain` runs rounds until the queue is empty (or MAX_ROUNDS); a failure
+ * keeps the reserved batch's process_id for the next drain.
+ */
+export function createOfflineDrainer(deps: OfflineDrainDeps) {
+  const now = deps.now ?? Date.now
+  /** process_ids reserved but not cleared, per portal (a failed round, or found after a restart) */
+  const pending = new Map<string, Set<string>>()
+  /** portals whose reservations from an earlier process were looked for */
+  const adopted = new Set<string>()
+
+  function pendingOf(memberId: string): Set<string> {
+    let set = pending.get(memberId)
+    if (!set) pending.set(memberId, (set = new Set()))
+    return set
+  }
+
+  /** Reserved batches nobody here knows of: an earlier process took them and died before clearing. */
+  async function adoptOrphans(client: B24Client, memberId: string): Promise<void> {
+    const set = pendingOf(memberId)
+    for (let start = 0, page = 0; page < 10; page++) {
+      const { result, more } = await client.call<unknown>('event.offline.list', { auth_connector: AUTH_CONNECTOR, filter: { '!=PROCESS_ID': '' }, start })
+      const rows = z.array(ListRow).safeParse(result)
+      if (!rows.success) break
+      for (const r of rows.data) if (r.PROCESS_ID) set.add(r.PROCESS_ID)
+      if (!more) break
+      start += LIMIT
+    }
+  }
+
+  async function readStages(client: B24Client, entity: B24Entity, ids: number[]): Promise<Array<{ b24Id: number; stageId: string; semantic: StageSemantic | null }>> {
+    const lead = entity === 'lead'
+    const { result } = await client.call<unknown>(lead ? 'crm.lead.list' : 'crm.deal.list', {
+      filter: { '@ID': ids },
+      select: lead ? ['ID', 'STATUS_ID', 'STATUS_SEMANTIC_ID'] : ['ID', 'STAGE_ID', 'STAGE_SEMANTIC_ID'],
+    })
+    const rows = z.array(StageRow).parse(result)
+    const out: Array<{ b24Id: number; stageId: string; semantic: StageSemantic | null }> = []
+    for (const r of rows) {
+      const stageId = lead ? r.STATUS_ID : r.STAGE_ID
+      if (!stageId) continue
+      out.push({ b24Id: Number(r.ID), stageId, semantic: semanticOf(lead ? r.STATUS_SEMANTIC_ID : r.STAGE_SEMANTIC_ID) })
+    }
+    return out
+  }
+
+  /** Reads and stores the stages the events point at; throws if any read fails (nothing is cleared then). */
+  async function handle(client: B24Client, memberId: string, events: Array<z.infer<typeof OfflineEvent>>): Promise<number> {
+    const byEntity = new Map<B24Entity, Set<number>>()
+    for (const e of events) {
+      const entity = ENTITY_OF[e.EVENT_NAME.toUpperCase()]
+      const id = entityId(e.EVENT_DATA)
+      if (!entity || id === null) continue
+      let set = byEntity.get(entity)
+      if (!set) byEntity.set(entity, (set = new Set()))
+      set.add(id)
+    }
+    let stored = 0
+    for (const [entity, ids] of byEntity) {
+      const ours = await deps.leads.ownB24Ids(memberId, entity, [...ids])
+      if (ours.length === 0) continue
+      const stages = await readStages(client, entity, ours)
+      await deps.leads.setStages(memberId, entity, stages, now())
+      stored += stages.length
+    }
+    return stored
+  }
+
+  /** One reserve → read → store → clear round; null when the queue had nothing. */
+  async function round(client: B24Client, memberId: string, processId?: string): Promise<DrainResult | null> {
+    const { result } = await client.call<unknown>('event.offline.get', {
+      clear: 0,
+      limit: LIMIT,
+      auth_connector: AUTH_CONNECTOR,
+      ...(processId ? { process_id: processId } : {}),
+    })
+    const answer = GetAnswer.parse(result)
+    const pid = answer.process_id ?? processId
+    if (answer.events.length === 0) {
+      if (processId) pendingOf(memberId).delete(processId)
+      return null
+    }
+    if (!pid) throw new Error('event.offline.get with clear=0 answered no process_id')
+    pendingOf(memberId).add(pid)
+    const stages = await handle(client, memberId, answer.events)
+    await client.call('event.offline.clear', { process_id: pid })
+    pendingOf(memberId).delete(pid)
+    return { events: answer.events.length, stages }
+  }
+
+  async function drain(client: B24Client, memberId: string): Promise<DrainResult> {
+    const total: DrainResult = { events: 0, stages: 0 }
+    if (!adopted.has(memberId)) {
+      await adoptOrphans(client, memberId)
+      adopted.add(memberId)
+    }
+    for (const pid of [...pendingOf(memberId)]) {
+      const r = await round(client, memberId, pid)
+      if (r) {
+        total.events += r.events
+        total.stages += r.stages
+      }
+    }
+    for (let i = 0; i < MAX_ROUNDS; i++) {
+      const r = await round(client, memberId)
+      if (!r) break
+      total.events += r.events
+      total.stages += r.stages
+    }
+    return total
+  }
+
+  return {
+    drain,
+    /** process_ids held for the portal (for logs and tests) */
+    pendingFor: (memberId: string): string[] => [...pendingOf(memberId)],
+    /** why a drain failed, in the client's terms */
+    classify: classifyError,
+  }
+}
+
+export type OfflineDrainer = ReturnType<typeof createOfflineDrainer>
