@@ -5,6 +5,7 @@ import type { Portal } from '../db/schema.js'
 import type { PortalRepository } from '../db/repositories/portals.js'
 import { Errors } from '../errors.js'
 import type { B24Clients } from './client.js'
+import type { CrmMode } from './crm-mode.js'
 import { OAuthError, expiresAt, refreshWithOAuthServer } from './oauth.js'
 import { batchCommand } from './query.js'
 
@@ -67,14 +68,18 @@ export interface BindOutcome {
  * re-install (or a changed PUBLIC_URL) leaves exactly one binding per handler.
  * @see https://apidocs.bitrix24.com/api-reference/widgets/placement-bind.html
  * @see https://apidocs.bitrix24.com/api-reference/events/event-bind.html
+ * @see https://apidocs.bitrix24.com/api-reference/events/offline-events.html
  */
-export async function bindManifest(b24: B24Clients, memberId: string, baseUrl: string, log: FastifyBaseLogger): Promise<BindOutcome> {
+export async function bindManifest(b24: B24Clients, memberId: string, baseUrl: string, log: FastifyBaseLogger, opts: { crmMode?: CrmMode | null } = {}): Promise<BindOutcome> {
   const url = (path: string) => new URL(path, baseUrl).toString()
   const cmd: Record<string, string> = {}
   for (const p of manifest.placements) {
     const handler = url(manifest.paths.placement)
     const langAll = Object.fromEntries(Object.entries(p.title).map(([lang, title]) => [lang, { TITLE: title, DESCRIPTION: p.description[lang as keyof typeof p.description] }]))
     cmd[`unbind_${p.code}`] = batchCommand('placement.unbind', { PLACEMENT: p.code, HANDLER: handler })
+    // The placement set follows the CRM mode (no lead list in simple mode); an unknown mode binds
+    // every placement, so the settings stay reachable whichever list the portal shows.
+    if (opts.crmMode && !(p.modes as readonly number[]).includes(opts.crmMode)) continue
     cmd[`bind_${p.code}`] = batchCommand('placement.bind', { PLACEMENT: p.code, HANDLER: handler, TITLE: p.title.en, DESCRIPTION: p.description.en, LANG_ALL: langAll })
   }
   for (const event of manifest.events) {
@@ -82,12 +87,18 @@ export async function bindManifest(b24: B24Clients, memberId: string, baseUrl: s
     cmd[`unbind_${event}`] = batchCommand('event.unbind', { event, handler })
     cmd[`bind_${event}`] = batchCommand('event.bind', { event, handler })
   }
+  // Offline bindings are never unbound here (that could drop changes queued while we were away):
+  // a second bind answers "already binded", which is fine.
+  for (const event of manifest.offlineEvents) {
+    cmd[`bind_offline_${event}`] = batchCommand('event.bind', { event, event_type: 'offline', auth_connector: manifest.offlineAuthConnector })
+  }
   const res = await b24.forPortal(memberId).batch(cmd, false)
   const errors: Record<string, string> = {}
   for (const [key, value] of Object.entries(res.result_error ?? {})) {
     // An unbind of something never bound is not a failure.
     if (key.startsWith('unbind_')) continue
     const v = value as { error?: string; error_description?: string }
+    if (key.startsWith('bind_offline_') && /already binded/i.test(v.error_description ?? '')) continue
     errors[key] = `${v.error ?? 'error'}${v.error_description ? `: ${v.error_description}` : ''}`
   }
   if (Object.keys(errors).length) log.warn({ memberId, errors }, 'some placements/events could not be bound')

@@ -4,6 +4,7 @@ import { manifest } from '../../manifest/app.js'
 import type { Config } from '../config.js'
 import { Errors } from '../errors.js'
 import { parseInput } from '../validation.js'
+import { parseCrmMode } from './crm-mode.js'
 import { bindManifest, normaliseLang, verifyAndStorePortal } from './install.js'
 import { EventBody, FrameRequestQuery, InstallBody } from './schemas.js'
 import { callWithToken } from './token-call.js'
@@ -19,7 +20,7 @@ function safeEqual(a: string, b: string): boolean {
  * (local development only: config refuses to start in production without it) the address this
  * server listens on. Never the request's Host header, which whoever sends the request chooses.
  */
-export function publicBase(config: Config, request: FastifyRequest): string {
+export function publicBase(config: Config, request: Pick<FastifyRequest, 'server'>): string {
   if (config.PUBLIC_URL) return config.PUBLIC_URL
   const addr = request.server.server.address()
   if (!addr || typeof addr === 'string') return 'http://localhost'
@@ -43,6 +44,14 @@ export function namesThisApp(info: unknown, config: Config): boolean {
 
 export function bitrix24Routes(config: Config) {
   return async function routes(app: FastifyInstance): Promise<void> {
+    // The placement set follows the CRM mode: when a portal switches (seen before a delivery or
+    // when the tab opens), its placements are bound again for the new mode.
+    app.dispatcher.crmModes.onChange(async (memberId, _from, to) => {
+      const log = app.log.child({ memberId })
+      const binding = await bindManifest(app.b24, memberId, publicBase(config, { server: app }), log, { crmMode: to })
+      log.info({ crmMode: to, bound: binding.ok }, 'CRM mode changed: placements rebound')
+    })
+
     /**
      * Install handler: verify with the OAuth server, store the portal, bind placements and events,
      * then answer the page that calls installFinish() inside the portal's frame.
@@ -65,9 +74,12 @@ export function bitrix24Routes(config: Config) {
         await app.settings.openInstallWindow(portal.member_id, Date.now() + INSTALL_EVENT_WINDOW_MS)
       }
       const log = request.log.child({ memberId: portal.member_id })
+      // Leads on or off (simple CRM mode): decides what a TikTok lead becomes and which list menu
+      // the settings are bound to. Unknown (the call failed): every placement is bound.
+      const crmMode = await app.dispatcher.crmModes.detect(portal.member_id)
       let binding
       try {
-        binding = await bindManifest(app.b24, portal.member_id, publicBase(config, request), log)
+        binding = await bindManifest(app.b24, portal.member_id, publicBase(config, request), log, { crmMode })
       } catch (err) {
         log.error({ err }, 'binding placements/events failed')
         binding = { ok: false, errors: { batch: err instanceof Error ? err.message : String(err) } }
@@ -135,7 +147,7 @@ export function bitrix24Routes(config: Config) {
           throw Errors.badApplicationToken()
         }
         await app.portals.setApplicationToken(memberId, evt.auth.application_token)
-        const binding = await bindManifest(app.b24, memberId, publicBase(config, request), log).catch((err: unknown) => {
+        const binding = await bindManifest(app.b24, memberId, publicBase(config, request), log, { crmMode: parseCrmMode(portal.crm_mode) }).catch((err: unknown) => {
           log.error({ err }, 'rebinding placements/events after the update failed')
           return { ok: false, errors: {} }
         })

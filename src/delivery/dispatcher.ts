@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { B24Error, type B24Clients, type B24Client } from '../bitrix24/client.js'
+import { createCrmModes, SIMPLE, type CrmMode, type CrmModes } from '../bitrix24/crm-mode.js'
 import type { LeadRepository } from '../db/repositories/leads.js'
 import type { PortalRepository } from '../db/repositories/portals.js'
 import type { SettingsRepository } from '../db/repositories/settings.js'
@@ -9,6 +10,7 @@ import { DEDUP_BATCH_SIZE, decide, findDuplicates, type DuplicateMatch } from '.
 import { leadCommand, prepareLeads, type LeadCommand, type PreparedLead } from './lead-commands.js'
 import type { PortalQueues } from './portal-queues.js'
 import { OperatingBudget, operatingOf } from './operating.js'
+import { buildSimpleBatch, findContacts, ITEM_ADD, readSimpleBatch, reconcileSimple, SIMPLE_BATCH_SIZE, type SimpleOutcome } from './simple-mode.js'
 
 export interface DispatcherOptions {
   /** commands per `batch` call; Bitrix24 allows at most 50 */
@@ -31,6 +33,8 @@ export interface DispatcherOptions {
   backoff: BackoffOptions
   /** ORIGINATOR_ID written on every lead: with ORIGIN_ID it is how a sent lead is found again */
   originatorId: string
+  /** how old the stored CRM mode (crm.settings.mode.get) may be before a delivery asks again; default 10 min */
+  crmModeMaxAgeMs?: number
 }
 
 export interface DispatcherDeps {
@@ -42,6 +46,8 @@ export interface DispatcherDeps {
   log: FastifyBaseLogger
   options: DispatcherOptions
   now?: () => number
+  /** the portals' CRM modes; made here when not given */
+  crmModes?: CrmModes
 }
 
 // Command-level errors after which the same command may well succeed later.
@@ -60,10 +66,13 @@ export function createDispatcher(deps: DispatcherDeps) {
   const { leads, portals, settings, b24, queues, options } = deps
   const now = deps.now ?? Date.now
   const workers = new Map<string, PortalWorker>()
+  const crmModes = deps.crmModes ?? createCrmModes({ b24, portals, log: deps.log, now, ...(options.crmModeMaxAgeMs !== undefined ? { maxAgeMs: options.crmModeMaxAgeMs } : {}) })
   // A lead left `sending` is dated at its send start (the claim): look it up once the request
   // cannot be running any more (plus a margin for clocks and the answer in transit).
   const mayRun = options.requestMayRunMs ?? 0
-  const budget = new OperatingBudget({ limitSec: options.operatingLimitSec ?? 480, basketMs: options.operatingBasketMs ?? 60_000 }, now)
+  // operating_reset_at is whole seconds: wait one more so the basket has really left; a batch
+  // with no answer counts against the budget for as long as it may still be running.
+  const budget = new OperatingBudget({ limitSec: options.operatingLimitSec ?? 480, basketMs: options.operatingBasketMs ?? 60_000, resetSlackMs: 1000, pendingTtlMs: (mayRun || 60_000) + 1000 }, now)
   const reconcileWait = Math.max(options.reconcileAfterMs, mayRun ? mayRun + Math.max(1000, mayRun / 10) : 0)
   let stopping = false
 
@@ -83,6 +92,13 @@ export function createDispatcher(deps: DispatcherDeps) {
     pause: { reason: string; until: number; since: number } | null = null
     /** Bitrix24's operating limit holds a method until `until` (shown in the settings tab) */
     limited: { method: string; until: number } | null = null
+    /** the portal's CRM mode as of this loop: simple mode (leads off) sends a contact and a deal per lead */
+    mode: CrmMode = 1
+
+    /** The method whose operating time a lead costs in this mode. */
+    get addMethod(): string {
+      return this.mode === SIMPLE ? ITEM_ADD : ADD_METHOD
+    }
 
     constructor(readonly memberId: string) {
       this.log = deps.log.child({ memberId })
@@ -149,11 +165,13 @@ export function createDispatcher(deps: DispatcherDeps) {
           this.wakeAt(this.pause.until)
           return
         }
+        // Asked again once the stored answer is old: an administrator may switch modes any time.
+        this.mode = await crmModes.current(portal)
         if (await this.reconcileStale()) continue
         // The operating budget: wait for the reset instead of sending a batch Bitrix24 would refuse.
-        const hold = budget.waitMs(this.memberId, ADD_METHOD, 1)
+        const hold = budget.waitMs(this.memberId, this.addMethod, this.mode === SIMPLE ? 2 : 1)
         if (hold > 0) {
-          this.limited = { method: ADD_METHOD, until: now() + hold }
+          this.limited = { method: this.addMethod, until: now() + hold }
           this.wakeAt(now() + hold)
           return
         }
@@ -167,15 +185,23 @@ export function createDispatcher(deps: DispatcherDeps) {
           const conf = await settings.find(this.memberId)
           if (!conf) return null
           const dedup = conf.dedup_policy !== 'off'
-          const size = dedup ? Math.min(DEDUP_BATCH_SIZE, options.batchSize) : options.batchSize
-          // No more commands than the method's operating time left can take (observed cost per command).
-          const limit = Math.max(1, budget.fits(this.memberId, ADD_METHOD, size))
+          const simple = this.mode === SIMPLE
+          const size = simple ? Math.min(SIMPLE_BATCH_SIZE, Math.floor(options.batchSize / 2)) : dedup ? Math.min(DEDUP_BATCH_SIZE, options.batchSize) : options.batchSize
+          // No more commands than the method's operating time left can take (observed cost per command;
+          // two commands per lead in simple mode).
+          const perLead = simple ? 2 : 1
+          // Taken commands count as in flight until answered, so a second loop cannot spend them too.
+          const taken = budget.take(this.memberId, this.addMethod, size * perLead, perLead)
+          const limit = Math.floor(taken / perLead)
+          if (limit === 0) return null
           const rows = await leads.claimDue(this.memberId, limit, now())
+          budget.giveBack(this.memberId, this.addMethod, taken - rows.length * perLead)
           if (rows.length === 0) return null
           if (rows.length === limit && this.loops.size < options.concurrency) this.startLoop()
           const { prepared, failed } = prepareLeads(rows, conf, options.originatorId, portal.lang)
           for (const p of prepared) this.inFlight.add(p.row.id)
           if (failed.length) await leads.markFailed(failed, now())
+          if (simple) return { prepared, conf, contacts: await this.lookUpContacts(prepared) }
           if (!dedup) {
             await this.send(prepared, new Map(), conf)
             return null
@@ -183,6 +209,10 @@ export function createDispatcher(deps: DispatcherDeps) {
           return { prepared, conf, matches: await this.lookUpDuplicates(prepared) }
         })
         if (claimed === null) continue
+        if ('contacts' in claimed) {
+          if (claimed.contacts) await queues.run(this.memberId, () => this.sendSimple(claimed.prepared, claimed.contacts!, claimed.conf))
+          continue
+        }
         if (claimed.matches) await queues.run(this.memberId, () => this.send(claimed.prepared, claimed.matches!, claimed.conf))
       }
     }
@@ -205,6 +235,76 @@ export function createDispatcher(deps: DispatcherDeps) {
         await this.handleBatchError(prepared.map((p) => p.row), e.kind === 'outcome_unknown' ? new B24Error(e.code, e.status, 'transient', e.message) : e)
         for (const p of prepared) this.inFlight.delete(p.row.id)
         return null
+      }
+    }
+
+    /**
+     * Simple mode: existing contacts with the leads' phones/e-mails (a lead whose contact an earlier
+     * attempt made needs no look-up); on failure the leads go back to the queue (nothing was written).
+     */
+    async lookUpContacts(prepared: PreparedLead[]): Promise<Map<number, number[]> | null> {
+      try {
+        return await findContacts(b24.forPortal(this.memberId, { paced: false }), prepared.filter((p) => p.row.b24_contact_id === null))
+      } catch (err) {
+        const e = err instanceof B24Error ? err : new B24Error('UNKNOWN', 0, 'transient', String(err))
+        await this.handleBatchError(prepared.map((p) => p.row), e.kind === 'outcome_unknown' ? new B24Error(e.code, e.status, 'transient', e.message) : e)
+        for (const p of prepared) this.inFlight.delete(p.row.id)
+        return null
+      }
+    }
+
+    /** Simple mode: a contact and a deal per lead in one batch (simple-mode.ts), each lead's outcome recorded. Runs inside a queue slot. */
+    async sendSimple(prepared: PreparedLead[], contacts: Map<number, number[]>, conf: PortalSettings): Promise<void> {
+      const started = now()
+      const { commands, plans, skipped } = buildSimpleBatch(prepared, contacts, conf.dedup_policy)
+      // Two commands were taken per lead; a reused contact or a skipped lead sends fewer.
+      budget.giveBack(this.memberId, ITEM_ADD, prepared.length * 2 - Object.keys(commands).length)
+      try {
+        if (skipped.length) await leads.markDuplicate(skipped, now())
+        if (plans.length === 0) return
+        let res
+        try {
+          res = await b24.forPortal(this.memberId, { paced: false }).batch(commands, false)
+        } catch (err) {
+          const e = err instanceof B24Error ? err : new B24Error('UNKNOWN', 0, 'outcome_unknown', String(err))
+          await this.handleBatchError(plans.map((p) => p.row), e, started)
+          return
+        }
+        this.portalWorks()
+        const times = (res.result_time ?? {}) as Record<string, unknown>
+        for (const key of Object.keys(commands)) {
+          const time = operatingOf(times[key])
+          if (time) budget.observe(this.memberId, ITEM_ADD, time, time.duration !== null ? { commands: 1, costSec: time.duration } : undefined)
+        }
+        const outcomes = readSimpleBatch(plans, res.result as Record<string, unknown>, res.result_error as Record<string, { error?: string; error_description?: string }>, (code) => TRANSIENT_COMMAND_ERRORS.has(code))
+        const by = (kind: SimpleOutcome['kind']) => plans.filter((p) => outcomes.get(p.row.id)?.kind === kind).map((p) => p.row)
+        // A contact made without its deal is kept on the lead: the next attempt binds to it.
+        const madeContacts = plans.flatMap((p) => {
+          const o = outcomes.get(p.row.id)!
+          return o.kind !== 'delivered' && o.contactId !== null && p.row.b24_contact_id !== o.contactId ? [{ id: p.row.id, contactId: o.contactId }] : []
+        })
+        await leads.setContactIds(madeContacts)
+        const t = now()
+        const delivered = plans.flatMap((p) => {
+          const o = outcomes.get(p.row.id)!
+          return o.kind === 'delivered' ? [{ id: p.row.id, b24LeadId: o.dealId, b24ContactId: o.contactId }] : []
+        })
+        await leads.markDelivered(delivered, t, { entity: 'deal' })
+        await leads.markFailed(plans.flatMap((p) => {
+          const o = outcomes.get(p.row.id)!
+          return o.kind === 'failed' ? [{ id: p.row.id, error: o.error }] : []
+        }), t)
+        await this.requeue(by('retry'), 'Bitrix24 asked to retry this lead later')
+        const limited = by('limited')
+        if (limited.length) await this.operatingRefused(limited, ITEM_ADD)
+        const unknown = by('unknown').map((r) => r.id)
+        if (unknown.length) {
+          await leads.requeueUnknown(unknown, 'the batch answer did not mention this deal; checking Bitrix24 before re-sending', started)
+          this.wakeAt(started + reconcileWait)
+        }
+        this.log.info({ sent: plans.length, commands: Object.keys(commands).length, delivered: delivered.length, contactsReused: plans.filter((p) => p.contactId !== null).length, ms: t - started }, 'simple-mode batch sent (contacts and deals)')
+      } finally {
+        for (const p of prepared) this.inFlight.delete(p.row.id)
       }
     }
 
@@ -285,7 +385,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       if (e.code === 'OPERATION_TIME_LIMIT') {
         // The whole request refused by the operating limit: the outer batch is not counted, its
         // commands are, so it is the add method's budget that is spent.
-        await this.operatingRefused(rows, ADD_METHOD)
+        await this.operatingRefused(rows, this.addMethod)
         return
       }
       switch (e.kind) {
@@ -381,6 +481,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     async reconcile(rows: Lead[]): Promise<void> {
       const client: B24Client = b24.forPortal(this.memberId, { paced: false })
+      if (this.mode === SIMPLE) return this.reconcileSimple(client, rows)
       const { result } = await client.call<Array<{ ID: string | number; ORIGIN_ID: string }>>('crm.lead.list', {
         // `@` is the documented IN filter: @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-list.html
         filter: { ORIGINATOR_ID: options.originatorId, '@ORIGIN_ID': rows.map((r) => r.tiktok_lead_id) },
@@ -392,6 +493,25 @@ export function createDispatcher(deps: DispatcherDeps) {
       await leads.markDelivered(delivered, now())
       await leads.requeue(missing, now(), 'not found in Bitrix24 after an unknown outcome; sending again', now())
       this.log.info({ found: delivered.length, resend: missing.length }, 'reconciled leads with unknown outcome')
+      // A lead list that lacks leads we sent may mean leads were turned off: ask before the resend.
+      if (missing.length) this.mode = (await crmModes.detect(this.memberId, { paced: false })) ?? this.mode
+    }
+
+    /**
+     * Simple mode: deals by originId are delivered leads; a contact without its deal is kept on
+     * the lead (the resend binds to it); the rest go back to the queue. A lead sent as a lead
+     * before the portal switched modes is found among leads.
+     */
+    async reconcileSimple(client: B24Client, rows: Lead[]): Promise<void> {
+      const found = await reconcileSimple(client, options.originatorId, rows)
+      const asDeal = rows.filter((r) => found.deals.has(r.tiktok_lead_id))
+      const asLead = rows.filter((r) => !found.deals.has(r.tiktok_lead_id) && found.leads.has(r.tiktok_lead_id))
+      const missing = rows.filter((r) => !found.deals.has(r.tiktok_lead_id) && !found.leads.has(r.tiktok_lead_id))
+      await leads.setContactIds(missing.flatMap((r) => (found.contacts.has(r.tiktok_lead_id) && r.b24_contact_id === null ? [{ id: r.id, contactId: found.contacts.get(r.tiktok_lead_id)! }] : [])))
+      await leads.markDelivered(asDeal.map((r) => ({ id: r.id, b24LeadId: found.deals.get(r.tiktok_lead_id)!.dealId, b24ContactId: found.deals.get(r.tiktok_lead_id)!.contactId ?? r.b24_contact_id })), now(), { entity: 'deal' })
+      await leads.markDelivered(asLead.map((r) => ({ id: r.id, b24LeadId: found.leads.get(r.tiktok_lead_id)! })), now())
+      await leads.requeue(missing.map((r) => r.id), now(), 'not found in Bitrix24 after an unknown outcome; sending again', now())
+      this.log.info({ deals: asDeal.length, leads: asLead.length, resend: missing.length }, 'reconciled simple-mode leads with unknown outcome')
     }
   }
 
@@ -420,6 +540,8 @@ export function createDispatcher(deps: DispatcherDeps) {
       for (const w of workers.values()) w.cancel()
       await Promise.all([...workers.values()].map((w) => w.running))
     },
+    /** The portals' CRM modes (detected at install, re-checked before deliveries and when the tab opens). */
+    crmModes,
     /** Bitrix24's operating limit is holding the portal's leads until `until`, or null. */
     limitOf(memberId: string): { method: string; until: number } | null {
       const l = workers.get(memberId)?.limited ?? null

@@ -3,7 +3,9 @@ import { z } from 'zod'
 import type { B24Clients } from '../bitrix24/client.js'
 import { batchCommand } from '../bitrix24/query.js'
 import { callWithToken } from '../bitrix24/token-call.js'
+import { SIMPLE, type CrmMode } from '../bitrix24/crm-mode.js'
 import type { PortalQueues } from '../delivery/portal-queues.js'
+import { CONTACT_TYPE, DEAL_TYPE, isContactField } from '../delivery/simple-mode.js'
 import type { PortalFields } from '../mapping/schemas.js'
 import type { FieldsView } from './schemas.js'
 
@@ -112,27 +114,60 @@ export function createIpLimiter(limit: number, windowMs: number, now: () => numb
   }
 }
 
-type RawField = { type?: string; title?: string; listLabel?: string; formLabel?: string; isMultiple?: boolean; isReadOnly?: boolean; isRequired?: boolean; items?: Array<{ ID: string | number; VALUE: string }> }
+type RawField = { type?: string; title?: string; listLabel?: string; formLabel?: string; isMultiple?: boolean; isReadOnly?: boolean; isRequired?: boolean; items?: Array<{ ID: string | number; VALUE: string }>; upperName?: string }
+
+/** Item fields the app sets itself (links, ids, the origin) or that are no person's to map. */
+const ITEM_FIELDS_NOT_MAPPED = new Set(['ID', 'CONTACT_ID', 'CONTACT_IDS', 'ORIGINATOR_ID', 'ORIGIN_ID', 'LEAD_ID', 'FM'])
 
 /**
- * The portal's lead fields, users and directories, fetched in one `batch` and cached briefly.
+ * Simple CRM mode: the contact's person fields and the deal's fields (crm.item.fields, camelCase)
+ * under the lead-style names the mapping keeps (`upperName`: lastName → LAST_NAME); the contact's
+ * `fm` becomes PHONE / EMAIL / WEB / IM. simple-mode.ts routes each name back to its item.
+ * @see https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-fields.html
+ */
+export function simpleModeFields(contact: Record<string, RawField>, deal: Record<string, RawField>): Record<string, RawField & { entity: 'contact' | 'deal' }> {
+  const upper = (name: string, f: RawField) => f.upperName ?? (name.startsWith('UF_') ? name : name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
+  const out: Record<string, RawField & { entity: 'contact' | 'deal' }> = {}
+  for (const [name, f] of Object.entries(contact)) {
+    const code = upper(name, f)
+    if (isContactField(code)) out[code] = { ...f, entity: 'contact' }
+  }
+  for (const type of ['PHONE', 'EMAIL', 'WEB', 'IM']) out[type] = { type: 'crm_multifield', isMultiple: true, title: { PHONE: 'Phone', EMAIL: 'E-mail', WEB: 'Website', IM: 'Messenger' }[type]!, entity: 'contact' }
+  for (const [name, f] of Object.entries(deal)) {
+    const code = upper(name, f)
+    if (!ITEM_FIELDS_NOT_MAPPED.has(code) && !isContactField(code)) out[code] = { ...f, entity: 'deal' }
+  }
+  return out
+}
+
+/**
+ * The portal's lead fields (in simple CRM mode its contact and deal fields), users and
+ * directories, fetched in one `batch` and cached briefly.
  * @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-fields.html
  */
-export function createFieldsCache(b24: B24Clients) {
-  const cache = new Map<string, { view: FieldsView; raw: PortalFields; until: number }>()
+export function createFieldsCache(b24: B24Clients, modeOf: (memberId: string) => Promise<CrmMode> = async () => 1) {
+  const cache = new Map<string, { view: FieldsView; raw: PortalFields; until: number; mode: CrmMode }>()
   async function load(memberId: string): Promise<{ view: FieldsView; raw: PortalFields }> {
+    const mode = await modeOf(memberId)
     const hit = cache.get(memberId)
-    if (hit && hit.until > Date.now()) return hit
+    if (hit && hit.until > Date.now() && hit.mode === mode) return hit
+    const simple = mode === SIMPLE
     const res = await b24.forPortal(memberId, { priority: 1 }).batch({
-      fields: 'crm.lead.fields',
+      ...(simple
+        ? { contact: batchCommand('crm.item.fields', { entityTypeId: CONTACT_TYPE }), deal: batchCommand('crm.item.fields', { entityTypeId: DEAL_TYPE }) }
+        : { fields: 'crm.lead.fields' }),
       users: batchCommand('user.get', { FILTER: { ACTIVE: 'Y' } }),
       sources: batchCommand('crm.status.list', { filter: { ENTITY_ID: 'SOURCE' } }),
+      // Lead statuses: in simple mode the tab hides the status constant (a deal has stages instead).
       statuses: batchCommand('crm.status.list', { filter: { ENTITY_ID: 'STATUS' } }),
     })
     const r = res.result as Record<string, unknown>
-    const rawFields = (r.fields ?? {}) as Record<string, RawField>
+    const itemFields = (key: string) => ((r[key] as { fields?: Record<string, RawField> } | undefined)?.fields ?? {})
+    const rawFields: Record<string, RawField & { entity?: 'contact' | 'deal' }> = simple ? simpleModeFields(itemFields('contact'), itemFields('deal')) : ((r.fields ?? {}) as Record<string, RawField>)
     const view: FieldsView = {
+      crmMode: mode,
       fields: Object.entries(rawFields).map(([code, f]) => ({
+        ...(f.entity ? { entity: f.entity } : {}),
         code,
         title: f.formLabel || f.listLabel || f.title || code,
         type: f.type ?? 'string',
@@ -148,7 +183,7 @@ export function createFieldsCache(b24: B24Clients) {
       sources: ((r.sources ?? []) as Array<{ STATUS_ID: string; NAME: string }>).map((s) => ({ id: s.STATUS_ID, name: s.NAME })),
       statuses: ((r.statuses ?? []) as Array<{ STATUS_ID: string; NAME: string }>).map((s) => ({ id: s.STATUS_ID, name: s.NAME })),
     }
-    const entry = { view, raw: rawFields as unknown as PortalFields, until: Date.now() + FIELDS_TTL_MS }
+    const entry = { view, raw: rawFields as unknown as PortalFields, until: Date.now() + FIELDS_TTL_MS, mode }
     cache.set(memberId, entry)
     return entry
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { manifest } from '../../manifest/app.js'
+import { effectiveMode } from '../bitrix24/crm-mode.js'
 import { verifyAndStorePortal } from '../bitrix24/install.js'
 import { publicBase } from '../bitrix24/routes.js'
 import { FrameRequestBody, FrameRequestQuery } from '../bitrix24/schemas.js'
@@ -57,7 +58,8 @@ export function settingsRoutes(config: Config) {
     const signer = createSessionSigner(config.SESSION_SECRET ?? randomBytes(32).toString('hex'))
     const verifyUser = createUserVerifier(app.portalQueues, config.B24_REQUEST_TIMEOUT_MS)
     const pageLimiter = createIpLimiter(PAGE_POSTS_PER_IP_PER_MIN, 60_000)
-    const fieldsCache = createFieldsCache(app.b24)
+    // The editor's target fields follow the portal's CRM mode (lead fields, or contact and deal fields).
+    const fieldsCache = createFieldsCache(app.b24, async (memberId) => effectiveMode((await app.portals.find(memberId)) ?? { crm_mode: null }))
 
     /**
      * The main page (DEFAULT placement) and the CRM placement. Bitrix24 POSTs the user's AUTH_ID:
@@ -89,6 +91,12 @@ export function settingsRoutes(config: Config) {
         } catch (err) {
           request.log.warn({ err, memberId: portal.member_id }, 're-authorisation failed')
         }
+      }
+      // An administrator opening the app is when a mode switch they just made should show: ask
+      // again (one call; a change rebinds the placements, crm-mode.ts).
+      if (profile.ADMIN && portal.state === 'active') {
+        await app.dispatcher.crmModes.detect(portal.member_id)
+        portal = (await app.portals.find(portal.member_id)) ?? portal
       }
       const conf = await app.settings.ensure(portal.member_id)
       const lang = pickLang(query.LANG ?? portal.lang)

@@ -66,11 +66,15 @@ export interface StateView {
   mapping: z.infer<typeof MappingConfig>
   /** answer keys seen in this portal's latest leads (custom questions included) */
   questions: string[]
+  /** what a TikTok lead becomes on this portal: a lead, or in simple CRM mode (leads off) a contact and a deal */
+  crm?: { mode: 1 | 2 | null; creates: 'lead' | 'contact_and_deal'; text: string }
 }
 
 /** GET /api/settings/fields */
 export interface FieldsView {
-  fields: Array<{ code: string; title: string; type: string; isMultiple: boolean; isReadOnly: boolean; isRequired: boolean; items: Array<{ id: string; value: string }> }>
+  /** 1 classic: lead fields; 2 simple CRM (leads off): contact and deal fields, each marked with its `entity` */
+  crmMode?: 1 | 2
+  fields: Array<{ code: string; title: string; type: string; isMultiple: boolean; isReadOnly: boolean; isRequired: boolean; items: Array<{ id: string; value: string }>; entity?: 'contact' | 'deal' }>
   users: Array<{ id: number; name: string }>
   sources: Array<{ id: string; name: string }>
   statuses: Array<{ id: string; name: string }>
@@ -91,6 +95,8 @@ export interface LeadRowView {
   b24LeadUrl: string | null
   lastError: string | null
   duplicateOf: string | null
+  /** where it stands in Bitrix24 now (STATUS_ID / a deal's STAGE_ID, read after an offline event); null until then */
+  b24Stage?: { id: string; semantic: 'P' | 'S' | 'F' | null; at: string | null } | null
 }
 
 /** GET /api/settings/stats */

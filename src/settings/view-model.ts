@@ -5,7 +5,8 @@ import type { Lead, Portal, PortalSettings } from '../db/schema.js'
 import { NormalizedLead } from '../tiktok/schemas.js'
 import { fieldsOf } from '../tiktok-business/forms.js'
 import { buildTikTokView } from '../tiktok-business/view.js'
-import type { Lang } from './i18n.js'
+import { parseCrmMode, SIMPLE } from '../bitrix24/crm-mode.js'
+import { strings, type Lang } from './i18n.js'
 import type { LeadRowView, OptionsBody, OptionsView, StateView, StatsView } from './schemas.js'
 
 const DAY_MS = 86_400_000
@@ -113,9 +114,11 @@ export function leadRowView(row: Lead, template: string, personal = true): LeadR
     deliveryMs: row.status === 'delivered' && row.done_at ? row.done_at - row.received_at : null,
     attempts: row.attempts,
     b24LeadId: row.b24_lead_id,
-    b24LeadUrl: row.b24_lead_id ? template.replace('#ID#', String(row.b24_lead_id)) : null,
+    // Simple CRM mode: the id is a deal's, whose card is under /crm/deal/.
+    b24LeadUrl: row.b24_lead_id ? (row.b24_entity === 'deal' ? template.replace('/crm/lead/', '/crm/deal/') : template).replace('#ID#', String(row.b24_lead_id)) : null,
     lastError: row.last_error,
     duplicateOf: row.duplicate_of,
+    b24Stage: row.b24_stage_id ? { id: row.b24_stage_id, semantic: row.b24_stage_semantic, at: row.b24_stage_at ? new Date(row.b24_stage_at).toISOString() : null } : null,
   }
 }
 
@@ -172,7 +175,15 @@ export async function buildState(app: FastifyInstance, args: { portal: Portal; c
     options: optionsOf(conf, app.retention.days),
     mapping: mappingOf(conf),
     questions,
+    crm: crmModeView(portal, lang),
   }
+}
+
+/** What a TikTok lead becomes on this portal, in plain words (the mode as last asked; unknown reads as classic, as delivery does). */
+export function crmModeView(portal: Portal, lang: Lang): NonNullable<StateView['crm']> {
+  const mode = parseCrmMode(portal.crm_mode)
+  const t = strings(lang)
+  return mode === SIMPLE ? { mode, creates: 'contact_and_deal', text: t.crm_mode_simple! } : { mode, creates: 'lead', text: t.crm_mode_classic! }
 }
 
 type Bucket = StatsView['today']

@@ -311,6 +311,8 @@
     } else {
       appendProblems(health, 'st-problems', s.problems)
     }
+    // What a TikTok lead becomes here: a lead, or (simple CRM, leads off) a contact and a deal.
+    if (s.crm) health.append(el('p', { class: 'line', id: 'st-crm-mode', 'data-crm-mode': String(s.crm.mode || ''), text: s.crm.text }))
     var w = s.webhook
     $('verify-last').textContent = w.lastDetail ? (w.lastScheme ? w.lastScheme + ': ' : '') + w.lastDetail : t.verify_none
     $('webhook-url').value = w.url || t.webhook_admin_only
@@ -734,14 +736,19 @@
     })
     var std = el('optgroup', { label: t.group_std_fields })
     var custom = el('optgroup', { label: t.group_custom_fields })
+    // Simple CRM mode (leads off): the person's fields go to the contact, the rest to the deal.
+    var contact = el('optgroup', { label: t.group_contact_fields })
+    var deal = el('optgroup', { label: t.group_deal_fields })
     usable.forEach(function (f) {
-      ;(f.code.indexOf('UF_CRM_') === 0 ? custom : std).append(option(f.code, fieldLabel(f), f.code === r.target))
+      var group = f.entity === 'contact' ? contact : f.entity === 'deal' ? (f.code.indexOf('UF_CRM_') === 0 ? custom : deal) : f.code.indexOf('UF_CRM_') === 0 ? custom : std
+      group.append(option(f.code, fieldLabel(f), f.code === r.target))
     })
     if (r.target && !usable.some(function (f) { return f.code === r.target })) {
       sel.append(option(r.target, fields ? fmt(t.field_missing, { code: r.target }) : r.target, true))
     }
-    if (std.children.length) sel.append(std)
-    if (custom.children.length) sel.append(custom)
+    ;[contact, deal, std, custom].forEach(function (g) {
+      if (g.children.length) sel.append(g)
+    })
     sel.addEventListener('change', function () {
       r.target = sel.value
       renderRules(r.uid + '-target')
@@ -894,7 +901,10 @@
     var statuses = fields ? fields.statuses.map(function (s) { return { id: s.id, label: s.name } }) : []
     fillConstant('const-assigned', users, c.ASSIGNED_BY_ID)
     fillConstant('const-source', sources, c.SOURCE_ID)
-    fillConstant('const-status', statuses, c.STATUS_ID)
+    // A deal has no lead status: in simple CRM mode the status constant is not offered (nor kept).
+    var simple = !!(fields && fields.crmMode === 2)
+    fillConstant('const-status', simple ? [] : statuses, simple ? undefined : c.STATUS_ID)
+    $('const-status').parentNode.hidden = simple
     var opened = $('const-opened')
     opened.value = c.OPENED === 'Y' || c.OPENED === 'N' ? c.OPENED : ''
   }
@@ -1156,9 +1166,28 @@
       who,
       el('td', { class: 'num' }, el('time', { datetime: row.receivedAt, text: fmtTime(row.receivedAt) })),
       el('td', { class: 'num', text: fmtDuration(row.deliveryMs) }),
-      el('td', null, url ? leadLink(url, row.b24LeadId) : '–'),
+      b24Cell(row, url),
       actions,
     ])
+  }
+
+  /** The Bitrix24 link, and where the lead stands there now (stage and, in plain words, its semantic). */
+  function b24Cell(row, url) {
+    var cell = el('td', null, url ? leadLink(url, row.b24LeadId) : '–')
+    var stage = row.b24Stage
+    if (stage) {
+      var words = stage.semantic ? t['stage_semantic_' + stage.semantic] : ''
+      cell.append(
+        el('span', {
+          class: 'sub stage stage--' + (stage.semantic || 'none'),
+          'data-stage': stage.id,
+          'data-semantic': stage.semantic || '',
+          title: stage.at ? fmt(t.log_stage_at, { time: fmtTime(stage.at) }) : '',
+          text: fmt(t.log_stage, { stage: stage.id }) + (words ? ' · ' + words : ''),
+        }),
+      )
+    }
+    return cell
   }
 
   function renderLog() {

@@ -123,6 +123,14 @@ export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?:
     },
 
     /**
+     * The app version seen on the portal (app.info VERSION), and whether the stored application_token
+     * belongs to it (`tokenIsCurrent`: it was just taken from Bitrix24 for this version).
+     */
+    async setAppVersion(memberId: string, version: string, tokenIsCurrent: boolean): Promise<void> {
+      await db.updateTable('portals').set({ app_version: version, ...(tokenIsCurrent ? { app_token_version: version } : {}), updated_at: nowIso() }).where('member_id', '=', memberId).execute()
+    },
+
+    /**
      * Whether `token` is the portal's stored application_token, compared in constant time (over
      * digests, so the length does not leak either). False when none is stored.
      * @see https://apidocs.bitrix24.com/api-reference/events/safe-event-handlers.html
@@ -159,6 +167,11 @@ export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?:
         .where('state', '!=', 'uninstalled')
         .executeTakeFirst()
       return Number(res.numUpdatedRows) === 1
+    },
+
+    /** The portal's CRM mode (crm.settings.mode.get: 1 classic, 2 simple) and when it was asked (unix ms). */
+    async setCrmMode(memberId: string, mode: 1 | 2, checkedAt: number): Promise<void> {
+      await db.updateTable('portals').set({ crm_mode: mode, crm_mode_checked_at: checkedAt }).where('member_id', '=', memberId).execute()
     },
 
     async setState(memberId: string, state: PortalState, reason: string | null): Promise<void> {

@@ -1,0 +1,249 @@
+import type { B24Client } from '../bitrix24/client.js'
+import { batchCommand } from '../bitrix24/query.js'
+import type { DedupPolicy, Lead } from '../db/schema.js'
+import type { PreparedLead } from './lead-commands.js'
+
+/**
+ * Delivery to a portal in simple CRM mode (leads off): each TikTok lead becomes a contact and a
+ * deal bound to it, written explicitly with the universal `crm.item.add` (entityTypeId 3, then 2)
+ * in one `batch`, the deal taking the new contact's id through `$result[c_<row>][item][id]`.
+ * Nothing depends on Bitrix24 converting a lead by itself. Both carry originatorId/originId, so a
+ * batch whose answer was lost is found again (reconcileSimple), and a contact already on the
+ * portal with the lead's phone or e-mail is reused instead of doubled.
+ *
+ * The mapping keeps lead field names (NAME, PHONE, SOURCE_ID, UF_CRM_…): the person's fields go
+ * to the contact, the rest to the deal, each in the item API's camelCase; custom fields keep
+ * their original names (`useOriginalUfNames=Y`).
+ * @see https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-add.html
+ * @see https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-list.html
+ * @see https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html
+ * @see https://apidocs.bitrix24.com/tutorials/crm/how-to-add-crm-objects/how-to-add-objects-with-crm-mode.html
+ */
+
+export const ITEM_ADD = 'crm.item.add'
+export const CONTACT_TYPE = 3
+export const DEAL_TYPE = 2
+/** Two commands per lead, at most 50 per batch. */
+export const SIMPLE_BATCH_SIZE = 25
+
+/** Lead fields that belong to the contact (the person), as the item API names them. */
+const CONTACT_FIELDS: Record<string, string> = {
+  NAME: 'name',
+  LAST_NAME: 'lastName',
+  SECOND_NAME: 'secondName',
+  HONORIFIC: 'honorific',
+  BIRTHDATE: 'birthdate',
+  POST: 'post',
+}
+/** Copied to the contact as well as to the deal: where the person came from and who owns them. */
+const SHARED_FIELDS = ['SOURCE_ID', 'SOURCE_DESCRIPTION', 'ASSIGNED_BY_ID', 'OPENED']
+const MULTIFIELDS = ['PHONE', 'EMAIL', 'WEB', 'IM']
+/** Lead fields a deal does not have (the lead's stage, its address block, a company name): left out. */
+const LEAD_ONLY = /^(STATUS_ID|STATUS_DESCRIPTION|COMPANY_TITLE|ADDRESS(_.*)?|ORIGINATOR_ID|ORIGIN_ID|ID)$/
+
+/** UPPER_SNAKE → the item API's camelCase (UTM_SOURCE → utmSource, ASSIGNED_BY_ID → assignedById). */
+export function itemFieldName(upper: string): string {
+  if (upper.startsWith('UF_')) return upper
+  return upper.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())
+}
+
+/** Is this lead-mode field written on the contact rather than the deal? (The mapping editor groups by it.) */
+export function isContactField(upper: string): boolean {
+  return upper in CONTACT_FIELDS || MULTIFIELDS.includes(upper)
+}
+
+type Multi = Array<{ VALUE?: unknown; VALUE_TYPE?: unknown }>
+
+function fm(fields: Record<string, unknown>): Array<{ typeId: string; valueType: string; value: string }> {
+  const out: Array<{ typeId: string; valueType: string; value: string }> = []
+  for (const type of MULTIFIELDS) {
+    for (const v of (Array.isArray(fields[type]) ? (fields[type] as Multi) : [])) {
+      const value = String(v.VALUE ?? '').trim()
+      if (value) out.push({ typeId: type, valueType: String(v.VALUE_TYPE ?? 'WORK'), value })
+    }
+  }
+  return out
+}
+
+/** The lead's mapped fields split into the contact's and the deal's item fields. */
+export function splitFields(fields: Record<string, unknown>): { contact: Record<string, unknown>; deal: Record<string, unknown> } {
+  const contact: Record<string, unknown> = {}
+  const deal: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(fields)) {
+    if (key in CONTACT_FIELDS) contact[CONTACT_FIELDS[key]!] = value
+    else if (MULTIFIELDS.includes(key) || LEAD_ONLY.test(key)) continue
+    else {
+      deal[itemFieldName(key)] = value
+      if (SHARED_FIELDS.includes(key)) contact[itemFieldName(key)] = value
+    }
+  }
+  const comms = fm(fields)
+  if (comms.length) contact.fm = comms
+  // Set last, as on leads: how a sent lead is found again (the ORIGIN_ID is the TikTok lead id).
+  for (const target of [contact, deal]) {
+    target.originatorId = fields.ORIGINATOR_ID
+    target.originId = fields.ORIGIN_ID
+  }
+  return { contact, deal }
+}
+
+function commValues(fields: Record<string, unknown>, type: 'PHONE' | 'EMAIL'): string[] {
+  return (Array.isArray(fields[type]) ? (fields[type] as Multi) : []).map((v) => String(v.VALUE ?? '').trim()).filter(Boolean).slice(0, 20)
+}
+
+/**
+ * Existing contacts with each lead's phones or e-mails, in one `batch` (two look-ups per lead).
+ * @see https://apidocs.bitrix24.com/api-reference/crm/duplicates/crm-duplicate-find-by-comm.html
+ */
+export async function findContacts(client: B24Client, leads: PreparedLead[]): Promise<Map<number, number[]>> {
+  const cmd: Record<string, string> = {}
+  for (const { row, fields } of leads) {
+    const phones = commValues(fields, 'PHONE')
+    const emails = commValues(fields, 'EMAIL')
+    if (phones.length) cmd[`p_${row.id}`] = batchCommand('crm.duplicate.findbycomm', { entity_type: 'CONTACT', type: 'PHONE', values: phones })
+    if (emails.length) cmd[`e_${row.id}`] = batchCommand('crm.duplicate.findbycomm', { entity_type: 'CONTACT', type: 'EMAIL', values: emails })
+  }
+  const out = new Map<number, number[]>()
+  if (Object.keys(cmd).length === 0) return out
+  const res = await client.batch(cmd, false)
+  const results = res.result as Record<string, unknown>
+  for (const { row } of leads) {
+    const ids = new Set<number>()
+    for (const key of [`p_${row.id}`, `e_${row.id}`]) {
+      const r = results[key] as { CONTACT?: unknown[] } | unknown[] | undefined
+      if (!r || Array.isArray(r)) continue
+      for (const x of r.CONTACT ?? []) if (Number(x) > 0) ids.add(Number(x))
+    }
+    // The oldest contact is the one people have been working with.
+    if (ids.size) out.set(row.id, [...ids].sort((a, b) => a - b))
+  }
+  return out
+}
+
+/** One lead's part of the batch. */
+export interface SimplePlan {
+  row: Lead
+  /** the contact command's key, when a new contact is made */
+  contactKey: string | null
+  /** an existing contact the deal is bound to (found by phone/e-mail, or made by an earlier attempt) */
+  contactId: number | null
+  /** another lead of this batch whose new contact this one shares (same phone or e-mail) */
+  sharesContactOf: string | null
+  dealKey: string
+}
+
+export interface SimpleBatch {
+  commands: Record<string, string>
+  plans: SimplePlan[]
+  /** `skip` policy: leads whose person is already a contact, not sent */
+  skipped: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }>
+}
+
+const ref = (key: string) => `$result[${key}][item][id]`
+
+/**
+ * The batch for these leads. A lead whose contact an earlier attempt made (`b24_contact_id`) or
+ * the look-up found reuses it; two leads of one batch with the same phone or e-mail share one new
+ * contact. Under the `skip` policy a lead whose person is already a contact is not sent.
+ */
+export function buildSimpleBatch(prepared: PreparedLead[], found: Map<number, number[]>, policy: DedupPolicy): SimpleBatch {
+  const commands: Record<string, string> = {}
+  const plans: SimplePlan[] = []
+  const skipped: SimpleBatch['skipped'] = []
+  const newContactByComm = new Map<string, string>()
+  for (const p of prepared) {
+    const id = p.row.id
+    const { contact, deal } = splitFields(p.fields)
+    const existing = p.row.b24_contact_id ?? found.get(id)?.[0] ?? null
+    if (policy === 'skip' && p.row.b24_contact_id === null && existing !== null) {
+      skipped.push({ id, b24LeadId: null, duplicateOf: (found.get(id) ?? []).map((c) => `contact #${c}`).join(', ') })
+      continue
+    }
+    const comms = [...commValues(p.fields, 'PHONE').map((v) => `p:${v.replace(/\D/g, '')}`), ...commValues(p.fields, 'EMAIL').map((v) => `e:${v.toLowerCase()}`)]
+    const shared = existing === null ? (comms.map((c) => newContactByComm.get(c)).find((k) => k !== undefined) ?? null) : null
+    let contactKey: string | null = null
+    if (existing === null && shared === null) {
+      contactKey = `c_${id}`
+      commands[contactKey] = batchCommand(ITEM_ADD, { entityTypeId: CONTACT_TYPE, useOriginalUfNames: 'Y', fields: contact })
+      for (const c of comms) newContactByComm.set(c, contactKey)
+    }
+    const dealKey = `d_${id}`
+    if (existing !== null) {
+      commands[dealKey] = batchCommand(ITEM_ADD, { entityTypeId: DEAL_TYPE, useOriginalUfNames: 'Y', fields: { ...deal, contactIds: [existing] } })
+    } else {
+      // The reference goes unencoded: Bitrix24 replaces `$result[...]` in the command text.
+      commands[dealKey] = `${batchCommand(ITEM_ADD, { entityTypeId: DEAL_TYPE, useOriginalUfNames: 'Y', fields: deal })}&fields[contactIds][0]=${ref(contactKey ?? shared!)}`
+    }
+    plans.push({ row: p.row, contactKey, contactId: existing, sharesContactOf: shared, dealKey })
+  }
+  return { commands, plans, skipped }
+}
+
+export type SimpleOutcome =
+  | { kind: 'delivered'; dealId: number; contactId: number | null }
+  /** the deal was not made; `contactId` is the contact that was (reused by the next attempt) */
+  | { kind: 'limited' | 'retry' | 'unknown'; contactId: number | null; error?: string }
+  | { kind: 'failed'; contactId: number | null; error: string }
+
+type CommandError = { error?: string; error_description?: string }
+
+function itemId(value: unknown): number | null {
+  const id = Number((value as { item?: { id?: unknown } } | undefined)?.item?.id)
+  return Number.isInteger(id) && id > 0 ? id : null
+}
+
+/** Each lead's outcome from the batch answer; `transient` tells which command errors are worth a retry. */
+export function readSimpleBatch(
+  plans: SimplePlan[],
+  results: Record<string, unknown>,
+  errors: Record<string, CommandError>,
+  transient: (code: string) => boolean,
+): Map<number, SimpleOutcome> {
+  const out = new Map<number, SimpleOutcome>()
+  for (const plan of plans) {
+    const ownKey = plan.contactKey ?? plan.sharesContactOf
+    const contactId = plan.contactId ?? (ownKey ? itemId(results[ownKey]) : null)
+    const dealId = itemId(results[plan.dealKey])
+    const err = errors[plan.dealKey]
+    if (dealId !== null) {
+      out.set(plan.row.id, { kind: 'delivered', dealId, contactId })
+      continue
+    }
+    const code = String(err?.error ?? '')
+    if (err && code === 'OPERATION_TIME_LIMIT') out.set(plan.row.id, { kind: 'limited', contactId })
+    else if (err && transient(code)) out.set(plan.row.id, { kind: 'retry', contactId })
+    else if (err) out.set(plan.row.id, { kind: 'failed', contactId, error: `${code || 'error'}: ${err.error_description ?? 'Bitrix24 refused the deal'}` })
+    else out.set(plan.row.id, { kind: 'unknown', contactId })
+  }
+  return out
+}
+
+/**
+ * After an unknown outcome: which of these leads' deals (and contacts) exist, by originId, in one
+ * batch. A lead sent as a lead before the portal switched modes is looked for among leads too.
+ */
+export async function reconcileSimple(client: B24Client, originatorId: string, rows: Lead[]): Promise<{ deals: Map<string, { dealId: number; contactId: number | null }>; contacts: Map<string, number>; leads: Map<string, number> }> {
+  const originIds = rows.map((r) => r.tiktok_lead_id)
+  const filter = { originatorId, '@originId': originIds }
+  const res = await client.batch({
+    d: batchCommand('crm.item.list', { entityTypeId: DEAL_TYPE, filter, select: ['id', 'originId', 'contactId', 'contactIds'] }),
+    c: batchCommand('crm.item.list', { entityTypeId: CONTACT_TYPE, filter, select: ['id', 'originId'] }),
+    // `@` is the documented IN filter: @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-list.html
+    l: batchCommand('crm.lead.list', { filter: { ORIGINATOR_ID: originatorId, '@ORIGIN_ID': originIds }, select: ['ID', 'ORIGIN_ID'] }),
+  }, false)
+  const results = res.result as Record<string, unknown>
+  const errors = res.result_error as Record<string, CommandError>
+  // A failed look-up must not read as "not there": that would send the leads again.
+  for (const key of ['d', 'c']) if (errors[key]) throw new Error(`${key === 'd' ? 'deal' : 'contact'} look-up failed: ${errors[key]!.error ?? 'error'}`)
+  const items = (key: string) => ((results[key] as { items?: Array<Record<string, unknown>> } | undefined)?.items ?? [])
+  const deals = new Map<string, { dealId: number; contactId: number | null }>()
+  for (const d of items('d')) {
+    const contact = Number(d.contactId ?? (Array.isArray(d.contactIds) ? d.contactIds[0] : null))
+    if (!deals.has(String(d.originId))) deals.set(String(d.originId), { dealId: Number(d.id), contactId: contact > 0 ? contact : null })
+  }
+  const contacts = new Map<string, number>()
+  for (const c of items('c')) if (!contacts.has(String(c.originId))) contacts.set(String(c.originId), Number(c.id))
+  const leads = new Map<string, number>()
+  for (const l of (Array.isArray(results.l) ? (results.l as Array<{ ID: unknown; ORIGIN_ID: unknown }>) : [])) leads.set(String(l.ORIGIN_ID), Number(l.ID))
+  return { deals, contacts, leads }
+}

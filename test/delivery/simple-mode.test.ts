@@ -1,0 +1,208 @@
+/**
+ * Portals in simple CRM mode (leads off, the default on new portals): the real app against the
+ * emulator with crmMode 2. Each TikTok lead becomes a contact and a deal, written with
+ * crm.item.add in one batch per ≤ 25 leads (`$result[...]` chaining the contact into its deal),
+ * originatorId/originId on both, source and UTM on the deal; an existing contact (same phone or
+ * e-mail) is reused; an unknown outcome is reconciled by originId without doubles; a mode switch
+ * is detected and the placements follow it.
+ * @see https://apidocs.bitrix24.com/api-reference/crm/crm-settings-mode-get.html
+ * @see https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-add.html
+ * @see https://apidocs.bitrix24.com/tutorials/crm/how-to-add-crm-objects/how-to-add-objects-with-crm-mode.html
+ */
+import t from 'tap'
+import { manifest } from '../../manifest/app.js'
+import { notificationBody, postWebhook, sampleLead, type SampleLead } from '../fixtures.js'
+import { api, installedPortal, openTab, startApp, startEmulator, waitFor } from '../helpers.js'
+import type { Emulator, Portal } from '../emulator/app.js'
+import { callJson } from '../emulator/helpers.js'
+
+let n = 0
+/** A lead with its own phone and e-mail (sampleLead's are shared by every lead). */
+function personLead(over: Partial<SampleLead> = {}): SampleLead {
+  n += 1
+  return sampleLead({ name: `Tran Thi ${n}`, phone: `+8490${String(1000000 + n)}`, email: `p${n}@example.test`, ...over })
+}
+
+/** Top-level batch calls to this portal that carried crm.item.add commands. */
+function addBatches(emu: Emulator, portal: Portal): number {
+  return emu.calls.filter((c) => c.memberId === portal.memberId && !c.inBatch && c.method === 'batch' && JSON.stringify(c.params).includes('crm.item.add')).length
+}
+
+function inBatch(emu: Emulator, portal: Portal, method: string, entityTypeId?: number): number {
+  return emu.calls.filter((c) => c.memberId === portal.memberId && c.method === method && (entityTypeId === undefined || Number((c.params as { entityTypeId?: unknown }).entityTypeId) === entityTypeId)).length
+}
+
+const placementsOf = (portal: Portal) => portal.placements.map((p) => p.PLACEMENT).sort()
+
+t.test('simple mode: each lead is a contact and a deal, one batch per 25 leads, no crm.lead.add', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url, { crmMode: 2 })
+  t.equal((await app.portals.find(portal.memberId))!.crm_mode, 2, 'the mode was detected at install')
+  t.same(placementsOf(portal), ['CRM_DEAL_LIST_MENU'], 'the deal list menu is bound, not the lead list that does not exist')
+  const conf = (await app.settings.find(portal.memberId))!
+  const leads = Array.from({ length: 30 }, () => personLead())
+  // Before the first delivery, so the 30 leads are due together.
+  const before = addBatches(emu, portal)
+  await postWebhook(url, conf.webhook_key, notificationBody(leads), { secret: conf.signing_secret })
+  await waitFor('30 delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 30, 20_000)
+
+  t.equal(addBatches(emu, portal) - before, 2, '30 leads went in 2 batches (25 + 5): 50 commands at most each')
+  t.equal(inBatch(emu, portal, 'crm.lead.add'), 0, 'no crm.lead.add: nothing depends on the implicit conversion')
+  t.equal(inBatch(emu, portal, 'crm.item.add', 3), 30, 'one contact command per lead')
+  t.equal(inBatch(emu, portal, 'crm.item.add', 2), 30, 'one deal command per lead')
+  t.equal(portal.contacts.size, 30)
+  t.equal(portal.deals.size, 30)
+  t.equal(portal.leads.size, 0, 'no lead was made')
+
+  for (const l of leads) {
+    const row = (await app.leads.findByTikTokId(portal.memberId, l.id))!
+    const deal = portal.deals.get(row.b24_lead_id!)!
+    const contact = portal.contacts.get(row.b24_contact_id!)!
+    t.equal(row.b24_entity, 'deal', 'recorded as a deal')
+    t.match(deal, { ORIGINATOR_ID: manifest.code, ORIGIN_ID: l.id, SOURCE_ID: 'ADVERTISING', UTM_SOURCE: 'tiktok', UTM_MEDIUM: 'paid_social', UTM_CAMPAIGN: 'Spring campaign', CONTACT_ID: String(row.b24_contact_id) }, 'deal: origin, source, UTM, its contact')
+    t.match(deal.TITLE, /TikTok lead/)
+    t.match(deal.COMMENTS, /TikTok lead ID/)
+    t.match(contact, { ORIGINATOR_ID: manifest.code, ORIGIN_ID: l.id, NAME: 'Tran Thi', LAST_NAME: l.name!.split(' ').pop() }, 'contact: origin and name')
+    t.match(contact.PHONE, [{ VALUE: l.phone }])
+    t.match(contact.EMAIL, [{ VALUE: l.email }])
+  }
+  t.end()
+})
+
+t.test('an existing contact with the same phone or e-mail is reused; two leads of one batch share one new contact', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url, { crmMode: 2 })
+  const { access_token: token } = portal.issueToken()
+  const made = await callJson(portal, 'crm.item.add', { entityTypeId: 3, fields: { name: 'Known', lastName: 'Person', fm: [{ typeId: 'PHONE', valueType: 'WORK', value: '+84905550001' }] } }, token)
+  const known = made.body.result.item.id as number
+  const conf = (await app.settings.find(portal.memberId))!
+  const returning = personLead({ phone: '+84905550001' })
+  const twinA = personLead({ email: 'twin@example.test' })
+  const twinB = personLead({ email: 'twin@example.test' })
+  await postWebhook(url, conf.webhook_key, notificationBody([returning, twinA, twinB]), { secret: conf.signing_secret })
+  await waitFor('3 delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 3)
+
+  t.ok(inBatch(emu, portal, 'crm.duplicate.findbycomm') >= 1, 'contacts were looked up by phone/e-mail')
+  const row = (await app.leads.findByTikTokId(portal.memberId, returning.id))!
+  t.equal(row.b24_contact_id, known, 'the existing contact is the deal\'s')
+  t.same(portal.deals.get(row.b24_lead_id!)!.CONTACT_IDS, [known])
+  const a = (await app.leads.findByTikTokId(portal.memberId, twinA.id))!
+  const b = (await app.leads.findByTikTokId(portal.memberId, twinB.id))!
+  t.equal(a.b24_contact_id, b.b24_contact_id, 'the twins share one contact')
+  t.not(a.b24_lead_id, b.b24_lead_id, 'each has its own deal')
+  t.equal(portal.contacts.size, 2, 'one existing + one new contact, none for the returning person')
+  t.equal(portal.deals.size, 3)
+})
+
+t.test('an unknown outcome (batch cut mid-way) is reconciled by originId: every lead one contact and one deal', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url, { crmMode: 2 })
+  const conf = (await app.settings.find(portal.memberId))!
+  // No phone or e-mail: no look-up batch, so the first batch is the one with the adds.
+  const leads = Array.from({ length: 20 }, () => personLead({ phone: undefined, email: undefined }))
+  emu.faults.failNext(1, 'cut-mid-batch', { method: 'batch', memberId: portal.memberId })
+  await postWebhook(url, conf.webhook_key, notificationBody(leads), { secret: conf.signing_secret })
+  await waitFor('20 delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 20, 20_000)
+
+  t.ok(emu.calls.some((c) => c.memberId === portal.memberId && c.method === 'batch' && c.error === 'cut-mid-batch'), 'the batch was cut')
+  t.ok(inBatch(emu, portal, 'crm.item.list', 2) >= 1, 'deals were looked up by originId')
+  const dealOrigins = [...portal.deals.values()].map((d) => String(d.ORIGIN_ID))
+  const contactOrigins = [...portal.contacts.values()].map((c) => String(c.ORIGIN_ID))
+  t.same([dealOrigins.length, new Set(dealOrigins).size], [20, 20], 'every lead one deal')
+  t.same([contactOrigins.length, new Set(contactOrigins).size], [20, 20], 'every lead one contact')
+  t.equal(inBatch(emu, portal, 'crm.item.add', 2), 20, 'no deal was sent twice')
+  for (const l of leads) {
+    const row = (await app.leads.findByTikTokId(portal.memberId, l.id))!
+    t.equal(String(portal.deals.get(row.b24_lead_id!)?.ORIGIN_ID), l.id, 'the row points at its own deal')
+  }
+})
+
+t.test('a contact made while its deal failed is reused when the lead is sent again', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url, { crmMode: 2 })
+  const conf = (await app.settings.find(portal.memberId))!
+  // A stage the deal pipeline does not have: Bitrix24 refuses the deal, the contact is made.
+  await app.settings.update(portal.memberId, { mapping_json: JSON.stringify({ rules: [], constants: { STAGE_ID: 'NOPE' } }) })
+  const lead = personLead()
+  await postWebhook(url, conf.webhook_key, notificationBody([lead]), { secret: conf.signing_secret })
+  await waitFor('failed', async () => (await app.leads.counts(portal.memberId)).failed === 1)
+  const failed = (await app.leads.findByTikTokId(portal.memberId, lead.id))!
+  t.equal(portal.contacts.size, 1, 'the contact was made')
+  t.equal(portal.deals.size, 0, 'the deal was not')
+  t.ok(failed.b24_contact_id && portal.contacts.has(failed.b24_contact_id), 'the lead keeps the contact it made')
+
+  await app.settings.update(portal.memberId, { mapping_json: JSON.stringify({ rules: [], constants: {} }) })
+  t.equal(await app.leads.resend(portal.memberId, 'all-failed'), 1)
+  app.dispatcher.notify(portal.memberId)
+  await waitFor('delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 1)
+  const row = (await app.leads.findByTikTokId(portal.memberId, lead.id))!
+  t.equal(portal.contacts.size, 1, 'no second contact')
+  t.equal(row.b24_contact_id, failed.b24_contact_id)
+  t.same(portal.deals.get(row.b24_lead_id!)!.CONTACT_IDS, [failed.b24_contact_id], 'the deal is bound to the contact made before')
+})
+
+t.test('a switch from classic to simple mode is detected: later leads go as deals, placements follow', async (t) => {
+  const emu = await startEmulator(t)
+  // The stored mode is asked again before a delivery once it is older than this.
+  const { app, url } = await startApp(t, { emu, delivery: { crmModeMaxAgeMs: 50 } })
+  const portal = await installedPortal(emu, url)
+  t.equal((await app.portals.find(portal.memberId))!.crm_mode, 1)
+  t.same(placementsOf(portal), ['CRM_LEAD_LIST_MENU'])
+  const conf = (await app.settings.find(portal.memberId))!
+  const first = personLead()
+  await postWebhook(url, conf.webhook_key, notificationBody([first]), { secret: conf.signing_secret })
+  await waitFor('first delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 1)
+  t.equal(portal.leads.size, 1, 'classic: a lead')
+  t.equal((await app.leads.findByTikTokId(portal.memberId, first.id))!.b24_entity, 'lead')
+
+  portal.crmMode = 2
+  await new Promise((r) => setTimeout(r, 100))
+  const second = personLead()
+  await postWebhook(url, conf.webhook_key, notificationBody([second]), { secret: conf.signing_secret })
+  await waitFor('second delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 2)
+  const row = (await app.leads.findByTikTokId(portal.memberId, second.id))!
+  t.equal(row.b24_entity, 'deal', 'after the switch: a deal')
+  t.equal(String(portal.deals.get(row.b24_lead_id!)!.ORIGIN_ID), second.id)
+  t.equal(portal.leads.size, 1, 'no lead for the second')
+  t.equal((await app.portals.find(portal.memberId))!.crm_mode, 2, 'the new mode is stored')
+  await waitFor('placements rebound', () => placementsOf(portal).join() === 'CRM_DEAL_LIST_MENU')
+  t.same(placementsOf(portal), ['CRM_DEAL_LIST_MENU'], 'the lead list menu is unbound, the deal list menu bound')
+})
+
+t.test('the tab says which mode the portal is in, re-checks it when an administrator opens it, and offers contact and deal fields', async (t) => {
+  const emu = await startEmulator(t)
+  const { url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url, { crmMode: 2 })
+  const tab = await openTab(url, portal)
+  t.equal(tab.status, 200)
+  const s = api(url, tab)
+  const state = await (await s.get('state')).json()
+  t.match(state.crm, { mode: 2, creates: 'contact_and_deal' })
+  t.match(state.crm.text, /Leads are off on this portal \(simple CRM\): each TikTok lead becomes a contact and a deal/)
+
+  const fields = await (await s.get('fields')).json()
+  t.equal(fields.crmMode, 2)
+  const byCode = Object.fromEntries(fields.fields.map((f: { code: string }) => [f.code, f]))
+  t.match(byCode.NAME, { entity: 'contact' }, 'the person\'s name is a contact field')
+  t.match(byCode.PHONE, { entity: 'contact' })
+  t.match(byCode.TITLE, { entity: 'deal' }, 'the title is the deal\'s')
+  t.match(byCode.UTM_CAMPAIGN, { entity: 'deal' })
+  t.notOk(byCode.STATUS_ID, 'no lead status in simple mode')
+  t.notOk(byCode.CONTACT_IDS, 'the contact link is the app\'s to set')
+  const saved = await s.post('mapping', { rules: [{ source: 'email', target: 'COMMENTS' }], constants: { STATUS_ID: 'NEW' } })
+  t.equal(saved.status, 400, 'a lead-only constant does not fit a simple-mode portal')
+
+  // The administrator switches leads back on: the next tab open sees it and rebinds the lead list menu.
+  portal.crmMode = 1
+  const again = await openTab(url, portal)
+  const state2 = await (await api(url, again).get('state')).json()
+  t.match(state2.crm, { mode: 1, creates: 'lead' })
+  await waitFor('placements rebound', () => placementsOf(portal).join() === 'CRM_LEAD_LIST_MENU')
+  t.same(placementsOf(portal), ['CRM_LEAD_LIST_MENU'])
+  const fields2 = await (await api(url, again).get('fields')).json()
+  t.ok(fields2.fields.some((f: { code: string }) => f.code === 'STATUS_ID'), 'lead fields again')
+})
