@@ -42,10 +42,15 @@ export const manifest = {
   /**
    * Bound as offline events (no handler: the portal queues the changes and the app collects them
    * with event.offline.get), so no stage change is lost while the app is down; our own writes pass
-   * `offlineAuthConnector` and stay out of that queue.
+   * `offlineAuthConnector` and stay out of that queue. `modes`: the CRM modes it is bound in (deals
+   * are what we make in simple mode only; in classic mode every deal change would fill our queue).
+   * Never unbound, so a mode switch back keeps the deals we made tracked.
    * @see https://apidocs.bitrix24.com/api-reference/events/offline-events.html
    */
-  offlineEvents: ['ONCRMLEADUPDATE', 'ONCRMDEALUPDATE'],
+  offlineEvents: [
+    { event: 'ONCRMLEADUPDATE', modes: [1, 2] },
+    { event: 'ONCRMDEALUPDATE', modes: [2] },
+  ],
   offlineAuthConnector: 'b24_tiktok_leads',
 } as const
 

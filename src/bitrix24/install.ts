@@ -89,7 +89,9 @@ export async function bindManifest(b24: B24Clients, memberId: string, baseUrl: s
   }
   // Offline bindings are never unbound here (that could drop changes queued while we were away):
   // a second bind answers "already binded", which is fine.
-  for (const event of manifest.offlineEvents) {
+  for (const { event, modes } of manifest.offlineEvents) {
+    // An unknown mode binds both, like the placements.
+    if (opts.crmMode && !(modes as readonly number[]).includes(opts.crmMode)) continue
     cmd[`bind_offline_${event}`] = batchCommand('event.bind', { event, event_type: 'offline', auth_connector: manifest.offlineAuthConnector })
   }
   const res = await b24.forPortal(memberId).batch(cmd, false)

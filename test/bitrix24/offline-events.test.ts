@@ -52,18 +52,29 @@ async function twoApps(t: Teardown) {
   return { emu, dbPath, first, portal, restart: () => startApp(t, { emu, config: { DATABASE_PATH: dbPath } }) }
 }
 
-t.test('install binds the lead and deal updates offline with our source key', async (t) => {
+const offlineOf = (portal: Portal) => portal.events.filter((e) => e.event_type === 'offline')
+
+t.test('install binds lead updates offline with our source key (and deal updates in simple mode)', async (t) => {
   const emu = await startEmulator(t)
   const { url } = await startApp(t, { emu })
   const portal = await installedPortal(emu, url)
-  const offline = portal.events.filter((e) => e.event_type === 'offline')
-  t.same(offline.map((e) => e.event).sort(), [...manifest.offlineEvents].sort())
-  t.ok(offline.every((e) => e.auth_connector === manifest.offlineAuthConnector), 'with auth_connector')
+  t.same(offlineOf(portal).map((e) => e.event), ['ONCRMLEADUPDATE'], 'classic mode: lead updates only')
+  t.equal(offlineOf(portal)[0]?.auth_connector, manifest.offlineAuthConnector, 'with auth_connector')
   const again = await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
   t.equal(again.status, 200)
-  t.equal(portal.events.filter((e) => e.event_type === 'offline').length, manifest.offlineEvents.length, 'a re-install keeps one binding each')
+  t.equal(offlineOf(portal).length, 1, 'a re-install keeps one binding')
   await emu.updateApp(portal, { version: '2' })
-  await waitFor('rebound after ONAPPUPDATE', () => portal.events.filter((e) => e.event_type === 'offline').length === manifest.offlineEvents.length)
+  await waitFor('rebound after ONAPPUPDATE', () => offlineOf(portal).length === 1)
+
+  // An admin switches the portal to simple mode; the tab's open notices it and binds deal updates.
+  portal.crmMode = 2
+  await openTab(url, portal)
+  await waitFor('deal updates bound after the switch', () => offlineOf(portal).some((e) => e.event === 'ONCRMDEALUPDATE'))
+  t.equal(offlineOf(portal).length, 2)
+
+  const simple = await installedPortal(emu, url, { crmMode: 2 })
+  t.same(offlineOf(simple).map((e) => e.event).sort(), ['ONCRMDEALUPDATE', 'ONCRMLEADUPDATE'], 'simple mode: deal updates too')
+  t.ok(offlineOf(simple).every((e) => e.auth_connector === manifest.offlineAuthConnector))
 })
 
 t.test('a lead moved while the app is down: the next start stores its stage and the delivery log shows it', async (t) => {
