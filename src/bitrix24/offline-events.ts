@@ -155,7 +155,11 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
       if (processId) pendingOf(memberId).delete(processId)
       return null
     }
-    if (!pid) throw new Error('event.offline.get with clear=0 answered no process_id')
+    if (!pid) {
+      // Reservation is a plan feature (rest_offline_extended): without it the get has already
+      // deleted what it returned, so read what we can now; there is nothing to clear.
+      return { events: answer.events.length, stages: await handle(client, memberId, answer.events) }
+    }
     pendingOf(memberId).add(pid)
     const stages = await handle(client, memberId, answer.events)
     await client.call('event.offline.clear', { process_id: pid })
