@@ -6,6 +6,7 @@ import { Errors } from '../errors.js'
 import { parseInput } from '../validation.js'
 import { parseCrmMode } from './crm-mode.js'
 import { bindManifest, normaliseLang, verifyAndStorePortal } from './install.js'
+import { namesThisApp, versionOf } from './lifecycle.js'
 import { EventBody, FrameRequestQuery, InstallBody } from './schemas.js'
 import { callWithToken } from './token-call.js'
 
@@ -31,16 +32,7 @@ export function publicBase(config: Config, request: Pick<FastifyRequest, 'server
 /** How long after the install POST its ONAPPINSTALL may bring the application_token. */
 export const INSTALL_EVENT_WINDOW_MS = 10 * 60_000
 
-/**
- * Does this app.info answer name this app? Local apps answer their client_id as CODE, marketplace
- * apps their application code.
- * @see https://apidocs.bitrix24.com/api-reference/common/system/app-info.html
- */
-export function namesThisApp(info: unknown, config: Config): boolean {
-  if (!info || typeof info !== 'object') return false
-  const code = (info as { CODE?: unknown }).CODE
-  return typeof code === 'string' && code.length > 0 && (code === config.B24_CLIENT_ID || code === manifest.code)
-}
+export { namesThisApp }
 
 export function bitrix24Routes(config: Config) {
   return async function routes(app: FastifyInstance): Promise<void> {
@@ -84,7 +76,11 @@ export function bitrix24Routes(config: Config) {
         log.error({ err }, 'binding placements/events failed')
         binding = { ok: false, errors: { batch: err instanceof Error ? err.message : String(err) } }
       }
-      log.info({ bound: binding.ok }, 'app installed')
+      // The version installed, so a later update whose ONAPPUPDATE is lost is noticed (lifecycle.ts).
+      const info = await app.portalQueues.run(portal.member_id, () => callWithToken(portal.client_endpoint, 'app.info', body.AUTH_ID, config.B24_REQUEST_TIMEOUT_MS), 1)
+      const version = namesThisApp(info, config) ? versionOf(info) : null
+      if (version !== null) await app.portals.setAppVersion(portal.member_id, version, body.APPLICATION_TOKEN ? version : null)
+      log.info({ bound: binding.ok, version }, 'app installed')
       // Bitrix24 refuses handler URLs it cannot reach from the internet (localhost, no domain).
       // @see https://apidocs.bitrix24.com/api-reference/widgets/index.html
       const base = publicBase(config, request)
@@ -130,6 +126,8 @@ export function bitrix24Routes(config: Config) {
           throw Errors.badApplicationToken()
         }
         await app.portals.setApplicationToken(memberId, evt.auth.application_token)
+        const installed = versionOf(info)
+        if (installed !== null) await app.portals.setAppVersion(memberId, installed, installed)
         await app.settings.closeInstallWindow(memberId)
         log.info('application_token stored')
         return reply.send({ ok: true })
@@ -147,6 +145,9 @@ export function bitrix24Routes(config: Config) {
           throw Errors.badApplicationToken()
         }
         await app.portals.setApplicationToken(memberId, evt.auth.application_token)
+        // The version app.info names now: the token just taken belongs to it (see lifecycle.ts).
+        const updated = versionOf(info)
+        if (updated !== null) await app.portals.setAppVersion(memberId, updated, updated)
         const binding = await bindManifest(app.b24, memberId, publicBase(config, request), log, { crmMode: parseCrmMode(portal.crm_mode) }).catch((err: unknown) => {
           log.error({ err }, 'rebinding placements/events after the update failed')
           return { ok: false, errors: {} }

@@ -25,6 +25,10 @@ export interface PortalTable {
   crm_mode: number | null
   /** unix ms of the last crm.settings.mode.get */
   crm_mode_checked_at: number | null
+  /** app.info VERSION last seen on the portal (null: not known yet) */
+  app_version: string | null
+  /** the version the stored application_token came with; another than app_version: an update's token was missed */
+  app_token_version: string | null
 }
 
 export interface PortalEventTable {

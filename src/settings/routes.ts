@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { manifest } from '../../manifest/app.js'
 import { effectiveMode } from '../bitrix24/crm-mode.js'
 import { verifyAndStorePortal } from '../bitrix24/install.js'
+import { createUpdateCheck } from '../bitrix24/lifecycle.js'
 import { publicBase } from '../bitrix24/routes.js'
 import { FrameRequestBody, FrameRequestQuery } from '../bitrix24/schemas.js'
 import type { Config } from '../config.js'
@@ -57,6 +58,7 @@ export function settingsRoutes(config: Config) {
   return async function routes(app: FastifyInstance): Promise<void> {
     const signer = createSessionSigner(config.SESSION_SECRET ?? randomBytes(32).toString('hex'))
     const verifyUser = createUserVerifier(app.portalQueues, config.B24_REQUEST_TIMEOUT_MS)
+    const checkUpdate = createUpdateCheck(app, config)
     const pageLimiter = createIpLimiter(PAGE_POSTS_PER_IP_PER_MIN, 60_000)
     // The editor's target fields follow the portal's CRM mode (lead fields, or contact and deal fields).
     const fieldsCache = createFieldsCache(app.b24, async (memberId) => effectiveMode((await app.portals.find(memberId)) ?? { crm_mode: null }))
@@ -98,6 +100,9 @@ export function settingsRoutes(config: Config) {
         await app.dispatcher.crmModes.detect(portal.member_id)
         portal = (await app.portals.find(portal.member_id)) ?? portal
       }
+      // An app update whose ONAPPUPDATE was lost: an administrator's open notices the new version,
+      // rebinds the handlers and takes this page's APPLICATION_TOKEN (bitrix24/lifecycle.ts).
+      portal = await checkUpdate({ portal, isAdmin: profile.ADMIN, authId: body.AUTH_ID, applicationToken: body.APPLICATION_TOKEN, base: publicBase(config, request), log: request.log.child({ memberId: portal.member_id }) })
       const conf = await app.settings.ensure(portal.member_id)
       const lang = pickLang(query.LANG ?? portal.lang)
       const user = { id: profile.ID, name: [profile.NAME, profile.LAST_NAME].filter(Boolean).join(' ') || `#${profile.ID}`, isAdmin: profile.ADMIN }

@@ -6,6 +6,7 @@ import { NormalizedLead } from '../tiktok/schemas.js'
 import { fieldsOf } from '../tiktok-business/forms.js'
 import { buildTikTokView } from '../tiktok-business/view.js'
 import { parseCrmMode, SIMPLE } from '../bitrix24/crm-mode.js'
+import { applicationTokenStale } from '../bitrix24/lifecycle.js'
 import { strings, type Lang } from './i18n.js'
 import type { LeadRowView, OptionsBody, OptionsView, StateView, StatsView } from './schemas.js'
 
@@ -23,6 +24,7 @@ const PROBLEMS = {
     stuck: (min: number, err: string) => `Leads are waiting: the oldest for ${min} min${err ? ` (last error: ${err})` : ''}.`,
     no_webhook: () => 'No request has come from TikTok yet: paste the webhook URL into TikTok (steps below) or send a test lead.',
     verify_failed: (detail: string) => `The last TikTok request failed signature verification (${detail}). It was accepted because verification is in log-only mode.`,
+    app_token_stale: (version: string) => `Bitrix24 updated this app to version ${version}, but its update notice never reached the app, so events from Bitrix24 (such as lead changes) are refused until Bitrix24 gives the app its new key. Leads from TikTok are still sent. To fix it, a portal administrator opens this app from the Bitrix24 menu (Applications); if this message stays, reinstall the app, keeping its data when Bitrix24 asks (settings and leads are then kept).`,
   },
   ru: {
     needs_reauth: (why: string) => `Bitrix24 больше не принимает доступ приложения (${why}). Администратор портала должен открыть эту страницу, чтобы переавторизовать его; лиды сохранены и будут отправлены.`,
@@ -33,6 +35,7 @@ const PROBLEMS = {
     stuck: (min: number, err: string) => `Лиды ждут отправки: самый старый — ${min} мин${err ? ` (последняя ошибка: ${err})` : ''}.`,
     no_webhook: () => 'Из TikTok ещё не было запросов: вставьте URL вебхука в TikTok (шаги ниже) или отправьте тестовый лид.',
     verify_failed: (detail: string) => `Последний запрос TikTok не прошёл проверку подписи (${detail}). Он принят, так как проверка в режиме «только журнал».`,
+    app_token_stale: (version: string) => `Битрикс24 обновил приложение до версии ${version}, но уведомление об обновлении до приложения не дошло, поэтому события из Битрикс24 (например, изменения лидов) отклоняются, пока Битрикс24 не передаст приложению новый ключ. Лиды из TikTok по-прежнему отправляются. Чтобы это исправить, администратор портала открывает приложение из меню Битрикс24 («Приложения»); если сообщение не исчезнет, переустановите приложение, сохранив его данные, когда Битрикс24 спросит (настройки и лиды тогда сохранятся).`,
   },
 }
 
@@ -146,6 +149,7 @@ export async function buildState(app: FastifyInstance, args: { portal: Portal; c
   const problems: string[] = []
   if (portal.state === 'needs_reauth') problems.push(text.needs_reauth(portal.state_reason ?? 'token refresh refused'))
   if (portal.state === 'uninstalled') problems.push(text.uninstalled())
+  if (portal.state === 'active' && applicationTokenStale(portal)) problems.push(text.app_token_stale(portal.app_version ?? ''))
   const paused = portal.state === 'active' ? app.dispatcher.pauseOf(m) : null
   if (paused) problems.push(text.portal_paused(paused.reason, hhmm(Math.max(paused.until, Date.now()))))
   const limited = portal.state === 'active' ? app.dispatcher.limitOf(m) : null

@@ -333,6 +333,15 @@ export async function uninstallApp(
 const appVersions = new WeakMap<PortalState, string>()
 
 /**
+ * The installed version as app.info prints it (an integer in the docs' example; ONAPPUPDATE
+ * carries it as a string). @see api-reference/common/system/app-info.md
+ */
+export function appVersionOf(portal: PortalState): number | string {
+  const v = appVersions.get(portal) ?? '1'
+  return /^\d+$/.test(v) ? Number(v) : v
+}
+
+/**
  * A new version of the app is installed on the portal: a new application_token is issued, the
  * handlers and placements the old version bound are gone, and ONAPPUPDATE (VERSION,
  * PREVIOUS_VERSION, LANGUAGE_ID, the new application_token) goes to the handlers that were bound

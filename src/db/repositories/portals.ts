@@ -123,11 +123,11 @@ export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?:
     },
 
     /**
-     * The app version seen on the portal (app.info VERSION), and whether the stored application_token
-     * belongs to it (`tokenIsCurrent`: it was just taken from Bitrix24 for this version).
+     * The app version seen on the portal (app.info VERSION) and the version the stored
+     * application_token came with (null: none stored yet; undefined: unchanged).
      */
-    async setAppVersion(memberId: string, version: string, tokenIsCurrent: boolean): Promise<void> {
-      await db.updateTable('portals').set({ app_version: version, ...(tokenIsCurrent ? { app_token_version: version } : {}), updated_at: nowIso() }).where('member_id', '=', memberId).execute()
+    async setAppVersion(memberId: string, version: string, tokenVersion: string | null | undefined): Promise<void> {
+      await db.updateTable('portals').set({ app_version: version, ...(tokenVersion !== undefined ? { app_token_version: tokenVersion } : {}), updated_at: nowIso() }).where('member_id', '=', memberId).execute()
     },
 
     /**

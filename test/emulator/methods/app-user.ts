@@ -1,6 +1,7 @@
 /**
  * app.info, scope, profile, user.current, user.get.
  */
+import { appVersionOf } from '../lifecycle.js'
 import { isPlainObject } from '../php-query.js'
 import type { PortalState } from '../state.js'
 import type { PortalUser } from '../types.js'
@@ -23,7 +24,8 @@ export function appInfo(portal: PortalState, clientId: string): Record<string, u
   return {
     ID: 1,
     CODE: clientId,
-    VERSION: 1,
+    // The version installed now: updateApp() changes it. @see api-reference/common/system/app-info.md
+    VERSION: appVersionOf(portal),
     STATUS: portal.appStatus,
     INSTALLED: portal.installed,
     PAYMENT_EXPIRED: 'N',
