@@ -5,7 +5,8 @@
  * (on-app-update.md, event-bind.md). The event is the usual carrier of the new token, but online
  * events are never retried (events/index.md): a lost one would leave every later event refused and
  * the placements gone. Bitrix24 also sends APPLICATION_TOKEN with every frame POST (install,
- * placements, the app's page: see the widgets' "What the handler receives"), and app.info answers
+ * placements, the app's page: a required field of every widget handler's data, "the same value is
+ * passed in the application_token parameter when event handlers are invoked"), and app.info answers
  * the installed VERSION. So when an administrator opens the app, the version app.info names (asked
  * with that user's own AUTH_ID at the endpoint stored at install, so the page is verified too) is
  * compared with the one stored; a change means an update was missed: the handlers are bound again
@@ -13,7 +14,8 @@
  * the settings tab says so in plain words until a new token arrives.
  * @see https://apidocs.bitrix24.com/api-reference/common/events/on-app-update.html
  * @see https://apidocs.bitrix24.com/api-reference/common/system/app-info.html
- * @see https://apidocs.bitrix24.com/api-reference/widgets/crm/index.html
+ * @see https://apidocs.bitrix24.com/api-reference/widgets/crm/list-menu.html ("What the handler receives")
+ * @see https://apidocs.bitrix24.com/settings/oauth/simple-way.html (APPLICATION_TOKEN)
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { manifest } from '../../manifest/app.js'
