@@ -121,6 +121,7 @@ t.test('ONAPPUPDATE lost: the next administrator page open notices the new versi
   t.same(lost.map((r) => r.body), ['lost'], 'precondition: the update notice never reached the app')
   t.same(await bindings(app, portal.memberId), { placements: [], events: [] }, 'precondition: the update dropped every binding')
   t.not(portal.applicationToken, oldToken, 'precondition: the portal has a new application_token')
+  t.equal((await app.b24.forPortal(portal.memberId).call<{ VERSION: unknown }>('app.info')).result.VERSION, 2, 'precondition: app.info names the new version')
   const refused = await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 4 } }, { url: `${url}/bitrix24/events` })
   t.equal(refused[0]!.status, 401, 'precondition: an event with the new token is refused')
 
@@ -169,4 +170,23 @@ t.test('ONAPPUPDATE lost and the page carries no APPLICATION_TOKEN: handlers reb
   t.notMatch(fixed.body, /never reached the app/, 'the problem is gone')
   t.match(await app.portals.find(portal.memberId), { application_token: portal.applicationToken, app_token_version: '2' }, 'its token is taken')
   t.same((await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 8 } })).map((r) => r.status), [200], 'events are accepted again')
+})
+
+t.test('a late ONAPPUPDATE arriving after the page open already recovered changes nothing: one binding each, the new token kept', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = emu.createPortal()
+  await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  const bound = await bindings(app, portal.memberId)
+  emu.faults.events.delayMs = 3000
+  const late = emu.updateApp(portal, { version: '2' })
+  const admin = await emu.openPlacement(portal, { url: `${url}/bitrix24/placement`, placement: 'CRM_LEAD_LIST_MENU', userId: 1 })
+  t.equal(admin.status, 200, 'the tab opens')
+  t.equal(emu.deliveries.filter((d) => d.event === 'ONAPPUPDATE').length, 0, 'precondition: the page open came before the update notice')
+  t.match(await app.portals.find(portal.memberId), { application_token: portal.applicationToken, app_version: '2' }, 'recovered at the page open')
+  t.same((await late).map((r) => r.status), [200], 'the late notice is accepted')
+  t.same(await bindings(app, portal.memberId), bound, 'one binding each, as at install')
+  t.match(await app.portals.find(portal.memberId), { application_token: portal.applicationToken, app_version: '2', app_token_version: '2' }, 'the new token and version kept')
+  emu.faults.events.delayMs = 0
+  t.same((await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 9 } })).map((r) => r.status), [200], 'events accepted')
 })
