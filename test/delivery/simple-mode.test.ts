@@ -207,3 +207,41 @@ t.test('the tab says which mode the portal is in, re-checks it when an administr
   const fields2 = await (await api(url, again).get('fields')).json()
   t.ok(fields2.fields.some((f: { code: string }) => f.code === 'STATUS_ID'), 'lead fields again')
 })
+
+t.test('leads left sending (a batch cut after some contacts): a found deal is delivered, a found contact is bound on the resend, the rest sent', async (t) => {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, url, { crmMode: 2 })
+  const { access_token: token } = portal.issueToken()
+  const m = portal.memberId
+  const ids = ['7000000000000000001', '7000000000000000002', '7000000000000000003']
+  const stored = ids.map((id) => ({
+    tiktokLeadId: id,
+    format: 'push',
+    isTest: false,
+    rawJson: '{}',
+    leadJson: JSON.stringify({ leadId: id, format: 'push', createdAt: null, formId: null, formName: 'F', pageId: null, pageName: null, advertiserId: null, advertiserName: null, campaignId: null, campaignName: null, adgroupId: null, adgroupName: null, adId: null, adName: null, answers: [{ key: 'name', value: `Le Van ${id.slice(-1)}` }] }),
+  }))
+  await app.leads.insertMany(m, stored, { scheme: 'test', valid: true })
+  // Claimed long ago and never answered: what a crash or a lost answer leaves behind.
+  t.equal((await app.leads.claimDue(m, 10, Date.now() - 120_000)).length, 3)
+  // On the portal: lead 1 got its contact and its deal, lead 2 only its contact, lead 3 nothing.
+  const origin = (id: string) => ({ originatorId: manifest.code, originId: id })
+  const c1 = (await callJson(portal, 'crm.item.add', { entityTypeId: 3, fields: { name: 'Le Van', ...origin(ids[0]!) } }, token)).body.result.item.id as number
+  const d1 = (await callJson(portal, 'crm.item.add', { entityTypeId: 2, fields: { title: 'T', contactIds: [c1], ...origin(ids[0]!) } }, token)).body.result.item.id as number
+  const c2 = (await callJson(portal, 'crm.item.add', { entityTypeId: 3, fields: { name: 'Le Van', ...origin(ids[1]!) } }, token)).body.result.item.id as number
+  const addsBefore = inBatch(emu, portal, 'crm.item.add')
+
+  app.dispatcher.notify(m)
+  await waitFor('3 delivered', async () => (await app.leads.counts(m)).delivered === 3, 15_000)
+  const row = async (i: number) => (await app.leads.findByTikTokId(m, ids[i]!))!
+  t.match(await row(0), { b24_entity: 'deal', b24_lead_id: d1, b24_contact_id: c1 }, 'lead 1: its deal found, nothing sent')
+  const r2 = await row(1)
+  t.equal(r2.b24_contact_id, c2, 'lead 2: the contact it already had')
+  t.same(portal.deals.get(r2.b24_lead_id!)!.CONTACT_IDS, [c2], 'and a deal bound to it')
+  const r3 = await row(2)
+  t.ok(r3.b24_contact_id && r3.b24_contact_id !== c1 && r3.b24_contact_id !== c2, 'lead 3: a contact of its own')
+  t.equal(inBatch(emu, portal, 'crm.item.add') - addsBefore, 3, 'sent: a deal for lead 2, a contact and a deal for lead 3')
+  t.equal(portal.contacts.size, 3)
+  t.equal(portal.deals.size, 3)
+})
