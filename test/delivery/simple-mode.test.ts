@@ -40,8 +40,12 @@ t.test('simple mode: each lead is a contact and a deal, one batch per 25 leads, 
   const portal = await installedPortal(emu, url, { crmMode: 2 })
   t.equal((await app.portals.find(portal.memberId))!.crm_mode, 2, 'the mode was detected at install')
   t.same(placementsOf(portal), ['CRM_DEAL_LIST_MENU'], 'the deal list menu is bound, not the lead list that does not exist')
+  const bound = await callJson(portal, 'placement.get', {}, portal.issueToken().access_token)
+  t.same(bound.body.result.map((p: { placement: string }) => p.placement), ['CRM_DEAL_LIST_MENU'], 'placement.get says the same')
   const conf = (await app.settings.find(portal.memberId))!
-  const leads = Array.from({ length: 30 }, () => personLead())
+  // Lead-style names in the mapping reach the right item: POST the contact's, ASSIGNED_BY_ID both.
+  await app.settings.update(portal.memberId, { mapping_json: JSON.stringify({ rules: [{ source: 'job', target: 'POST' }], constants: { ASSIGNED_BY_ID: 2 } }) })
+  const leads = Array.from({ length: 30 }, () => personLead({ extra: { job: 'Engineer' } }))
   // Before the first delivery, so the 30 leads are due together.
   const before = addBatches(emu, portal)
   await postWebhook(url, conf.webhook_key, notificationBody(leads), { secret: conf.signing_secret })
@@ -66,6 +70,8 @@ t.test('simple mode: each lead is a contact and a deal, one batch per 25 leads, 
     t.match(contact, { ORIGINATOR_ID: manifest.code, ORIGIN_ID: l.id, NAME: 'Tran Thi', LAST_NAME: l.name!.split(' ').pop() }, 'contact: origin and name')
     t.match(contact.PHONE, [{ VALUE: l.phone }])
     t.match(contact.EMAIL, [{ VALUE: l.email }])
+    t.match(contact, { POST: 'Engineer', ASSIGNED_BY_ID: '2' }, 'mapped rule and constant on the contact')
+    t.equal(deal.ASSIGNED_BY_ID, '2', 'the constant responsible on the deal')
   }
   t.end()
 })
