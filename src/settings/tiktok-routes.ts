@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { manifest } from '../../manifest/app.js'
+import { effectiveMode, SIMPLE } from '../bitrix24/crm-mode.js'
 import { publicBase } from '../bitrix24/routes.js'
 import type { Config } from '../config.js'
 import { mappingOf } from '../delivery/lead-commands.js'
@@ -84,7 +85,10 @@ export function tiktokSettingsRoutes(config: Config, fieldsCache: ReturnType<typ
       const m = request.session!.m
       const { fieldName, fields } = await connector().fieldFor(m, body.advertiserId, body.pageId, body.question, body.type, body.items)
       const existing = (await fieldsCache.load(m)).raw[fieldName]
-      if (!existing) await api.b24.forPortal(m, { priority: 1 }).call('crm.lead.userfield.add', { fields })
+      // In simple CRM mode (leads off) the answer goes to the deal, so the field is made there (same parameters).
+      // @see https://apidocs.bitrix24.com/api-reference/crm/deals/user-defined-fields/crm-deal-userfield-add.html
+      const simple = effectiveMode((await api.portals.find(m)) ?? { crm_mode: null }) === SIMPLE
+      if (!existing) await api.b24.forPortal(m, { priority: 1 }).call(simple ? 'crm.deal.userfield.add' : 'crm.lead.userfield.add', { fields })
       fieldsCache.forget(m)
       // Delivery maps list answers through enumMap (answer text → item ID), so read the new items' IDs back.
       const made = (await fieldsCache.load(m)).raw[fieldName]
