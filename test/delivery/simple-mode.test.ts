@@ -15,6 +15,8 @@ import { notificationBody, postWebhook, sampleLead, type SampleLead } from '../f
 import { api, installedPortal, openTab, startApp, startEmulator, waitFor } from '../helpers.js'
 import type { Emulator, Portal } from '../emulator/app.js'
 import { callJson } from '../emulator/helpers.js'
+import { startFrameHost } from '../emulator/frame-host.js'
+import { launch, openTab as openFrame, text, watchErrors } from '../settings/browser-harness.js'
 
 let n = 0
 /** A lead with its own phone and e-mail (sampleLead's are shared by every lead). */
@@ -250,4 +252,33 @@ t.test('leads left sending (a batch cut after some contacts): a found deal is de
   t.equal(inBatch(emu, portal, 'crm.item.add') - addsBefore, 3, 'sent: a deal for lead 2, a contact and a deal for lead 3')
   t.equal(portal.contacts.size, 3)
   t.equal(portal.deals.size, 3)
+})
+
+t.test('in a real browser: the tab says leads are off and the editor groups contact and deal fields', async (t) => {
+  const emu = await startEmulator(t)
+  const { url: appUrl, app } = await startApp(t, { emu })
+  const portal = await installedPortal(emu, appUrl, { crmMode: 2 })
+  const host = await startFrameHost({ emulator: emu, portal, appUrl })
+  t.teardown(() => host.close())
+  const context = await launch(t)
+  const page = await context.newPage()
+  const errors: string[] = []
+  watchErrors(page, errors, 'tab')
+  const frame = await openFrame(page, host.url)
+  await frame.locator('#st-crm-mode').waitFor({ timeout: 15_000 })
+  t.equal(await text(frame, '#st-crm-mode'), 'Leads are off on this portal (simple CRM): each TikTok lead becomes a contact and a deal.')
+  await frame.locator('#fields-status').waitFor({ state: 'hidden', timeout: 10_000 })
+  t.notOk(await frame.locator('#const-status').isVisible(), 'no lead status constant: a deal has none')
+  await frame.getByRole('button', { name: 'Add rule' }).click()
+  const target = frame.locator('select[id$="-target"]').last()
+  const groups = await target.locator('optgroup').evaluateAll((gs) => gs.map((g) => [(g as HTMLOptGroupElement).label, [...g.querySelectorAll('option')].map((o) => o.value)]))
+  const byLabel = Object.fromEntries(groups) as Record<string, string[]>
+  t.ok(byLabel['Contact (the person)']?.includes('POST') && byLabel['Contact (the person)']?.includes('PHONE'), 'the person\'s fields under Contact')
+  t.ok(byLabel['Deal']?.includes('UTM_CAMPAIGN') && !byLabel['Deal']?.includes('POST'), 'the rest under Deal')
+  await frame.getByLabel('TikTok field').last().selectOption('meta.ad_name')
+  await target.selectOption('POST')
+  await frame.getByRole('button', { name: 'Save mapping' }).click()
+  await frame.locator('#mapping-result.line--ok').waitFor({ timeout: 10_000 })
+  t.match(JSON.parse((await app.settings.find(portal.memberId))!.mapping_json), { rules: [{ source: 'meta.ad_name', target: 'POST' }] }, 'a contact field is saved as a target')
+  t.same(errors, [], 'no script or CSP errors')
 })
