@@ -2,7 +2,7 @@
  * `npm run bench [-- --json] [-- --quick] [-- --only=<phase>]`: the app (a child process, as in
  * production) against the Bitrix24 emulator with the real leaky bucket (2 requests/s drain, burst
  * 50), on 127.0.0.1 only. Phases: latency, intake, sustained, portals, rss, backfill (the TikTok lead
- * export import, bench/backfill.ts). Prints a table; with --json also one JSON object on the last
+ * export import, bench/backfill.ts), operating (the operating-limit ratio, bench/operating.ts). Prints a table; with --json also one JSON object on the last
  * line. Every load loop is bounded.
  */
 import { secretBoxFor } from '../src/crypto/secret-box.js'
@@ -18,6 +18,7 @@ import { signTikTokSignature } from '../src/tiktok/verify.js'
 import { buildEmulator, type Emulator, type Portal } from '../test/emulator/app.js'
 import { freePort } from '../test/helpers.js'
 import { BACKFILL_LEADS, runBackfill } from './backfill.js'
+import { BASKET_S, runOperating } from './operating.js'
 
 const args = new Set(process.argv.slice(2))
 const JSON_OUT = args.has('--json')
@@ -31,6 +32,10 @@ const PORTAL_WINDOW_S = QUICK ? 8 : 12
 const BACKLOG = QUICK ? 200_000 : 1_000_000
 /** --backfill-leads=N: the backfill phase's export size (default 10,000), to see how memory scales */
 const BACKFILL_N = Number(process.argv.find((a) => a.startsWith('--backfill-leads='))?.slice(17) ?? BACKFILL_LEADS)
+/** --operating-windows=k: the operating phase measures k limit-worths after the first (default 1) */
+const OPERATING_WINDOWS = Number(process.argv.find((a) => a.startsWith('--operating-windows='))?.slice(20) ?? 1)
+/** add costs (server seconds per crm.lead.add) the operating phase runs at (issue 9); --operating-costs=0.3 for one */
+const OPERATING_COSTS = (process.argv.find((a) => a.startsWith('--operating-costs='))?.slice(18) ?? '0.05,0.3').split(',').map(Number)
 const CLIENT_ID = 'bench.app'
 const CLIENT_SECRET = 'bench-secret-0123456789'
 
@@ -145,7 +150,7 @@ function creationTimes(emu: Emulator, memberId: string): Map<string, number> {
 async function main(): Promise<void> {
   // These phases measure the request bucket: the emulator's operating limit (on by default, 0.1–0.5 s
   // per crm.lead.add) would stop the 10,000-lead phases after ~1,600 leads for ten minutes, so adds
-  // cost 1 ms here. The operating-limit ratio is its own phase (issue 9; not written yet).
+  // cost 1 ms here. The operating-limit ratio is its own phase (7., bench/operating.ts).
   const emu = await buildEmulator({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, drainRate: 2, burst: 50, operating: { costSec: { 'crm.lead.add': [0.0005, 0.001] } } })
   await emu.listen(0)
   const port = await freePort()
@@ -290,6 +295,30 @@ async function main(): Promise<void> {
     results.backfill_zip_rss_mb_delta = Math.round((zip.rssMbPeak - zip.rssMbBefore) * 10) / 10
   }
 
+  // 7. The operating limit: the steady rate over its ceiling at two add costs, each case with its
+  //    own emulator (time scaled 10x), app process and database.
+  if (phase('operating')) {
+    log(`operating limit (basket ${BASKET_S} s: time scaled ${60 / BASKET_S}x)`)
+    const makeApp = (env: Record<string, string>, appUrl: string) => new AppProcess({ ...baseEnv, ...env }, appUrl)
+    for (const cost of OPERATING_COSTS) {
+      const r = await runOperating({ cost, windows: OPERATING_WINDOWS, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, makeApp, seed, log })
+      const k = `operating_c${String(cost).replace('.', '')}`
+      results[`${k}_ceiling_leads_per_s`] = Math.round(r.ceiling * 100) / 100
+      results[`${k}_leads_per_s`] = Math.round(r.leadsPerS * 100) / 100
+      results[`${k}_ratio`] = Math.round(r.ratio * 1000) / 1000
+      results[`${k}_burst_s`] = Math.round(r.burstS * 10) / 10
+      results[`${k}_refused`] = r.refused
+      results[`${k}_refused_batches`] = r.refusedBatches
+      results[`${k}_spins`] = r.spins
+      results[`${k}_batches`] = r.batches
+      results[`${k}_leads`] = r.leads
+      results[`${k}_delivered`] = r.delivered
+      results[`${k}_duplicates`] = r.duplicates
+      results[`${k}_dropped`] = r.dropped
+      results[`${k}_pending_at_stop`] = r.pending
+    }
+  }
+
   results.rate_limit_errors = emu.counters.rateLimited
   await app.stop()
   await emu.close()
@@ -312,6 +341,14 @@ async function main(): Promise<void> {
     ['backfill_rss_mb_delta', `${results.backfill_rss_mb_delta}`, 'peak - before'],
     ['backfill_zip_leads_per_s', `${results.backfill_zip_leads_per_s}`, 'the same export zipped'],
     ['backfill_zip_rss_mb_delta', `${results.backfill_zip_rss_mb_delta}`, 'peak - before'],
+    ...OPERATING_COSTS.flatMap((cost): Array<[string, string, string]> => {
+      const k = `operating_c${String(cost).replace('.', '')}`
+      return [
+        [`${k}_ratio`, `${results[`${k}_ratio`]}`, `>= 0.95: ${results[`${k}_leads_per_s`]} of ${results[`${k}_ceiling_leads_per_s`]} leads/s, c = ${cost} s per add; time scaled ${60 / BASKET_S}x (basket ${BASKET_S} s, window ${BASKET_S * 10} s, limit ${BASKET_S * 8} s), c unscaled`],
+        [`${k}_refused`, `${results[`${k}_refused`]}`, `OPERATION_TIME_LIMIT answers (refused batches ${results[`${k}_refused_batches`]}, spins ${results[`${k}_spins`]}: target 0; ${results[`${k}_batches`]} batch calls)`],
+        [`${k}_dropped`, `${results[`${k}_dropped`]}`, `0 (${results[`${k}_delivered`]} of ${results[`${k}_leads`]} delivered, ${results[`${k}_pending_at_stop`]} still queued for the next reset, duplicates ${results[`${k}_duplicates`]}: 0)`],
+      ]
+    }),
   ]
   const w = Math.max(...rows.map((r) => r[0].length))
   console.log(`${'metric'.padEnd(w)}  ${'value'.padStart(10)}  target`)

@@ -169,10 +169,11 @@ export function createDispatcher(deps: DispatcherDeps) {
         this.mode = await crmModes.current(portal)
         if (await this.reconcileStale()) continue
         // The operating budget: wait for the reset instead of sending a batch Bitrix24 would refuse.
-        const hold = budget.waitMs(this.memberId, this.addMethod, this.mode === SIMPLE ? 2 : 1)
-        if (hold > 0) {
-          this.limited = { method: this.addMethod, until: now() + hold }
-          this.wakeAt(now() + hold)
+        const hold = budget.hold(this.memberId, this.addMethod, this.mode === SIMPLE ? 2 : 1)
+        if (hold.ms > 0) {
+          // Shown while the limit holds the method, not while answers to batches in flight are awaited.
+          this.limited = hold.limited ? { method: this.addMethod, until: now() + hold.ms } : null
+          this.wakeAt(now() + hold.ms)
           return
         }
         this.limited = null
@@ -186,7 +187,7 @@ export function createDispatcher(deps: DispatcherDeps) {
           if (!conf) return null
           const dedup = conf.dedup_policy !== 'off'
           const simple = this.mode === SIMPLE
-          const size = simple ? Math.min(SIMPLE_BATCH_SIZE, Math.floor(options.batchSize / 2)) : dedup ? Math.min(DEDUP_BATCH_SIZE, options.batchSize) : options.batchSize
+          const size = simple ? Math.min(SIMPLE_BATCH_SIZE, Math.max(1, Math.floor(options.batchSize / 2))) : dedup ? Math.min(DEDUP_BATCH_SIZE, options.batchSize) : options.batchSize
           // No more commands than the method's operating time left can take (observed cost per command;
           // two commands per lead in simple mode).
           const perLead = simple ? 2 : 1
