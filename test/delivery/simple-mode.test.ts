@@ -75,6 +75,10 @@ t.test('simple mode: each lead is a contact and a deal, one batch per 25 leads, 
     t.match(contact, { POST: 'Engineer', ASSIGNED_BY_ID: '2' }, 'mapped rule and constant on the contact')
     t.equal(deal.ASSIGNED_BY_ID, '2', 'the constant responsible on the deal')
   }
+  // The delivery log links each lead to its deal's card.
+  const log = await (await api(url, await openTab(url, portal)).get('leads?limit=5')).json()
+  const first = log.leads[0]
+  t.match(first.b24LeadUrl, new RegExp(`/crm/deal/details/${first.b24LeadId}/$`), 'the log links the deal card')
   t.end()
 })
 
