@@ -4,6 +4,7 @@ import { installedPortal, startApp, startEmulator } from '../helpers.js'
 
 /** The placements bound on a classic-mode portal (the emulator's default): simple-mode ones are not. */
 const classic = manifest.placements.filter((p) => (p.modes as readonly number[]).includes(1))
+const classicOffline = manifest.offlineEvents.filter((e) => (e.modes as readonly number[]).includes(1)).map((e) => e.event)
 
 t.test('install stores the portal from the OAuth answer and binds placements and events in one batch', async (t) => {
   const emu = await startEmulator(t)
@@ -27,14 +28,16 @@ t.test('install stores the portal from the OAuth answer and binds placements and
 
   t.same(portal.placements.map((p) => p.PLACEMENT).sort(), classic.map((p) => p.code).sort())
   t.equal(portal.placements[0]!.HANDLER, `${url}/bitrix24/placement`)
-  t.same(portal.events.map((e) => e.event).sort(), [...manifest.events].sort())
-  t.ok(portal.events.every((e) => e.handler === `${url}/bitrix24/events`))
+  const online = portal.events.filter((e) => e.event_type !== 'offline')
+  t.same(online.map((e) => e.event).sort(), [...manifest.events].sort())
+  t.ok(online.every((e) => e.handler === `${url}/bitrix24/events`))
+  t.same(portal.events.filter((e) => e.event_type === 'offline').map((e) => e.event).sort(), [...classicOffline].sort(), 'and the classic-mode offline ones')
   const topLevel = emu.calls.filter((c) => c.memberId === portal.memberId && !c.inBatch)
   t.equal(topLevel.filter((c) => c.method === 'batch').length, 1, 'one batch call')
   t.notOk(topLevel.some((c) => /\.(bind|unbind)$/.test(c.method)), 'no binding outside the batch')
   const inBatch = emu.calls.filter((c) => c.memberId === portal.memberId && c.inBatch).map((c) => c.method)
   t.equal(inBatch.filter((m) => m === 'placement.bind').length, classic.length)
-  t.equal(inBatch.filter((m) => m === 'event.bind').length, manifest.events.length)
+  t.equal(inBatch.filter((m) => m === 'event.bind').length, manifest.events.length + classicOffline.length)
 })
 
 t.test('re-install is idempotent: one binding each, same portal row, new application_token accepted', async (t) => {
@@ -46,7 +49,7 @@ t.test('re-install is idempotent: one binding each, same portal row, new applica
   const again = await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
   t.equal(again.status, 200)
   t.equal(portal.placements.length, classic.length)
-  t.equal(portal.events.length, manifest.events.length)
+  t.equal(portal.events.length, manifest.events.length + classicOffline.length)
   const second = await app.portals.find(portal.memberId)
   t.equal(second!.installed_at, first!.installed_at, 'same row')
   t.equal(second!.application_token, portal.applicationToken)
