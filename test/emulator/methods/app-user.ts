@@ -83,7 +83,8 @@ function userGet(ctx: CallContext): MethodResult {
   const nested = param(ctx.params, 'filter')
   const filter: Record<string, unknown> = isPlainObject(nested) ? { ...nested } : {}
   for (const [key, value] of Object.entries(ctx.params)) {
-    if (!['filter', 'FILTER', 'sort', 'order', 'start', 'select', 'ADMIN_MODE', 'auth'].includes(key)) filter[key] = value
+    // auth_connector is a request parameter of every call (offline events' source key), not a filter.
+    if (!['filter', 'FILTER', 'sort', 'order', 'start', 'select', 'ADMIN_MODE', 'auth', 'auth_connector'].includes(key)) filter[key] = value
   }
   if (filter['ACTIVE'] !== undefined) {
     filter['ACTIVE'] = ['true', '1', 'Y', true, 1].includes(filter['ACTIVE'] as string) ? 'true' : 'false'
