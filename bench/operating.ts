@@ -45,8 +45,9 @@ export interface OperatingRun {
   ceiling: number
   leadsPerS: number
   ratio: number
-  /** seconds from the first lead to the L-th (the burst that spends the first limit) */
+  /** the first burst (spending the first limit): seconds from its first lead to its last, and its leads */
   burstS: number
+  burstLeads: number
   leads: number
   delivered: number
   duplicates: number
@@ -118,7 +119,9 @@ export async function runOperating(opts: {
       }
       log(`  trace s:run/refused ${[...per].map(([k, [a, b]]) => `${k}:${a}${b ? '/' + b : ''}`).join(' ')}`)
     }
-    const tL = adds[limitLeads - 1]!.at
+    // The first burst: until the first pause longer than a basket (the app holding for the reset).
+    let burstEnd = 0
+    while (burstEnd + 1 < adds.length && adds[burstEnd + 1]!.at - adds[burstEnd]!.at < BASKET_S * 1000) burstEnd++
     const leadsPerS = (limitLeads * opts.windows) / ((adds[target - 1]!.at - adds[from - 1]!.at) / 1000)
 
     // The rest come in the same burst; any left wait for the next reset (pending, not lost).
@@ -143,7 +146,8 @@ export async function runOperating(opts: {
       ceiling,
       leadsPerS,
       ratio: leadsPerS / ceiling,
-      burstS: (tL - t0) / 1000,
+      burstS: (adds[burstEnd]!.at - t0) / 1000,
+      burstLeads: burstEnd + 1,
       leads: total,
       delivered: unique.size,
       duplicates: origins.length - unique.size,

@@ -307,6 +307,7 @@ async function main(): Promise<void> {
       results[`${k}_leads_per_s`] = Math.round(r.leadsPerS * 100) / 100
       results[`${k}_ratio`] = Math.round(r.ratio * 1000) / 1000
       results[`${k}_burst_s`] = Math.round(r.burstS * 10) / 10
+      results[`${k}_burst_leads`] = r.burstLeads
       results[`${k}_refused`] = r.refused
       results[`${k}_refused_batches`] = r.refusedBatches
       results[`${k}_spins`] = r.spins
