@@ -33,6 +33,7 @@ function postWithHost(url: string, path: string, host: string, body: string): Pr
   })
 }
 
+// Offline bindings have no handler (events/offline-events.md): only online ones name a URL.
 t.test('a Host header never decides the handlers bound at install or the webhook URL shown', async (t) => {
   const emu = await startEmulator(t)
   const { app, url } = await startApp(t, { emu })
@@ -40,7 +41,7 @@ t.test('a Host header never decides the handlers bound at install or the webhook
   const tokens = portal.issueToken(1)
   const install = await postWithHost(url, `/bitrix24/install?DOMAIN=${encodeURIComponent(portal.domain)}&LANG=en`, 'attacker.example', new URLSearchParams({ AUTH_ID: tokens.access_token, AUTH_EXPIRES: '3600', REFRESH_ID: tokens.refresh_token, member_id: portal.memberId }).toString())
   t.equal(install.status, 200)
-  const handlers = [...portal.placements.map((p) => p.HANDLER), ...portal.events.map((e) => e.handler)]
+  const handlers = [...portal.placements.map((p) => p.HANDLER), ...portal.events.filter((e) => e.event_type !== 'offline').map((e) => e.handler)]
   t.ok(handlers.length > 0, 'handlers were bound')
   for (const h of handlers) t.ok(h.startsWith(`${url}/`), `bound at the server's own address: ${h}`)
   t.notOk(handlers.some((h) => h.includes('attacker.example')))
@@ -58,6 +59,6 @@ t.test('with PUBLIC_URL set, it alone decides', async (t) => {
   const portal = emu.createPortal()
   const tokens = portal.issueToken(1)
   await postWithHost(url, `/bitrix24/install?LANG=en`, 'attacker.example', new URLSearchParams({ AUTH_ID: tokens.access_token, REFRESH_ID: tokens.refresh_token, member_id: portal.memberId }).toString())
-  const handlers = [...portal.placements.map((p) => p.HANDLER), ...portal.events.map((e) => e.handler)]
+  const handlers = [...portal.placements.map((p) => p.HANDLER), ...portal.events.filter((e) => e.event_type !== 'offline').map((e) => e.handler)]
   t.ok(handlers.length > 0 && handlers.every((h) => h.startsWith('https://leads.example.com/')))
 })
