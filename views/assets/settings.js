@@ -1210,6 +1210,7 @@
   async function refreshLog() {
     if (refreshing) return
     refreshing = true
+    var wasPending = somethingPending()
     try {
       var data = await fetchLeads(log.filter, Math.min(100, Math.max(25, log.rows.length)))
       log.rows = data.leads
@@ -1225,6 +1226,13 @@
       say('log-result', 'error', fmt(t.log_failed_load, { error: errText(e) }))
     } finally {
       refreshing = false
+      // The log has just shown the last pending lead done, so it is committed. The counters and the
+      // status were read before it (or not at all, when a test lead is done at the first look), and
+      // the idle poll reloads them only on new activity: read them once more now.
+      if (wasPending && !somethingPending()) {
+        refreshState()
+        loadStats()
+      }
       schedulePoll()
     }
   }
