@@ -60,15 +60,26 @@ function rssMb(pid: number): number {
 }
 
 /** The file type TikTok serves this form's export as: asked with a token of our own, after the import. */
-async function exportFileType(tt: TikTokEmulator, redirectUri: string, advertiserId: string, pageId: string): Promise<'csv' | 'zip'> {
+async function exportFileType(
+  tt: TikTokEmulator,
+  redirectUri: string,
+  advertiserId: string,
+  pageId: string,
+): Promise<'csv' | 'zip'> {
   const { authCode } = await tt.approve({ state: 'bench', redirectUri, advertiserIds: [advertiserId] })
   const call = async (path: string, body: Record<string, unknown>, token?: string) => {
-    const res = await fetch(`${tt.url}/open_api/v1.3/${path}/`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { 'access-token': token } : {}) }, body: JSON.stringify(body) })
+    const res = await fetch(`${tt.url}/open_api/v1.3/${path}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { 'access-token': token } : {}) },
+      body: JSON.stringify(body),
+    })
     const json = (await res.json()) as { code: number; message: string; data: Record<string, unknown> }
     if (json.code !== 0) throw new Error(`${path}: ${json.code} ${json.message}`)
     return json.data
   }
-  const token = String((await call('oauth2/access_token', { app_id: TT_APP_ID, secret: TT_APP_SECRET, auth_code: authCode })).access_token)
+  const token = String(
+    (await call('oauth2/access_token', { app_id: TT_APP_ID, secret: TT_APP_SECRET, auth_code: authCode })).access_token,
+  )
   const taskId = String((await call('page/lead/task', { advertiser_id: advertiserId, page_id: pageId }, token)).task_id)
   const task = await call('page/lead/task', { advertiser_id: advertiserId, task_id: taskId }, token)
   return task.file_type === 'zip' ? 'zip' : 'csv'
@@ -100,7 +111,14 @@ export async function runBackfill(opts: {
   const url = `http://127.0.0.1:${port}`
   const dbPath = join(mkdtempSync(join(tmpdir(), 'b24tl-bench-backfill-')), 'app.sqlite')
   const app = opts.makeApp(
-    { PORT: String(port), DATABASE_PATH: dbPath, TIKTOK_APP_ID: TT_APP_ID, TIKTOK_APP_SECRET: TT_APP_SECRET, TIKTOK_API_URL: tt.url, TIKTOK_AUTH_URL: tt.authUrl },
+    {
+      PORT: String(port),
+      DATABASE_PATH: dbPath,
+      TIKTOK_APP_ID: TT_APP_ID,
+      TIKTOK_APP_SECRET: TT_APP_SECRET,
+      TIKTOK_API_URL: tt.url,
+      TIKTOK_AUTH_URL: tt.authUrl,
+    },
     url,
   )
   let db: SQLite.Database | null = null
@@ -118,14 +136,26 @@ export async function runBackfill(opts: {
     const now = Math.floor(Date.now() / 1000)
     const span = 3 * 86_400
     for (let i = 0; i < leads; i++) {
-      tt.submitLead(pageId, { name: `Lead ${i}`, phone_number: `+8490${String(i).padStart(7, '0')}`, email: `lead${i}@example.com`, 'Which service?': FIELDS[3]!.options![i % 3]! }, { createTime: now - span + Math.floor((i * span) / leads) })
+      tt.submitLead(
+        pageId,
+        {
+          name: `Lead ${i}`,
+          phone_number: `+8490${String(i).padStart(7, '0')}`,
+          email: `lead${i}@example.com`,
+          'Which service?': FIELDS[3]!.options![i % 3]!,
+        },
+        { createTime: now - span + Math.floor((i * span) / leads) },
+      )
     }
 
     // Connect TikTok as an admin does, with no import.
     const started = await tab.post('tiktok/connect')
     if (started.status !== 200) throw new Error(`connect: ${started.status} ${await started.text()}`)
     const authUrl = new URL(((await started.json()) as { authUrl: string }).authUrl)
-    const { location } = await tt.approve({ state: authUrl.searchParams.get('state')!, redirectUri: authUrl.searchParams.get('redirect_uri')! })
+    const { location } = await tt.approve({
+      state: authUrl.searchParams.get('state')!,
+      redirectUri: authUrl.searchParams.get('redirect_uri')!,
+    })
     const cb = await fetch(location)
     if (cb.status !== 200) throw new Error(`callback: ${cb.status}`)
     const grant = ((await (await tab.get('tiktok')).json()) as { grant: { id: string } | null }).grant

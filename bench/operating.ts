@@ -81,13 +81,20 @@ export async function runOperating(opts: {
     clientSecret: opts.clientSecret,
     drainRate: 2,
     burst: 50,
-    operating: { basketSec: BASKET_S, limitSec: LIMIT_S, costSec: { 'crm.lead.add': [cost * (1 - JITTER), cost * (1 + JITTER)] } },
+    operating: {
+      basketSec: BASKET_S,
+      limitSec: LIMIT_S,
+      costSec: { 'crm.lead.add': [cost * (1 - JITTER), cost * (1 + JITTER)] },
+    },
   })
   await emu.listen(0)
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const dbPath = join(mkdtempSync(join(tmpdir(), 'b24tl-bench-operating-')), 'app.sqlite')
-  const app = opts.makeApp({ PORT: String(port), DATABASE_PATH: dbPath, B24_OAUTH_URL: emu.oauthUrl, B24_OPERATING_LIMIT_S: String(LIMIT_S) }, url)
+  const app = opts.makeApp(
+    { PORT: String(port), DATABASE_PATH: dbPath, B24_OAUTH_URL: emu.oauthUrl, B24_OPERATING_LIMIT_S: String(LIMIT_S) },
+    url,
+  )
   try {
     await app.start()
     const portal = emu.createPortal()
@@ -95,10 +102,13 @@ export async function runOperating(opts: {
     if (installed.status !== 200) throw new Error(`install failed ${installed.status} ${installed.body}`)
     await app.stop()
     opts.seed(dbPath, [portal.memberId], total)
-    log(`  c = ${cost} s: ${total.toLocaleString()} leads, ceiling ${ceiling.toFixed(2)} leads/s, first limit = ${limitLeads} leads`)
+    log(
+      `  c = ${cost} s: ${total.toLocaleString()} leads, ceiling ${ceiling.toFixed(2)} leads/s, first limit = ${limitLeads} leads`,
+    )
     await app.start()
 
-    const created = () => emu.calls.filter((c) => c.memberId === portal.memberId && c.method === 'crm.lead.add' && c.status === 200)
+    const created = () =>
+      emu.calls.filter((c) => c.memberId === portal.memberId && c.method === 'crm.lead.add' && c.status === 200)
     const from = Math.round(limitLeads / 2)
     const target = from + limitLeads * opts.windows
     // Bounded: the burst at the bucket's rate, k windows, and as much again for slack.
@@ -117,7 +127,7 @@ export async function runOperating(opts: {
         v[c.status === 200 ? 0 : 1] += 1
         per.set(sec, v)
       }
-      log(`  trace s:run/refused ${[...per].map(([k, [a, b]]) => `${k}:${a}${b ? '/' + b : ''}`).join(' ')}`)
+      log(`  trace s:run/refused ${[...per].map(([k, [a, b]]) => `${k}:${a}${b ? `/${b}` : ''}`).join(' ')}`)
     }
     // The first burst: until the first pause longer than a basket (the app holding for the reset).
     let burstEnd = 0
@@ -129,10 +139,21 @@ export async function runOperating(opts: {
     while (portal.leads.size < total && Date.now() < drainUntil) await sleep(200)
     await app.stop()
     const db = new SQLite(dbPath, { readonly: true })
-    const count = (status: string) => db.prepare('select count(*) n from leads where member_id = ? and status = ?').pluck().get(portal.memberId, status) as number
+    const count = (status: string) =>
+      db
+        .prepare('select count(*) n from leads where member_id = ? and status = ?')
+        .pluck()
+        .get(portal.memberId, status) as number
     const failed = count('failed')
     const pending = count('received') + count('queued') + count('sending')
-    const deliveredIds = new Set((db.prepare("select tiktok_lead_id id from leads where member_id = ? and status = 'delivered'").pluck().all(portal.memberId) as string[]).map(String))
+    const deliveredIds = new Set(
+      (
+        db
+          .prepare("select tiktok_lead_id id from leads where member_id = ? and status = 'delivered'")
+          .pluck()
+          .all(portal.memberId) as string[]
+      ).map(String),
+    )
     db.close()
     const origins = [...portal.leads.values()].map((l) => String(l.ORIGIN_ID))
     const unique = new Set(origins)
@@ -188,7 +209,9 @@ function batchesOf(calls: Call[], memberId: string): { refusedBatches: number; s
       const origins = new Set<string>()
       for (const command of Object.values(cmd)) {
         if (!String(command).startsWith('crm.lead.add')) continue
-        const origin = new URLSearchParams(String(command).slice(String(command).indexOf('?') + 1)).get('fields[ORIGIN_ID]')
+        const origin = new URLSearchParams(String(command).slice(String(command).indexOf('?') + 1)).get(
+          'fields[ORIGIN_ID]',
+        )
         if (origin) origins.add(origin)
       }
       if (origins.size === 0) continue

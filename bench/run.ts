@@ -35,7 +35,9 @@ const BACKFILL_N = Number(process.argv.find((a) => a.startsWith('--backfill-lead
 /** --operating-windows=k: the operating phase measures k limit-worths after the first (default 1) */
 const OPERATING_WINDOWS = Number(process.argv.find((a) => a.startsWith('--operating-windows='))?.slice(20) ?? 1)
 /** add costs (server seconds per crm.lead.add) the operating phase runs at (issue 9); --operating-costs=0.3 for one */
-const OPERATING_COSTS = (process.argv.find((a) => a.startsWith('--operating-costs='))?.slice(18) ?? '0.05,0.3').split(',').map(Number)
+const OPERATING_COSTS = (process.argv.find((a) => a.startsWith('--operating-costs='))?.slice(18) ?? '0.05,0.3')
+  .split(',')
+  .map(Number)
 const CLIENT_ID = 'bench.app'
 const CLIENT_SECRET = 'bench-secret-0123456789'
 
@@ -58,12 +60,30 @@ class AppProcess {
   child: ChildProcess | null = null
   peakRssMb = 0
   #sampler: NodeJS.Timeout | null = null
-  constructor(readonly env: Record<string, string>, readonly url: string) {}
+  constructor(
+    readonly env: Record<string, string>,
+    readonly url: string,
+  ) {}
   async start(): Promise<void> {
     if (this.child) return
-    this.child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROF] : []), '--import', 'tsx', 'src/server.ts'], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'ignore', 'inherit'] })
+    this.child = spawn(
+      process.execPath,
+      [
+        ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
+        '--import',
+        'tsx',
+        'src/server.ts',
+      ],
+      { env: { ...process.env, ...this.env }, stdio: ['ignore', 'ignore', 'inherit'] },
+    )
     for (let i = 0; i < 300; i++) {
-      if (await fetch(`${this.url}/ready`).then((r) => r.ok, () => false)) break
+      if (
+        await fetch(`${this.url}/ready`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break
       await sleep(100)
     }
     this.peakRssMb = 0
@@ -91,10 +111,18 @@ class AppProcess {
 const agent = new Agent({ keepAlive: true, maxSockets: 64 })
 function post(url: string, body: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode ?? 0))
-    })
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      },
+    )
     req.on('error', reject)
     req.end(body)
   })
@@ -123,7 +151,9 @@ function sendLeads(appUrl: string, hook: Hook, n: number): { done: Promise<numbe
 
 function hookOf(dbPath: string, memberId: string): Hook {
   const db = new SQLite(dbPath, { readonly: true })
-  const row = db.prepare('select webhook_key key, signing_secret secret from portal_settings where member_id = ?').get(memberId) as Hook
+  const row = db
+    .prepare('select webhook_key key, signing_secret secret from portal_settings where member_id = ?')
+    .get(memberId) as Hook
   db.close()
   // The secret is stored sealed; the app's key file sits beside its database.
   return { ...row, secret: secretBoxFor(undefined, dbPath).open(row.secret) }
@@ -151,13 +181,30 @@ async function main(): Promise<void> {
   // These phases measure the request bucket: the emulator's operating limit (on by default, 0.1–0.5 s
   // per crm.lead.add) would stop the 10,000-lead phases after ~1,600 leads for ten minutes, so adds
   // cost 1 ms here. The operating-limit ratio is its own phase (7., bench/operating.ts).
-  const emu = await buildEmulator({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, drainRate: 2, burst: 50, operating: { costSec: { 'crm.lead.add': [0.0005, 0.001] } } })
+  const emu = await buildEmulator({
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    drainRate: 2,
+    burst: 50,
+    operating: { costSec: { 'crm.lead.add': [0.0005, 0.001] } },
+  })
   await emu.listen(0)
   const port = await freePort()
   const dbPath = join(mkdtempSync(join(tmpdir(), 'b24tl-bench-')), 'app.sqlite')
   const url = `http://127.0.0.1:${port}`
   // The per-key webhook budget (600/min) would measure the 429s, not the intake: lift it here.
-  const baseEnv = { PORT: String(port), HOST: '127.0.0.1', DATABASE_PATH: dbPath, LOG_LEVEL: 'error', WEBHOOK_MAX_REQUESTS_PER_MIN: '10000000', WEBHOOK_MAX_BYTES_PER_MIN: '107374182400', B24_CLIENT_ID: CLIENT_ID, B24_CLIENT_SECRET: CLIENT_SECRET, B24_OAUTH_URL: emu.oauthUrl, SESSION_SECRET: 'bench-session-secret-0123456789abcdef' }
+  const baseEnv = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_PATH: dbPath,
+    LOG_LEVEL: 'error',
+    WEBHOOK_MAX_REQUESTS_PER_MIN: '10000000',
+    WEBHOOK_MAX_BYTES_PER_MIN: '107374182400',
+    B24_CLIENT_ID: CLIENT_ID,
+    B24_CLIENT_SECRET: CLIENT_SECRET,
+    B24_OAUTH_URL: emu.oauthUrl,
+    SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
+  }
   const app = new AppProcess(baseEnv, url)
   await app.start()
   results.limit_leads_per_s = 2 * 50
@@ -198,7 +245,14 @@ async function main(): Promise<void> {
           method: 'POST',
           setupRequest: (req) => {
             const b = body(1).text
-            return { ...req, body: b, headers: { 'content-type': 'application/json', 'tiktok-signature': signTikTokSignature(intakeHook.secret, b, Math.floor(Date.now() / 1000)) } }
+            return {
+              ...req,
+              body: b,
+              headers: {
+                'content-type': 'application/json',
+                'tiktok-signature': signTikTokSignature(intakeHook.secret, b, Math.floor(Date.now() / 1000)),
+              },
+            }
           },
         },
       ],
@@ -229,7 +283,8 @@ async function main(): Promise<void> {
     results.sustained_leads_per_s = Math.round(((c1 - c0) / ((Date.now() - t0) / 1000)) * 10) / 10
     feeding = false
     await feeder
-    results.sustained_share_of_limit = Math.round((results.sustained_leads_per_s / results.limit_leads_per_s) * 1000) / 1000
+    results.sustained_share_of_limit =
+      Math.round((results.sustained_leads_per_s / results.limit_leads_per_s) * 1000) / 1000
   }
 
   // 4. Many portals at once: each with its own backlog; the worst portal's rate over its limit.
@@ -239,7 +294,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < PORTALS; i++) many.push(await install(emu, url))
     await app.stop()
     const perPortal = 100 * (PORTAL_WINDOW_S + 10)
-    seed(dbPath, many.map((p) => p.memberId), perPortal)
+    seed(
+      dbPath,
+      many.map((p) => p.memberId),
+      perPortal,
+    )
     await app.start()
     await sleep(3000)
     const before = new Map(many.map((p) => [p.memberId, p.leads.size]))
@@ -301,7 +360,15 @@ async function main(): Promise<void> {
     log(`operating limit (basket ${BASKET_S} s: time scaled ${60 / BASKET_S}x)`)
     const makeApp = (env: Record<string, string>, appUrl: string) => new AppProcess({ ...baseEnv, ...env }, appUrl)
     for (const cost of OPERATING_COSTS) {
-      const r = await runOperating({ cost, windows: OPERATING_WINDOWS, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, makeApp, seed, log })
+      const r = await runOperating({
+        cost,
+        windows: OPERATING_WINDOWS,
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        makeApp,
+        seed,
+        log,
+      })
       const k = `operating_c${String(cost).replace('.', '')}`
       results[`${k}_ceiling_leads_per_s`] = Math.round(r.ceiling * 100) / 100
       results[`${k}_leads_per_s`] = Math.round(r.leadsPerS * 100) / 100
@@ -337,23 +404,44 @@ async function main(): Promise<void> {
     ['portal_min_share', `${results.portal_min_share}`, '>= 0.9'],
     ['portal_median_share', `${results.portal_median_share}`, ''],
     ['rss_mb_with_backlog', `${results.rss_mb_with_backlog}`, `< 250 (${BACKLOG.toLocaleString()} pending)`],
-    ['backfill_leads_per_s', `${results.backfill_leads_per_s}`, `${BACKFILL_N.toLocaleString()} leads from a CSV export, request to all stored`],
-    ['backfill_rss_mb_peak', `${results.backfill_rss_mb_peak}`, results.backfill_rss_mb_before === undefined ? '' : `before: ${results.backfill_rss_mb_before}`],
+    [
+      'backfill_leads_per_s',
+      `${results.backfill_leads_per_s}`,
+      `${BACKFILL_N.toLocaleString()} leads from a CSV export, request to all stored`,
+    ],
+    [
+      'backfill_rss_mb_peak',
+      `${results.backfill_rss_mb_peak}`,
+      results.backfill_rss_mb_before === undefined ? '' : `before: ${results.backfill_rss_mb_before}`,
+    ],
     ['backfill_rss_mb_delta', `${results.backfill_rss_mb_delta}`, 'peak - before'],
     ['backfill_zip_leads_per_s', `${results.backfill_zip_leads_per_s}`, 'the same export zipped'],
     ['backfill_zip_rss_mb_delta', `${results.backfill_zip_rss_mb_delta}`, 'peak - before'],
     ...OPERATING_COSTS.flatMap((cost): Array<[string, string, string]> => {
       const k = `operating_c${String(cost).replace('.', '')}`
       return [
-        [`${k}_ratio`, `${results[`${k}_ratio`]}`, `>= 0.95: ${results[`${k}_leads_per_s`]} of ${results[`${k}_ceiling_leads_per_s`]} leads/s, c = ${cost} s per add; time scaled ${60 / BASKET_S}x (basket ${BASKET_S} s, window ${BASKET_S * 10} s, limit ${BASKET_S * 8} s), c unscaled`],
-        [`${k}_refused`, `${results[`${k}_refused`]}`, `OPERATION_TIME_LIMIT answers (refused batches ${results[`${k}_refused_batches`]}, spins ${results[`${k}_spins`]}: target 0; ${results[`${k}_batches`]} batch calls)`],
-        [`${k}_dropped`, `${results[`${k}_dropped`]}`, `0 (${results[`${k}_delivered`]} of ${results[`${k}_leads`]} delivered, ${results[`${k}_pending_at_stop`]} still queued for the next reset, duplicates ${results[`${k}_duplicates`]}: 0)`],
+        [
+          `${k}_ratio`,
+          `${results[`${k}_ratio`]}`,
+          `>= 0.95: ${results[`${k}_leads_per_s`]} of ${results[`${k}_ceiling_leads_per_s`]} leads/s, c = ${cost} s per add; time scaled ${60 / BASKET_S}x (basket ${BASKET_S} s, window ${BASKET_S * 10} s, limit ${BASKET_S * 8} s), c unscaled`,
+        ],
+        [
+          `${k}_refused`,
+          `${results[`${k}_refused`]}`,
+          `OPERATION_TIME_LIMIT answers (refused batches ${results[`${k}_refused_batches`]}, spins ${results[`${k}_spins`]}: target 0; ${results[`${k}_batches`]} batch calls)`,
+        ],
+        [
+          `${k}_dropped`,
+          `${results[`${k}_dropped`]}`,
+          `0 (${results[`${k}_delivered`]} of ${results[`${k}_leads`]} delivered, ${results[`${k}_pending_at_stop`]} still queued for the next reset, duplicates ${results[`${k}_duplicates`]}: 0)`,
+        ],
       ]
     }),
   ]
   const w = Math.max(...rows.map((r) => r[0].length))
   console.log(`${'metric'.padEnd(w)}  ${'value'.padStart(10)}  target`)
-  for (const [k, v, target] of rows) console.log(`${k.padEnd(w)}  ${(v === 'undefined' ? '-' : v).padStart(10)}  ${target}`)
+  for (const [k, v, target] of rows)
+    console.log(`${k.padEnd(w)}  ${(v === 'undefined' ? '-' : v).padStart(10)}  ${target}`)
   if (JSON_OUT) console.log(JSON.stringify(results))
 }
 

@@ -27,7 +27,11 @@ export const manifest = {
       /** CRM modes it is bound in (crm.settings.mode.get): the lead list exists in classic mode only */
       modes: [1],
       title: { en: 'TikTok leads', ru: 'Лиды из TikTok', vn: 'Khách hàng TikTok' },
-      description: { en: 'TikTok Lead Generation: settings and delivery log', ru: 'TikTok Lead Generation: настройки и журнал доставки', vn: 'TikTok Lead Generation: cài đặt và nhật ký' },
+      description: {
+        en: 'TikTok Lead Generation: settings and delivery log',
+        ru: 'TikTok Lead Generation: настройки и журнал доставки',
+        vn: 'TikTok Lead Generation: cài đặt và nhật ký',
+      },
     },
     {
       // Simple CRM mode (leads off): each TikTok lead becomes a contact and a deal, so the
@@ -35,7 +39,11 @@ export const manifest = {
       code: 'CRM_DEAL_LIST_MENU',
       modes: [2],
       title: { en: 'TikTok leads', ru: 'Лиды из TikTok', vn: 'Khách hàng TikTok' },
-      description: { en: 'TikTok Lead Generation: settings and delivery log', ru: 'TikTok Lead Generation: настройки и журнал доставки', vn: 'TikTok Lead Generation: cài đặt và nhật ký' },
+      description: {
+        en: 'TikTok Lead Generation: settings and delivery log',
+        ru: 'TikTok Lead Generation: настройки и журнал доставки',
+        vn: 'TikTok Lead Generation: cài đặt và nhật ký',
+      },
     },
   ],
   events: ['ONAPPINSTALL', 'ONAPPUNINSTALL', 'ONAPPUPDATE', 'ONCRMLEADUPDATE'],

@@ -45,10 +45,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('done_at', 'integer')
     .addColumn('updated_at', 'integer', (c) => c.notNull())
     .addUniqueConstraint('leads_member_tiktok', ['member_id', 'tiktok_lead_id'])
-    .addCheckConstraint('leads_status', sql`status in ('received', 'queued', 'sending', 'delivered', 'duplicate', 'failed')`)
+    .addCheckConstraint(
+      'leads_status',
+      sql`status in ('received', 'queued', 'sending', 'delivered', 'duplicate', 'failed')`,
+    )
     .execute()
   // The dispatcher's hot query: a portal's due work, oldest first. Partial so finished leads cost nothing.
-  await sql`create index leads_due on leads (member_id, next_attempt_at, id) where status in ('received', 'queued')`.execute(db)
+  await sql`create index leads_due on leads (member_id, next_attempt_at, id) where status in ('received', 'queued')`.execute(
+    db,
+  )
   await sql`create index leads_sending on leads (member_id, id) where status = 'sending'`.execute(db)
   await db.schema.createIndex('leads_member_status').on('leads').columns(['member_id', 'status', 'id']).execute()
   await db.schema.createIndex('leads_member_received').on('leads').columns(['member_id', 'received_at']).execute()

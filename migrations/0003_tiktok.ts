@@ -46,13 +46,18 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('status_reason', 'text')
     .addColumn('last_check_at', 'integer')
     .addColumn('updated_at', 'integer', (c) => c.notNull())
-    .addCheckConstraint('tiktok_connections_status', sql`status in ('active', 'token_invalid', 'subscription_lost', 'error')`)
+    .addCheckConstraint(
+      'tiktok_connections_status',
+      sql`status in ('active', 'token_invalid', 'subscription_lost', 'error')`,
+    )
     .execute()
   await db.schema.createIndex('tiktok_connections_member').on('tiktok_connections').column('member_id').execute()
 
   await db.schema
     .createTable('tiktok_forms')
-    .addColumn('advertiser_id', 'text', (c) => c.notNull().references('tiktok_connections.advertiser_id').onDelete('cascade'))
+    .addColumn('advertiser_id', 'text', (c) =>
+      c.notNull().references('tiktok_connections.advertiser_id').onDelete('cascade'),
+    )
     .addColumn('page_id', 'text', (c) => c.notNull())
     .addColumn('member_id', 'text', (c) => c.notNull())
     .addColumn('title', 'text', (c) => c.notNull())
@@ -82,5 +87,12 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const t of ['tiktok_unsubscribe_outbox', 'tiktok_forms', 'tiktok_connections', 'tiktok_grants', 'tiktok_oauth_states']) await db.schema.dropTable(t).execute()
+  for (const t of [
+    'tiktok_unsubscribe_outbox',
+    'tiktok_forms',
+    'tiktok_connections',
+    'tiktok_grants',
+    'tiktok_oauth_states',
+  ])
+    await db.schema.dropTable(t).execute()
 }

@@ -7,5 +7,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('portal_settings').addColumn('previous_webhook_key_until', 'integer').execute()
   // The first ONAPPINSTALL is believed only until this time (unix ms), set by the install POST.
   await db.schema.alterTable('portal_settings').addColumn('install_event_until', 'integer').execute()
-  await db.schema.createIndex('portal_settings_previous_webhook_key').on('portal_settings').column('previous_webhook_key').execute()
+  await db.schema
+    .createIndex('portal_settings_previous_webhook_key')
+    .on('portal_settings')
+    .column('previous_webhook_key')
+    .execute()
 }

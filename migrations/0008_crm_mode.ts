@@ -10,7 +10,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table portals add column crm_mode_checked_at integer`.execute(db)
   // What a delivered lead became in Bitrix24: a 'lead', or in simple mode a 'deal' (its id kept in
   // b24_lead_id, so every reader of that column keeps working) with the contact it is bound to.
-  await sql`alter table leads add column b24_entity text not null default 'lead' check (b24_entity in ('lead', 'deal'))`.execute(db)
+  await sql`alter table leads add column b24_entity text not null default 'lead' check (b24_entity in ('lead', 'deal'))`.execute(
+    db,
+  )
   await sql`alter table leads add column b24_contact_id integer`.execute(db)
 }
 

@@ -7,7 +7,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   // (P in progress, S won, F lost) and when we read it (unix ms).
   // @see https://apidocs.bitrix24.com/api-reference/events/offline-events.html
   await sql`alter table leads add column b24_stage_id text`.execute(db)
-  await sql`alter table leads add column b24_stage_semantic text check (b24_stage_semantic is null or b24_stage_semantic in ('P', 'S', 'F'))`.execute(db)
+  await sql`alter table leads add column b24_stage_semantic text check (b24_stage_semantic is null or b24_stage_semantic in ('P', 'S', 'F'))`.execute(
+    db,
+  )
   await sql`alter table leads add column b24_stage_at integer`.execute(db)
   // An offline event names a Bitrix24 id: find our rows by it without scanning the portal's leads.
   await sql`create index leads_b24_id on leads (member_id, b24_lead_id) where b24_lead_id is not null`.execute(db)

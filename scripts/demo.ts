@@ -103,15 +103,33 @@ tt.addRedirectUri(`${appUrl}/tiktok/oauth/callback`)
 
 // A portal with a couple of custom lead fields to map answers to.
 const portal = emulator.createPortal({ plan: 'pro', lang: values.lang ?? 'en' })
-portal.addUserField({ FIELD_NAME: 'UF_CRM_TIKTOK_CAMPAIGN', USER_TYPE_ID: 'string', EDIT_FORM_LABEL: 'TikTok campaign' })
-portal.addUserField({ FIELD_NAME: 'UF_CRM_BUDGET', USER_TYPE_ID: 'enumeration', LIST: [{ VALUE: 'Under $500' }, { VALUE: '$500–1000' }, { VALUE: 'Over $1000' }], EDIT_FORM_LABEL: 'Budget' })
+portal.addUserField({
+  FIELD_NAME: 'UF_CRM_TIKTOK_CAMPAIGN',
+  USER_TYPE_ID: 'string',
+  EDIT_FORM_LABEL: 'TikTok campaign',
+})
+portal.addUserField({
+  FIELD_NAME: 'UF_CRM_BUDGET',
+  USER_TYPE_ID: 'enumeration',
+  LIST: [{ VALUE: 'Under $500' }, { VALUE: '$500–1000' }, { VALUE: 'Over $1000' }],
+  EDIT_FORM_LABEL: 'Budget',
+})
 portal.addUserField({ FIELD_NAME: 'UF_CRM_CONTACT_TIME', USER_TYPE_ID: 'string', EDIT_FORM_LABEL: 'Best time to call' })
 const install = await emulator.installApp(portal, { installUrl: `${appUrl}/bitrix24/install` })
 if (install.status !== 200) throw new Error(`the install failed: HTTP ${install.status} ${install.body}`)
 
 const host = await startFrameHost({ emulator, portal, appUrl })
 
-const NAMES = ['Nguyễn Văn An', 'Trần Thị Bình', 'Lê Hoàng Minh', 'Phạm Thu Trang', 'Иван Петров', 'Анна Смирнова', 'Olga Ivanova', 'Maria Garcia']
+const NAMES = [
+  'Nguyễn Văn An',
+  'Trần Thị Bình',
+  'Lê Hoàng Minh',
+  'Phạm Thu Trang',
+  'Иван Петров',
+  'Анна Смирнова',
+  'Olga Ivanova',
+  'Maria Garcia',
+]
 const BUDGETS = ['Under $500', '$500–1000', 'Over $1000']
 const TIMES = ['Morning', 'Afternoon', 'Evening']
 const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)]!
@@ -128,7 +146,9 @@ async function sendWebhookLead(): Promise<void> {
     email: `lead${Date.now() % 100000}@example.com`,
     extra: { 'What is your budget?': pick(BUDGETS), 'When should we call you?': pick(TIMES) },
   }
-  const res = await postWebhook(appUrl, conf.webhook_key, notificationBody([lead], { formName: 'Spring promo form' }), { secret: conf.signing_secret })
+  const res = await postWebhook(appUrl, conf.webhook_key, notificationBody([lead], { formName: 'Spring promo form' }), {
+    secret: conf.signing_secret,
+  })
   sent += 1
   process.stdout.write(`  webhook lead ${sent} (${lead.name}): HTTP ${res.status} ${await res.text()}\n`)
 }
@@ -149,11 +169,11 @@ process.stdout.write(
     '',
     'Connect TikTok:',
     '  1. In the settings tab, press "Connect TikTok for Business".',
-    '  2. Approve in the popup (the TikTok emulator\'s authorisation page).',
+    "  2. Approve in the popup (the TikTok emulator's authorisation page).",
     '  3. Back in the tab, tick "Demo Ads", set the import (0 days is fine) and press "Connect selected";',
     '     keep "All forms" or choose "Only these forms".',
     `  4. Open ${tt.url}/demo, pick a form and submit it: TikTok pushes the lead, and it arrives in`,
-    '     the emulated portal (and in the tab\'s delivery log).',
+    "     the emulated portal (and in the tab's delivery log).",
     '',
     'Ctrl-C stops.',
     '',
@@ -162,7 +182,9 @@ process.stdout.write(
 
 const input = createInterface({ input: process.stdin })
 input.on('line', () => {
-  sendWebhookLead().catch((err: unknown) => process.stdout.write(`  could not send: ${err instanceof Error ? err.message : String(err)}\n`))
+  sendWebhookLead().catch((err: unknown) =>
+    process.stdout.write(`  could not send: ${err instanceof Error ? err.message : String(err)}\n`),
+  )
 })
 
 const every = Number(values.every ?? 0)

@@ -47,7 +47,17 @@ export interface AppDeps {
 /**
  * Builds the whole app without listening: server.ts listens, tests use inject() or listen({ port: 0 }).
  */
-export async function buildApp({ config, database, logger, loggerInstance, delivery, autoStartDelivery, tiktok, retention, offlineEvents }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({
+  config,
+  database,
+  logger,
+  loggerInstance,
+  delivery,
+  autoStartDelivery,
+  tiktok,
+  retention,
+  offlineEvents,
+}: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(loggerInstance ? { loggerInstance } : { logger: logger ?? loggerOptions(config.LOG_LEVEL) }),
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -65,7 +75,15 @@ export async function buildApp({ config, database, logger, loggerInstance, deliv
   await app.register(errorHandler)
   await app.register(databasePlugin, { database, config })
   await app.register(bitrix24Plugin, { config })
-  await app.register(deliveryPlugin, { options: { reconcileAfterMs: config.DELIVERY_RECONCILE_AFTER_MS, requestMayRunMs: Math.max(config.B24_REQUEST_TIMEOUT_MS, config.B24_MAX_REQUEST_S * 1000), operatingLimitSec: config.B24_OPERATING_LIMIT_S, ...delivery }, autoStart: autoStartDelivery ?? true })
+  await app.register(deliveryPlugin, {
+    options: {
+      reconcileAfterMs: config.DELIVERY_RECONCILE_AFTER_MS,
+      requestMayRunMs: Math.max(config.B24_REQUEST_TIMEOUT_MS, config.B24_MAX_REQUEST_S * 1000),
+      operatingLimitSec: config.B24_OPERATING_LIMIT_S,
+      ...delivery,
+    },
+    autoStart: autoStartDelivery ?? true,
+  })
   await app.register(tiktokPlugin, { config, ...tiktok })
   await app.register(retentionPlugin, { config, ...retention })
   await app.register(offlineEventsPlugin, { config, ...offlineEvents })
@@ -80,8 +98,18 @@ export async function buildApp({ config, database, logger, loggerInstance, deliv
   await app.register(metricsRoutes(config))
 
   staticFile(app, '/static/b24jssdk.js', B24JSSDK_BUNDLE, 'application/javascript; charset=utf-8')
-  staticFile(app, '/static/settings.js', join(VIEWS_DIR, 'assets', 'settings.js'), 'application/javascript; charset=utf-8')
-  staticFile(app, '/static/tiktok-callback.js', join(VIEWS_DIR, 'assets', 'tiktok-callback.js'), 'application/javascript; charset=utf-8')
+  staticFile(
+    app,
+    '/static/settings.js',
+    join(VIEWS_DIR, 'assets', 'settings.js'),
+    'application/javascript; charset=utf-8',
+  )
+  staticFile(
+    app,
+    '/static/tiktok-callback.js',
+    join(VIEWS_DIR, 'assets', 'tiktok-callback.js'),
+    'application/javascript; charset=utf-8',
+  )
   staticFile(app, '/static/settings.css', join(VIEWS_DIR, 'assets', 'settings.css'), 'text/css; charset=utf-8')
   return app
 }

@@ -23,22 +23,50 @@ export const Errors = {
   forbidden: define('APP_ERR_FORBIDDEN', 403, 'Forbidden'),
   notFound: define('APP_ERR_NOT_FOUND', 404, 'Not found'),
   unknownPortal: define('APP_ERR_UNKNOWN_PORTAL', 401, 'Unknown portal'),
-  badApplicationToken: define('APP_ERR_BAD_APPLICATION_TOKEN', 401, 'application_token does not match the one stored for this portal'),
-  installNotVerified: define('APP_ERR_INSTALL_NOT_VERIFIED', 401, 'The install request could not be verified with Bitrix24'),
+  badApplicationToken: define(
+    'APP_ERR_BAD_APPLICATION_TOKEN',
+    401,
+    'application_token does not match the one stored for this portal',
+  ),
+  installNotVerified: define(
+    'APP_ERR_INSTALL_NOT_VERIFIED',
+    401,
+    'The install request could not be verified with Bitrix24',
+  ),
   notConfigured: define('APP_ERR_NOT_CONFIGURED', 503, 'The app is not configured'),
   upstream: define('APP_ERR_UPSTREAM', 502, 'Bitrix24 call failed'),
   /** SQLITE_BUSY/LOCKED: another process holds the database lock; answered fast with Retry-After */
   databaseBusy: define('APP_ERR_DB_BUSY', 503, 'The database is busy, try again shortly'),
   /** SQLITE_FULL/IOERR/…: the disk cannot take writes now; the real cause is logged */
   databaseUnavailable: define('APP_ERR_DB_UNAVAILABLE', 503, 'The database cannot store this now, try again later'),
-  tiktokNotConfigured: define('APP_ERR_TIKTOK_NOT_CONFIGURED', 409, 'The TikTok connection is not configured on this server (TIKTOK_APP_ID / TIKTOK_APP_SECRET)'),
-  tiktokGrantExpired: define('APP_ERR_TIKTOK_GRANT_EXPIRED', 409, 'The TikTok authorisation has expired or was already used: press "Connect TikTok" again'),
+  tiktokNotConfigured: define(
+    'APP_ERR_TIKTOK_NOT_CONFIGURED',
+    409,
+    'The TikTok connection is not configured on this server (TIKTOK_APP_ID / TIKTOK_APP_SECRET)',
+  ),
+  tiktokGrantExpired: define(
+    'APP_ERR_TIKTOK_GRANT_EXPIRED',
+    409,
+    'The TikTok authorisation has expired or was already used: press "Connect TikTok" again',
+  ),
   tiktokAdAccountTaken: define('APP_ERR_TIKTOK_AD_ACCOUNT_TAKEN', 409, 'The ad account is already connected'),
   tiktokUpstream: define('APP_ERR_TIKTOK_UPSTREAM', 502, 'TikTok did not complete the request'),
-  tooManyVerifications: define('APP_ERR_TOO_MANY_VERIFICATIONS', 429, 'Too many sign-ins to check right now: try again in a few seconds'),
+  tooManyVerifications: define(
+    'APP_ERR_TOO_MANY_VERIFICATIONS',
+    429,
+    'Too many sign-ins to check right now: try again in a few seconds',
+  ),
   tooManyLeads: define('APP_ERR_TOO_MANY_LEADS', 413, 'Too many leads in one request'),
-  unsupportedMediaType: define('APP_ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported content type: send application/json'),
-  webhookBudgetExceeded: define('APP_ERR_WEBHOOK_BUDGET_EXCEEDED', 429, 'Too many requests to this webhook URL: try again later'),
+  unsupportedMediaType: define(
+    'APP_ERR_UNSUPPORTED_MEDIA_TYPE',
+    415,
+    'Unsupported content type: send application/json',
+  ),
+  webhookBudgetExceeded: define(
+    'APP_ERR_WEBHOOK_BUDGET_EXCEEDED',
+    429,
+    'Too many requests to this webhook URL: try again later',
+  ),
 } as const
 
 /**

@@ -2,9 +2,23 @@ import type { LoggerOptions } from 'pino'
 
 /** Field names that hold credentials anywhere they appear in a logged object. */
 const SECRET_KEYS = [
-  'access_token', 'refresh_token', 'application_token', 'client_secret', 'AUTH_ID', 'REFRESH_ID', 'auth',
-  'secret', 'signing_secret', 'previous_secret', 'webhook_key', 'session', 'csrf', 'authorization', 'cookie',
-  'auth_code', 'token_sealed',
+  'access_token',
+  'refresh_token',
+  'application_token',
+  'client_secret',
+  'AUTH_ID',
+  'REFRESH_ID',
+  'auth',
+  'secret',
+  'signing_secret',
+  'previous_secret',
+  'webhook_key',
+  'session',
+  'csrf',
+  'authorization',
+  'cookie',
+  'auth_code',
+  'token_sealed',
 ]
 
 export const redactPaths = [
@@ -20,7 +34,8 @@ export const redactPaths = [
 // Path segments after these prefixes are secrets (per-portal webhook keys).
 const SECRET_PATH = /^(\/tiktok\/webhook\/)[^/?]+/
 // TikTok's OAuth redirect carries the single-use auth_code (also as `code`) and our signed state.
-const SECRET_QUERY = /([?&](?:auth|AUTH_ID|REFRESH_ID|access_token|refresh_token|key|session|csrf|auth_code|code|state|secret)=)[^&]*/gi
+const SECRET_QUERY =
+  /([?&](?:auth|AUTH_ID|REFRESH_ID|access_token|refresh_token|key|session|csrf|auth_code|code|state|secret)=)[^&]*/gi
 
 /** A URL safe to log: webhook keys and token-bearing query values replaced. */
 export function safeUrl(url: string): string {

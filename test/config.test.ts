@@ -14,7 +14,9 @@ t.test('empty strings mean unset', async (t) => {
 })
 
 t.test('bad values are all reported, one readable line each', async (t) => {
-  const err = t.throws(() => loadConfig({ PORT: '70000', B24_OAUTH_URL: 'not a url', LOG_LEVEL: 'loud' })) as ConfigError
+  const err = t.throws(() =>
+    loadConfig({ PORT: '70000', B24_OAUTH_URL: 'not a url', LOG_LEVEL: 'loud' }),
+  ) as ConfigError
   t.ok(err instanceof ConfigError)
   t.equal(err.issues.length, 3)
   t.match(err.message, /PORT/)

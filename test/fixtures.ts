@@ -40,7 +40,8 @@ export async function postWebhook(
   sign: { secret: string; t?: number } | { header: Record<string, string> } | null,
 ): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json' }
-  if (sign && 'secret' in sign) headers['TikTok-Signature'] = signTikTokSignature(sign.secret, body, sign.t ?? Math.floor(Date.now() / 1000))
+  if (sign && 'secret' in sign)
+    headers['TikTok-Signature'] = signTikTokSignature(sign.secret, body, sign.t ?? Math.floor(Date.now() / 1000))
   if (sign && 'header' in sign) Object.assign(headers, sign.header)
   return fetch(`${appUrl}/tiktok/webhook/${key}`, { method: 'POST', headers, body })
 }

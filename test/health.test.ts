@@ -19,10 +19,13 @@ t.test('/ready is 503 when a migration is missing', async (t) => {
   t.match(ready.json(), { status: 'not_ready', reason: /migrations/ })
 })
 
-t.test('the database runs in WAL mode with foreign keys and a short busy timeout (it blocks the event loop)', async (t) => {
-  const { database } = await startApp(t, { config: { DATABASE_PATH: (await import('./helpers.js')).tempDbPath() } })
-  t.equal(database.sqlite.pragma('journal_mode', { simple: true }), 'wal')
-  t.equal(database.sqlite.pragma('foreign_keys', { simple: true }), 1)
-  t.equal(database.sqlite.pragma('busy_timeout', { simple: true }), BUSY_TIMEOUT_MS)
-  t.ok(BUSY_TIMEOUT_MS <= 50)
-})
+t.test(
+  'the database runs in WAL mode with foreign keys and a short busy timeout (it blocks the event loop)',
+  async (t) => {
+    const { database } = await startApp(t, { config: { DATABASE_PATH: (await import('./helpers.js')).tempDbPath() } })
+    t.equal(database.sqlite.pragma('journal_mode', { simple: true }), 'wal')
+    t.equal(database.sqlite.pragma('foreign_keys', { simple: true }), 1)
+    t.equal(database.sqlite.pragma('busy_timeout', { simple: true }), BUSY_TIMEOUT_MS)
+    t.ok(BUSY_TIMEOUT_MS <= 50)
+  },
+)

@@ -34,7 +34,13 @@ export const TIKTOK_APP_SECRET = 'tt-app-secret-0123456789abcdef'
 
 /** The TikTok API for Business emulator, with push retries and export tasks scaled down for tests. */
 export async function startTikTok(t: Teardown, opts: Partial<TikTokEmulatorOptions> = {}): Promise<TikTokEmulator> {
-  const tt = await buildTikTokEmulator({ appId: TIKTOK_APP_ID, appSecret: TIKTOK_APP_SECRET, retry: { firstDelayMs: 50, factor: 2, windowMs: 1000 }, taskDelayMs: 100, ...opts })
+  const tt = await buildTikTokEmulator({
+    appId: TIKTOK_APP_ID,
+    appSecret: TIKTOK_APP_SECRET,
+    retry: { firstDelayMs: 50, factor: 2, windowMs: 1000 },
+    taskDelayMs: 100,
+    ...opts,
+  })
   await tt.listen(0)
   t.teardown(() => tt.close())
   return tt
@@ -42,7 +48,13 @@ export async function startTikTok(t: Teardown, opts: Partial<TikTokEmulatorOptio
 
 /** App config pointing the TikTok connection at the emulator. */
 export function tiktokConfig(tt: TikTokEmulator): Partial<Config> {
-  return { TIKTOK_APP_ID, TIKTOK_APP_SECRET, TIKTOK_API_URL: tt.url, TIKTOK_AUTH_URL: tt.authUrl, TIKTOK_REQUEST_TIMEOUT_MS: 3000 }
+  return {
+    TIKTOK_APP_ID,
+    TIKTOK_APP_SECRET,
+    TIKTOK_API_URL: tt.url,
+    TIKTOK_AUTH_URL: tt.authUrl,
+    TIKTOK_REQUEST_TIMEOUT_MS: 3000,
+  }
 }
 
 export function tempDbPath(): string {
@@ -89,7 +101,15 @@ export interface StartedApp {
 /** The real app on a real port (the emulator must be able to POST to it). */
 export async function startApp(
   t: Teardown,
-  opts: { emu?: Emulator | null; config?: Partial<Config>; logs?: Writable; delivery?: AppDeps['delivery']; autoStartDelivery?: boolean; tiktok?: AppDeps['tiktok']; port?: number } = {},
+  opts: {
+    emu?: Emulator | null
+    config?: Partial<Config>
+    logs?: Writable
+    delivery?: AppDeps['delivery']
+    autoStartDelivery?: boolean
+    tiktok?: AppDeps['tiktok']
+    port?: number
+  } = {},
 ): Promise<StartedApp> {
   const config = testConfig(opts.emu ?? null, opts.config)
   const database = openDatabase(config.DATABASE_PATH)
@@ -108,14 +128,23 @@ export async function startApp(
 }
 
 /** A portal with the app installed the way Bitrix24 does it (install POST, then ONAPPINSTALL). */
-export async function installedPortal(emu: Emulator, appUrl: string, portal?: Parameters<Emulator['createPortal']>[0]): Promise<Portal> {
+export async function installedPortal(
+  emu: Emulator,
+  appUrl: string,
+  portal?: Parameters<Emulator['createPortal']>[0],
+): Promise<Portal> {
   const p = emu.createPortal(portal)
   const reply = await emu.installApp(p, { installUrl: `${appUrl}/bitrix24/install` })
   if (reply.status !== 200) throw new Error(`install failed: ${reply.status} ${reply.body}`)
   return p
 }
 
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 20): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  everyMs = 20,
+): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs
   for (;;) {
     const v = await fn()
@@ -129,7 +158,8 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
 export function phpForm(obj: Record<string, unknown>): string {
   const out = new URLSearchParams()
   const walk = (prefix: string, v: unknown) => {
-    if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}[${k}]` : k, x)
+    if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}[${k}]` : k, x)
     else out.append(prefix, String(v))
   }
   walk('', obj)
@@ -166,13 +196,29 @@ export interface Opened {
 }
 
 /** Open the settings tab as Bitrix24 does: a form POST with the user's AUTH_ID. */
-export async function openTab(url: string, portal: Portal, userId = 1, extra: Record<string, string> = {}): Promise<Opened> {
+export async function openTab(
+  url: string,
+  portal: Portal,
+  userId = 1,
+  extra: Record<string, string> = {},
+): Promise<Opened> {
   const tokens = portal.issueToken(userId)
-  const res = await fetch(`${url}/bitrix24/placement?DOMAIN=${encodeURIComponent(portal.domain)}&PROTOCOL=0&LANG=en&APP_SID=x`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ AUTH_ID: tokens.access_token, AUTH_EXPIRES: '3600', REFRESH_ID: tokens.refresh_token, member_id: portal.memberId, PLACEMENT: 'CRM_LEAD_LIST_MENU', PLACEMENT_OPTIONS: '{}', ...extra }),
-  })
+  const res = await fetch(
+    `${url}/bitrix24/placement?DOMAIN=${encodeURIComponent(portal.domain)}&PROTOCOL=0&LANG=en&APP_SID=x`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        AUTH_ID: tokens.access_token,
+        AUTH_EXPIRES: '3600',
+        REFRESH_ID: tokens.refresh_token,
+        member_id: portal.memberId,
+        PLACEMENT: 'CRM_LEAD_LIST_MENU',
+        PLACEMENT_OPTIONS: '{}',
+        ...extra,
+      }),
+    },
+  )
   const html = await res.text()
   const session = /"session":"([^"]+)"/.exec(html)?.[1] ?? ''
   const csrf = /"csrf":"([^"]+)"/.exec(html)?.[1] ?? ''
@@ -187,7 +233,7 @@ export function api(url: string, s: { session?: string; csrf?: string }) {
   })
   return {
     get: (path: string) => fetch(`${url}/api/settings/${path}`, { headers: headers(false) }),
-    post: (path: string, body: unknown = {}) => fetch(`${url}/api/settings/${path}`, { method: 'POST', headers: headers(true), body: JSON.stringify(body) }),
+    post: (path: string, body: unknown = {}) =>
+      fetch(`${url}/api/settings/${path}`, { method: 'POST', headers: headers(true), body: JSON.stringify(body) }),
   }
 }
-

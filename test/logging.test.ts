@@ -13,7 +13,14 @@ t.test('no token or secret reaches the logs through install, refresh, events and
   const settings = await app.settings.find(portal.memberId)
   await fetch(`${url}/tiktok/webhook/${settings!.webhook_key}`, { method: 'POST', body: '{}' })
   const row = await app.portals.find(portal.memberId)
-  const secrets = [row!.access_token!, row!.refresh_token!, portal.applicationToken!, settings!.webhook_key, settings!.signing_secret, 'test-secret-0123456789']
+  const secrets = [
+    row!.access_token!,
+    row!.refresh_token!,
+    portal.applicationToken!,
+    settings!.webhook_key,
+    settings!.signing_secret,
+    'test-secret-0123456789',
+  ]
   const all = logs.lines.join('')
   t.ok(logs.lines.length > 5, 'something was logged')
   for (const s of secrets) t.notOk(all.includes(s), `secret not in logs: ${s.slice(0, 4)}…`)

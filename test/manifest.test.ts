@@ -6,7 +6,8 @@ import { manifest } from '../manifest/app.js'
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
 t.test('README documents every path, scope, placement and event of the manifest', async (t) => {
-  for (const path of Object.values(manifest.paths)) t.ok(readme.includes(`\`${path}\``) || readme.includes(`+ \`${path}\``), `path ${path}`)
+  for (const path of Object.values(manifest.paths))
+    t.ok(readme.includes(`\`${path}\``) || readme.includes(`+ \`${path}\``), `path ${path}`)
   for (const scope of manifest.scopes) t.ok(readme.includes(`\`${scope}\``), `scope ${scope}`)
   for (const p of manifest.placements) t.ok(readme.includes(`\`${p.code}\``), `placement ${p.code}`)
   for (const e of manifest.events) t.ok(readme.includes(`\`${e}\``), `event ${e}`)

@@ -18,7 +18,13 @@ import { AUTH_CONNECTOR, withAuthConnector } from './offline-events.js'
  * - not_installed: the portal has no usable tokens (uninstalled or never verified).
  * - permanent: Bitrix24 refused this call as such (bad field, no access); repeating it cannot help.
  */
-export type B24ErrorKind = 'rate_limited' | 'transient' | 'outcome_unknown' | 'reauth_required' | 'not_installed' | 'permanent'
+export type B24ErrorKind =
+  | 'rate_limited'
+  | 'transient'
+  | 'outcome_unknown'
+  | 'reauth_required'
+  | 'not_installed'
+  | 'permanent'
 
 export class B24Error extends Error {
   constructor(
@@ -33,12 +39,20 @@ export class B24Error extends Error {
 }
 
 // Connection never established: the request cannot have run.
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL'])
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_INVALID_URL',
+])
 const RATE_CODES = new Set(['QUERY_LIMIT_EXCEEDED', 'OPERATION_TIME_LIMIT'])
 // Codes the HTTP client makes up when the answer carried no Bitrix24 `error` (axios ERR_*, the SDK's JSSDK_*).
 // A Bitrix24 error code is one word (ERROR_CORE, invalid_token); a web server's own JSON 404 says "Not Found".
 const BITRIX24_CODE_SHAPE = /^[A-Za-z0-9_]+$/
-const NOT_BITRIX24_CODE = /^(ERR_BAD_REQUEST|ERR_BAD_RESPONSE|JSSDK_AXIOS_ERROR|JSSDK_INTERNAL_AJAX_ERROR|JSSDK_RESPONSE_ERROR)$/
+const NOT_BITRIX24_CODE =
+  /^(ERR_BAD_REQUEST|ERR_BAD_RESPONSE|JSSDK_AXIOS_ERROR|JSSDK_INTERNAL_AJAX_ERROR|JSSDK_RESPONSE_ERROR)$/
 
 export function classifyError(err: unknown): B24Error {
   if (err instanceof B24Error) return err
@@ -51,13 +65,23 @@ export function classifyError(err: unknown): B24Error {
     if (RATE_CODES.has(code)) return new B24Error(code, status, 'rate_limited', message)
     if (NOT_SENT_CODES.has(code)) return new B24Error(code, status, 'transient', message)
     if (code === 'PAYMENT_REQUIRED' || status === 402) return new B24Error(code, status, 'transient', message)
-    if (code === 'REQUEST_TIMEOUT' || code === 'NETWORK_ERROR' || code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'EPIPE' || status === 0 || status >= 500) {
+    if (
+      code === 'REQUEST_TIMEOUT' ||
+      code === 'NETWORK_ERROR' ||
+      code === 'ECONNRESET' ||
+      code === 'ECONNABORTED' ||
+      code === 'EPIPE' ||
+      status === 0 ||
+      status >= 500
+    ) {
       return new B24Error(code, status, 'outcome_unknown', message)
     }
-    if (code === 'expired_token' || code === 'invalid_token' || code === 'NO_AUTH_FOUND') return new B24Error(code, status, 'reauth_required', message)
+    if (code === 'expired_token' || code === 'invalid_token' || code === 'NO_AUTH_FOUND')
+      return new B24Error(code, status, 'reauth_required', message)
     // An HTTP error with no Bitrix24 error in it (a 404 page from a wrong or moved endpoint, a
     // proxy's 4xx): the portal did not run the method, so it is the portal's failure, not the call's.
-    if (NOT_BITRIX24_CODE.test(code) || !BITRIX24_CODE_SHAPE.test(code)) return new B24Error(code, status, 'transient', `HTTP ${status} without a Bitrix24 error (${err.message})`)
+    if (NOT_BITRIX24_CODE.test(code) || !BITRIX24_CODE_SHAPE.test(code))
+      return new B24Error(code, status, 'transient', `HTTP ${status} without a Bitrix24 error (${err.message})`)
     return new B24Error(code, status, 'permanent', message)
   }
   if (err instanceof OAuthError) return fromOAuthError(err)
@@ -149,7 +173,13 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     // (awaiting the row may have let another caller start the refresh)
     const started = refreshing.get(memberId)
     if (started) return started
-    if (stored?.access_token && stored.access_token !== held && stored.state === 'active' && stored.expires_at * 1000 > Date.now()) return stored
+    if (
+      stored?.access_token &&
+      stored.access_token !== held &&
+      stored.state === 'active' &&
+      stored.expires_at * 1000 > Date.now()
+    )
+      return stored
     const p = doRefresh(memberId).finally(() => refreshing.delete(memberId))
     refreshing.set(memberId, p)
     return p
@@ -166,7 +196,11 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
       answer = await refreshWithOAuthServer(config, spent)
     } catch (err) {
       if (err instanceof OAuthError && err.permanent) {
-        await portals.setState(memberId, 'needs_reauth', `Token refresh refused by Bitrix24 (${err.code}); open the app in Bitrix24 to re-authorise it`)
+        await portals.setState(
+          memberId,
+          'needs_reauth',
+          `Token refresh refused by Bitrix24 (${err.code}); open the app in Bitrix24 to re-authorise it`,
+        )
         log.warn({ memberId, code: err.code }, 'portal needs re-authorisation')
       }
       throw err
@@ -181,10 +215,12 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
       scope: answer.scope,
       app_status: answer.status,
     })
-    if (!saved) log.warn({ memberId }, 'refreshed tokens not stored: the portal changed meanwhile (reinstalled or uninstalled)')
+    if (!saved)
+      log.warn({ memberId }, 'refreshed tokens not stored: the portal changed meanwhile (reinstalled or uninstalled)')
     log.info({ memberId }, 'access token refreshed')
     const fresh = await portals.find(memberId)
-    if (!fresh) throw new B24Error('NOT_INSTALLED', 401, 'not_installed', 'The portal was removed during a token refresh')
+    if (!fresh)
+      throw new B24Error('NOT_INSTALLED', 401, 'not_installed', 'The portal was removed during a token refresh')
     return fresh
   }
 
@@ -222,7 +258,12 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
       },
     )
     b24.offClientSideWarning()
-    const entry: ClientEntry = { http: undefined as unknown as HttpV2, refreshToken: portal.refresh_token, rate: drainRate, held: portal.access_token }
+    const entry: ClientEntry = {
+      http: undefined as unknown as HttpV2,
+      refreshToken: portal.refresh_token,
+      rate: drainRate,
+      held: portal.access_token,
+    }
     // The SDK would refresh at server_endpoint's host; we refresh at the configured OAuth server
     // and persist there, so the stored row is always the truth. The SDK calls this when its token
     // is past `expires` or was answered expired_token/invalid_token (it merges overlapping calls
@@ -258,7 +299,12 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
       throw new B24Error('NOT_INSTALLED', 401, 'not_installed', 'The app is not installed on this portal')
     }
     if (portal.state === 'needs_reauth') {
-      throw new B24Error('NEEDS_REAUTH', 401, 'reauth_required', portal.state_reason ?? 'The portal needs re-authorisation')
+      throw new B24Error(
+        'NEEDS_REAUTH',
+        401,
+        'reauth_required',
+        portal.state_reason ?? 'The portal needs re-authorisation',
+      )
     }
     const cached = clients.get(memberId)
     // A re-install (new refresh token written by someone else) invalidates the cached client, and
@@ -275,7 +321,12 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
    * again, the portal is marked as needing re-authorisation, so delivery stops asking until a person
    * opens the app (a refused refresh marks it in doRefresh).
    */
-  async function send<T>(memberId: string, method: string, params: Record<string, unknown>, retried = false): Promise<CallResult<T>> {
+  async function send<T>(
+    memberId: string,
+    method: string,
+    params: Record<string, unknown>,
+    retried = false,
+  ): Promise<CallResult<T>> {
     const entry = await clientFor(memberId)
     try {
       const res = await sentWith.run({ token: entry.held }, () => entry.http.call(method, params))
@@ -297,7 +348,11 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
           clients.delete(memberId)
           return send<T>(memberId, method, params, true)
         }
-        await portals.setState(memberId, 'needs_reauth', `Bitrix24 refused the app's access token (${e.code}) even after a token refresh; open the app in Bitrix24 to re-authorise it`)
+        await portals.setState(
+          memberId,
+          'needs_reauth',
+          `Bitrix24 refused the app's access token (${e.code}) even after a token refresh; open the app in Bitrix24 to re-authorise it`,
+        )
         log.warn({ memberId, code: e.code }, 'portal needs re-authorisation: access refused after a refresh')
       }
       throw e
@@ -308,15 +363,22 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     const { paced = true, priority = 0 } = opts
     return {
       call<T>(method: string, params: Record<string, unknown> = {}): Promise<CallResult<T>> {
-        return paced ? queues.run(memberId, () => send<T>(memberId, method, params), priority) : send<T>(memberId, method, params)
+        return paced
+          ? queues.run(memberId, () => send<T>(memberId, method, params), priority)
+          : send<T>(memberId, method, params)
       },
       async batch(cmd: Record<string, string>, halt = false): Promise<BatchResult> {
         // Our own writes carry our offline-event source key, so they do not come back to us as
         // offline events; each command is the modifying call, so each one carries it (and the batch).
         const own = Object.fromEntries(Object.entries(cmd).map(([key, command]) => [key, withAuthConnector(command)]))
-        const { result } = await this.call<unknown>('batch', { halt: halt ? 1 : 0, cmd: own, auth_connector: AUTH_CONNECTOR })
+        const { result } = await this.call<unknown>('batch', {
+          halt: halt ? 1 : 0,
+          cmd: own,
+          auth_connector: AUTH_CONNECTOR,
+        })
         const parsed = BatchResult.safeParse(result)
-        if (!parsed.success) throw new B24Error('BAD_BATCH_ANSWER', 200, 'outcome_unknown', 'batch answer has an unexpected shape')
+        if (!parsed.success)
+          throw new B24Error('BAD_BATCH_ANSWER', 200, 'outcome_unknown', 'batch answer has an unexpected shape')
         return parsed.data
       },
     }

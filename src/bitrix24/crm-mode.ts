@@ -64,7 +64,9 @@ export function createCrmModes(deps: CrmModesDeps) {
       const before = await deps.portals.find(memberId)
       let mode: CrmMode | null
       try {
-        const { result } = await deps.b24.forPortal(memberId, { paced: opts.paced ?? true, priority: 1 }).call<unknown>('crm.settings.mode.get')
+        const { result } = await deps.b24
+          .forPortal(memberId, { paced: opts.paced ?? true, priority: 1 })
+          .call<unknown>('crm.settings.mode.get')
         mode = parseCrmMode(result)
       } catch (err) {
         deps.log.warn({ err, memberId }, 'crm.settings.mode.get failed; keeping the stored CRM mode')

@@ -29,19 +29,22 @@ export async function verifyAndStorePortal(
     throw Errors.upstream(err instanceof Error ? err.message : String(err))
   }
   if (answer.member_id !== claim.memberId) throw Errors.installNotVerified('member_id does not match the OAuth server')
-  return deps.portals.upsertInstalled({
-    member_id: answer.member_id,
-    domain: portalDomain(answer.client_endpoint),
-    client_endpoint: answer.client_endpoint,
-    server_endpoint: answer.server_endpoint,
-    access_token: answer.access_token,
-    refresh_token: answer.refresh_token,
-    expires_at: expiresAt(answer),
-    scope: answer.scope,
-    app_status: answer.status,
-    lang: normaliseLang(claim.lang),
-    installer_user_id: answer.user_id ?? null,
-  }, claim.isInstall)
+  return deps.portals.upsertInstalled(
+    {
+      member_id: answer.member_id,
+      domain: portalDomain(answer.client_endpoint),
+      client_endpoint: answer.client_endpoint,
+      server_endpoint: answer.server_endpoint,
+      access_token: answer.access_token,
+      refresh_token: answer.refresh_token,
+      expires_at: expiresAt(answer),
+      scope: answer.scope,
+      app_status: answer.status,
+      lang: normaliseLang(claim.lang),
+      installer_user_id: answer.user_id ?? null,
+    },
+    claim.isInstall,
+  )
 }
 
 /**
@@ -70,17 +73,34 @@ export interface BindOutcome {
  * @see https://apidocs.bitrix24.com/api-reference/events/event-bind.html
  * @see https://apidocs.bitrix24.com/api-reference/events/offline-events.html
  */
-export async function bindManifest(b24: B24Clients, memberId: string, baseUrl: string, log: FastifyBaseLogger, opts: { crmMode?: CrmMode | null } = {}): Promise<BindOutcome> {
+export async function bindManifest(
+  b24: B24Clients,
+  memberId: string,
+  baseUrl: string,
+  log: FastifyBaseLogger,
+  opts: { crmMode?: CrmMode | null } = {},
+): Promise<BindOutcome> {
   const url = (path: string) => new URL(path, baseUrl).toString()
   const cmd: Record<string, string> = {}
   for (const p of manifest.placements) {
     const handler = url(manifest.paths.placement)
-    const langAll = Object.fromEntries(Object.entries(p.title).map(([lang, title]) => [lang, { TITLE: title, DESCRIPTION: p.description[lang as keyof typeof p.description] }]))
+    const langAll = Object.fromEntries(
+      Object.entries(p.title).map(([lang, title]) => [
+        lang,
+        { TITLE: title, DESCRIPTION: p.description[lang as keyof typeof p.description] },
+      ]),
+    )
     cmd[`unbind_${p.code}`] = batchCommand('placement.unbind', { PLACEMENT: p.code, HANDLER: handler })
     // The placement set follows the CRM mode (no lead list in simple mode); an unknown mode binds
     // every placement, so the settings stay reachable whichever list the portal shows.
     if (opts.crmMode && !(p.modes as readonly number[]).includes(opts.crmMode)) continue
-    cmd[`bind_${p.code}`] = batchCommand('placement.bind', { PLACEMENT: p.code, HANDLER: handler, TITLE: p.title.en, DESCRIPTION: p.description.en, LANG_ALL: langAll })
+    cmd[`bind_${p.code}`] = batchCommand('placement.bind', {
+      PLACEMENT: p.code,
+      HANDLER: handler,
+      TITLE: p.title.en,
+      DESCRIPTION: p.description.en,
+      LANG_ALL: langAll,
+    })
   }
   for (const event of manifest.events) {
     const handler = url(manifest.paths.events)
@@ -92,7 +112,11 @@ export async function bindManifest(b24: B24Clients, memberId: string, baseUrl: s
   for (const { event, modes } of manifest.offlineEvents) {
     // An unknown mode binds both, like the placements.
     if (opts.crmMode && !(modes as readonly number[]).includes(opts.crmMode)) continue
-    cmd[`bind_offline_${event}`] = batchCommand('event.bind', { event, event_type: 'offline', auth_connector: manifest.offlineAuthConnector })
+    cmd[`bind_offline_${event}`] = batchCommand('event.bind', {
+      event,
+      event_type: 'offline',
+      auth_connector: manifest.offlineAuthConnector,
+    })
   }
   const res = await b24.forPortal(memberId).batch(cmd, false)
   const errors: Record<string, string> = {}

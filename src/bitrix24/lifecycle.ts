@@ -47,11 +47,19 @@ export function versionOf(info: unknown): string | null {
 
 /** Whether the stored application_token is from an older version than the one installed. */
 export function applicationTokenStale(portal: Pick<Portal, 'app_version' | 'app_token_version'>): boolean {
-  return portal.app_version !== null && portal.app_token_version !== null && portal.app_token_version !== portal.app_version
+  return (
+    portal.app_version !== null && portal.app_token_version !== null && portal.app_token_version !== portal.app_version
+  )
 }
 
 /** Binds the manifest's placements and events again, for the portal's CRM mode. */
-export async function rebind(app: FastifyInstance, memberId: string, crmMode: unknown, base: string, log: FastifyBaseLogger): Promise<boolean> {
+export async function rebind(
+  app: FastifyInstance,
+  memberId: string,
+  crmMode: unknown,
+  base: string,
+  log: FastifyBaseLogger,
+): Promise<boolean> {
   try {
     const binding = await bindManifest(app.b24, memberId, base, log, { crmMode: parseCrmMode(crmMode) })
     return binding.ok
@@ -85,7 +93,11 @@ export function createUpdateCheck(app: FastifyInstance, config: Config) {
   async function check(open: FrameOpen): Promise<Portal> {
     const { portal, log } = open
     const memberId = portal.member_id
-    const info = await app.portalQueues.run(memberId, () => callWithToken(portal.client_endpoint, 'app.info', open.authId, config.B24_REQUEST_TIMEOUT_MS), 1)
+    const info = await app.portalQueues.run(
+      memberId,
+      () => callWithToken(portal.client_endpoint, 'app.info', open.authId, config.B24_REQUEST_TIMEOUT_MS),
+      1,
+    )
     if (!namesThisApp(info, config)) return portal
     const version = versionOf(info)
     if (version === null) return portal
@@ -117,7 +129,10 @@ export function createUpdateCheck(app: FastifyInstance, config: Config) {
       // The old token stays (the tab says events are refused) until Bitrix24 gives the new one.
       await app.portals.setAppVersion(memberId, version, undefined)
     }
-    log.warn({ from: portal.app_version, to: version, bound, tokenTaken: frameToken !== undefined }, 'app update noticed at an administrator\'s page open (its ONAPPUPDATE was lost): handlers rebound')
+    log.warn(
+      { from: portal.app_version, to: version, bound, tokenTaken: frameToken !== undefined },
+      "app update noticed at an administrator's page open (its ONAPPUPDATE was lost): handlers rebound",
+    )
     return (await app.portals.find(memberId)) ?? portal
   }
 

@@ -17,7 +17,17 @@ export class OAuthError extends Error {
 }
 
 // Codes after which retrying the same refresh token can never succeed.
-const PERMANENT_OAUTH_ERRORS = new Set(['invalid_grant', 'invalid_client', 'invalid_request', 'unauthorized_client', 'expired_token', 'wrong_client', 'PORTAL_DELETED', 'NOT_INSTALLED', 'APPLICATION_NOT_FOUND'])
+const PERMANENT_OAUTH_ERRORS = new Set([
+  'invalid_grant',
+  'invalid_client',
+  'invalid_request',
+  'unauthorized_client',
+  'expired_token',
+  'wrong_client',
+  'PORTAL_DELETED',
+  'NOT_INSTALLED',
+  'APPLICATION_NOT_FOUND',
+])
 
 /**
  * Exchange a refresh token at the configured (trusted) OAuth server.
@@ -55,11 +65,20 @@ export async function refreshWithOAuthServer(config: Config, refreshToken: strin
   const failed = OAuthErrorAnswer.safeParse(json)
   if (failed.success) {
     const { error, error_description } = failed.data
-    throw new OAuthError(error, `OAuth refresh refused: ${error}${error_description ? ` (${error_description})` : ''}`, PERMANENT_OAUTH_ERRORS.has(error))
+    throw new OAuthError(
+      error,
+      `OAuth refresh refused: ${error}${error_description ? ` (${error_description})` : ''}`,
+      PERMANENT_OAUTH_ERRORS.has(error),
+    )
   }
-  if (!res.ok) throw new OAuthError('HTTP_' + res.status, `OAuth server answered HTTP ${res.status}`, false)
+  if (!res.ok) throw new OAuthError(`HTTP_${res.status}`, `OAuth server answered HTTP ${res.status}`, false)
   const ok = OAuthTokenAnswer.safeParse(json)
-  if (!ok.success) throw new OAuthError('BAD_ANSWER', `OAuth server answer is missing fields: ${ok.error.issues.map((i) => i.path.join('.')).join(', ')}`, false)
+  if (!ok.success)
+    throw new OAuthError(
+      'BAD_ANSWER',
+      `OAuth server answer is missing fields: ${ok.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+      false,
+    )
   return ok.data
 }
 

@@ -94,7 +94,11 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
   async function adoptOrphans(client: B24Client, memberId: string): Promise<void> {
     const set = pendingOf(memberId)
     for (let start = 0, page = 0; page < 10; page++) {
-      const { result, more } = await client.call<unknown>('event.offline.list', { auth_connector: AUTH_CONNECTOR, filter: { '!=PROCESS_ID': '' }, start })
+      const { result, more } = await client.call<unknown>('event.offline.list', {
+        auth_connector: AUTH_CONNECTOR,
+        filter: { '!=PROCESS_ID': '' },
+        start,
+      })
       const rows = z.array(ListRow).safeParse(result)
       if (!rows.success) break
       for (const r of rows.data) if (r.PROCESS_ID) set.add(r.PROCESS_ID)
@@ -103,7 +107,11 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
     }
   }
 
-  async function readStages(client: B24Client, entity: B24Entity, ids: number[]): Promise<Array<{ b24Id: number; stageId: string; semantic: StageSemantic | null }>> {
+  async function readStages(
+    client: B24Client,
+    entity: B24Entity,
+    ids: number[],
+  ): Promise<Array<{ b24Id: number; stageId: string; semantic: StageSemantic | null }>> {
     const lead = entity === 'lead'
     const { result } = await client.call<unknown>(lead ? 'crm.lead.list' : 'crm.deal.list', {
       filter: { '@ID': ids },
@@ -114,13 +122,21 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
     for (const r of rows) {
       const stageId = lead ? r.STATUS_ID : r.STAGE_ID
       if (!stageId) continue
-      out.push({ b24Id: Number(r.ID), stageId, semantic: semanticOf(lead ? r.STATUS_SEMANTIC_ID : r.STAGE_SEMANTIC_ID) })
+      out.push({
+        b24Id: Number(r.ID),
+        stageId,
+        semantic: semanticOf(lead ? r.STATUS_SEMANTIC_ID : r.STAGE_SEMANTIC_ID),
+      })
     }
     return out
   }
 
   /** Reads and stores the stages the events point at; throws if any read fails (nothing is cleared then). */
-  async function handle(client: B24Client, memberId: string, events: Array<z.infer<typeof OfflineEvent>>): Promise<number> {
+  async function handle(
+    client: B24Client,
+    memberId: string,
+    events: Array<z.infer<typeof OfflineEvent>>,
+  ): Promise<number> {
     const byEntity = new Map<B24Entity, Set<number>>()
     for (const e of events) {
       const entity = ENTITY_OF[e.EVENT_NAME.toUpperCase()]

@@ -25,7 +25,12 @@ export function publicBase(config: Config, request: Pick<FastifyRequest, 'server
   if (config.PUBLIC_URL) return config.PUBLIC_URL
   const addr = request.server.server.address()
   if (!addr || typeof addr === 'string') return 'http://localhost'
-  const host = addr.address === '0.0.0.0' || addr.address === '::' ? 'localhost' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+  const host =
+    addr.address === '0.0.0.0' || addr.address === '::'
+      ? 'localhost'
+      : addr.family === 'IPv6'
+        ? `[${addr.address}]`
+        : addr.address
   return `http://${host}:${addr.port}`
 }
 
@@ -52,7 +57,10 @@ export function bitrix24Routes(config: Config) {
     app.post(manifest.paths.install, async (request, reply) => {
       const body = parseInput(InstallBody, request.body, 'install request')
       const query = parseInput(FrameRequestQuery, request.query, 'install query')
-      const portal = await verifyAndStorePortal({ config, portals: app.portals }, { memberId: body.member_id, refreshToken: body.REFRESH_ID, lang: query.LANG, isInstall: true })
+      const portal = await verifyAndStorePortal(
+        { config, portals: app.portals },
+        { memberId: body.member_id, refreshToken: body.REFRESH_ID, lang: query.LANG, isInstall: true },
+      )
       app.b24.forget(portal.member_id)
       await app.settings.ensure(portal.member_id)
       if (body.APPLICATION_TOKEN) {
@@ -77,14 +85,21 @@ export function bitrix24Routes(config: Config) {
         binding = { ok: false, errors: { batch: err instanceof Error ? err.message : String(err) } }
       }
       // The version installed, so a later update whose ONAPPUPDATE is lost is noticed (lifecycle.ts).
-      const info = await app.portalQueues.run(portal.member_id, () => callWithToken(portal.client_endpoint, 'app.info', body.AUTH_ID, config.B24_REQUEST_TIMEOUT_MS), 1)
+      const info = await app.portalQueues.run(
+        portal.member_id,
+        () => callWithToken(portal.client_endpoint, 'app.info', body.AUTH_ID, config.B24_REQUEST_TIMEOUT_MS),
+        1,
+      )
       const version = namesThisApp(info, config) ? versionOf(info) : null
-      if (version !== null) await app.portals.setAppVersion(portal.member_id, version, body.APPLICATION_TOKEN ? version : null)
+      if (version !== null)
+        await app.portals.setAppVersion(portal.member_id, version, body.APPLICATION_TOKEN ? version : null)
       log.info({ bound: binding.ok, version }, 'app installed')
       // Bitrix24 refuses handler URLs it cannot reach from the internet (localhost, no domain).
       // @see https://apidocs.bitrix24.com/api-reference/widgets/index.html
       const base = publicBase(config, request)
-      const wrongHandlerUrl = Object.values(binding.errors).some((e) => /ERROR_WRONG_HANDLER_URL|ERROR_UNSUPPORTED_PROTOCOL/.test(e))
+      const wrongHandlerUrl = Object.values(binding.errors).some((e) =>
+        /ERROR_WRONG_HANDLER_URL|ERROR_UNSUPPORTED_PROTOCOL/.test(e),
+      )
       // Leads that arrived while the portal was unreachable go out now.
       app.dispatcher.notify(portal.member_id)
       return reply.type('text/html; charset=utf-8').view('install.eta', {
@@ -120,7 +135,14 @@ export function bitrix24Routes(config: Config) {
         const conf = await app.settings.find(memberId)
         const token = evt.auth.access_token
         const inWindow = (conf?.install_event_until ?? 0) > Date.now()
-        const info = inWindow && token ? await app.portalQueues.run(memberId, () => callWithToken(portal.client_endpoint, 'app.info', token, config.B24_REQUEST_TIMEOUT_MS), 1) : undefined
+        const info =
+          inWindow && token
+            ? await app.portalQueues.run(
+                memberId,
+                () => callWithToken(portal.client_endpoint, 'app.info', token, config.B24_REQUEST_TIMEOUT_MS),
+                1,
+              )
+            : undefined
         if (!namesThisApp(info, config)) {
           log.warn({ inWindow }, 'ONAPPINSTALL refused: not verified with the portal')
           throw Errors.badApplicationToken()
@@ -139,7 +161,16 @@ export function bitrix24Routes(config: Config) {
         // (never the one the event names) and app.info there names this app.
         // @see https://apidocs.bitrix24.com/api-reference/common/events/on-app-update.html
         const token = evt.auth.access_token
-        const info = token ? await app.portalQueues.run(memberId, () => callWithToken(portal.client_endpoint, 'app.info', token, config.B24_REQUEST_TIMEOUT_MS).catch(() => undefined), 1) : undefined
+        const info = token
+          ? await app.portalQueues.run(
+              memberId,
+              () =>
+                callWithToken(portal.client_endpoint, 'app.info', token, config.B24_REQUEST_TIMEOUT_MS).catch(
+                  () => undefined,
+                ),
+              1,
+            )
+          : undefined
         if (!namesThisApp(info, config)) {
           log.warn('ONAPPUPDATE refused: not verified with the portal')
           throw Errors.badApplicationToken()
@@ -148,11 +179,16 @@ export function bitrix24Routes(config: Config) {
         // The version app.info names now: the token just taken belongs to it (see lifecycle.ts).
         const updated = versionOf(info)
         if (updated !== null) await app.portals.setAppVersion(memberId, updated, updated)
-        const binding = await bindManifest(app.b24, memberId, publicBase(config, request), log, { crmMode: parseCrmMode(portal.crm_mode) }).catch((err: unknown) => {
+        const binding = await bindManifest(app.b24, memberId, publicBase(config, request), log, {
+          crmMode: parseCrmMode(portal.crm_mode),
+        }).catch((err: unknown) => {
           log.error({ err }, 'rebinding placements/events after the update failed')
           return { ok: false, errors: {} }
         })
-        log.info({ version: evt.data['VERSION'], bound: binding.ok }, 'app updated: application_token replaced, handlers rebound')
+        log.info(
+          { version: evt.data['VERSION'], bound: binding.ok },
+          'app updated: application_token replaced, handlers rebound',
+        )
         return reply.send({ ok: true })
       }
 

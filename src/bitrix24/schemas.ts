@@ -4,7 +4,9 @@ import { z } from 'zod'
  * Bitrix24's own names stay verbatim here (member_id, AUTH_ID, …) and are mapped once.
  * @see https://apidocs.bitrix24.com/api-reference/app-installation/index.html
  */
-const memberId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'member_id must be 1–64 letters, digits, dot, dash or underscore')
+const memberId = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'member_id must be 1–64 letters, digits, dot, dash or underscore')
 const token = z.string().min(1).max(512)
 
 /** POST fields Bitrix24 sends to the install URL and to every placement/handler URL. */
@@ -49,7 +51,11 @@ const EventAuth = z.object({
  * @see https://apidocs.bitrix24.com/api-reference/events/index.html
  */
 export const EventBody = z.object({
-  event: z.string().min(1).max(128).transform((s) => s.toUpperCase()),
+  event: z
+    .string()
+    .min(1)
+    .max(128)
+    .transform((s) => s.toUpperCase()),
   data: z.record(z.string(), z.unknown()).optional().default({}),
   ts: z.coerce.number().optional(),
   auth: EventAuth,

@@ -4,7 +4,12 @@
  * the request. Returns the method's `result`, or undefined when the portal refused the token (or
  * could not be reached).
  */
-export async function callWithToken(clientEndpoint: string, method: string, token: string, timeoutMs: number): Promise<unknown> {
+export async function callWithToken(
+  clientEndpoint: string,
+  method: string,
+  token: string,
+  timeoutMs: number,
+): Promise<unknown> {
   try {
     const res = await fetch(new URL(`${method}.json`, clientEndpoint), {
       method: 'POST',

@@ -37,13 +37,23 @@ export function createSecretBox(keys: Array<{ id: string; key: Buffer }>): Secre
       // The key id is authenticated too: a value cannot be re-labelled to another key.
       cipher.setAAD(Buffer.from(current.id))
       const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
-      return [PREFIX, current.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.')
+      return [
+        PREFIX,
+        current.id,
+        iv.toString('base64url'),
+        cipher.getAuthTag().toString('base64url'),
+        ct.toString('base64url'),
+      ].join('.')
     },
     open(sealed) {
       const [v, id, iv, tag, ct] = sealed.split('.')
-      if (v !== PREFIX || !id || iv === undefined || tag === undefined || ct === undefined) throw new Error('secret box: not a sealed value')
+      if (v !== PREFIX || !id || iv === undefined || tag === undefined || ct === undefined)
+        throw new Error('secret box: not a sealed value')
       const key = byId.get(id)
-      if (!key) throw new Error(`secret box: no key "${id}" to open this value (was SECRETS_KEY rotated without keeping the old key?)`)
+      if (!key)
+        throw new Error(
+          `secret box: no key "${id}" to open this value (was SECRETS_KEY rotated without keeping the old key?)`,
+        )
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'))
       decipher.setAAD(Buffer.from(id))
       decipher.setAuthTag(Buffer.from(tag, 'base64url'))
@@ -64,7 +74,8 @@ export function secretBoxFor(spec: string | undefined, databasePath: string): Se
   if (spec) return createSecretBox(parseKeys(spec))
   if (databasePath === ':memory:') return createSecretBox([{ id: 'mem', key: randomBytes(32) }])
   const file = join(dirname(databasePath), 'secrets.key')
-  if (!existsSync(file)) writeFileSync(file, `local:${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' })
+  if (!existsSync(file))
+    writeFileSync(file, `local:${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' })
   chmodSync(file, 0o600)
   return createSecretBox(parseKeys(readFileSync(file, 'utf8').trim()))
 }

@@ -1,7 +1,17 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import SQLite from 'better-sqlite3'
-import { type CompiledQuery, type DatabaseConnection, Kysely, type QueryCompiler, type QueryResult, SqliteDialect, SqliteDriver, type Driver, type SqliteDialectConfig } from 'kysely'
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  Kysely,
+  type QueryCompiler,
+  type QueryResult,
+  SqliteDialect,
+  SqliteDriver,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely'
 import type { Database } from './schema.js'
 
 export type DB = Kysely<Database>
@@ -51,7 +61,8 @@ function prepareFiles(path: string): void {
   else {
     const st = statSync(dir)
     const sticky = (st.mode & 0o1000) !== 0
-    if (!sticky && st.uid === process.getuid?.() && resolve(dir) !== process.cwd() && (st.mode & 0o077) !== 0) chmodSync(dir, 0o700)
+    if (!sticky && st.uid === process.getuid?.() && resolve(dir) !== process.cwd() && (st.mode & 0o077) !== 0)
+      chmodSync(dir, 0o700)
   }
   if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600))
   chmodSync(path, 0o600)
@@ -109,7 +120,11 @@ class AppSqliteDriver extends SqliteDriver {
     }
   }
 
-  override async rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+  override async rollbackToSavepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compile: QueryCompiler['compileQuery'],
+  ): Promise<void> {
     // The whole transaction is gone: say why, not "no such savepoint".
     if (!this.sqlite.inTransaction && this.#lastError) throw this.#lastError
     await super.rollbackToSavepoint(connection, name, compile)

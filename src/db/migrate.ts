@@ -3,7 +3,10 @@ import { migrations } from '../../migrations/index.js'
 import type { DB } from './database.js'
 
 export class MigrationError extends Error {
-  constructor(readonly results: MigrationResultSet['results'], cause: unknown) {
+  constructor(
+    readonly results: MigrationResultSet['results'],
+    cause: unknown,
+  ) {
     super(`Database migration failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
     this.name = 'MigrationError'
   }

@@ -13,14 +13,20 @@ export const DEDUP_BATCH_SIZE = 25
 type Multi = Array<{ VALUE?: unknown }> | undefined
 
 function values(field: unknown): string[] {
-  return ((field as Multi) ?? []).map((v) => String(v.VALUE ?? '').trim()).filter(Boolean).slice(0, 20)
+  return ((field as Multi) ?? [])
+    .map((v) => String(v.VALUE ?? '').trim())
+    .filter(Boolean)
+    .slice(0, 20)
 }
 
 /**
  * Look every lead's phones and e-mails up among existing leads and contacts, in one `batch`.
  * @see https://apidocs.bitrix24.com/api-reference/crm/duplicates/crm-duplicate-find-by-comm.html
  */
-export async function findDuplicates(client: B24Client, leads: Array<{ id: number; fields: Record<string, unknown> }>): Promise<Map<number, DuplicateMatch>> {
+export async function findDuplicates(
+  client: B24Client,
+  leads: Array<{ id: number; fields: Record<string, unknown> }>,
+): Promise<Map<number, DuplicateMatch>> {
   const cmd: Record<string, string> = {}
   for (const { id, fields } of leads) {
     const phones = values(fields.PHONE)
@@ -41,7 +47,8 @@ export async function findDuplicates(client: B24Client, leads: Array<{ id: numbe
       for (const x of r.LEAD ?? []) lead.add(Number(x))
       for (const x of r.CONTACT ?? []) contact.add(Number(x))
     }
-    if (lead.size || contact.size) out.set(id, { leadIds: [...lead].sort((a, b) => a - b), contactIds: [...contact].sort((a, b) => a - b) })
+    if (lead.size || contact.size)
+      out.set(id, { leadIds: [...lead].sort((a, b) => a - b), contactIds: [...contact].sort((a, b) => a - b) })
   }
   return out
 }
@@ -64,7 +71,9 @@ export function decide(policy: DedupPolicy, match: DuplicateMatch | undefined): 
       return { action: 'skip', existingLeadId: match.leadIds[0] ?? null, duplicateOf }
     case 'update':
       // Only a lead can be updated with lead fields; a contact-only match is created and linked.
-      return match.leadIds[0] !== undefined ? { action: 'update', existingLeadId: match.leadIds[0], duplicateOf } : { action: 'add', note: duplicateOf }
+      return match.leadIds[0] !== undefined
+        ? { action: 'update', existingLeadId: match.leadIds[0], duplicateOf }
+        : { action: 'add', note: duplicateOf }
     case 'link':
       return { action: 'add', note: duplicateOf }
   }

@@ -10,7 +10,15 @@ import { DEDUP_BATCH_SIZE, decide, findDuplicates, type DuplicateMatch } from '.
 import { leadCommand, prepareLeads, type LeadCommand, type PreparedLead } from './lead-commands.js'
 import type { PortalQueues } from './portal-queues.js'
 import { OperatingBudget, operatingOf } from './operating.js'
-import { buildSimpleBatch, findContacts, ITEM_ADD, readSimpleBatch, reconcileSimple, SIMPLE_BATCH_SIZE, type SimpleOutcome } from './simple-mode.js'
+import {
+  buildSimpleBatch,
+  findContacts,
+  ITEM_ADD,
+  readSimpleBatch,
+  reconcileSimple,
+  SIMPLE_BATCH_SIZE,
+  type SimpleOutcome,
+} from './simple-mode.js'
 
 export interface DispatcherOptions {
   /** commands per `batch` call; Bitrix24 allows at most 50 */
@@ -51,7 +59,12 @@ export interface DispatcherDeps {
 }
 
 // Command-level errors after which the same command may well succeed later.
-const TRANSIENT_COMMAND_ERRORS = new Set(['QUERY_LIMIT_EXCEEDED', 'INTERNAL_SERVER_ERROR', 'ERROR_CORE', 'PAYMENT_REQUIRED'])
+const TRANSIENT_COMMAND_ERRORS = new Set([
+  'QUERY_LIMIT_EXCEEDED',
+  'INTERNAL_SERVER_ERROR',
+  'ERROR_CORE',
+  'PAYMENT_REQUIRED',
+])
 /** The lead command's method: its operating time is what the portal's budget is kept for. */
 const ADD_METHOD = 'crm.lead.add'
 
@@ -66,13 +79,29 @@ export function createDispatcher(deps: DispatcherDeps) {
   const { leads, portals, settings, b24, queues, options } = deps
   const now = deps.now ?? Date.now
   const workers = new Map<string, PortalWorker>()
-  const crmModes = deps.crmModes ?? createCrmModes({ b24, portals, log: deps.log, now, ...(options.crmModeMaxAgeMs !== undefined ? { maxAgeMs: options.crmModeMaxAgeMs } : {}) })
+  const crmModes =
+    deps.crmModes ??
+    createCrmModes({
+      b24,
+      portals,
+      log: deps.log,
+      now,
+      ...(options.crmModeMaxAgeMs !== undefined ? { maxAgeMs: options.crmModeMaxAgeMs } : {}),
+    })
   // A lead left `sending` is dated at its send start (the claim): look it up once the request
   // cannot be running any more (plus a margin for clocks and the answer in transit).
   const mayRun = options.requestMayRunMs ?? 0
   // operating_reset_at is whole seconds: wait one more so the basket has really left; a batch
   // with no answer counts against the budget for as long as it may still be running.
-  const budget = new OperatingBudget({ limitSec: options.operatingLimitSec ?? 480, basketMs: options.operatingBasketMs ?? 60_000, resetSlackMs: 1000, pendingTtlMs: (mayRun || 60_000) + 1000 }, now)
+  const budget = new OperatingBudget(
+    {
+      limitSec: options.operatingLimitSec ?? 480,
+      basketMs: options.operatingBasketMs ?? 60_000,
+      resetSlackMs: 1000,
+      pendingTtlMs: (mayRun || 60_000) + 1000,
+    },
+    now,
+  )
   const reconcileWait = Math.max(options.reconcileAfterMs, mayRun ? mayRun + Math.max(1000, mayRun / 10) : 0)
   let stopping = false
 
@@ -119,11 +148,14 @@ export function createDispatcher(deps: DispatcherDeps) {
       if (stopping || at >= this.timerAt) return
       if (this.timer) clearTimeout(this.timer)
       this.timerAt = at
-      this.timer = setTimeout(() => {
-        this.timer = null
-        this.timerAt = Infinity
-        this.wake()
-      }, Math.max(0, at - now()))
+      this.timer = setTimeout(
+        () => {
+          this.timer = null
+          this.timerAt = Infinity
+          this.wake()
+        },
+        Math.max(0, at - now()),
+      )
       this.timer.unref()
     }
 
@@ -187,7 +219,11 @@ export function createDispatcher(deps: DispatcherDeps) {
           if (!conf) return null
           const dedup = conf.dedup_policy !== 'off'
           const simple = this.mode === SIMPLE
-          const size = simple ? Math.min(SIMPLE_BATCH_SIZE, Math.max(1, Math.floor(options.batchSize / 2))) : dedup ? Math.min(DEDUP_BATCH_SIZE, options.batchSize) : options.batchSize
+          const size = simple
+            ? Math.min(SIMPLE_BATCH_SIZE, Math.max(1, Math.floor(options.batchSize / 2)))
+            : dedup
+              ? Math.min(DEDUP_BATCH_SIZE, options.batchSize)
+              : options.batchSize
           // No more commands than the method's operating time left can take (observed cost per command;
           // two commands per lead in simple mode).
           const perLead = simple ? 2 : 1
@@ -211,10 +247,12 @@ export function createDispatcher(deps: DispatcherDeps) {
         })
         if (claimed === null) continue
         if ('contacts' in claimed) {
-          if (claimed.contacts) await queues.run(this.memberId, () => this.sendSimple(claimed.prepared, claimed.contacts!, claimed.conf))
+          if (claimed.contacts)
+            await queues.run(this.memberId, () => this.sendSimple(claimed.prepared, claimed.contacts!, claimed.conf))
           continue
         }
-        if (claimed.matches) await queues.run(this.memberId, () => this.send(claimed.prepared, claimed.matches!, claimed.conf))
+        if (claimed.matches)
+          await queues.run(this.memberId, () => this.send(claimed.prepared, claimed.matches!, claimed.conf))
       }
     }
 
@@ -229,11 +267,17 @@ export function createDispatcher(deps: DispatcherDeps) {
     /** Duplicate look-up for a dedup portal; on failure the leads go back to the queue (nothing was written). */
     async lookUpDuplicates(prepared: PreparedLead[]): Promise<Map<number, DuplicateMatch> | null> {
       try {
-        return await findDuplicates(b24.forPortal(this.memberId, { paced: false }), prepared.map((p) => ({ id: p.row.id, fields: p.fields })))
+        return await findDuplicates(
+          b24.forPortal(this.memberId, { paced: false }),
+          prepared.map((p) => ({ id: p.row.id, fields: p.fields })),
+        )
       } catch (err) {
         const e = err instanceof B24Error ? err : new B24Error('UNKNOWN', 0, 'transient', String(err))
         // A look-up changes nothing in Bitrix24, so even an unknown outcome is safe to repeat.
-        await this.handleBatchError(prepared.map((p) => p.row), e.kind === 'outcome_unknown' ? new B24Error(e.code, e.status, 'transient', e.message) : e)
+        await this.handleBatchError(
+          prepared.map((p) => p.row),
+          e.kind === 'outcome_unknown' ? new B24Error(e.code, e.status, 'transient', e.message) : e,
+        )
         for (const p of prepared) this.inFlight.delete(p.row.id)
         return null
       }
@@ -245,10 +289,16 @@ export function createDispatcher(deps: DispatcherDeps) {
      */
     async lookUpContacts(prepared: PreparedLead[]): Promise<Map<number, number[]> | null> {
       try {
-        return await findContacts(b24.forPortal(this.memberId, { paced: false }), prepared.filter((p) => p.row.b24_contact_id === null))
+        return await findContacts(
+          b24.forPortal(this.memberId, { paced: false }),
+          prepared.filter((p) => p.row.b24_contact_id === null),
+        )
       } catch (err) {
         const e = err instanceof B24Error ? err : new B24Error('UNKNOWN', 0, 'transient', String(err))
-        await this.handleBatchError(prepared.map((p) => p.row), e.kind === 'outcome_unknown' ? new B24Error(e.code, e.status, 'transient', e.message) : e)
+        await this.handleBatchError(
+          prepared.map((p) => p.row),
+          e.kind === 'outcome_unknown' ? new B24Error(e.code, e.status, 'transient', e.message) : e,
+        )
         for (const p of prepared) this.inFlight.delete(p.row.id)
         return null
       }
@@ -268,21 +318,39 @@ export function createDispatcher(deps: DispatcherDeps) {
           res = await b24.forPortal(this.memberId, { paced: false }).batch(commands, false)
         } catch (err) {
           const e = err instanceof B24Error ? err : new B24Error('UNKNOWN', 0, 'outcome_unknown', String(err))
-          await this.handleBatchError(plans.map((p) => p.row), e, started)
+          await this.handleBatchError(
+            plans.map((p) => p.row),
+            e,
+            started,
+          )
           return
         }
         this.portalWorks()
         const times = (res.result_time ?? {}) as Record<string, unknown>
         for (const key of Object.keys(commands)) {
           const time = operatingOf(times[key])
-          if (time) budget.observe(this.memberId, ITEM_ADD, time, time.duration !== null ? { commands: 1, costSec: time.duration } : undefined)
+          if (time)
+            budget.observe(
+              this.memberId,
+              ITEM_ADD,
+              time,
+              time.duration !== null ? { commands: 1, costSec: time.duration } : undefined,
+            )
         }
-        const outcomes = readSimpleBatch(plans, res.result as Record<string, unknown>, res.result_error as Record<string, { error?: string; error_description?: string }>, (code) => TRANSIENT_COMMAND_ERRORS.has(code))
-        const by = (kind: SimpleOutcome['kind']) => plans.filter((p) => outcomes.get(p.row.id)?.kind === kind).map((p) => p.row)
+        const outcomes = readSimpleBatch(
+          plans,
+          res.result as Record<string, unknown>,
+          res.result_error as Record<string, { error?: string; error_description?: string }>,
+          (code) => TRANSIENT_COMMAND_ERRORS.has(code),
+        )
+        const by = (kind: SimpleOutcome['kind']) =>
+          plans.filter((p) => outcomes.get(p.row.id)?.kind === kind).map((p) => p.row)
         // A contact made without its deal is kept on the lead: the next attempt binds to it.
         const madeContacts = plans.flatMap((p) => {
           const o = outcomes.get(p.row.id)!
-          return o.kind !== 'delivered' && o.contactId !== null && p.row.b24_contact_id !== o.contactId ? [{ id: p.row.id, contactId: o.contactId }] : []
+          return o.kind !== 'delivered' && o.contactId !== null && p.row.b24_contact_id !== o.contactId
+            ? [{ id: p.row.id, contactId: o.contactId }]
+            : []
         })
         await leads.setContactIds(madeContacts)
         const t = now()
@@ -291,19 +359,35 @@ export function createDispatcher(deps: DispatcherDeps) {
           return o.kind === 'delivered' ? [{ id: p.row.id, b24LeadId: o.dealId, b24ContactId: o.contactId }] : []
         })
         await leads.markDelivered(delivered, t, { entity: 'deal' })
-        await leads.markFailed(plans.flatMap((p) => {
-          const o = outcomes.get(p.row.id)!
-          return o.kind === 'failed' ? [{ id: p.row.id, error: o.error }] : []
-        }), t)
+        await leads.markFailed(
+          plans.flatMap((p) => {
+            const o = outcomes.get(p.row.id)!
+            return o.kind === 'failed' ? [{ id: p.row.id, error: o.error }] : []
+          }),
+          t,
+        )
         await this.requeue(by('retry'), 'Bitrix24 asked to retry this lead later')
         const limited = by('limited')
         if (limited.length) await this.operatingRefused(limited, ITEM_ADD)
         const unknown = by('unknown').map((r) => r.id)
         if (unknown.length) {
-          await leads.requeueUnknown(unknown, 'the batch answer did not mention this deal; checking Bitrix24 before re-sending', started)
+          await leads.requeueUnknown(
+            unknown,
+            'the batch answer did not mention this deal; checking Bitrix24 before re-sending',
+            started,
+          )
           this.wakeAt(started + reconcileWait)
         }
-        this.log.info({ sent: plans.length, commands: Object.keys(commands).length, delivered: delivered.length, contactsReused: plans.filter((p) => p.contactId !== null).length, ms: t - started }, 'simple-mode batch sent (contacts and deals)')
+        this.log.info(
+          {
+            sent: plans.length,
+            commands: Object.keys(commands).length,
+            delivered: delivered.length,
+            contactsReused: plans.filter((p) => p.contactId !== null).length,
+            ms: t - started,
+          },
+          'simple-mode batch sent (contacts and deals)',
+        )
       } finally {
         for (const p of prepared) this.inFlight.delete(p.row.id)
       }
@@ -317,7 +401,8 @@ export function createDispatcher(deps: DispatcherDeps) {
         const commands: LeadCommand[] = []
         for (const p of prepared) {
           const decision = decide(conf.dedup_policy, matches.get(p.row.id))
-          if (decision.action === 'skip') skipped.push({ id: p.row.id, b24LeadId: decision.existingLeadId, duplicateOf: decision.duplicateOf })
+          if (decision.action === 'skip')
+            skipped.push({ id: p.row.id, b24LeadId: decision.existingLeadId, duplicateOf: decision.duplicateOf })
           const cmd = leadCommand(p, decision)
           if (cmd) commands.push(cmd)
         }
@@ -347,19 +432,33 @@ export function createDispatcher(deps: DispatcherDeps) {
           const value = results[cmd.key]
           const err = errors[cmd.key]
           const time = operatingOf(times[cmd.key])
-          if (time) budget.observe(this.memberId, methodOf(cmd.command), time, time.duration !== null ? { commands: 1, costSec: time.duration } : undefined)
+          if (time)
+            budget.observe(
+              this.memberId,
+              methodOf(cmd.command),
+              time,
+              time.duration !== null ? { commands: 1, costSec: time.duration } : undefined,
+            )
           if (err && String(err.error ?? '') === 'OPERATION_TIME_LIMIT') {
             limited.push(cmd.row)
             continue
           }
           if (cmd.updates && (value === true || value === 'true' || value === 1)) {
-            updated.push({ id: cmd.row.id, b24LeadId: cmd.updates.leadId, duplicateOf: `updated ${cmd.updates.duplicateOf}` })
+            updated.push({
+              id: cmd.row.id,
+              b24LeadId: cmd.updates.leadId,
+              duplicateOf: `updated ${cmd.updates.duplicateOf}`,
+            })
           } else if (!cmd.updates && Number.isInteger(Number(value)) && Number(value) > 0) {
             delivered.push({ id: cmd.row.id, b24LeadId: Number(value) })
           } else if (err) {
             const code = String(err.error ?? '')
             if (TRANSIENT_COMMAND_ERRORS.has(code)) retry.push(cmd.row)
-            else failed.push({ id: cmd.row.id, error: `${code || 'error'}: ${err.error_description ?? 'Bitrix24 refused the lead'}` })
+            else
+              failed.push({
+                id: cmd.row.id,
+                error: `${code || 'error'}: ${err.error_description ?? 'Bitrix24 refused the lead'}`,
+              })
           } else unknown.push(cmd.row.id)
         }
         const t = now()
@@ -369,13 +468,31 @@ export function createDispatcher(deps: DispatcherDeps) {
         await this.requeue(retry, 'Bitrix24 asked to retry this lead later')
         if (limited.length) await this.operatingRefused(limited, ADD_METHOD)
         if (unknown.length) {
-          await leads.requeueUnknown(unknown, 'the batch answer did not mention this lead; checking Bitrix24 before re-sending', started)
+          await leads.requeueUnknown(
+            unknown,
+            'the batch answer did not mention this lead; checking Bitrix24 before re-sending',
+            started,
+          )
           this.wakeAt(started + reconcileWait)
         }
-        this.log.info({ sent: commands.length, delivered: delivered.length, updated: updated.length, failed: failed.length, retry: retry.length, ms: t - started }, 'batch sent')
+        this.log.info(
+          {
+            sent: commands.length,
+            delivered: delivered.length,
+            updated: updated.length,
+            failed: failed.length,
+            retry: retry.length,
+            ms: t - started,
+          },
+          'batch sent',
+        )
       } catch (err) {
         const e = err instanceof B24Error ? err : new B24Error('UNKNOWN', 0, 'outcome_unknown', String(err))
-        await this.handleBatchError(commands.map((c) => c.row), e, started)
+        await this.handleBatchError(
+          commands.map((c) => c.row),
+          e,
+          started,
+        )
       }
     }
 
@@ -415,7 +532,10 @@ export function createDispatcher(deps: DispatcherDeps) {
           this.wakeAt(started + reconcileWait)
           return
         case 'permanent':
-          await leads.markFailed(rows.map((r) => ({ id: r.id, error: reason })), now())
+          await leads.markFailed(
+            rows.map((r) => ({ id: r.id, error: reason })),
+            now(),
+          )
       }
     }
 
@@ -427,7 +547,13 @@ export function createDispatcher(deps: DispatcherDeps) {
     async operatingRefused(rows: Lead[], method: string): Promise<void> {
       const until = budget.refused(this.memberId, method)
       this.limited = { method, until }
-      await leads.requeue(rows.map((r) => r.id), until, `Bitrix24 is limiting this app (OPERATION_TIME_LIMIT on ${method}); sending resumes at ${new Date(until).toISOString()}`, now(), { notAttempted: true })
+      await leads.requeue(
+        rows.map((r) => r.id),
+        until,
+        `Bitrix24 is limiting this app (OPERATION_TIME_LIMIT on ${method}); sending resumes at ${new Date(until).toISOString()}`,
+        now(),
+        { notAttempted: true },
+      )
       this.log.warn({ method, leads: rows.length, until }, 'operating limit reached; method held until its reset')
       this.wakeAt(until)
     }
@@ -450,7 +576,12 @@ export function createDispatcher(deps: DispatcherDeps) {
       if (rows.length === 0) return
       const attempts = Math.max(...rows.map((r) => r.attempts))
       const at = Math.max(now() + backoffDelay(attempts, options.backoff), this.pause?.until ?? 0)
-      await leads.requeue(rows.map((r) => r.id), at, `${reason} (attempt ${attempts}; next try in ${Math.round((at - now()) / 1000)} s)`, now())
+      await leads.requeue(
+        rows.map((r) => r.id),
+        at,
+        `${reason} (attempt ${attempts}; next try in ${Math.round((at - now()) / 1000)} s)`,
+        now(),
+      )
       this.wakeAt(at)
     }
 
@@ -489,7 +620,9 @@ export function createDispatcher(deps: DispatcherDeps) {
         select: ['ID', 'ORIGIN_ID'],
       })
       const found = new Map((result ?? []).map((l) => [String(l.ORIGIN_ID), Number(l.ID)]))
-      const delivered = rows.filter((r) => found.has(r.tiktok_lead_id)).map((r) => ({ id: r.id, b24LeadId: found.get(r.tiktok_lead_id)! }))
+      const delivered = rows
+        .filter((r) => found.has(r.tiktok_lead_id))
+        .map((r) => ({ id: r.id, b24LeadId: found.get(r.tiktok_lead_id)! }))
       const missing = rows.filter((r) => !found.has(r.tiktok_lead_id)).map((r) => r.id)
       await leads.markDelivered(delivered, now())
       await leads.requeue(missing, now(), 'not found in Bitrix24 after an unknown outcome; sending again', now())
@@ -508,11 +641,36 @@ export function createDispatcher(deps: DispatcherDeps) {
       const asDeal = rows.filter((r) => found.deals.has(r.tiktok_lead_id))
       const asLead = rows.filter((r) => !found.deals.has(r.tiktok_lead_id) && found.leads.has(r.tiktok_lead_id))
       const missing = rows.filter((r) => !found.deals.has(r.tiktok_lead_id) && !found.leads.has(r.tiktok_lead_id))
-      await leads.setContactIds(missing.flatMap((r) => (found.contacts.has(r.tiktok_lead_id) && r.b24_contact_id === null ? [{ id: r.id, contactId: found.contacts.get(r.tiktok_lead_id)! }] : [])))
-      await leads.markDelivered(asDeal.map((r) => ({ id: r.id, b24LeadId: found.deals.get(r.tiktok_lead_id)!.dealId, b24ContactId: found.deals.get(r.tiktok_lead_id)!.contactId ?? r.b24_contact_id })), now(), { entity: 'deal' })
-      await leads.markDelivered(asLead.map((r) => ({ id: r.id, b24LeadId: found.leads.get(r.tiktok_lead_id)! })), now())
-      await leads.requeue(missing.map((r) => r.id), now(), 'not found in Bitrix24 after an unknown outcome; sending again', now())
-      this.log.info({ deals: asDeal.length, leads: asLead.length, resend: missing.length }, 'reconciled simple-mode leads with unknown outcome')
+      await leads.setContactIds(
+        missing.flatMap((r) =>
+          found.contacts.has(r.tiktok_lead_id) && r.b24_contact_id === null
+            ? [{ id: r.id, contactId: found.contacts.get(r.tiktok_lead_id)! }]
+            : [],
+        ),
+      )
+      await leads.markDelivered(
+        asDeal.map((r) => ({
+          id: r.id,
+          b24LeadId: found.deals.get(r.tiktok_lead_id)!.dealId,
+          b24ContactId: found.deals.get(r.tiktok_lead_id)!.contactId ?? r.b24_contact_id,
+        })),
+        now(),
+        { entity: 'deal' },
+      )
+      await leads.markDelivered(
+        asLead.map((r) => ({ id: r.id, b24LeadId: found.leads.get(r.tiktok_lead_id)! })),
+        now(),
+      )
+      await leads.requeue(
+        missing.map((r) => r.id),
+        now(),
+        'not found in Bitrix24 after an unknown outcome; sending again',
+        now(),
+      )
+      this.log.info(
+        { deals: asDeal.length, leads: asLead.length, resend: missing.length },
+        'reconciled simple-mode leads with unknown outcome',
+      )
     }
   }
 

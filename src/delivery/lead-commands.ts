@@ -1,6 +1,13 @@
 import { batchCommand } from '../bitrix24/query.js'
 import type { Lead, PortalSettings } from '../db/schema.js'
-import { escapeHtml, mapLead, NAME_ORDERS, type MapLeadOptions, type MappedLead, type NameOrder } from '../mapping/map-lead.js'
+import {
+  escapeHtml,
+  mapLead,
+  NAME_ORDERS,
+  type MapLeadOptions,
+  type MappedLead,
+  type NameOrder,
+} from '../mapping/map-lead.js'
 import { MappingConfig } from '../mapping/schemas.js'
 import type { NormalizedLead } from '../tiktok/schemas.js'
 import type { DedupDecision } from './dedup.js'
@@ -43,8 +50,18 @@ export function mapStoredLead(row: Lead, opts: MapLeadOptions): MappedLead & { l
  * Map every row with the portal's current mapping (applied at send time, so edits reach queued
  * leads); a lead whose stored data cannot be mapped fails alone.
  */
-export function prepareLeads(rows: Lead[], conf: PortalSettings, originatorId: string, lang?: string): { prepared: PreparedLead[]; failed: Array<{ id: number; error: string }> } {
-  const opts: MapLeadOptions = { ...nameOptions(conf, lang), mapping: mappingOf(conf), defaultCountry: conf.default_country, originatorId }
+export function prepareLeads(
+  rows: Lead[],
+  conf: PortalSettings,
+  originatorId: string,
+  lang?: string,
+): { prepared: PreparedLead[]; failed: Array<{ id: number; error: string }> } {
+  const opts: MapLeadOptions = {
+    ...nameOptions(conf, lang),
+    mapping: mappingOf(conf),
+    defaultCountry: conf.default_country,
+    originatorId,
+  }
   const prepared: PreparedLead[] = []
   const failed: Array<{ id: number; error: string }> = []
   for (const row of rows) {
@@ -72,11 +89,23 @@ export function leadCommand(p: PreparedLead, decision: DedupDecision = { action:
       return null
     case 'update': {
       // The match came from these phones/e-mails: writing them again would add copies to the lead.
-      const fields = Object.fromEntries(Object.entries(p.fields).filter(([k]) => !MULTIFIELDS.includes(k) && k !== 'TITLE'))
-      return { key, row: p.row, command: batchCommand('crm.lead.update', { id: decision.existingLeadId, fields, params }), updates: { leadId: decision.existingLeadId, duplicateOf: decision.duplicateOf } }
+      const fields = Object.fromEntries(
+        Object.entries(p.fields).filter(([k]) => !MULTIFIELDS.includes(k) && k !== 'TITLE'),
+      )
+      return {
+        key,
+        row: p.row,
+        command: batchCommand('crm.lead.update', { id: decision.existingLeadId, fields, params }),
+        updates: { leadId: decision.existingLeadId, duplicateOf: decision.duplicateOf },
+      }
     }
     case 'add': {
-      const fields = decision.note ? { ...p.fields, COMMENTS: `Possible duplicate of ${escapeHtml(decision.note)}\n${String(p.fields.COMMENTS ?? '')}` } : p.fields
+      const fields = decision.note
+        ? {
+            ...p.fields,
+            COMMENTS: `Possible duplicate of ${escapeHtml(decision.note)}\n${String(p.fields.COMMENTS ?? '')}`,
+          }
+        : p.fields
       return { key, row: p.row, command: batchCommand('crm.lead.add', { fields, params }) }
     }
   }

@@ -145,7 +145,8 @@ export class OperatingBudget {
     let per: number | null = null
     // The figure grew by this command's cost (nothing left the window in between).
     if (sameWindow && time.operating > s.operating) per = time.operating - s.operating
-    else if (s.cost === null && sample && sample.commands > 0 && sample.costSec > 0) per = sample.costSec / sample.commands
+    else if (s.cost === null && sample && sample.commands > 0 && sample.costSec > 0)
+      per = sample.costSec / sample.commands
     if (per !== null) {
       if (s.cost === null) s.cost = per
       else {

@@ -78,7 +78,10 @@ export class PortalQueues {
       if (q.running >= rate) return
       const t = this.now()
       while (q.starts.length && q.starts[0]! <= t - WINDOW_MS) q.starts.shift()
-      const wakeAt = Math.max(q.pausedUntil, q.starts.length >= rate ? q.starts[q.starts.length - rate]! + WINDOW_MS : 0)
+      const wakeAt = Math.max(
+        q.pausedUntil,
+        q.starts.length >= rate ? q.starts[q.starts.length - rate]! + WINDOW_MS : 0,
+      )
       if (wakeAt > t) {
         this.#wakeAt(memberId, q, wakeAt - t)
         return

@@ -57,7 +57,7 @@ type Multi = Array<{ VALUE?: unknown; VALUE_TYPE?: unknown }>
 function fm(fields: Record<string, unknown>): Array<{ typeId: string; valueType: string; value: string }> {
   const out: Array<{ typeId: string; valueType: string; value: string }> = []
   for (const type of MULTIFIELDS) {
-    for (const v of (Array.isArray(fields[type]) ? (fields[type] as Multi) : [])) {
+    for (const v of Array.isArray(fields[type]) ? (fields[type] as Multi) : []) {
       const value = String(v.VALUE ?? '').trim()
       if (value) out.push({ typeId: type, valueType: String(v.VALUE_TYPE ?? 'WORK'), value })
     }
@@ -66,7 +66,10 @@ function fm(fields: Record<string, unknown>): Array<{ typeId: string; valueType:
 }
 
 /** The lead's mapped fields split into the contact's and the deal's item fields. */
-export function splitFields(fields: Record<string, unknown>): { contact: Record<string, unknown>; deal: Record<string, unknown> } {
+export function splitFields(fields: Record<string, unknown>): {
+  contact: Record<string, unknown>
+  deal: Record<string, unknown>
+} {
   const contact: Record<string, unknown> = {}
   const deal: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(fields)) {
@@ -88,7 +91,10 @@ export function splitFields(fields: Record<string, unknown>): { contact: Record<
 }
 
 function commValues(fields: Record<string, unknown>, type: 'PHONE' | 'EMAIL'): string[] {
-  return (Array.isArray(fields[type]) ? (fields[type] as Multi) : []).map((v) => String(v.VALUE ?? '').trim()).filter(Boolean).slice(0, 20)
+  return (Array.isArray(fields[type]) ? (fields[type] as Multi) : [])
+    .map((v) => String(v.VALUE ?? '').trim())
+    .filter(Boolean)
+    .slice(0, 20)
 }
 
 /**
@@ -100,8 +106,18 @@ export async function findContacts(client: B24Client, leads: PreparedLead[]): Pr
   for (const { row, fields } of leads) {
     const phones = commValues(fields, 'PHONE')
     const emails = commValues(fields, 'EMAIL')
-    if (phones.length) cmd[`p_${row.id}`] = batchCommand('crm.duplicate.findbycomm', { entity_type: 'CONTACT', type: 'PHONE', values: phones })
-    if (emails.length) cmd[`e_${row.id}`] = batchCommand('crm.duplicate.findbycomm', { entity_type: 'CONTACT', type: 'EMAIL', values: emails })
+    if (phones.length)
+      cmd[`p_${row.id}`] = batchCommand('crm.duplicate.findbycomm', {
+        entity_type: 'CONTACT',
+        type: 'PHONE',
+        values: phones,
+      })
+    if (emails.length)
+      cmd[`e_${row.id}`] = batchCommand('crm.duplicate.findbycomm', {
+        entity_type: 'CONTACT',
+        type: 'EMAIL',
+        values: emails,
+      })
   }
   const out = new Map<number, number[]>()
   if (Object.keys(cmd).length === 0) return out
@@ -115,7 +131,11 @@ export async function findContacts(client: B24Client, leads: PreparedLead[]): Pr
       for (const x of r.CONTACT ?? []) if (Number(x) > 0) ids.add(Number(x))
     }
     // The oldest contact is the one people have been working with.
-    if (ids.size) out.set(row.id, [...ids].sort((a, b) => a - b))
+    if (ids.size)
+      out.set(
+        row.id,
+        [...ids].sort((a, b) => a - b),
+      )
   }
   return out
 }
@@ -146,7 +166,11 @@ const ref = (key: string) => `$result[${key}][item][id]`
  * the look-up found reuses it; two leads of one batch with the same phone or e-mail share one new
  * contact. Under the `skip` policy a lead whose person is already a contact is not sent.
  */
-export function buildSimpleBatch(prepared: PreparedLead[], found: Map<number, number[]>, policy: DedupPolicy): SimpleBatch {
+export function buildSimpleBatch(
+  prepared: PreparedLead[],
+  found: Map<number, number[]>,
+  policy: DedupPolicy,
+): SimpleBatch {
   const commands: Record<string, string> = {}
   const plans: SimplePlan[] = []
   const skipped: SimpleBatch['skipped'] = []
@@ -159,20 +183,33 @@ export function buildSimpleBatch(prepared: PreparedLead[], found: Map<number, nu
       skipped.push({ id, b24LeadId: null, duplicateOf: (found.get(id) ?? []).map((c) => `contact #${c}`).join(', ') })
       continue
     }
-    const comms = [...commValues(p.fields, 'PHONE').map((v) => `p:${v.replace(/\D/g, '')}`), ...commValues(p.fields, 'EMAIL').map((v) => `e:${v.toLowerCase()}`)]
-    const shared = existing === null ? (comms.map((c) => newContactByComm.get(c)).find((k) => k !== undefined) ?? null) : null
+    const comms = [
+      ...commValues(p.fields, 'PHONE').map((v) => `p:${v.replace(/\D/g, '')}`),
+      ...commValues(p.fields, 'EMAIL').map((v) => `e:${v.toLowerCase()}`),
+    ]
+    const shared =
+      existing === null ? (comms.map((c) => newContactByComm.get(c)).find((k) => k !== undefined) ?? null) : null
     let contactKey: string | null = null
     if (existing === null && shared === null) {
       contactKey = `c_${id}`
-      commands[contactKey] = batchCommand(ITEM_ADD, { entityTypeId: CONTACT_TYPE, useOriginalUfNames: 'Y', fields: contact })
+      commands[contactKey] = batchCommand(ITEM_ADD, {
+        entityTypeId: CONTACT_TYPE,
+        useOriginalUfNames: 'Y',
+        fields: contact,
+      })
       for (const c of comms) newContactByComm.set(c, contactKey)
     }
     const dealKey = `d_${id}`
     if (existing !== null) {
-      commands[dealKey] = batchCommand(ITEM_ADD, { entityTypeId: DEAL_TYPE, useOriginalUfNames: 'Y', fields: { ...deal, contactIds: [existing] } })
+      commands[dealKey] = batchCommand(ITEM_ADD, {
+        entityTypeId: DEAL_TYPE,
+        useOriginalUfNames: 'Y',
+        fields: { ...deal, contactIds: [existing] },
+      })
     } else {
       // The reference goes unencoded: Bitrix24 replaces `$result[...]` in the command text.
-      commands[dealKey] = `${batchCommand(ITEM_ADD, { entityTypeId: DEAL_TYPE, useOriginalUfNames: 'Y', fields: deal })}&fields[contactIds][0]=${ref(contactKey ?? shared!)}`
+      commands[dealKey] =
+        `${batchCommand(ITEM_ADD, { entityTypeId: DEAL_TYPE, useOriginalUfNames: 'Y', fields: deal })}&fields[contactIds][0]=${ref(contactKey ?? shared!)}`
     }
     plans.push({ row: p.row, contactKey, contactId: existing, sharesContactOf: shared, dealKey })
   }
@@ -212,7 +249,12 @@ export function readSimpleBatch(
     const code = String(err?.error ?? '')
     if (err && code === 'OPERATION_TIME_LIMIT') out.set(plan.row.id, { kind: 'limited', contactId })
     else if (err && transient(code)) out.set(plan.row.id, { kind: 'retry', contactId })
-    else if (err) out.set(plan.row.id, { kind: 'failed', contactId, error: `${code || 'error'}: ${err.error_description ?? 'Bitrix24 refused the deal'}` })
+    else if (err)
+      out.set(plan.row.id, {
+        kind: 'failed',
+        contactId,
+        error: `${code || 'error'}: ${err.error_description ?? 'Bitrix24 refused the deal'}`,
+      })
     else out.set(plan.row.id, { kind: 'unknown', contactId })
   }
   return out
@@ -222,28 +264,50 @@ export function readSimpleBatch(
  * After an unknown outcome: which of these leads' deals (and contacts) exist, by originId, in one
  * batch. A lead sent as a lead before the portal switched modes is looked for among leads too.
  */
-export async function reconcileSimple(client: B24Client, originatorId: string, rows: Lead[]): Promise<{ deals: Map<string, { dealId: number; contactId: number | null }>; contacts: Map<string, number>; leads: Map<string, number> }> {
+export async function reconcileSimple(
+  client: B24Client,
+  originatorId: string,
+  rows: Lead[],
+): Promise<{
+  deals: Map<string, { dealId: number; contactId: number | null }>
+  contacts: Map<string, number>
+  leads: Map<string, number>
+}> {
   const originIds = rows.map((r) => r.tiktok_lead_id)
   const filter = { originatorId, '@originId': originIds }
-  const res = await client.batch({
-    d: batchCommand('crm.item.list', { entityTypeId: DEAL_TYPE, filter, select: ['id', 'originId', 'contactId', 'contactIds'] }),
-    c: batchCommand('crm.item.list', { entityTypeId: CONTACT_TYPE, filter, select: ['id', 'originId'] }),
-    // `@` is the documented IN filter: @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-list.html
-    l: batchCommand('crm.lead.list', { filter: { ORIGINATOR_ID: originatorId, '@ORIGIN_ID': originIds }, select: ['ID', 'ORIGIN_ID'] }),
-  }, false)
+  const res = await client.batch(
+    {
+      d: batchCommand('crm.item.list', {
+        entityTypeId: DEAL_TYPE,
+        filter,
+        select: ['id', 'originId', 'contactId', 'contactIds'],
+      }),
+      c: batchCommand('crm.item.list', { entityTypeId: CONTACT_TYPE, filter, select: ['id', 'originId'] }),
+      // `@` is the documented IN filter: @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-list.html
+      l: batchCommand('crm.lead.list', {
+        filter: { ORIGINATOR_ID: originatorId, '@ORIGIN_ID': originIds },
+        select: ['ID', 'ORIGIN_ID'],
+      }),
+    },
+    false,
+  )
   const results = res.result as Record<string, unknown>
   const errors = res.result_error as Record<string, CommandError>
   // A failed look-up must not read as "not there": that would send the leads again.
-  for (const key of ['d', 'c']) if (errors[key]) throw new Error(`${key === 'd' ? 'deal' : 'contact'} look-up failed: ${errors[key]!.error ?? 'error'}`)
-  const items = (key: string) => ((results[key] as { items?: Array<Record<string, unknown>> } | undefined)?.items ?? [])
+  for (const key of ['d', 'c'])
+    if (errors[key])
+      throw new Error(`${key === 'd' ? 'deal' : 'contact'} look-up failed: ${errors[key]!.error ?? 'error'}`)
+  const items = (key: string) => (results[key] as { items?: Array<Record<string, unknown>> } | undefined)?.items ?? []
   const deals = new Map<string, { dealId: number; contactId: number | null }>()
   for (const d of items('d')) {
     const contact = Number(d.contactId ?? (Array.isArray(d.contactIds) ? d.contactIds[0] : null))
-    if (!deals.has(String(d.originId))) deals.set(String(d.originId), { dealId: Number(d.id), contactId: contact > 0 ? contact : null })
+    if (!deals.has(String(d.originId)))
+      deals.set(String(d.originId), { dealId: Number(d.id), contactId: contact > 0 ? contact : null })
   }
   const contacts = new Map<string, number>()
   for (const c of items('c')) if (!contacts.has(String(c.originId))) contacts.set(String(c.originId), Number(c.id))
   const leads = new Map<string, number>()
-  for (const l of (Array.isArray(results.l) ? (results.l as Array<{ ID: unknown; ORIGIN_ID: unknown }>) : [])) leads.set(String(l.ORIGIN_ID), Number(l.ID))
+  for (const l of Array.isArray(results.l) ? (results.l as Array<{ ID: unknown; ORIGIN_ID: unknown }>) : [])
+    leads.set(String(l.ORIGIN_ID), Number(l.ID))
   return { deals, contacts, leads }
 }

@@ -10,7 +10,8 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/ready', async (_req, reply) => {
     try {
       await sql`select 1`.execute(app.db)
-      if (!(await isSchemaCurrent(app.db))) return reply.code(503).send({ status: 'not_ready', reason: 'migrations pending' })
+      if (!(await isSchemaCurrent(app.db)))
+        return reply.code(503).send({ status: 'not_ready', reason: 'migrations pending' })
       return { status: 'ready' }
     } catch (err) {
       app.log.error({ err }, 'readiness check failed')

@@ -46,7 +46,11 @@ const FAMILY_FIRST_COUNTRIES = new Set(['VN', 'CN', 'TW', 'HK', 'MO', 'KR', 'KP'
 const FAMILY_FIRST_LANGS = new Set(['vn', 'vi', 'cn', 'zh', 'tc', 'sc', 'kr', 'ko', 'jp', 'ja', 'hu'])
 
 /** The order a full name is read in, for a portal's choice, country and language. */
-export function effectiveNameOrder(order: NameOrder | undefined, country: string | null, lang?: string | null): Exclude<NameOrder, 'auto'> {
+export function effectiveNameOrder(
+  order: NameOrder | undefined,
+  country: string | null,
+  lang?: string | null,
+): Exclude<NameOrder, 'auto'> {
   if (order && order !== 'auto') return order
   if (country) return FAMILY_FIRST_COUNTRIES.has(country.toUpperCase()) ? 'family_first' : 'given_first'
   const l = (lang ?? '').toLowerCase().split(/[-_]/)[0] ?? ''
@@ -277,7 +281,8 @@ function applyRule(
   }
 
   if (multiple) {
-    const existing = setByRule.has(rule.target) && Array.isArray(fields[rule.target]) ? (fields[rule.target] as unknown[]) : []
+    const existing =
+      setByRule.has(rule.target) && Array.isArray(fields[rule.target]) ? (fields[rule.target] as unknown[]) : []
     fields[rule.target] = [...new Set([...existing, ...values])]
   } else {
     const value = values[0] as string
@@ -319,7 +324,10 @@ function resolveListAnswer(
   if (!multiple || !answer.includes(',')) return { ids: [], unmatched: [answer] }
   const ids: string[] = []
   const unmatched: string[] = []
-  for (const part of answer.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of answer
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const id = one(part)
     if (id === null) unmatched.push(part)
     else if (!ids.includes(id)) ids.push(id)

@@ -18,7 +18,10 @@ import { parsePhoneNumberFromString, type CountryCode, isSupportedCountry } from
 export function normalizePhone(raw: string, defaultCountry: string | null): { value: string; normalized: boolean } {
   const value = raw.trim()
   if (value === '') return { value, normalized: false }
-  const country = defaultCountry && isSupportedCountry(defaultCountry.toUpperCase()) ? (defaultCountry.toUpperCase() as CountryCode) : undefined
+  const country =
+    defaultCountry && isSupportedCountry(defaultCountry.toUpperCase())
+      ? (defaultCountry.toUpperCase() as CountryCode)
+      : undefined
   const international = value.startsWith('+')
   if (!international && !country) return { value, normalized: false }
 

@@ -86,7 +86,10 @@ export const MappingConfig = z.object({
         }
       }
       if (Object.keys(constants).some(isMultifieldTarget)) {
-        ctx.addIssue({ code: 'custom', message: 'PHONE, EMAIL, WEB and IM cannot be constants: they come from the answers' })
+        ctx.addIssue({
+          code: 'custom',
+          message: 'PHONE, EMAIL, WEB and IM cannot be constants: they come from the answers',
+        })
       }
     }),
 })

@@ -1,7 +1,14 @@
 import type SQLite from 'better-sqlite3'
 import type { LeadStatus } from '../db/schema.js'
 
-export const LEAD_STATUSES: readonly LeadStatus[] = ['received', 'queued', 'sending', 'delivered', 'duplicate', 'failed']
+export const LEAD_STATUSES: readonly LeadStatus[] = [
+  'received',
+  'queued',
+  'sending',
+  'delivered',
+  'duplicate',
+  'failed',
+]
 
 export type StatusCountsRecord = Record<LeadStatus, number>
 
@@ -31,7 +38,9 @@ export class LeadCounts {
 
   /** The one grouped count, at start (before the app takes any write). */
   seed(): void {
-    this.#countAll ??= this.sqlite.prepare('select member_id, status, count(*) as n from leads group by member_id, status')
+    this.#countAll ??= this.sqlite.prepare(
+      'select member_id, status, count(*) as n from leads group by member_id, status',
+    )
     this.#byPortal.clear()
     for (const r of this.#countAll.all()) this.#record(r.member_id)[r.status] = Number(r.n)
   }
@@ -109,7 +118,9 @@ export class LeadCounts {
       this.#stale.delete(memberId)
       let rows: Array<{ status: LeadStatus; n: number }>
       try {
-        this.#countPortal ??= this.sqlite.prepare('select status, count(*) as n from leads where member_id = ? group by status')
+        this.#countPortal ??= this.sqlite.prepare(
+          'select status, count(*) as n from leads where member_id = ? group by status',
+        )
         rows = this.#countPortal.all(memberId)
       } catch {
         // The database is locked or closing: try again with the next write.

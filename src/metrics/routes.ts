@@ -24,7 +24,10 @@ export function metricsRoutes(config: Pick<Config, 'METRICS_TOKEN'>) {
       const token = config.METRICS_TOKEN
       if (!token) return reply.code(404).send({ error: 'APP_ERR_NOT_FOUND', message: 'Not found' })
       if (!bearerMatches(request.headers.authorization, token)) {
-        return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'APP_ERR_UNAUTHORIZED', message: 'Not authorised' })
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="metrics"')
+          .send({ error: 'APP_ERR_UNAUTHORIZED', message: 'Not authorised' })
       }
       const text = await app.metrics.registry.metrics()
       reply.header('cache-control', 'no-store').type(app.metrics.registry.contentType)

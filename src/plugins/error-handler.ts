@@ -23,23 +23,32 @@ export default fp(
         // A page or action that needed the portal, and the portal said no (or nothing): say so.
         request.log.warn({ code: err.code, kind: err.kind }, 'Bitrix24 call failed')
         const status = err.kind === 'reauth_required' || err.kind === 'not_installed' ? 409 : 502
-        return reply.code(status).send({ error: 'APP_ERR_UPSTREAM', message: `Bitrix24 did not complete the request: ${err.message}` })
+        return reply
+          .code(status)
+          .send({ error: 'APP_ERR_UPSTREAM', message: `Bitrix24 did not complete the request: ${err.message}` })
       }
       // SQLite could not write: answer 503 with Retry-After at once (TikTok and Bitrix24 retry),
       // and log SQLite's own code (SQLITE_FULL, SQLITE_BUSY…), not whatever came after it.
       if (isBusyError(err)) {
         const e = Errors.databaseBusy()
         request.log.warn({ code: (err as { code?: string }).code }, 'database busy: answered 503')
-        return reply.code(e.statusCode).header('retry-after', String(RETRY_AFTER_BUSY_S)).send({ error: e.code, message: e.message })
+        return reply
+          .code(e.statusCode)
+          .header('retry-after', String(RETRY_AFTER_BUSY_S))
+          .send({ error: e.code, message: e.message })
       }
       if (isStorageError(err)) {
         const e = Errors.databaseUnavailable()
         request.log.error({ err, code: (err as { code?: string }).code }, 'database cannot write: answered 503')
-        return reply.code(e.statusCode).header('retry-after', String(RETRY_AFTER_STORAGE_S)).send({ error: e.code, message: e.message })
+        return reply
+          .code(e.statusCode)
+          .header('retry-after', String(RETRY_AFTER_STORAGE_S))
+          .send({ error: e.code, message: e.message })
       }
       const e = err as { statusCode?: number; code?: string; message?: string }
       const status = e.statusCode ?? 500
-      if (status === 413) return reply.code(413).send({ error: 'APP_ERR_BODY_TOO_LARGE', message: 'Request body is too large' })
+      if (status === 413)
+        return reply.code(413).send({ error: 'APP_ERR_BODY_TOO_LARGE', message: 'Request body is too large' })
       if (status >= 400 && status < 500) {
         return reply.code(status).send({ error: e.code ?? 'APP_ERR_BAD_REQUEST', message: e.message ?? 'Bad request' })
       }
@@ -47,7 +56,9 @@ export default fp(
       return reply.code(500).send({ error: 'APP_ERR_INTERNAL', message: 'Internal error' })
     })
     app.setNotFoundHandler((request, reply) => {
-      reply.code(404).send({ error: 'APP_ERR_NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` })
+      reply
+        .code(404)
+        .send({ error: 'APP_ERR_NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` })
     })
   },
   { name: 'error-handler' },

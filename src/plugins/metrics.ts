@@ -49,7 +49,8 @@ export default fp(
       },
     })
 
-    const portalStates = async () => db.selectFrom('portals').select(['member_id', 'state']).orderBy('installed_at').execute()
+    const portalStates = async () =>
+      db.selectFrom('portals').select(['member_id', 'state']).orderBy('installed_at').execute()
     new Gauge({
       name: 'b24_portal_state',
       help: 'Installed portals by state (1 = in this state).',
@@ -78,7 +79,10 @@ export default fp(
       labelNames: ['member_id', 'advertiser_id', 'state'] as const,
       registers: [registry],
       async collect() {
-        const rows = await db.selectFrom('tiktok_connections').select(['member_id', 'advertiser_id', 'status']).execute()
+        const rows = await db
+          .selectFrom('tiktok_connections')
+          .select(['member_id', 'advertiser_id', 'status'])
+          .execute()
         this.reset()
         for (const c of rows) this.set({ member_id: c.member_id, advertiser_id: c.advertiser_id, state: c.status }, 1)
       },
@@ -102,7 +106,9 @@ export default fp(
     app.decorate('metrics', { registry, webhookRequests })
     app.addHook('onResponse', (request, reply, done) => {
       if (request.routeOptions.url === manifest.paths.tiktokWebhook) {
-        webhookRequests.inc({ outcome: OUTCOMES[reply.statusCode] ?? (reply.statusCode >= 500 ? 'error' : `http_${reply.statusCode}`) })
+        webhookRequests.inc({
+          outcome: OUTCOMES[reply.statusCode] ?? (reply.statusCode >= 500 ? 'error' : `http_${reply.statusCode}`),
+        })
       }
       done()
     })

@@ -45,7 +45,10 @@ export default fp<OfflineEventsOptions>(
         } catch (err) {
           const e = drainer.classify(err)
           const level = e.kind === 'not_installed' || e.kind === 'reauth_required' ? 'info' : 'warn'
-          app.log[level]({ memberId, code: e.code, kind: e.kind, held: drainer.pendingFor(memberId).length }, 'offline events not collected this pass')
+          app.log[level](
+            { memberId, code: e.code, kind: e.kind, held: drainer.pendingFor(memberId).length },
+            'offline events not collected this pass',
+          )
         }
       }
       return out

@@ -73,10 +73,12 @@ export default fp<RetentionOptions>(
           result.events += await drain(() => repo.purgeEvents(p.member_id, new Date(cutoff).toISOString(), batchSize))
         }
       } catch (err) {
-        if (isBusyError(err)) app.log.warn({ err }, 'retention purge stopped: the database is locked; the next pass continues')
+        if (isBusyError(err))
+          app.log.warn({ err }, 'retention purge stopped: the database is locked; the next pass continues')
         else app.log.error({ err }, 'retention purge failed')
       }
-      if (result.leads || result.events) app.log.info({ ...result, defaultRetentionDays: days }, 'retention: old payloads purged')
+      if (result.leads || result.events)
+        app.log.info({ ...result, defaultRetentionDays: days }, 'retention: old payloads purged')
       return result
     }
 
@@ -94,11 +96,14 @@ export default fp<RetentionOptions>(
     if (schedule) {
       app.addHook('onReady', async () => {
         // The first pass waits a minute: start-up (re-queued leads, TikTok checks) goes first.
-        timer = setTimeout(function tick() {
-          void runOnce().finally(() => {
-            if (!stopped) timer = setTimeout(tick, intervalMs).unref()
-          })
-        }, Math.min(60_000, intervalMs)).unref()
+        timer = setTimeout(
+          function tick() {
+            void runOnce().finally(() => {
+              if (!stopped) timer = setTimeout(tick, intervalMs).unref()
+            })
+          },
+          Math.min(60_000, intervalMs),
+        ).unref()
       })
     }
     app.addHook('preClose', async () => {

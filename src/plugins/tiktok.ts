@@ -55,7 +55,14 @@ export default fp<TikTokPluginOptions>(
     const limiter = createTikTokLimiter()
     const ctx: TikTokContext | null = creds
       ? {
-          api: createTikTokApi({ apiUrl: config.TIKTOK_API_URL, appId: creds.appId, appSecret: creds.appSecret, timeoutMs: config.TIKTOK_REQUEST_TIMEOUT_MS, limiter, log: app.log }),
+          api: createTikTokApi({
+            apiUrl: config.TIKTOK_API_URL,
+            appId: creds.appId,
+            appSecret: creds.appSecret,
+            timeoutMs: config.TIKTOK_REQUEST_TIMEOUT_MS,
+            limiter,
+            log: app.log,
+          }),
           repo,
           leads: app.leads,
           settings: app.settings,
@@ -68,7 +75,14 @@ export default fp<TikTokPluginOptions>(
           taskPollMs,
         }
       : null
-    const connector = ctx && creds ? createTikTokConnector(ctx, { appId: creds.appId, authUrl: config.TIKTOK_AUTH_URL, stateSecret: config.SESSION_SECRET ?? randomBytes(32).toString('hex') }) : null
+    const connector =
+      ctx && creds
+        ? createTikTokConnector(ctx, {
+            appId: creds.appId,
+            authUrl: config.TIKTOK_AUTH_URL,
+            stateSecret: config.SESSION_SECRET ?? randomBytes(32).toString('hex'),
+          })
+        : null
     const checkMs = config.TIKTOK_CHECK_INTERVAL_S * 1000
     const backfillMs = config.TIKTOK_BACKFILL_INTERVAL_S * 1000
 
@@ -116,7 +130,16 @@ export default fp<TikTokPluginOptions>(
       await repo.forgetPortal(memberId, Date.now())
     }
 
-    app.decorate('tiktok', { ctx, connector, repo, box, appSecret: creds?.appSecret ?? null, runDue, check, forgetPortal })
+    app.decorate('tiktok', {
+      ctx,
+      connector,
+      repo,
+      box,
+      appSecret: creds?.appSecret ?? null,
+      runDue,
+      check,
+      forgetPortal,
+    })
 
     let timer: NodeJS.Timeout | undefined
     if (ctx && schedule) {

@@ -17,11 +17,13 @@ const en = {
   // page
   app_title: 'TikTok Leads',
   page_title: 'TikTok Leads: settings and delivery log',
-  welcome: 'Welcome! Connect TikTok Lead Generation to this CRM in a few minutes: paste the webhook URL into TikTok, check the field mapping and send a test lead.',
+  welcome:
+    'Welcome! Connect TikTok Lead Generation to this CRM in a few minutes: paste the webhook URL into TikTok, check the field mapping and send a test lead.',
   signed_in_as: 'Signed in as {name}',
   role_admin: 'administrator',
   role_readonly: 'read-only',
-  readonly_notice: 'Only portal administrators can change settings. You can see everything here, but the controls that change things are disabled.',
+  readonly_notice:
+    'Only portal administrators can change settings. You can see everything here, but the controls that change things are disabled.',
   readonly_hint: 'Only portal administrators can change settings',
   loading: 'Loading…',
   refresh: 'Refresh',
@@ -54,7 +56,8 @@ const en = {
 
   // test lead
   h_test: 'Send a test lead',
-  test_text: 'A sample lead goes through the whole pipeline (mapping, deduplication, Bitrix24) and shows up in the delivery log below.',
+  test_text:
+    'A sample lead goes through the whole pipeline (mapping, deduplication, Bitrix24) and shows up in the delivery log below.',
   test_btn: 'Send test lead',
   test_sending: 'Sending the test lead…',
   test_sent: 'Test lead {id} received. Waiting for Bitrix24…',
@@ -86,11 +89,13 @@ const en = {
   reveal: 'Reveal',
   hide: 'Hide',
   rotate: 'Rotate…',
-  rotate_confirm: 'Create a new secret? The current one keeps working for 24 hours, so paste the new one into TikTok before then.',
+  rotate_confirm:
+    'Create a new secret? The current one keeps working for 24 hours, so paste the new one into TikTok before then.',
   rotate_do: 'Create new secret',
   rotated: 'New secret created. The previous one works until {until}: paste the new one into TikTok before then.',
   url_rotate: 'Rotate URL…',
-  url_rotate_confirm: 'Create a new webhook URL? The current one keeps accepting leads for 24 hours; the app moves its own TikTok subscriptions now, paste the new URL into any forwarder before then.',
+  url_rotate_confirm:
+    'Create a new webhook URL? The current one keeps accepting leads for 24 hours; the app moves its own TikTok subscriptions now, paste the new URL into any forwarder before then.',
   url_rotate_do: 'Create new URL',
   url_rotated: 'New webhook URL created. The previous one works until {until}.',
   url_previous_until: 'The previous URL keeps working until {until}.',
@@ -99,15 +104,18 @@ const en = {
   verify_none: 'no request yet',
   steps_h: 'How to connect TikTok',
   step_1: 'Copy the webhook URL above.',
-  step_2: 'Paste it where your TikTok lead subscription (TikTok API for Business) or your forwarder (for example a Zapier or Make webhook step) asks for a callback URL.',
+  step_2:
+    'Paste it where your TikTok lead subscription (TikTok API for Business) or your forwarder (for example a Zapier or Make webhook step) asks for a callback URL.',
   step_3: 'If it asks for a secret or signing key, reveal the signing secret and paste it too.',
   step_4: 'Create a test lead in TikTok (or press “Send test lead” here) and watch it arrive in the delivery log.',
   step_5: 'When a real TikTok request shows a valid signature, switch signature checking to “Enforce”.',
 
   // TikTok for Business connection (OAuth, ad accounts, forms)
   h_tiktok: 'TikTok connection',
-  tt_intro: 'Connect your TikTok for Business ad accounts: the app subscribes to their Instant Form leads and brings every new lead into this CRM.',
-  tt_not_configured: 'The TikTok connection is not configured on this server. Leads can still arrive through the webhook URL below (forwarders such as Zapier or Make).',
+  tt_intro:
+    'Connect your TikTok for Business ad accounts: the app subscribes to their Instant Form leads and brings every new lead into this CRM.',
+  tt_not_configured:
+    'The TikTok connection is not configured on this server. Leads can still arrive through the webhook URL below (forwarders such as Zapier or Make).',
   tt_connect: 'Connect TikTok for Business',
   tt_connecting: 'Approve the access in the TikTok window. This page updates when you are done.',
   tt_popup_blocked: 'Your browser blocked the TikTok window.',
@@ -115,7 +123,8 @@ const en = {
   tt_failed_load: 'Could not load the TikTok connection: {error}',
   tt_none: 'No TikTok ad account is connected yet.',
   tt_picker_h: 'Choose the ad accounts to connect',
-  tt_picker_intro: 'TikTok gave this app access to the ad accounts below. Tick those whose leads should come to this portal.',
+  tt_picker_intro:
+    'TikTok gave this app access to the ad accounts below. Tick those whose leads should come to this portal.',
   tt_picker_expires: 'This choice expires one hour after you approved on TikTok.',
   tt_picker_empty: 'TikTok gave no ad account to this app. Approve again and tick at least one ad account.',
   tt_adv_id: 'Ad account ID {id}',
@@ -151,7 +160,8 @@ const en = {
   tt_backfill_failed: 'The import on {time} failed: {error}',
   tt_test_lead: 'Send a real TikTok test lead',
   tt_test_lead_label: 'Send a real TikTok test lead through “{form}”',
-  tt_test_lead_sent: 'TikTok is sending the test lead; it arrives through TikTok in a few seconds. Watch the delivery log.',
+  tt_test_lead_sent:
+    'TikTok is sending the test lead; it arrives through TikTok in a few seconds. Watch the delivery log.',
   tt_test_lead_last: 'Last TikTok test lead: {time}',
   tt_check: 'Check now',
   tt_checked: 'Checked.',
@@ -164,14 +174,16 @@ const en = {
   tt_imported: 'Import finished: {n} leads added.',
   tt_import_started: 'The import has started: imported leads show up in the delivery log as they arrive.',
   tt_disconnect: 'Disconnect',
-  tt_disconnect_confirm: 'Disconnect the ad account “{name}”? Its leads stop coming to this portal. Leads already in the CRM stay there.',
+  tt_disconnect_confirm:
+    'Disconnect the ad account “{name}”? Its leads stop coming to this portal. Leads already in the CRM stay there.',
   tt_disconnected: 'Disconnected “{name}”.',
   tt_conn_actions: 'Actions for “{name}”',
   group_form_questions: 'Questions of the connected TikTok forms',
 
   // mapping
   h_mapping: 'Field mapping',
-  mapping_intro: 'Built-in defaults already fill the name, phone, e-mail, title, source, UTM tags and comments. Add rules for anything else, for example custom questions → UF_CRM_* fields. Fixed values are applied last.',
+  mapping_intro:
+    'Built-in defaults already fill the name, phone, e-mail, title, source, UTM tags and comments. Add rules for anything else, for example custom questions → UF_CRM_* fields. Fixed values are applied last.',
   rules_h: 'Rules',
   rules_empty: 'No rules yet: only the built-in defaults apply.',
   rule_source: 'TikTok field',
@@ -257,13 +269,15 @@ const en = {
   name_order_given_first: 'Given name first (Ivan Petrov)',
   name_order_family_first: 'Family name first (Nguyễn Văn An)',
   name_order_full_in_name: 'Keep the full name in First name',
-  name_order_hint: 'How a name typed in one field is split into First name and Last name in Bitrix24. The name as typed is always in the comments.',
+  name_order_hint:
+    'How a name typed in one field is split into First name and Last name in Bitrix24. The name as typed is always in the comments.',
   retention_label: 'Keep lead data in this app for',
   retention_default: 'Server default ({n} days)',
   retention_default_keep: 'Server default (keep everything)',
   retention_days: '{n} days',
   retention_keep: 'Keep everything (no purge)',
-  retention_hint: 'After this time the app purges the raw TikTok payloads of finished leads, the answers (name, phone, e-mail) of delivered leads, and the stored Bitrix24 events. Failed leads keep their answers so they can still be re-sent; the leads in Bitrix24 are not touched.',
+  retention_hint:
+    'After this time the app purges the raw TikTok payloads of finished leads, the answers (name, phone, e-mail) of delivered leads, and the stored Bitrix24 events. Failed leads keep their answers so they can still be re-sent; the leads in Bitrix24 are not touched.',
   save_options: 'Save options',
   options_saved: 'Options saved.',
 
@@ -313,11 +327,13 @@ export type Strings = Record<StringKey, string>
 const ru: Strings = {
   app_title: 'Лиды из TikTok',
   page_title: 'Лиды из TikTok: настройки и журнал доставки',
-  welcome: 'Добро пожаловать! Подключите TikTok Lead Generation к CRM за несколько минут: вставьте URL вебхука в TikTok, проверьте соответствие полей и отправьте тестовый лид.',
+  welcome:
+    'Добро пожаловать! Подключите TikTok Lead Generation к CRM за несколько минут: вставьте URL вебхука в TikTok, проверьте соответствие полей и отправьте тестовый лид.',
   signed_in_as: 'Вы вошли как {name}',
   role_admin: 'администратор',
   role_readonly: 'только просмотр',
-  readonly_notice: 'Изменять настройки могут только администраторы портала. Вы видите всё, но элементы, которые что-то меняют, отключены.',
+  readonly_notice:
+    'Изменять настройки могут только администраторы портала. Вы видите всё, но элементы, которые что-то меняют, отключены.',
   readonly_hint: 'Изменять настройки могут только администраторы портала',
   loading: 'Загрузка…',
   refresh: 'Обновить',
@@ -348,7 +364,8 @@ const ru: Strings = {
   status_problems: 'Требует внимания',
 
   h_test: 'Отправить тестовый лид',
-  test_text: 'Пример лида пройдёт весь путь (соответствие полей, поиск дублей, Битрикс24) и появится в журнале доставки ниже.',
+  test_text:
+    'Пример лида пройдёт весь путь (соответствие полей, поиск дублей, Битрикс24) и появится в журнале доставки ниже.',
   test_btn: 'Отправить тестовый лид',
   test_sending: 'Отправляем тестовый лид…',
   test_sent: 'Тестовый лид {id} принят. Ждём Битрикс24…',
@@ -382,7 +399,8 @@ const ru: Strings = {
   rotate_do: 'Создать новый секрет',
   rotated: 'Новый секрет создан. Предыдущий действует до {until}: вставьте новый в TikTok до этого времени.',
   url_rotate: 'Сменить URL…',
-  url_rotate_confirm: 'Создать новый URL вебхука? Текущий будет принимать лиды ещё 24 часа; свои подписки TikTok приложение перенесёт сразу, в пересыльщики вставьте новый URL до этого времени.',
+  url_rotate_confirm:
+    'Создать новый URL вебхука? Текущий будет принимать лиды ещё 24 часа; свои подписки TikTok приложение перенесёт сразу, в пересыльщики вставьте новый URL до этого времени.',
   url_rotate_do: 'Создать новый URL',
   url_rotated: 'Новый URL вебхука создан. Предыдущий действует до {until}.',
   url_previous_until: 'Предыдущий URL действует до {until}.',
@@ -391,14 +409,18 @@ const ru: Strings = {
   verify_none: 'запросов ещё не было',
   steps_h: 'Как подключить TikTok',
   step_1: 'Скопируйте URL вебхука выше.',
-  step_2: 'Вставьте его туда, где подписка на лиды TikTok (TikTok API for Business) или ваш пересыльщик (например, шаг «Webhook» в Zapier или Make) просит URL для обратного вызова.',
+  step_2:
+    'Вставьте его туда, где подписка на лиды TikTok (TikTok API for Business) или ваш пересыльщик (например, шаг «Webhook» в Zapier или Make) просит URL для обратного вызова.',
   step_3: 'Если там просят секрет или ключ подписи, покажите секрет подписи и вставьте и его.',
-  step_4: 'Создайте тестовый лид в TikTok (или нажмите здесь «Отправить тестовый лид») и посмотрите, как он появится в журнале доставки.',
+  step_4:
+    'Создайте тестовый лид в TikTok (или нажмите здесь «Отправить тестовый лид») и посмотрите, как он появится в журнале доставки.',
   step_5: 'Когда настоящий запрос из TikTok пройдёт проверку подписи, включите режим «Требовать».',
 
   h_tiktok: 'Подключение TikTok',
-  tt_intro: 'Подключите рекламные аккаунты TikTok for Business: приложение подпишется на лиды их мгновенных форм и будет передавать каждый новый лид в эту CRM.',
-  tt_not_configured: 'Подключение TikTok на этом сервере не настроено. Лиды всё равно могут приходить через URL вебхука ниже (пересыльщики вроде Zapier или Make).',
+  tt_intro:
+    'Подключите рекламные аккаунты TikTok for Business: приложение подпишется на лиды их мгновенных форм и будет передавать каждый новый лид в эту CRM.',
+  tt_not_configured:
+    'Подключение TikTok на этом сервере не настроено. Лиды всё равно могут приходить через URL вебхука ниже (пересыльщики вроде Zapier или Make).',
   tt_connect: 'Подключить TikTok for Business',
   tt_connecting: 'Разрешите доступ в окне TikTok. Эта страница обновится, когда вы закончите.',
   tt_popup_blocked: 'Браузер заблокировал окно TikTok.',
@@ -406,9 +428,11 @@ const ru: Strings = {
   tt_failed_load: 'Не удалось загрузить подключение TikTok: {error}',
   tt_none: 'Рекламные аккаунты TikTok пока не подключены.',
   tt_picker_h: 'Выберите рекламные аккаунты для подключения',
-  tt_picker_intro: 'TikTok дал приложению доступ к этим рекламным аккаунтам. Отметьте те, лиды которых должны приходить на этот портал.',
+  tt_picker_intro:
+    'TikTok дал приложению доступ к этим рекламным аккаунтам. Отметьте те, лиды которых должны приходить на этот портал.',
   tt_picker_expires: 'Выбор действует час после того, как вы разрешили доступ в TikTok.',
-  tt_picker_empty: 'TikTok не дал приложению ни одного рекламного аккаунта. Разрешите доступ ещё раз и отметьте хотя бы один аккаунт.',
+  tt_picker_empty:
+    'TikTok не дал приложению ни одного рекламного аккаунта. Разрешите доступ ещё раз и отметьте хотя бы один аккаунт.',
   tt_adv_id: 'ID рекламного аккаунта {id}',
   tt_adv_here: 'уже подключён здесь',
   tt_adv_elsewhere: 'уже подключён к порталу {domain}',
@@ -442,7 +466,8 @@ const ru: Strings = {
   tt_backfill_failed: 'Загрузка {time} не удалась: {error}',
   tt_test_lead: 'Отправить настоящий тестовый лид TikTok',
   tt_test_lead_label: 'Отправить настоящий тестовый лид TikTok через «{form}»',
-  tt_test_lead_sent: 'TikTok отправляет тестовый лид; он придёт через TikTok через несколько секунд. Следите за журналом доставки.',
+  tt_test_lead_sent:
+    'TikTok отправляет тестовый лид; он придёт через TikTok через несколько секунд. Следите за журналом доставки.',
   tt_test_lead_last: 'Последний тестовый лид TikTok: {time}',
   tt_check: 'Проверить сейчас',
   tt_checked: 'Проверено.',
@@ -455,13 +480,15 @@ const ru: Strings = {
   tt_imported: 'Загрузка завершена: добавлено лидов: {n}.',
   tt_import_started: 'Загрузка началась: загруженные лиды появятся в журнале доставки по мере поступления.',
   tt_disconnect: 'Отключить',
-  tt_disconnect_confirm: 'Отключить рекламный аккаунт «{name}»? Его лиды перестанут приходить на этот портал. Лиды, уже попавшие в CRM, останутся там.',
+  tt_disconnect_confirm:
+    'Отключить рекламный аккаунт «{name}»? Его лиды перестанут приходить на этот портал. Лиды, уже попавшие в CRM, останутся там.',
   tt_disconnected: 'Аккаунт «{name}» отключён.',
   tt_conn_actions: 'Действия для «{name}»',
   group_form_questions: 'Вопросы подключённых форм TikTok',
 
   h_mapping: 'Соответствие полей',
-  mapping_intro: 'Встроенные правила уже заполняют имя, телефон, e-mail, название, источник, UTM-метки и комментарий. Добавьте правила для остального, например: свои вопросы формы → поля UF_CRM_*. Постоянные значения применяются последними.',
+  mapping_intro:
+    'Встроенные правила уже заполняют имя, телефон, e-mail, название, источник, UTM-метки и комментарий. Добавьте правила для остального, например: свои вопросы формы → поля UF_CRM_*. Постоянные значения применяются последними.',
   rules_h: 'Правила',
   rules_empty: 'Правил пока нет: действуют только встроенные.',
   rule_source: 'Поле TikTok',
@@ -480,7 +507,8 @@ const ru: Strings = {
   group_custom_fields: 'Пользовательские поля (UF_CRM_*)',
   group_contact_fields: 'Контакт (человек)',
   group_deal_fields: 'Сделка',
-  crm_mode_simple: 'Лиды на этом портале отключены (простой режим CRM): каждый лид из TikTok становится контактом и сделкой.',
+  crm_mode_simple:
+    'Лиды на этом портале отключены (простой режим CRM): каждый лид из TikTok становится контактом и сделкой.',
   crm_mode_classic: 'Лиды на этом портале включены (классический режим CRM): каждый лид из TikTok становится лидом.',
   field_required: 'обязательное',
   field_list: 'список',
@@ -546,13 +574,15 @@ const ru: Strings = {
   name_order_given_first: 'Сначала имя (Иван Петров)',
   name_order_family_first: 'Сначала фамилия (Nguyễn Văn An)',
   name_order_full_in_name: 'Всё имя в поле «Имя»',
-  name_order_hint: 'Как имя, введённое одной строкой, делится на «Имя» и «Фамилию» в Битрикс24. Имя в том виде, как его ввели, всегда есть в комментарии.',
+  name_order_hint:
+    'Как имя, введённое одной строкой, делится на «Имя» и «Фамилию» в Битрикс24. Имя в том виде, как его ввели, всегда есть в комментарии.',
   retention_label: 'Хранить данные лидов в приложении',
   retention_default: 'По умолчанию сервера ({n} дн.)',
   retention_default_keep: 'По умолчанию сервера (хранить всё)',
   retention_days: '{n} дн.',
   retention_keep: 'Хранить всё (не удалять)',
-  retention_hint: 'По истечении срока приложение удаляет исходные данные TikTok у завершённых лидов, ответы (имя, телефон, e-mail) доставленных лидов и сохранённые события Битрикс24. Лиды с ошибкой сохраняют ответы, чтобы их можно было отправить повторно; лиды в Битрикс24 не затрагиваются.',
+  retention_hint:
+    'По истечении срока приложение удаляет исходные данные TikTok у завершённых лидов, ответы (имя, телефон, e-mail) доставленных лидов и сохранённые события Битрикс24. Лиды с ошибкой сохраняют ответы, чтобы их можно было отправить повторно; лиды в Битрикс24 не затрагиваются.',
   save_options: 'Сохранить параметры',
   options_saved: 'Параметры сохранены.',
 
@@ -598,11 +628,13 @@ const ru: Strings = {
 const vn: Partial<Strings> = {
   app_title: 'Khách hàng TikTok',
   page_title: 'Khách hàng TikTok: cài đặt và nhật ký gửi',
-  welcome: 'Chào mừng bạn! Kết nối TikTok Lead Generation với CRM chỉ trong vài phút: dán URL webhook vào TikTok, kiểm tra ánh xạ trường và gửi một khách hàng thử nghiệm.',
+  welcome:
+    'Chào mừng bạn! Kết nối TikTok Lead Generation với CRM chỉ trong vài phút: dán URL webhook vào TikTok, kiểm tra ánh xạ trường và gửi một khách hàng thử nghiệm.',
   signed_in_as: 'Đăng nhập: {name}',
   role_admin: 'quản trị viên',
   role_readonly: 'chỉ xem',
-  readonly_notice: 'Chỉ quản trị viên cổng mới có thể thay đổi cài đặt. Bạn xem được mọi thứ, nhưng các nút thay đổi đã bị tắt.',
+  readonly_notice:
+    'Chỉ quản trị viên cổng mới có thể thay đổi cài đặt. Bạn xem được mọi thứ, nhưng các nút thay đổi đã bị tắt.',
   readonly_hint: 'Chỉ quản trị viên cổng mới có thể thay đổi cài đặt',
   h_status: 'Trạng thái',
   h_test: 'Gửi khách hàng thử nghiệm',

@@ -70,7 +70,11 @@ export function createUserVerifier(queues: PortalQueues, timeoutMs: number, opti
     return true
   }
 
-  return async function verifyUser(memberId: string, clientEndpoint: string, authId: string): Promise<Profile | null | typeof VERIFY_BUSY> {
+  return async function verifyUser(
+    memberId: string,
+    clientEndpoint: string,
+    authId: string,
+  ): Promise<Profile | null | typeof VERIFY_BUSY> {
     const key = createHash('sha256').update(`${memberId}\0${authId}`).digest('hex')
     const now = opts.now()
     const hit = profiles.get(key)
@@ -114,10 +118,28 @@ export function createIpLimiter(limit: number, windowMs: number, now: () => numb
   }
 }
 
-type RawField = { type?: string; title?: string; listLabel?: string; formLabel?: string; isMultiple?: boolean; isReadOnly?: boolean; isRequired?: boolean; items?: Array<{ ID: string | number; VALUE: string }>; upperName?: string }
+type RawField = {
+  type?: string
+  title?: string
+  listLabel?: string
+  formLabel?: string
+  isMultiple?: boolean
+  isReadOnly?: boolean
+  isRequired?: boolean
+  items?: Array<{ ID: string | number; VALUE: string }>
+  upperName?: string
+}
 
 /** Item fields the app sets itself (links, ids, the origin) or that are no person's to map. */
-const ITEM_FIELDS_NOT_MAPPED = new Set(['ID', 'CONTACT_ID', 'CONTACT_IDS', 'ORIGINATOR_ID', 'ORIGIN_ID', 'LEAD_ID', 'FM'])
+const ITEM_FIELDS_NOT_MAPPED = new Set([
+  'ID',
+  'CONTACT_ID',
+  'CONTACT_IDS',
+  'ORIGINATOR_ID',
+  'ORIGIN_ID',
+  'LEAD_ID',
+  'FM',
+])
 
 /**
  * Simple CRM mode: the contact's person fields and the deal's fields (crm.item.fields, camelCase)
@@ -125,14 +147,24 @@ const ITEM_FIELDS_NOT_MAPPED = new Set(['ID', 'CONTACT_ID', 'CONTACT_IDS', 'ORIG
  * `fm` becomes PHONE / EMAIL / WEB / IM. simple-mode.ts routes each name back to its item.
  * @see https://apidocs.bitrix24.com/api-reference/crm/universal/crm-item-fields.html
  */
-export function simpleModeFields(contact: Record<string, RawField>, deal: Record<string, RawField>): Record<string, RawField & { entity: 'contact' | 'deal' }> {
-  const upper = (name: string, f: RawField) => f.upperName ?? (name.startsWith('UF_') ? name : name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
+export function simpleModeFields(
+  contact: Record<string, RawField>,
+  deal: Record<string, RawField>,
+): Record<string, RawField & { entity: 'contact' | 'deal' }> {
+  const upper = (name: string, f: RawField) =>
+    f.upperName ?? (name.startsWith('UF_') ? name : name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
   const out: Record<string, RawField & { entity: 'contact' | 'deal' }> = {}
   for (const [name, f] of Object.entries(contact)) {
     const code = upper(name, f)
     if (isContactField(code)) out[code] = { ...f, entity: 'contact' }
   }
-  for (const type of ['PHONE', 'EMAIL', 'WEB', 'IM']) out[type] = { type: 'crm_multifield', isMultiple: true, title: { PHONE: 'Phone', EMAIL: 'E-mail', WEB: 'Website', IM: 'Messenger' }[type]!, entity: 'contact' }
+  for (const type of ['PHONE', 'EMAIL', 'WEB', 'IM'])
+    out[type] = {
+      type: 'crm_multifield',
+      isMultiple: true,
+      title: { PHONE: 'Phone', EMAIL: 'E-mail', WEB: 'Website', IM: 'Messenger' }[type]!,
+      entity: 'contact',
+    }
   for (const [name, f] of Object.entries(deal)) {
     const code = upper(name, f)
     if (!ITEM_FIELDS_NOT_MAPPED.has(code) && !isContactField(code)) out[code] = { ...f, entity: 'deal' }
@@ -154,7 +186,10 @@ export function createFieldsCache(b24: B24Clients, modeOf: (memberId: string) =>
     const simple = mode === SIMPLE
     const res = await b24.forPortal(memberId, { priority: 1 }).batch({
       ...(simple
-        ? { contact: batchCommand('crm.item.fields', { entityTypeId: CONTACT_TYPE }), deal: batchCommand('crm.item.fields', { entityTypeId: DEAL_TYPE }) }
+        ? {
+            contact: batchCommand('crm.item.fields', { entityTypeId: CONTACT_TYPE }),
+            deal: batchCommand('crm.item.fields', { entityTypeId: DEAL_TYPE }),
+          }
         : { fields: 'crm.lead.fields' }),
       users: batchCommand('user.get', { FILTER: { ACTIVE: 'Y' } }),
       sources: batchCommand('crm.status.list', { filter: { ENTITY_ID: 'SOURCE' } }),
@@ -162,8 +197,10 @@ export function createFieldsCache(b24: B24Clients, modeOf: (memberId: string) =>
       statuses: batchCommand('crm.status.list', { filter: { ENTITY_ID: 'STATUS' } }),
     })
     const r = res.result as Record<string, unknown>
-    const itemFields = (key: string) => ((r[key] as { fields?: Record<string, RawField> } | undefined)?.fields ?? {})
-    const rawFields: Record<string, RawField & { entity?: 'contact' | 'deal' }> = simple ? simpleModeFields(itemFields('contact'), itemFields('deal')) : ((r.fields ?? {}) as Record<string, RawField>)
+    const itemFields = (key: string) => (r[key] as { fields?: Record<string, RawField> } | undefined)?.fields ?? {}
+    const rawFields: Record<string, RawField & { entity?: 'contact' | 'deal' }> = simple
+      ? simpleModeFields(itemFields('contact'), itemFields('deal'))
+      : ((r.fields ?? {}) as Record<string, RawField>)
     const view: FieldsView = {
       crmMode: mode,
       fields: Object.entries(rawFields).map(([code, f]) => ({
@@ -176,12 +213,20 @@ export function createFieldsCache(b24: B24Clients, modeOf: (memberId: string) =>
         isRequired: !!f.isRequired,
         items: (f.items ?? []).map((i) => ({ id: String(i.ID), value: String(i.VALUE) })),
       })),
-      users: ((r.users ?? []) as Array<{ ID: string | number; NAME?: string; LAST_NAME?: string; EMAIL?: string }>).map((u) => ({
-        id: Number(u.ID),
-        name: [u.NAME, u.LAST_NAME].filter(Boolean).join(' ') || u.EMAIL || `#${u.ID}`,
+      users: ((r.users ?? []) as Array<{ ID: string | number; NAME?: string; LAST_NAME?: string; EMAIL?: string }>).map(
+        (u) => ({
+          id: Number(u.ID),
+          name: [u.NAME, u.LAST_NAME].filter(Boolean).join(' ') || u.EMAIL || `#${u.ID}`,
+        }),
+      ),
+      sources: ((r.sources ?? []) as Array<{ STATUS_ID: string; NAME: string }>).map((s) => ({
+        id: s.STATUS_ID,
+        name: s.NAME,
       })),
-      sources: ((r.sources ?? []) as Array<{ STATUS_ID: string; NAME: string }>).map((s) => ({ id: s.STATUS_ID, name: s.NAME })),
-      statuses: ((r.statuses ?? []) as Array<{ STATUS_ID: string; NAME: string }>).map((s) => ({ id: s.STATUS_ID, name: s.NAME })),
+      statuses: ((r.statuses ?? []) as Array<{ STATUS_ID: string; NAME: string }>).map((s) => ({
+        id: s.STATUS_ID,
+        name: s.NAME,
+      })),
     }
     const entry = { view, raw: rawFields as unknown as PortalFields, until: Date.now() + FIELDS_TTL_MS, mode }
     cache.set(memberId, entry)

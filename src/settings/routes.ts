@@ -11,14 +11,24 @@ import type { Portal, PortalSettings } from '../db/schema.js'
 import { Errors } from '../errors.js'
 import { mapStoredLead, nameOptions } from '../delivery/lead-commands.js'
 import { validateMappingAgainstFields } from '../mapping/schemas.js'
-import { NormalizedLead } from '../tiktok/schemas.js'
+import type { NormalizedLead } from '../tiktok/schemas.js'
 import { parseInput } from '../validation.js'
 import { pickLang, strings } from './i18n.js'
 import { createFieldsCache, createIpLimiter, createUserVerifier, VERIFY_BUSY } from './portal-data.js'
 import { LeadsQuery, MappingBody, OptionsBody, PreviewBody, ResendBody } from './schemas.js'
 import { createSessionSigner, type Session } from './session.js'
 import { tiktokSettingsRoutes } from './tiktok-routes.js'
-import { buildState, buildStats, leadRowView, leadUrlTemplate, maskDeep, maskPersonal, maskSecret, optionsOf, webhookUrl } from './view-model.js'
+import {
+  buildState,
+  buildStats,
+  leadRowView,
+  leadUrlTemplate,
+  maskDeep,
+  maskPersonal,
+  maskSecret,
+  optionsOf,
+  webhookUrl,
+} from './view-model.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,7 +58,10 @@ export function frameAncestors(portalDomain: string): string {
 }
 
 function pageHeaders(reply: FastifyReply, portal: Portal): void {
-  reply.header('content-security-policy', `${frameAncestors(portal.domain)}; default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`)
+  reply.header(
+    'content-security-policy',
+    `${frameAncestors(portal.domain)}; default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`,
+  )
   reply.header('x-content-type-options', 'nosniff')
   reply.header('referrer-policy', 'no-referrer')
   reply.header('cache-control', 'no-store')
@@ -61,7 +74,9 @@ export function settingsRoutes(config: Config) {
     const checkUpdate = createUpdateCheck(app, config)
     const pageLimiter = createIpLimiter(PAGE_POSTS_PER_IP_PER_MIN, 60_000)
     // The editor's target fields follow the portal's CRM mode (lead fields, or contact and deal fields).
-    const fieldsCache = createFieldsCache(app.b24, async (memberId) => effectiveMode((await app.portals.find(memberId)) ?? { crm_mode: null }))
+    const fieldsCache = createFieldsCache(app.b24, async (memberId) =>
+      effectiveMode((await app.portals.find(memberId)) ?? { crm_mode: null }),
+    )
 
     /**
      * The main page (DEFAULT placement) and the CRM placement. Bitrix24 POSTs the user's AUTH_ID:
@@ -75,7 +90,8 @@ export function settingsRoutes(config: Config) {
       const body = parseInput(FrameRequestBody, request.body, 'placement request')
       const query = parseInput(FrameRequestQuery, request.query, 'placement query')
       let portal = await app.portals.find(body.member_id)
-      if (!portal || portal.state === 'uninstalled') throw Errors.unknownPortal('the app is not installed on this portal')
+      if (!portal || portal.state === 'uninstalled')
+        throw Errors.unknownPortal('the app is not installed on this portal')
       const profile = await verifyUser(portal.member_id, portal.client_endpoint, body.AUTH_ID)
       // The portal's share of REST calls for sign-in checks is spent: deliveries keep the rest.
       if (profile === VERIFY_BUSY) {
@@ -86,7 +102,10 @@ export function settingsRoutes(config: Config) {
       // An administrator opening the app re-authorises a portal whose refresh token died.
       if (portal.state === 'needs_reauth' && profile.ADMIN && body.REFRESH_ID) {
         try {
-          portal = await verifyAndStorePortal({ config, portals: app.portals }, { memberId: portal.member_id, refreshToken: body.REFRESH_ID, lang: portal.lang, isInstall: false })
+          portal = await verifyAndStorePortal(
+            { config, portals: app.portals },
+            { memberId: portal.member_id, refreshToken: body.REFRESH_ID, lang: portal.lang, isInstall: false },
+          )
           app.b24.forget(portal.member_id)
           app.dispatcher.notify(portal.member_id)
           request.log.info({ memberId: portal.member_id }, 'portal re-authorised by an administrator')
@@ -102,10 +121,21 @@ export function settingsRoutes(config: Config) {
       }
       // An app update whose ONAPPUPDATE was lost: an administrator's open notices the new version,
       // rebinds the handlers and takes this page's APPLICATION_TOKEN (bitrix24/lifecycle.ts).
-      portal = await checkUpdate({ portal, isAdmin: profile.ADMIN, authId: body.AUTH_ID, applicationToken: body.APPLICATION_TOKEN, base: publicBase(config, request), log: request.log.child({ memberId: portal.member_id }) })
+      portal = await checkUpdate({
+        portal,
+        isAdmin: profile.ADMIN,
+        authId: body.AUTH_ID,
+        applicationToken: body.APPLICATION_TOKEN,
+        base: publicBase(config, request),
+        log: request.log.child({ memberId: portal.member_id }),
+      })
       const conf = await app.settings.ensure(portal.member_id)
       const lang = pickLang(query.LANG ?? portal.lang)
-      const user = { id: profile.ID, name: [profile.NAME, profile.LAST_NAME].filter(Boolean).join(' ') || `#${profile.ID}`, isAdmin: profile.ADMIN }
+      const user = {
+        id: profile.ID,
+        name: [profile.NAME, profile.LAST_NAME].filter(Boolean).join(' ') || `#${profile.ID}`,
+        isAdmin: profile.ADMIN,
+      }
       const session = signer.sign({ m: portal.member_id, u: user.id, a: user.isAdmin, n: user.name, l: lang })
       const state = await buildState(app, { portal, conf, user, base: publicBase(config, request), lang })
       pageHeaders(reply, portal)
@@ -134,27 +164,39 @@ export function settingsRoutes(config: Config) {
         api.addHook('preHandler', async (request) => {
           const token = request.headers['x-session']
           const session = signer.verify(typeof token === 'string' ? token : undefined)
-          if (!session) throw Errors.unauthorized('the session is missing, forged or expired: reopen the page from Bitrix24')
+          if (!session)
+            throw Errors.unauthorized('the session is missing, forged or expired: reopen the page from Bitrix24')
           const portal = await app.portals.find(session.m)
-          if (!portal || portal.state === 'uninstalled') throw Errors.unauthorized('the app is no longer installed on this portal')
+          if (!portal || portal.state === 'uninstalled')
+            throw Errors.unauthorized('the app is no longer installed on this portal')
           if (request.method !== 'GET') {
             const csrf = request.headers['x-csrf-token']
-            if (!signer.checkCsrf(token as string, session.m, typeof csrf === 'string' ? csrf : undefined)) throw Errors.forbidden('missing or wrong CSRF token')
+            if (!signer.checkCsrf(token as string, session.m, typeof csrf === 'string' ? csrf : undefined))
+              throw Errors.forbidden('missing or wrong CSRF token')
             const readOnly = request.routeOptions.config as { readOnly?: boolean } | undefined
-            if (!session.a && !readOnly?.readOnly) throw Errors.forbidden('only portal administrators can change settings')
+            if (!session.a && !readOnly?.readOnly)
+              throw Errors.forbidden('only portal administrators can change settings')
           }
           request.session = session
           request.portal = portal
         })
 
-        const ctx = async (request: FastifyRequest): Promise<{ session: Session; portal: Portal; conf: PortalSettings }> => {
+        const ctx = async (
+          request: FastifyRequest,
+        ): Promise<{ session: Session; portal: Portal; conf: PortalSettings }> => {
           const session = request.session!
           return { session, portal: request.portal!, conf: await app.settings.ensure(session.m) }
         }
 
         api.get('/state', async (request) => {
           const { session, portal, conf } = await ctx(request)
-          return buildState(app, { portal, conf, user: { id: session.u, name: session.n, isAdmin: session.a }, base: publicBase(config, request), lang: session.l })
+          return buildState(app, {
+            portal,
+            conf,
+            user: { id: session.u, name: session.n, isAdmin: session.a },
+            base: publicBase(config, request),
+            lang: session.l,
+          })
         })
 
         await api.register(tiktokSettingsRoutes(config, fieldsCache))
@@ -164,10 +206,17 @@ export function settingsRoutes(config: Config) {
         api.get('/leads', async (request) => {
           const { portal } = await ctx(request)
           const q = parseInput(LeadsQuery, request.query, 'query')
-          const rows = await app.leads.latest(portal.member_id, { status: q.status, limit: q.limit, beforeId: q.before })
+          const rows = await app.leads.latest(portal.member_id, {
+            status: q.status,
+            limit: q.limit,
+            beforeId: q.before,
+          })
           const template = leadUrlTemplate(portal.domain)
           // Lead names are personal data: administrators only, masked for everyone else.
-          return { leads: rows.map((r) => leadRowView(r, template, request.session!.a)), nextBefore: rows.length === q.limit ? rows[rows.length - 1]!.id : null }
+          return {
+            leads: rows.map((r) => leadRowView(r, template, request.session!.a)),
+            nextBefore: rows.length === q.limit ? rows[rows.length - 1]!.id : null,
+          }
         })
 
         api.get('/stats', async (request) => buildStats(app, request.session!.m))
@@ -184,7 +233,10 @@ export function settingsRoutes(config: Config) {
             try {
               await app.tiktok.connector.moveCallback(m, url)
             } catch (err) {
-              request.log.warn({ err, memberId: m }, 'moving TikTok subscriptions to the new webhook URL failed; the health check retries')
+              request.log.warn(
+                { err, memberId: m },
+                'moving TikTok subscriptions to the new webhook URL failed; the health check retries',
+              )
             }
           }
           return { url, previousValidUntil: new Date(rotated.previous_webhook_key_until!).toISOString() }
@@ -193,7 +245,11 @@ export function settingsRoutes(config: Config) {
         api.post('/secret/rotate', async (request) => {
           const rotated = await app.settings.rotateSecret(request.session!.m, SECRET_GRACE_MS)
           request.log.info({ memberId: request.session!.m }, 'webhook secret rotated')
-          return { secret: rotated.signing_secret, secretMasked: maskSecret(rotated.signing_secret), previousValidUntil: new Date(rotated.previous_secret_until!).toISOString() }
+          return {
+            secret: rotated.signing_secret,
+            secretMasked: maskSecret(rotated.signing_secret),
+            previousValidUntil: new Date(rotated.previous_secret_until!).toISOString(),
+          }
         })
 
         api.post('/options', async (request) => {
@@ -201,7 +257,11 @@ export function settingsRoutes(config: Config) {
           const m = request.session!.m
           const { retention_days, name_order, ...rest } = body
           // Retention or name order left out of the body: unchanged.
-          await app.settings.update(m, { ...rest, ...(retention_days === undefined ? {} : { retention_days }), ...(name_order === undefined ? {} : { name_order }) })
+          await app.settings.update(m, {
+            ...rest,
+            ...(retention_days === undefined ? {} : { retention_days }),
+            ...(name_order === undefined ? {} : { name_order }),
+          })
           app.portalRates.set(m, body.rate_per_s)
           app.portalQueues.rateChanged(m)
           return { ok: true, options: optionsOf((await app.settings.find(m))!, app.retention.days) }
@@ -212,10 +272,25 @@ export function settingsRoutes(config: Config) {
           const { session, portal, conf } = await ctx(request)
           const { raw } = await fieldsCache.load(session.m)
           const errors = validateMappingAgainstFields(mapping, raw)
-          if (errors.length) return reply.code(400).send({ error: 'APP_ERR_MAPPING_INVALID', message: `The mapping does not fit this portal's lead fields: ${errors.join('; ')}`, errors })
+          if (errors.length)
+            return reply
+              .code(400)
+              .send({
+                error: 'APP_ERR_MAPPING_INVALID',
+                message: `The mapping does not fit this portal's lead fields: ${errors.join('; ')}`,
+                errors,
+              })
           await app.settings.update(session.m, { mapping_json: JSON.stringify(mapping) })
           const latest = (await app.leads.latest(session.m, { limit: 1 }))[0]
-          const warnings = latest ? mapStoredLead(latest, { ...nameOptions(conf, portal.lang), mapping, defaultCountry: conf.default_country, originatorId: manifest.code, portalFields: raw }).warnings : []
+          const warnings = latest
+            ? mapStoredLead(latest, {
+                ...nameOptions(conf, portal.lang),
+                mapping,
+                defaultCountry: conf.default_country,
+                originatorId: manifest.code,
+                portalFields: raw,
+              }).warnings
+            : []
           return { ok: true, mapping, warnings }
         })
 
@@ -227,11 +302,30 @@ export function settingsRoutes(config: Config) {
           const latest = rows.find((r) => r.is_test === 0) ?? rows[0]
           if (!latest) return { lead: null, fields: {}, warnings: [] }
           const { raw } = await fieldsCache.load(session.m).catch(() => ({ raw: undefined }))
-          const { lead, fields, warnings } = mapStoredLead(latest, { ...nameOptions(conf, portal.lang), mapping, defaultCountry: conf.default_country, originatorId: manifest.code, ...(raw ? { portalFields: raw } : {}) })
+          const { lead, fields, warnings } = mapStoredLead(latest, {
+            ...nameOptions(conf, portal.lang),
+            mapping,
+            defaultCountry: conf.default_country,
+            originatorId: manifest.code,
+            ...(raw ? { portalFields: raw } : {}),
+          })
           if (session.a) return { lead: { tiktokLeadId: lead.leadId, answers: lead.answers }, fields, warnings }
           // Not an administrator: the shape of the mapping without the person's data.
-          const hide = (text: string) => lead.answers.reduce((out, a) => (a.value.trim().length > 2 ? out.split(a.value).join(maskPersonal(a.value)) : out), text).replace(/\+?\d[\d ()-]{5,}\d/g, (d) => maskPersonal(d))
-          return { lead: { tiktokLeadId: lead.leadId, answers: lead.answers.map((a) => ({ ...a, value: maskPersonal(a.value) })) }, fields: maskDeep(fields), warnings: warnings.map(hide) }
+          const hide = (text: string) =>
+            lead.answers
+              .reduce(
+                (out, a) => (a.value.trim().length > 2 ? out.split(a.value).join(maskPersonal(a.value)) : out),
+                text,
+              )
+              .replace(/\+?\d[\d ()-]{5,}\d/g, (d) => maskPersonal(d))
+          return {
+            lead: {
+              tiktokLeadId: lead.leadId,
+              answers: lead.answers.map((a) => ({ ...a, value: maskPersonal(a.value) })),
+            },
+            fields: maskDeep(fields),
+            warnings: warnings.map(hide),
+          }
         })
 
         api.post('/test-lead', async (request) => {
@@ -260,7 +354,19 @@ export function settingsRoutes(config: Config) {
               { key: 'What are you interested in?', value: 'A demo' },
             ],
           }
-          await app.leads.insertMany(m, [{ tiktokLeadId, format: 'pull', isTest: true, leadJson: JSON.stringify(lead), rawJson: JSON.stringify({ test: true }) }], { scheme: 'test', valid: true })
+          await app.leads.insertMany(
+            m,
+            [
+              {
+                tiktokLeadId,
+                format: 'pull',
+                isTest: true,
+                leadJson: JSON.stringify(lead),
+                rawJson: JSON.stringify({ test: true }),
+              },
+            ],
+            { scheme: 'test', valid: true },
+          )
           const row = (await app.leads.findByTikTokId(m, tiktokLeadId))!
           app.dispatcher.notify(m)
           return { ok: true, leadId: row.id, tiktokLeadId }
@@ -278,4 +384,3 @@ export function settingsRoutes(config: Config) {
     )
   }
 }
-

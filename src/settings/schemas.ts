@@ -18,7 +18,14 @@ export const LeadsQuery = z.object({
 })
 
 /** The retention choices the tab offers (days; 0 = keep everything, null = the server default). */
-export const RetentionDays = z.union([z.literal(30), z.literal(90), z.literal(180), z.literal(365), z.literal(0), z.null()])
+export const RetentionDays = z.union([
+  z.literal(30),
+  z.literal(90),
+  z.literal(180),
+  z.literal(365),
+  z.literal(0),
+  z.null(),
+])
 export type RetentionDays = z.infer<typeof RetentionDays>
 
 export const OptionsBody = z.object({
@@ -36,16 +43,28 @@ export const OptionsBody = z.object({
 })
 export type OptionsBody = z.infer<typeof OptionsBody>
 /** The options as the tab shows them: the retention always present, with the server default beside it. */
-export type OptionsView = Omit<OptionsBody, 'retention_days' | 'name_order'> & { retention_days: RetentionDays; retention_default_days: number; name_order: NameOrder }
+export type OptionsView = Omit<OptionsBody, 'retention_days' | 'name_order'> & {
+  retention_days: RetentionDays
+  retention_default_days: number
+  name_order: NameOrder
+}
 
 export const MappingBody = MappingConfig
 export const PreviewBody = z.object({ mapping: MappingConfig })
 
-export const ResendBody = z.union([z.object({ all: z.literal(true) }), z.object({ ids: z.array(z.number().int().positive()).min(1).max(500) })])
+export const ResendBody = z.union([
+  z.object({ all: z.literal(true) }),
+  z.object({ ids: z.array(z.number().int().positive()).min(1).max(500) }),
+])
 
 /** GET /api/settings/state */
 export interface StateView {
-  portal: { memberId: string; domain: string; state: 'active' | 'needs_reauth' | 'uninstalled'; stateReason: string | null }
+  portal: {
+    memberId: string
+    domain: string
+    state: 'active' | 'needs_reauth' | 'uninstalled'
+    stateReason: string | null
+  }
   user: { id: number; name: string; isAdmin: boolean }
   /** one plain-language line per problem, empty when all is well */
   problems: string[]
@@ -74,7 +93,16 @@ export interface StateView {
 export interface FieldsView {
   /** 1 classic: lead fields; 2 simple CRM (leads off): contact and deal fields, each marked with its `entity` */
   crmMode?: 1 | 2
-  fields: Array<{ code: string; title: string; type: string; isMultiple: boolean; isReadOnly: boolean; isRequired: boolean; items: Array<{ id: string; value: string }>; entity?: 'contact' | 'deal' }>
+  fields: Array<{
+    code: string
+    title: string
+    type: string
+    isMultiple: boolean
+    isReadOnly: boolean
+    isRequired: boolean
+    items: Array<{ id: string; value: string }>
+    entity?: 'contact' | 'deal'
+  }>
   users: Array<{ id: number; name: string }>
   sources: Array<{ id: string; name: string }>
   statuses: Array<{ id: string; name: string }>
@@ -101,7 +129,14 @@ export interface LeadRowView {
 
 /** GET /api/settings/stats */
 export interface StatsView {
-  days: Array<{ date: string; received: number; delivered: number; duplicate: number; failed: number; medianDeliveryMs: number | null }>
+  days: Array<{
+    date: string
+    received: number
+    delivered: number
+    duplicate: number
+    failed: number
+    medianDeliveryMs: number | null
+  }>
   today: { received: number; delivered: number; duplicate: number; failed: number; medianDeliveryMs: number | null }
   week: { received: number; delivered: number; duplicate: number; failed: number; medianDeliveryMs: number | null }
 }

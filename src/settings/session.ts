@@ -34,7 +34,8 @@ export type SessionSigner = ReturnType<typeof createSessionSigner>
 
 export function createSessionSigner(secret: string, ttlMs = 60 * 60_000, now: () => number = Date.now) {
   const keyFor = (memberId: string) => createHmac('sha256', secret).update(`portal:${memberId}`).digest()
-  const mac = (memberId: string, purpose: string, data: string) => b64(createHmac('sha256', keyFor(memberId)).update(`${purpose}.${data}`).digest())
+  const mac = (memberId: string, purpose: string, data: string) =>
+    b64(createHmac('sha256', keyFor(memberId)).update(`${purpose}.${data}`).digest())
 
   return {
     sign(s: Omit<Session, 'exp' | 'l'> & { l?: Session['l'] }): string {

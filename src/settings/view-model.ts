@@ -16,26 +16,42 @@ const STUCK_AFTER_MS = 5 * 60_000
 /** Plain-language problem lines, in the page's language. */
 const PROBLEMS = {
   en: {
-    needs_reauth: (why: string) => `Bitrix24 no longer accepts the app's access (${why}). A portal administrator must open this page to re-authorise it; leads are kept and will be sent then.`,
+    needs_reauth: (why: string) =>
+      `Bitrix24 no longer accepts the app's access (${why}). A portal administrator must open this page to re-authorise it; leads are kept and will be sent then.`,
     uninstalled: () => 'The app is uninstalled from this portal: leads are stored but not sent.',
-    operating_limit: (at: string, n: number) => `Bitrix24 is limiting this app: sending resumes at ${at}. ${n} lead(s) are waiting and will be sent then; nothing is lost.`,
-    portal_paused: (why: string, at: string) => `Sending to Bitrix24 is paused: the portal did not answer as expected (${why}). Leads are kept and sending is retried automatically, next at ${at}.`,
-    failed: (n: number) => `${n} lead(s) could not be delivered. See the delivery log below, fix the cause and re-send them.`,
-    stuck: (min: number, err: string) => `Leads are waiting: the oldest for ${min} min${err ? ` (last error: ${err})` : ''}.`,
-    no_webhook: () => 'No request has come from TikTok yet: paste the webhook URL into TikTok (steps below) or send a test lead.',
-    verify_failed: (detail: string) => `The last TikTok request failed signature verification (${detail}). It was accepted because verification is in log-only mode.`,
-    app_token_stale: (version: string) => `Bitrix24 updated this app to version ${version}, but its update notice never reached the app, so events from Bitrix24 (such as lead changes) are refused until Bitrix24 gives the app its new key. Leads from TikTok are still sent. To fix it, a portal administrator opens this app from the Bitrix24 menu (Applications); if this message stays, reinstall the app, keeping its data when Bitrix24 asks (settings and leads are then kept).`,
+    operating_limit: (at: string, n: number) =>
+      `Bitrix24 is limiting this app: sending resumes at ${at}. ${n} lead(s) are waiting and will be sent then; nothing is lost.`,
+    portal_paused: (why: string, at: string) =>
+      `Sending to Bitrix24 is paused: the portal did not answer as expected (${why}). Leads are kept and sending is retried automatically, next at ${at}.`,
+    failed: (n: number) =>
+      `${n} lead(s) could not be delivered. See the delivery log below, fix the cause and re-send them.`,
+    stuck: (min: number, err: string) =>
+      `Leads are waiting: the oldest for ${min} min${err ? ` (last error: ${err})` : ''}.`,
+    no_webhook: () =>
+      'No request has come from TikTok yet: paste the webhook URL into TikTok (steps below) or send a test lead.',
+    verify_failed: (detail: string) =>
+      `The last TikTok request failed signature verification (${detail}). It was accepted because verification is in log-only mode.`,
+    app_token_stale: (version: string) =>
+      `Bitrix24 updated this app to version ${version}, but its update notice never reached the app, so events from Bitrix24 (such as lead changes) are refused until Bitrix24 gives the app its new key. Leads from TikTok are still sent. To fix it, a portal administrator opens this app from the Bitrix24 menu (Applications); if this message stays, reinstall the app, keeping its data when Bitrix24 asks (settings and leads are then kept).`,
   },
   ru: {
-    needs_reauth: (why: string) => `Bitrix24 больше не принимает доступ приложения (${why}). Администратор портала должен открыть эту страницу, чтобы переавторизовать его; лиды сохранены и будут отправлены.`,
+    needs_reauth: (why: string) =>
+      `Bitrix24 больше не принимает доступ приложения (${why}). Администратор портала должен открыть эту страницу, чтобы переавторизовать его; лиды сохранены и будут отправлены.`,
     uninstalled: () => 'Приложение удалено с портала: лиды сохраняются, но не отправляются.',
-    operating_limit: (at: string, n: number) => `Битрикс24 ограничивает это приложение: отправка продолжится в ${at}. Лидов в очереди: ${n}, они будут отправлены тогда; ничего не теряется.`,
-    portal_paused: (why: string, at: string) => `Отправка в Битрикс24 приостановлена: портал ответил не так, как ожидалось (${why}). Лиды сохранены, отправка повторяется автоматически, следующая попытка в ${at}.`,
-    failed: (n: number) => `Не удалось доставить лидов: ${n}. Смотрите журнал доставки ниже, устраните причину и отправьте их повторно.`,
-    stuck: (min: number, err: string) => `Лиды ждут отправки: самый старый — ${min} мин${err ? ` (последняя ошибка: ${err})` : ''}.`,
-    no_webhook: () => 'Из TikTok ещё не было запросов: вставьте URL вебхука в TikTok (шаги ниже) или отправьте тестовый лид.',
-    verify_failed: (detail: string) => `Последний запрос TikTok не прошёл проверку подписи (${detail}). Он принят, так как проверка в режиме «только журнал».`,
-    app_token_stale: (version: string) => `Битрикс24 обновил приложение до версии ${version}, но уведомление об обновлении до приложения не дошло, поэтому события из Битрикс24 (например, изменения лидов) отклоняются, пока Битрикс24 не передаст приложению новый ключ. Лиды из TikTok по-прежнему отправляются. Чтобы это исправить, администратор портала открывает приложение из меню Битрикс24 («Приложения»); если сообщение не исчезнет, переустановите приложение, сохранив его данные, когда Битрикс24 спросит (настройки и лиды тогда сохранятся).`,
+    operating_limit: (at: string, n: number) =>
+      `Битрикс24 ограничивает это приложение: отправка продолжится в ${at}. Лидов в очереди: ${n}, они будут отправлены тогда; ничего не теряется.`,
+    portal_paused: (why: string, at: string) =>
+      `Отправка в Битрикс24 приостановлена: портал ответил не так, как ожидалось (${why}). Лиды сохранены, отправка повторяется автоматически, следующая попытка в ${at}.`,
+    failed: (n: number) =>
+      `Не удалось доставить лидов: ${n}. Смотрите журнал доставки ниже, устраните причину и отправьте их повторно.`,
+    stuck: (min: number, err: string) =>
+      `Лиды ждут отправки: самый старый — ${min} мин${err ? ` (последняя ошибка: ${err})` : ''}.`,
+    no_webhook: () =>
+      'Из TikTok ещё не было запросов: вставьте URL вебхука в TikTok (шаги ниже) или отправьте тестовый лид.',
+    verify_failed: (detail: string) =>
+      `Последний запрос TikTok не прошёл проверку подписи (${detail}). Он принят, так как проверка в режиме «только журнал».`,
+    app_token_stale: (version: string) =>
+      `Битрикс24 обновил приложение до версии ${version}, но уведомление об обновлении до приложения не дошло, поэтому события из Битрикс24 (например, изменения лидов) отклоняются, пока Битрикс24 не передаст приложению новый ключ. Лиды из TikTok по-прежнему отправляются. Чтобы это исправить, администратор портала открывает приложение из меню Битрикс24 («Приложения»); если сообщение не исчезнет, переустановите приложение, сохранив его данные, когда Битрикс24 спросит (настройки и лиды тогда сохранятся).`,
   },
 }
 
@@ -99,7 +115,8 @@ export function maskPersonal(value: string): string {
 export function maskDeep(value: unknown): unknown {
   if (typeof value === 'string') return maskPersonal(value)
   if (Array.isArray(value)) return value.map(maskDeep)
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v)]))
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v)]))
   return value
 }
 
@@ -118,10 +135,21 @@ export function leadRowView(row: Lead, template: string, personal = true): LeadR
     attempts: row.attempts,
     b24LeadId: row.b24_lead_id,
     // Simple CRM mode: the id is a deal's, whose card is under /crm/deal/.
-    b24LeadUrl: row.b24_lead_id ? (row.b24_entity === 'deal' ? template.replace('/crm/lead/', '/crm/deal/') : template).replace('#ID#', String(row.b24_lead_id)) : null,
+    b24LeadUrl: row.b24_lead_id
+      ? (row.b24_entity === 'deal' ? template.replace('/crm/lead/', '/crm/deal/') : template).replace(
+          '#ID#',
+          String(row.b24_lead_id),
+        )
+      : null,
     lastError: row.last_error,
     duplicateOf: row.duplicate_of,
-    b24Stage: row.b24_stage_id ? { id: row.b24_stage_id, semantic: row.b24_stage_semantic, at: row.b24_stage_at ? new Date(row.b24_stage_at).toISOString() : null } : null,
+    b24Stage: row.b24_stage_id
+      ? {
+          id: row.b24_stage_id,
+          semantic: row.b24_stage_semantic,
+          at: row.b24_stage_at ? new Date(row.b24_stage_at).toISOString() : null,
+        }
+      : null,
   }
 }
 
@@ -141,24 +169,42 @@ export async function questionsSeen(app: FastifyInstance, memberId: string): Pro
   return [...keys]
 }
 
-export async function buildState(app: FastifyInstance, args: { portal: Portal; conf: PortalSettings; user: { id: number; name: string; isAdmin: boolean }; base: string; lang: Lang }): Promise<StateView> {
+export async function buildState(
+  app: FastifyInstance,
+  args: {
+    portal: Portal
+    conf: PortalSettings
+    user: { id: number; name: string; isAdmin: boolean }
+    base: string
+    lang: Lang
+  },
+): Promise<StateView> {
   const { portal, conf, user, lang } = args
   const m = portal.member_id
-  const [counts, lastDelivered, oldest, questions] = await Promise.all([app.leads.counts(m), app.leads.lastDeliveredAt(m), app.leads.oldestWaiting(m), questionsSeen(app, m)])
+  const [counts, lastDelivered, oldest, questions] = await Promise.all([
+    app.leads.counts(m),
+    app.leads.lastDeliveredAt(m),
+    app.leads.oldestWaiting(m),
+    questionsSeen(app, m),
+  ])
   const text = lang === 'ru' ? PROBLEMS.ru : PROBLEMS.en
   const problems: string[] = []
   if (portal.state === 'needs_reauth') problems.push(text.needs_reauth(portal.state_reason ?? 'token refresh refused'))
   if (portal.state === 'uninstalled') problems.push(text.uninstalled())
-  if (portal.state === 'active' && applicationTokenStale(portal)) problems.push(text.app_token_stale(portal.app_version ?? ''))
+  if (portal.state === 'active' && applicationTokenStale(portal))
+    problems.push(text.app_token_stale(portal.app_version ?? ''))
   const paused = portal.state === 'active' ? app.dispatcher.pauseOf(m) : null
   if (paused) problems.push(text.portal_paused(paused.reason, hhmm(Math.max(paused.until, Date.now()))))
   const limited = portal.state === 'active' ? app.dispatcher.limitOf(m) : null
-  if (limited) problems.push(text.operating_limit(hhmm(limited.until), counts.received + counts.queued + counts.sending))
+  if (limited)
+    problems.push(text.operating_limit(hhmm(limited.until), counts.received + counts.queued + counts.sending))
   if (counts.failed > 0) problems.push(text.failed(counts.failed))
-  if (oldest && Date.now() - oldest.received_at > STUCK_AFTER_MS) problems.push(text.stuck(Math.round((Date.now() - oldest.received_at) / 60_000), oldest.last_error ?? ''))
+  if (oldest && Date.now() - oldest.received_at > STUCK_AFTER_MS)
+    problems.push(text.stuck(Math.round((Date.now() - oldest.received_at) / 60_000), oldest.last_error ?? ''))
   const connected = (await app.tiktok.repo.listConnections(m)).length > 0
   if (!conf.last_webhook_at && !connected) problems.push(text.no_webhook())
-  else if (conf.last_verify_detail && conf.verify_mode === 'log_only' && !/valid/i.test(conf.last_verify_detail)) problems.push(text.verify_failed(conf.last_verify_detail))
+  else if (conf.last_verify_detail && conf.verify_mode === 'log_only' && !/valid/i.test(conf.last_verify_detail))
+    problems.push(text.verify_failed(conf.last_verify_detail))
   // The TikTok connection's own lines (a revoked token, a lost subscription, new unmapped questions).
   if (app.tiktok.ctx) problems.push(...(await buildTikTokView(app.tiktok.ctx, m, mappingOf(conf), lang)).problems)
   return {
@@ -170,7 +216,10 @@ export async function buildState(app: FastifyInstance, args: { portal: Portal; c
     webhook: {
       url: user.isAdmin ? webhookUrl(args.base, conf) : null,
       secretMasked: user.isAdmin ? maskSecret(conf.signing_secret) : null,
-      previousUrlValidUntil: user.isAdmin && conf.previous_webhook_key_until && conf.previous_webhook_key_until > Date.now() ? new Date(conf.previous_webhook_key_until).toISOString() : null,
+      previousUrlValidUntil:
+        user.isAdmin && conf.previous_webhook_key_until && conf.previous_webhook_key_until > Date.now()
+          ? new Date(conf.previous_webhook_key_until).toISOString()
+          : null,
       verifyMode: conf.verify_mode,
       lastScheme: conf.last_verify_scheme,
       lastDetail: conf.last_verify_detail,
@@ -187,7 +236,9 @@ export async function buildState(app: FastifyInstance, args: { portal: Portal; c
 export function crmModeView(portal: Portal, lang: Lang): NonNullable<StateView['crm']> {
   const mode = parseCrmMode(portal.crm_mode)
   const t = strings(lang)
-  return mode === SIMPLE ? { mode, creates: 'contact_and_deal', text: t.crm_mode_simple! } : { mode, creates: 'lead', text: t.crm_mode_classic! }
+  return mode === SIMPLE
+    ? { mode, creates: 'contact_and_deal', text: t.crm_mode_simple! }
+    : { mode, creates: 'lead', text: t.crm_mode_classic! }
 }
 
 type Bucket = StatsView['today']
@@ -204,7 +255,8 @@ export async function buildStats(app: FastifyInstance, memberId: string, nowMs =
     const date = new Date(start).toISOString().slice(0, 10)
     const b = { date, ...empty() }
     b.received = received.find((r) => r.day === date)?.n ?? 0
-    for (const d of done.filter((x) => x.day === date)) if (d.status === 'delivered' || d.status === 'duplicate' || d.status === 'failed') b[d.status] = d.n
+    for (const d of done.filter((x) => x.day === date))
+      if (d.status === 'delivered' || d.status === 'duplicate' || d.status === 'failed') b[d.status] = d.n
     b.medianDeliveryMs = b.delivered ? await app.leads.medianDeliveryMs(memberId, start, start + DAY_MS) : null
     days.push(b)
   }

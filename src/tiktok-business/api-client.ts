@@ -76,7 +76,12 @@ export interface TikTokApi {
   revokeToken(accessToken: string): Promise<void>
   listForms(accessToken: string, advertiserId: string): Promise<TikTokForm[]>
   formFields(accessToken: string, advertiserId: string, pageId: string): Promise<TikTokFormField[]>
-  subscribe(a: { accessToken: string; advertiserId: string; pageId: string | null; callbackUrl: string }): Promise<string>
+  subscribe(a: {
+    accessToken: string
+    advertiserId: string
+    pageId: string | null
+    callbackUrl: string
+  }): Promise<string>
   listSubscriptions(): Promise<TikTokSubscription[]>
   unsubscribe(subscriptionId: string): Promise<void>
   createMockLead(accessToken: string, advertiserId: string, pageId: string): Promise<{ leadId: string }>
@@ -89,7 +94,11 @@ export interface TikTokApi {
     pageId: string,
     taskId: string,
   ): Promise<{ status: LeadTaskStatus; fileType: 'csv' | 'zip' | null }>
-  downloadLeadTask(accessToken: string, advertiserId: string, taskId: string): Promise<{ fileType: 'csv' | 'zip'; body: Readable }>
+  downloadLeadTask(
+    accessToken: string,
+    advertiserId: string,
+    taskId: string,
+  ): Promise<{ fileType: 'csv' | 'zip'; body: Readable }>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,8 +179,20 @@ export function createTikTokApi(opts: TikTokApiOptions): TikTokApi {
     return out
   }
 
-  function fail(endpoint: string, code: number, kind: TikTokErrorKind, detail: string, requestId: string | null = null): TikTokApiError {
-    return new TikTokApiError(code, kind, endpoint, `TikTok ${endpoint}: ${KIND_TEXT[kind]} (${scrub(detail)})`, requestId)
+  function fail(
+    endpoint: string,
+    code: number,
+    kind: TikTokErrorKind,
+    detail: string,
+    requestId: string | null = null,
+  ): TikTokApiError {
+    return new TikTokApiError(
+      code,
+      kind,
+      endpoint,
+      `TikTok ${endpoint}: ${KIND_TEXT[kind]} (${scrub(detail)})`,
+      requestId,
+    )
   }
 
   /** HTTP status + raw text → the envelope of a successful answer, or a TikTokApiError. */
@@ -183,12 +204,14 @@ export function createTikTokApi(opts: TikTokApiOptions): TikTokApi {
     } catch {
       throw fail(endpoint, 0, 'transient', 'the answer is not JSON')
     }
-    if (!isRecord(parsed) || parsed['code'] === undefined) throw fail(endpoint, 0, 'transient', 'the answer has no code')
+    if (!isRecord(parsed) || parsed['code'] === undefined)
+      throw fail(endpoint, 0, 'transient', 'the answer has no code')
     const code = Number(parsed['code'])
     const requestId = typeof parsed['request_id'] === 'string' ? parsed['request_id'] : null
     const message = typeof parsed['message'] === 'string' ? parsed['message'] : ''
     if (!Number.isFinite(code)) throw fail(endpoint, 0, 'transient', 'the answer has no numeric code')
-    if (code !== 0) throw fail(endpoint, code, classify(code), `code ${code}${message ? `: ${message}` : ''}`, requestId)
+    if (code !== 0)
+      throw fail(endpoint, code, classify(code), `code ${code}${message ? `: ${message}` : ''}`, requestId)
     return { code, message, requestId, data: isRecord(parsed['data']) ? parsed['data'] : {} }
   }
 
@@ -204,7 +227,10 @@ export function createTikTokApi(opts: TikTokApiOptions): TikTokApi {
       } catch (err) {
         if (!(err instanceof TikTokApiError) || err.kind !== 'rate_limited' || n >= attempts) {
           if (err instanceof TikTokApiError) {
-            opts.log?.warn({ endpoint, attempt: n, code: err.code, kind: err.kind, requestId: err.requestId }, 'TikTok call failed')
+            opts.log?.warn(
+              { endpoint, attempt: n, code: err.code, kind: err.kind, requestId: err.requestId },
+              'TikTok call failed',
+            )
           }
           throw err
         }
@@ -283,7 +309,9 @@ export function createTikTokApi(opts: TikTokApiOptions): TikTokApi {
 
     async listAdvertisers(accessToken) {
       remember(accessToken)
-      const data = await viaSdk('oauth2/advertiser/get', () => sdk.advertiserGet(opts.appId, opts.appSecret, accessToken))
+      const data = await viaSdk('oauth2/advertiser/get', () =>
+        sdk.advertiserGet(opts.appId, opts.appSecret, accessToken),
+      )
       return records(data['list']).flatMap((a) => {
         const advertiserId = idOf(a['advertiser_id'])
         return advertiserId ? [{ advertiserId, advertiserName: textOf(a['advertiser_name']) ?? advertiserId }] : []
@@ -467,7 +495,12 @@ export function createTikTokApi(opts: TikTokApiOptions): TikTokApi {
         const disposition = res.headers.get('content-disposition') ?? ''
         const fileType: 'csv' | 'zip' = type.includes('zip') || /\.zip\b/i.test(disposition) ? 'zip' : 'csv'
         const raw = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>)
-        return { fileType, body: idleTimeout(raw, opts.timeoutMs, () => fail(endpoint, 0, 'transient', `the download stalled for ${opts.timeoutMs} ms`)) }
+        return {
+          fileType,
+          body: idleTimeout(raw, opts.timeoutMs, () =>
+            fail(endpoint, 0, 'transient', `the download stalled for ${opts.timeoutMs} ms`),
+          ),
+        }
       })
     },
   }

@@ -22,7 +22,12 @@ export interface BackfillResult {
  * per form, daily and on demand, never in a tight loop.
  * @see https://business-api.tiktok.com/portal/docs (Lead Generation: lead export)
  */
-export async function backfillForm(ctx: TikTokContext, conn: TikTokConnection, form: TikTokForm, sinceMs: number): Promise<BackfillResult> {
+export async function backfillForm(
+  ctx: TikTokContext,
+  conn: TikTokConnection,
+  form: TikTokForm,
+  sinceMs: number,
+): Promise<BackfillResult> {
   const log = ctx.log.child({ memberId: conn.member_id, advertiserId: conn.advertiser_id, pageId: form.page_id })
   const result: BackfillResult = { added: 0, seen: 0, error: null }
   try {
@@ -45,7 +50,11 @@ export async function backfillForm(ctx: TikTokContext, conn: TikTokConnection, f
       result.added += await ctx.leads.insertMany(conn.member_id, chunk, { scheme: 'export', valid: true })
       chunk = []
     }
-    for await (const lead of readLeadExport(file.body, file.fileType, { advertiserId: conn.advertiser_id, pageId: form.page_id, pageName: form.title })) {
+    for await (const lead of readLeadExport(file.body, file.fileType, {
+      advertiserId: conn.advertiser_id,
+      pageId: form.page_id,
+      pageName: form.title,
+    })) {
       result.seen += 1
       if (lead.createdAt && Date.parse(lead.createdAt) < since) continue
       const json = JSON.stringify(lead)
@@ -60,6 +69,11 @@ export async function backfillForm(ctx: TikTokContext, conn: TikTokConnection, f
     log.warn({ err: result.error }, 'TikTok backfill failed')
   }
   const now = ctx.now()
-  await ctx.repo.updateForm(conn.advertiser_id, form.page_id, { last_backfill_at: now, last_backfill_added: result.added, last_backfill_error: result.error, updated_at: now })
+  await ctx.repo.updateForm(conn.advertiser_id, form.page_id, {
+    last_backfill_at: now,
+    last_backfill_added: result.added,
+    last_backfill_error: result.error,
+    updated_at: now,
+  })
   return result
 }

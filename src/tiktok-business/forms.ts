@@ -28,7 +28,8 @@ export function unmappedCustom(form: TikTokForm, mapping: MappingConfig): string
 }
 
 /** Whether leads of this form come in (all forms, or this one picked). */
-export const isWanted = (conn: TikTokConnection, form: TikTokForm): boolean => conn.all_forms === 1 || form.selected === 1
+export const isWanted = (conn: TikTokConnection, form: TikTokForm): boolean =>
+  conn.all_forms === 1 || form.selected === 1
 
 /**
  * Read the ad account's lead forms (page/get) and the questions of the wanted ones
@@ -41,7 +42,21 @@ export async function refreshForms(ctx: TikTokContext, conn: TikTokConnection, t
   const listed = await ctx.api.listForms(token, conn.advertiser_id)
   const known = new Map((await ctx.repo.listForms(conn.advertiser_id)).map((f) => [f.page_id, f]))
   for (const f of listed) {
-    await ctx.repo.upsertForm({ advertiser_id: conn.advertiser_id, page_id: f.pageId, member_id: conn.member_id, title: f.title, status: f.status, selected: conn.all_forms, subscription_id: null, last_backfill_at: null, last_backfill_added: null, last_backfill_error: null, test_lead_id: null, test_lead_at: null, updated_at: now })
+    await ctx.repo.upsertForm({
+      advertiser_id: conn.advertiser_id,
+      page_id: f.pageId,
+      member_id: conn.member_id,
+      title: f.title,
+      status: f.status,
+      selected: conn.all_forms,
+      subscription_id: null,
+      last_backfill_at: null,
+      last_backfill_added: null,
+      last_backfill_error: null,
+      test_lead_id: null,
+      test_lead_at: null,
+      updated_at: now,
+    })
   }
   // A form deleted at TikTok: forget it (and cancel its own subscription).
   const listedIds = new Set(listed.map((f) => f.pageId))
@@ -59,7 +74,11 @@ export async function refreshForms(ctx: TikTokContext, conn: TikTokConnection, t
     // The first look sets the baseline; later looks add what appeared.
     const added = before.length === 0 ? [] : fields.map((f) => f.name).filter((n) => !before.includes(n))
     const fresh = [...new Set([...newFieldsOf(form), ...added])].filter((n) => names.has(n))
-    await ctx.repo.updateForm(conn.advertiser_id, form.page_id, { fields_json: JSON.stringify(fields), new_fields_json: JSON.stringify(fresh), updated_at: now })
+    await ctx.repo.updateForm(conn.advertiser_id, form.page_id, {
+      fields_json: JSON.stringify(fields),
+      new_fields_json: JSON.stringify(fresh),
+      updated_at: now,
+    })
   }
   return ctx.repo.listForms(conn.advertiser_id)
 }

@@ -12,10 +12,19 @@ import { liveSubscriptionIds, syncSubscriptions } from './subscriptions.js'
  * which the tab shows in plain words and /metrics exports.
  * @see https://business-api.tiktok.com/portal/docs (Lead Generation subscriptions; return codes 40104/40105)
  */
-export async function checkConnection(ctx: TikTokContext, conn: TikTokConnection, live?: Set<string>): Promise<TikTokConnection> {
+export async function checkConnection(
+  ctx: TikTokContext,
+  conn: TikTokConnection,
+  live?: Set<string>,
+): Promise<TikTokConnection> {
   const now = ctx.now()
   const set = async (status: TikTokConnection['status'], why: string | null) => {
-    await ctx.repo.updateConnection(conn.advertiser_id, { status, status_reason: why, last_check_at: now, updated_at: now })
+    await ctx.repo.updateConnection(conn.advertiser_id, {
+      status,
+      status_reason: why,
+      last_check_at: now,
+      updated_at: now,
+    })
     return (await ctx.repo.findConnection(conn.advertiser_id))!
   }
   const token = ctx.box.open(conn.token_sealed)
@@ -30,7 +39,8 @@ export async function checkConnection(ctx: TikTokContext, conn: TikTokConnection
     const subs = live ?? (await liveSubscriptionIds(ctx.api))
     const fresh = (await ctx.repo.findConnection(conn.advertiser_id))!
     const synced = await syncSubscriptions(ctx, fresh, forms, token, subs)
-    if (synced.recreated > 0) log.warn({ recreated: synced.recreated }, 'TikTok lead subscription had vanished; re-created')
+    if (synced.recreated > 0)
+      log.warn({ recreated: synced.recreated }, 'TikTok lead subscription had vanished; re-created')
     return set('active', synced.recreated > 0 ? 'recreated' : null)
   } catch (err) {
     if (err instanceof TikTokApiError && err.kind === 'token_invalid') {

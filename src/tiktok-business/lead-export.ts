@@ -87,7 +87,10 @@ const META_HEADERS: ReadonlyMap<string, MetaField> = new Map<string, MetaField>(
 
 /** "Lead ID " → "lead_id", "Created-Time" → "created_time". */
 function metaKey(header: string): string {
-  return header.trim().toLowerCase().replace(/[\s-]+/g, '_')
+  return header
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_')
 }
 
 interface Layout {
@@ -266,7 +269,9 @@ async function* firstCsvInZip(body: Readable): AsyncGenerator<Uint8Array> {
     try {
       unzip.push(chunk, final)
     } catch (err) {
-      failure = new ExportFormatError(`the lead export zip is damaged (${err instanceof Error ? err.message : String(err)})`)
+      failure = new ExportFormatError(
+        `the lead export zip is damaged (${err instanceof Error ? err.message : String(err)})`,
+      )
     }
   }
 

@@ -7,7 +7,12 @@ import { z } from 'zod'
  * TikTokRepository.consumeState). TikTok hands it back unchanged on the redirect.
  * @see https://datatracker.ietf.org/doc/html/rfc6749#section-10.12 (CSRF protection with state)
  */
-const StatePayload = z.object({ n: z.string().min(16), m: z.string().min(1), u: z.number().int(), exp: z.number().int() })
+const StatePayload = z.object({
+  n: z.string().min(16),
+  m: z.string().min(1),
+  u: z.number().int(),
+  exp: z.number().int(),
+})
 export type StatePayload = z.infer<typeof StatePayload>
 
 export const STATE_TTL_MS = 10 * 60_000

@@ -14,19 +14,25 @@ const CallbackQuery = z.object({
 
 const TEXT = {
   en: {
-    ok: (n: number) => `TikTok access granted for ${n} ad account(s). Return to the Bitrix24 tab to pick the accounts and forms.`,
+    ok: (n: number) =>
+      `TikTok access granted for ${n} ad account(s). Return to the Bitrix24 tab to pick the accounts and forms.`,
     forged_state: 'This link is not valid (forged or expired). Press "Connect TikTok" in the Bitrix24 tab again.',
-    replayed_state: 'This authorisation was already used or has expired. Press "Connect TikTok" in the Bitrix24 tab again.',
+    replayed_state:
+      'This authorisation was already used or has expired. Press "Connect TikTok" in the Bitrix24 tab again.',
     denied: 'TikTok did not grant access. Nothing was changed.',
     portal_gone: 'The app is no longer installed on this Bitrix24 portal.',
-    exchange_failed: (why: string) => `TikTok did not accept the authorisation (${why}). Nothing was changed; try again.`,
+    exchange_failed: (why: string) =>
+      `TikTok did not accept the authorisation (${why}). Nothing was changed; try again.`,
     title: 'Connect TikTok',
     close: 'You can close this window.',
   },
   ru: {
-    ok: (n: number) => `Доступ TikTok предоставлен для рекламных аккаунтов: ${n}. Вернитесь во вкладку Bitrix24, чтобы выбрать аккаунты и формы.`,
-    forged_state: 'Ссылка недействительна (подделана или устарела). Снова нажмите «Подключить TikTok» во вкладке Bitrix24.',
-    replayed_state: 'Эта авторизация уже использована или устарела. Снова нажмите «Подключить TikTok» во вкладке Bitrix24.',
+    ok: (n: number) =>
+      `Доступ TikTok предоставлен для рекламных аккаунтов: ${n}. Вернитесь во вкладку Bitrix24, чтобы выбрать аккаунты и формы.`,
+    forged_state:
+      'Ссылка недействительна (подделана или устарела). Снова нажмите «Подключить TikTok» во вкладке Bitrix24.',
+    replayed_state:
+      'Эта авторизация уже использована или устарела. Снова нажмите «Подключить TikTok» во вкладке Bitrix24.',
     denied: 'TikTok не предоставил доступ. Ничего не изменено.',
     portal_gone: 'Приложение больше не установлено на этом портале Bitrix24.',
     exchange_failed: (why: string) => `TikTok не принял авторизацию (${why}). Ничего не изменено; попробуйте ещё раз.`,
@@ -52,7 +58,10 @@ export async function tiktokOAuthRoutes(app: FastifyInstance): Promise<void> {
       message = 'The TikTok connection is not configured on this server.'
     } else {
       try {
-        const { advertisers } = await app.tiktok.connector.finishConnect({ state: q.state, auth_code: q.auth_code ?? q.code })
+        const { advertisers } = await app.tiktok.connector.finishConnect({
+          state: q.state,
+          auth_code: q.auth_code ?? q.code,
+        })
         ok = true
         message = t.ok(advertisers.length)
       } catch (err) {
@@ -61,8 +70,17 @@ export async function tiktokOAuthRoutes(app: FastifyInstance): Promise<void> {
         message = err.why === 'exchange_failed' ? t.exchange_failed(err.message) : t[err.why]
       }
     }
-    reply.header('content-security-policy', "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').header('x-content-type-options', 'nosniff')
-    return reply.code(ok ? 200 : 400).type('text/html; charset=utf-8').view('tiktok-callback.eta', { ok, message, title: t.title, close: t.close })
+    reply.header(
+      'content-security-policy',
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    )
+    reply
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .header('x-content-type-options', 'nosniff')
+    return reply
+      .code(ok ? 200 : 400)
+      .type('text/html; charset=utf-8')
+      .view('tiktok-callback.eta', { ok, message, title: t.title, close: t.close })
   })
 }

@@ -9,9 +9,7 @@ import { ApiClient, AuthenticationApi, type SdkCallback, type SdkRequest } from 
  * back and the client parses and classifies it exactly like its own fetch calls.
  * The SDK's `timeout` (superagent's, whole request) is set from the client's `timeoutMs`.
  */
-export type SdkOutcome =
-  | { kind: 'answer'; status: number; text: string }
-  | { kind: 'failed'; reason: string }
+export type SdkOutcome = { kind: 'answer'; status: number; text: string } | { kind: 'failed'; reason: string }
 
 export interface SdkAuth {
   accessToken(body: { app_id: string; secret: string; auth_code: string }): Promise<SdkOutcome>
@@ -33,7 +31,11 @@ export function createSdkAuth(apiUrl: string, timeoutMs: number): SdkAuth {
         }
         // No response: network error or timeout. superagent's messages name the host at most,
         // never the query, but only a fixed description leaves here.
-        const reason = error?.timeout ? `timed out after ${timeoutMs} ms` : error?.code ? `network error ${error.code}` : 'no answer'
+        const reason = error?.timeout
+          ? `timed out after ${timeoutMs} ms`
+          : error?.code
+            ? `network error ${error.code}`
+            : 'no answer'
         resolve({ kind: 'failed', reason })
       }
       try {
@@ -46,6 +48,7 @@ export function createSdkAuth(apiUrl: string, timeoutMs: number): SdkAuth {
 
   return {
     accessToken: (body) => call((cb) => auth.oauth2AccessToken({ body }, cb)),
-    advertiserGet: (appId, secret, accessToken) => call((cb) => auth.oauth2AdvertiserGet(appId, secret, accessToken, cb)),
+    advertiserGet: (appId, secret, accessToken) =>
+      call((cb) => auth.oauth2AdvertiserGet(appId, secret, accessToken, cb)),
   }
 }

@@ -30,7 +30,12 @@ export async function syncSubscriptions(
   const stale: Array<string | null> = []
   const alive = (id: string | null): id is string => !!id && (!live || live.has(id))
   const subscribe = async (pageId: string | null, had: string | null): Promise<string> => {
-    const id = await api.subscribe({ accessToken: token, advertiserId: conn.advertiser_id, pageId, callbackUrl: conn.callback_url })
+    const id = await api.subscribe({
+      accessToken: token,
+      advertiserId: conn.advertiser_id,
+      pageId,
+      callbackUrl: conn.callback_url,
+    })
     result.created += 1
     if (had) {
       result.recreated += 1
@@ -79,7 +84,12 @@ const OUTBOX_RETRY_MS = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3600_000, 12 * 360
  * Cancel what the outbox holds. A subscription TikTok no longer knows counts as cancelled; any other
  * failure waits and is tried again (up to every 12 hours, never dropped).
  */
-export async function drainUnsubscribes(deps: { api: TikTokApi; repo: TikTokRepository; now: () => number; log: FastifyBaseLogger }): Promise<number> {
+export async function drainUnsubscribes(deps: {
+  api: TikTokApi
+  repo: TikTokRepository
+  now: () => number
+  log: FastifyBaseLogger
+}): Promise<number> {
   let done = 0
   for (const row of await deps.repo.dueUnsubscribes(deps.now())) {
     try {
@@ -94,7 +104,11 @@ export async function drainUnsubscribes(deps: { api: TikTokApi; repo: TikTokRepo
         continue
       }
       const wait = OUTBOX_RETRY_MS[Math.min(row.attempts, OUTBOX_RETRY_MS.length - 1)]!
-      await deps.repo.unsubscribeFailed(row.subscription_id, err instanceof Error ? err.message : String(err), deps.now() + wait)
+      await deps.repo.unsubscribeFailed(
+        row.subscription_id,
+        err instanceof Error ? err.message : String(err),
+        deps.now() + wait,
+      )
     }
   }
   return done

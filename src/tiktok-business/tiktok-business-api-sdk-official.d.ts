@@ -10,7 +10,11 @@ declare module 'tiktok-business-api-sdk-official' {
     text?: string
     headers?: Record<string, string | undefined>
   }
-  export type SdkCallback = (error: (Error & { status?: number; timeout?: number; code?: string }) | null, data: unknown, response?: SdkResponse) => void
+  export type SdkCallback = (
+    error: (Error & { status?: number; timeout?: number; code?: string }) | null,
+    data: unknown,
+    response?: SdkResponse,
+  ) => void
   /** superagent's request, returned by every call. */
   export interface SdkRequest {
     abort(): void

@@ -39,7 +39,14 @@ export const TikTokView = z.object({
   grant: z
     .object({
       id: z.string(),
-      advertisers: z.array(z.object({ advertiserId: z.string(), advertiserName: z.string(), connectedHere: z.boolean(), connectedElsewhere: z.string().nullable() })),
+      advertisers: z.array(
+        z.object({
+          advertiserId: z.string(),
+          advertiserName: z.string(),
+          connectedHere: z.boolean(),
+          connectedElsewhere: z.string().nullable(),
+        }),
+      ),
     })
     .nullable(),
   connections: z.array(TikTokConnectionView),
@@ -56,7 +63,9 @@ function statusText(t: TikTokText, c: TikTokConnection): string {
     case 'subscription_lost':
       return t.subscriptionLost(c.advertiser_name, why)
     case 'error':
-      return why === 'lost_access' ? t.lostAccess(c.advertiser_name) : t.unreachable(c.advertiser_name, why.replace(/^unreachable: /, ''))
+      return why === 'lost_access'
+        ? t.lostAccess(c.advertiser_name)
+        : t.unreachable(c.advertiser_name, why.replace(/^unreachable: /, ''))
     default:
       return why === 'recreated' ? `${t.active} ${t.recreated}` : t.active
   }
@@ -72,15 +81,27 @@ function formView(conn: TikTokConnection, f: TikTokForm, mapping: MappingConfig)
     fields: fieldsOf(f).map((x) => x.name),
     newFields: newFieldsOf(f).filter((n) => unmapped.includes(n)),
     unmappedCustom: unmapped,
-    lastBackfill: f.last_backfill_at === null ? null : { at: iso(f.last_backfill_at)!, added: f.last_backfill_added ?? 0, error: f.last_backfill_error },
+    lastBackfill:
+      f.last_backfill_at === null
+        ? null
+        : { at: iso(f.last_backfill_at)!, added: f.last_backfill_added ?? 0, error: f.last_backfill_error },
     testLead: f.test_lead_id && f.test_lead_at ? { at: iso(f.test_lead_at)!, leadId: f.test_lead_id } : null,
   }
 }
 
-export async function buildTikTokView(ctx: TikTokContext | null, memberId: string, mapping: MappingConfig, lang: Lang): Promise<TikTokView> {
+export async function buildTikTokView(
+  ctx: TikTokContext | null,
+  memberId: string,
+  mapping: MappingConfig,
+  lang: Lang,
+): Promise<TikTokView> {
   const t = tiktokText(lang)
   if (!ctx) return { configured: false, problems: [t.notConfigured], grant: null, connections: [] }
-  const [conns, forms, grant] = await Promise.all([ctx.repo.listConnections(memberId), ctx.repo.formsOfPortal(memberId), ctx.repo.findGrant(memberId, ctx.now())])
+  const [conns, forms, grant] = await Promise.all([
+    ctx.repo.listConnections(memberId),
+    ctx.repo.formsOfPortal(memberId),
+    ctx.repo.findGrant(memberId, ctx.now()),
+  ])
   const connections = conns.map((c) => ({
     advertiserId: c.advertiser_id,
     advertiserName: c.advertiser_name,
@@ -95,13 +116,24 @@ export async function buildTikTokView(ctx: TikTokContext | null, memberId: strin
   let grantView: TikTokView['grant'] = null
   if (grant) {
     const advertisers = JSON.parse(grant.advertisers_json) as GrantedAdvertiser[]
-    const owners = new Map((await ctx.repo.ownersOf(advertisers.map((a) => a.advertiserId))).map((o) => [o.advertiser_id, o.member_id]))
+    const owners = new Map(
+      (await ctx.repo.ownersOf(advertisers.map((a) => a.advertiserId))).map((o) => [o.advertiser_id, o.member_id]),
+    )
     const elsewhere = async (id: string) => {
       const owner = owners.get(id)
       if (!owner || owner === memberId) return null
       return (await ctx.portals.find(owner))?.domain ?? 'another portal'
     }
-    grantView = { id: grant.id, advertisers: await Promise.all(advertisers.map(async (a) => ({ ...a, connectedHere: owners.get(a.advertiserId) === memberId, connectedElsewhere: await elsewhere(a.advertiserId) }))) }
+    grantView = {
+      id: grant.id,
+      advertisers: await Promise.all(
+        advertisers.map(async (a) => ({
+          ...a,
+          connectedHere: owners.get(a.advertiserId) === memberId,
+          connectedElsewhere: await elsewhere(a.advertiserId),
+        })),
+      ),
+    }
   }
   const problems: string[] = []
   for (const c of connections) if (c.status !== 'active') problems.push(c.statusText)

@@ -11,7 +11,13 @@ import type { NormalizedLead } from './schemas.js'
 import { verifyTikTokRequest } from './verify.js'
 import { createWebhookBudget } from './webhook-budget.js'
 
-const WebhookParams = z.object({ key: z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/) })
+const WebhookParams = z.object({
+  key: z
+    .string()
+    .min(16)
+    .max(128)
+    .regex(/^[A-Za-z0-9_-]+$/),
+})
 
 /**
  * Leads one request may carry. TikTok pushes one lead per notification; 100 leaves room for
@@ -49,8 +55,12 @@ export async function tiktokRoutes(app: FastifyInstance, opts: TikTokRoutesOptio
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 
-  const limits = opts.config ?? ConfigSchema.pick({ WEBHOOK_MAX_REQUESTS_PER_MIN: true, WEBHOOK_MAX_BYTES_PER_MIN: true }).parse({})
-  const budget = createWebhookBudget({ requestsPerMin: limits.WEBHOOK_MAX_REQUESTS_PER_MIN, bytesPerMin: limits.WEBHOOK_MAX_BYTES_PER_MIN })
+  const limits =
+    opts.config ?? ConfigSchema.pick({ WEBHOOK_MAX_REQUESTS_PER_MIN: true, WEBHOOK_MAX_BYTES_PER_MIN: true }).parse({})
+  const budget = createWebhookBudget({
+    requestsPerMin: limits.WEBHOOK_MAX_REQUESTS_PER_MIN,
+    bytesPerMin: limits.WEBHOOK_MAX_BYTES_PER_MIN,
+  })
   const budgetWarnedAt = new Map<string, number>()
 
   // What the settings tab shows ("last request: TikTok-Signature valid") is written when it changes,
@@ -80,29 +90,48 @@ export async function tiktokRoutes(app: FastifyInstance, opts: TikTokRoutesOptio
       // Once per portal per 10 s: a flood must not turn into a flood of log lines.
       if (nowMs - (budgetWarnedAt.get(memberId) ?? 0) >= 10_000) {
         budgetWarnedAt.set(memberId, nowMs)
-        log.warn({ memberId, exceeded: spent.exceeded, bytes: raw.length }, 'webhook refused: budget of this webhook URL exceeded')
+        log.warn(
+          { memberId, exceeded: spent.exceeded, bytes: raw.length },
+          'webhook refused: budget of this webhook URL exceeded',
+        )
       }
       reply.header('retry-after', String(spent.retryAfterS))
-      throw Errors.webhookBudgetExceeded(`more than ${spent.exceeded === 'requests' ? `${limits.WEBHOOK_MAX_REQUESTS_PER_MIN} requests` : `${limits.WEBHOOK_MAX_BYTES_PER_MIN} bytes`} per minute`)
+      throw Errors.webhookBudgetExceeded(
+        `more than ${spent.exceeded === 'requests' ? `${limits.WEBHOOK_MAX_REQUESTS_PER_MIN} requests` : `${limits.WEBHOOK_MAX_BYTES_PER_MIN} bytes`} per minute`,
+      )
     }
     if (!isJsonContentType(request.headers['content-type'])) {
-      throw Errors.unsupportedMediaType(`got ${JSON.stringify((request.headers['content-type'] ?? '(none)').slice(0, 100))}`)
+      throw Errors.unsupportedMediaType(
+        `got ${JSON.stringify((request.headers['content-type'] ?? '(none)').slice(0, 100))}`,
+      )
     }
 
     // Pushes from the app's own TikTok subscriptions are signed with the developer app's secret;
     // forwarders and the portal's own tooling sign with the portal's secret. Either verifies.
-    const secrets = app.tiktok.appSecret ? [...activeSecrets(conf, nowMs), app.tiktok.appSecret] : activeSecrets(conf, nowMs)
+    const secrets = app.tiktok.appSecret
+      ? [...activeSecrets(conf, nowMs), app.tiktok.appSecret]
+      : activeSecrets(conf, nowMs)
     // Enforce: only a verified header signature passes. The URL key is no signature (it is shown
     // in the tab and sits in proxies' logs), and a missing or blank header is no signature either.
     const enforce = conf.verify_mode === 'enforce'
-    const check = verifyTikTokRequest({ rawBody: raw, headers: request.headers, secrets, urlKeyMatched: true, requireSignature: enforce, nowMs })
+    const check = verifyTikTokRequest({
+      rawBody: raw,
+      headers: request.headers,
+      secrets,
+      urlKeyMatched: true,
+      requireSignature: enforce,
+      nowMs,
+    })
     await recordVerification(memberId, check.scheme, check.detail, nowMs)
     if (!check.valid || (enforce && !check.signatureValid)) {
       if (enforce) {
         log.warn({ memberId, scheme: check.scheme, detail: check.detail }, 'webhook refused: verification failed')
         throw Errors.unauthorized(`signature verification failed (${check.detail})`)
       }
-      log.warn({ memberId, scheme: check.scheme, detail: check.detail }, 'webhook failed verification; accepted (log-only mode)')
+      log.warn(
+        { memberId, scheme: check.scheme, detail: check.detail },
+        'webhook failed verification; accepted (log-only mode)',
+      )
     }
 
     if (raw.length === 0) throw Errors.badRequest('the body is empty; expected a JSON lead notification')
@@ -123,10 +152,20 @@ export async function tiktokRoutes(app: FastifyInstance, opts: TikTokRoutesOptio
       throw Errors.tooManyLeads(`${normalized.leads.length} leads; at most ${MAX_LEADS_PER_REQUEST} per request`)
     }
     // Answered only after insertMany resolves, which is after COMMIT: TikTok's 200 means stored.
-    const stored = await app.leads.insertMany(memberId, toIncoming(normalized.leads, text, body), { scheme: check.scheme, valid: check.valid }, nowMs)
+    const stored = await app.leads.insertMany(
+      memberId,
+      toIncoming(normalized.leads, text, body),
+      { scheme: check.scheme, valid: check.valid },
+      nowMs,
+    )
     if (stored > 0) app.dispatcher.notify(memberId)
     log.info({ memberId, received: normalized.leads.length, stored }, 'leads stored')
-    return reply.send({ ok: true, received: normalized.leads.length, stored, duplicates: normalized.leads.length - stored })
+    return reply.send({
+      ok: true,
+      received: normalized.leads.length,
+      stored,
+      duplicates: normalized.leads.length - stored,
+    })
   })
 }
 
@@ -136,9 +175,17 @@ export async function tiktokRoutes(app: FastifyInstance, opts: TikTokRoutesOptio
  * 2,000 entries take 174 MB). Entries map to leads one to one and in order (adapters.ts).
  */
 function toIncoming(leads: NormalizedLead[], text: string, body: unknown): IncomingLead[] {
-  const incoming = (l: NormalizedLead, rawJson: string): IncomingLead => ({ tiktokLeadId: l.leadId, format: l.format, isTest: false, leadJson: JSON.stringify(l), rawJson })
+  const incoming = (l: NormalizedLead, rawJson: string): IncomingLead => ({
+    tiktokLeadId: l.leadId,
+    format: l.format,
+    isTest: false,
+    leadJson: JSON.stringify(l),
+    rawJson,
+  })
   if (leads.length === 1) return [incoming(leads[0]!, text)]
   const slices = topLevelArrayElements(text, 'entry')
   const entries = (body as { entry?: unknown[] }).entry
-  return leads.map((l, i) => incoming(l, slices && slices.length === leads.length ? slices[i]! : JSON.stringify(entries?.[i] ?? l)))
+  return leads.map((l, i) =>
+    incoming(l, slices && slices.length === leads.length ? slices[i]! : JSON.stringify(entries?.[i] ?? l)),
+  )
 }

@@ -183,7 +183,11 @@ export const LeadAnswer = z.object({ key: z.string().min(1), value: z.string() }
 export type LeadAnswer = z.infer<typeof LeadAnswer>
 
 export const NormalizedLead = z.object({
-  leadId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:@-]+$/),
+  leadId: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_.:@-]+$/),
   format: LeadFormat,
   /** When the lead was made (UTC), not when TikTok sent it; null when the body does not say. */
   createdAt: z.iso.datetime().nullable(),

@@ -60,16 +60,30 @@ export function verifyTikTokRequest(input: VerifyInput): VerifyResult {
 
   if (secrets.length > 0) {
     if (tiktokSignature !== undefined) {
-      return checkTikTokSignature(tiktokSignature, input.rawBody, secrets, input.nowMs, input.toleranceS ?? DEFAULT_TOLERANCE_S)
+      return checkTikTokSignature(
+        tiktokSignature,
+        input.rawBody,
+        secrets,
+        input.nowMs,
+        input.toleranceS ?? DEFAULT_TOLERANCE_S,
+      )
     }
     if (openSignature !== undefined) return checkXOpenSignature(openSignature, input.rawBody, secrets)
   }
 
-  const headerName = tiktokSignature !== undefined ? 'TikTok-Signature' : openSignature !== undefined ? 'X-Open-Signature' : null
+  const headerName =
+    tiktokSignature !== undefined ? 'TikTok-Signature' : openSignature !== undefined ? 'X-Open-Signature' : null
   if (input.requireSignature) {
-    const why = headerName ? `${headerName} cannot be checked: no secret configured` : 'no signature header (a blank one counts as none)'
+    const why = headerName
+      ? `${headerName} cannot be checked: no secret configured`
+      : 'no signature header (a blank one counts as none)'
     return {
-      scheme: headerName === 'TikTok-Signature' ? 'tiktok-signature' : headerName === 'X-Open-Signature' ? 'x-open-signature' : 'none',
+      scheme:
+        headerName === 'TikTok-Signature'
+          ? 'tiktok-signature'
+          : headerName === 'X-Open-Signature'
+            ? 'x-open-signature'
+            : 'none',
       valid: false,
       signatureValid: false,
       detail: `${why}; enforce mode accepts only a verified TikTok-Signature or X-Open-Signature`,
@@ -121,7 +135,12 @@ function checkTikTokSignature(
   nowMs: number,
   toleranceS: number,
 ): VerifyResult {
-  const fail = (detail: string): VerifyResult => ({ scheme: 'tiktok-signature', valid: false, signatureValid: false, detail })
+  const fail = (detail: string): VerifyResult => ({
+    scheme: 'tiktok-signature',
+    valid: false,
+    signatureValid: false,
+    detail,
+  })
 
   // "t=1633174587,s=1849…": split on ',' then on the first '='; several s= are allowed (rotation).
   let t: string | undefined
@@ -172,11 +191,18 @@ function mismatchHint(rawBody: Buffer, t: string, secrets: string[], candidates:
 }
 
 function checkXOpenSignature(value: string, rawBody: Buffer, secrets: string[]): VerifyResult {
-  const fail = (detail: string): VerifyResult => ({ scheme: 'x-open-signature', valid: false, signatureValid: false, detail })
+  const fail = (detail: string): VerifyResult => ({
+    scheme: 'x-open-signature',
+    valid: false,
+    signatureValid: false,
+    detail,
+  })
   const sig = decodeHexSha256(value.replace(/^sha256=/i, ''))
   if (!sig) {
     const looksBase64 = /^[A-Za-z0-9+/]{43}=$/.test(value)
-    return fail(`X-Open-Signature malformed: expected 64 hex characters${looksBase64 ? ' (the value looks like base64)' : ''}`)
+    return fail(
+      `X-Open-Signature malformed: expected 64 hex characters${looksBase64 ? ' (the value looks like base64)' : ''}`,
+    )
   }
   const previous = (i: number) => (i > 0 ? ', previous secret' : '')
   const plain = firstMatchingSecret(secrets, (s) => hmac(s, rawBody), [sig])

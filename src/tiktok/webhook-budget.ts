@@ -53,8 +53,10 @@ export function createWebhookBudget(limits: WebhookBudgetLimits) {
         b = { requests: limits.requestsPerMin, bytes: limits.bytesPerMin, atMs: nowMs }
         buckets.set(key, b)
       } else refill(b, nowMs)
-      if (b.requests < 1) return { ok: false, exceeded: 'requests', retryAfterS: waitS(1 - b.requests, limits.requestsPerMin) }
-      if (b.bytes < bytes) return { ok: false, exceeded: 'bytes', retryAfterS: waitS(bytes - b.bytes, limits.bytesPerMin) }
+      if (b.requests < 1)
+        return { ok: false, exceeded: 'requests', retryAfterS: waitS(1 - b.requests, limits.requestsPerMin) }
+      if (b.bytes < bytes)
+        return { ok: false, exceeded: 'bytes', retryAfterS: waitS(bytes - b.bytes, limits.bytesPerMin) }
       b.requests -= 1
       b.bytes -= bytes
       return { ok: true }

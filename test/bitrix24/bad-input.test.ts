@@ -10,9 +10,19 @@ t.test('install: missing fields, wrong types, garbage, huge bodies', async (t) =
     ['empty body', { headers: FORM, payload: '' }, 400, /member_id|AUTH_ID/],
     ['no refresh token', { headers: FORM, payload: 'AUTH_ID=a&member_id=m1' }, 400, /REFRESH_ID/],
     ['member_id with a slash', { headers: FORM, payload: 'AUTH_ID=a&REFRESH_ID=b&member_id=..%2Fx' }, 400, /member_id/],
-    ['AUTH_EXPIRES not a number', { headers: FORM, payload: 'AUTH_ID=a&REFRESH_ID=b&member_id=m1&AUTH_EXPIRES=soon' }, 400, /AUTH_EXPIRES/],
-    ['JSON garbage', { headers: { 'content-type': 'application/json' }, payload: '{"AUTH_ID":' }, 400, /JSON|Unexpected|body/i],
-    ['huge body', { headers: FORM, payload: 'AUTH_ID=' + 'x'.repeat(10_000) }, 413, /too large/],
+    [
+      'AUTH_EXPIRES not a number',
+      { headers: FORM, payload: 'AUTH_ID=a&REFRESH_ID=b&member_id=m1&AUTH_EXPIRES=soon' },
+      400,
+      /AUTH_EXPIRES/,
+    ],
+    [
+      'JSON garbage',
+      { headers: { 'content-type': 'application/json' }, payload: '{"AUTH_ID":' },
+      400,
+      /JSON|Unexpected|body/i,
+    ],
+    ['huge body', { headers: FORM, payload: `AUTH_ID=${'x'.repeat(10_000)}` }, 413, /too large/],
   ]
   for (const [name, req, status, message] of cases) {
     const res = await app.inject({ method: 'POST', url: '/bitrix24/install', ...req })

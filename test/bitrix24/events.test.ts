@@ -6,7 +6,12 @@ t.test('an event with the wrong application_token gets 401 and changes nothing',
   const { app, url } = await startApp(t, { emu })
   const portal = await installedPortal(emu, url)
   const before = await app.portals.find(portal.memberId)
-  const replies = await emu.deliverEvent(portal, 'ONAPPUNINSTALL', { CLEAN: 1 }, { applicationToken: 'forged', url: `${url}/bitrix24/events` })
+  const replies = await emu.deliverEvent(
+    portal,
+    'ONAPPUNINSTALL',
+    { CLEAN: 1 },
+    { applicationToken: 'forged', url: `${url}/bitrix24/events` },
+  )
   t.equal(replies[0]!.status, 401)
   t.match(JSON.parse(replies[0]!.body), { error: 'APP_ERR_BAD_APPLICATION_TOKEN' })
   t.same(await app.portals.find(portal.memberId), before)
@@ -18,10 +23,18 @@ t.test('an event from an unknown member_id is refused', async (t) => {
   const res = await fetch(`${url}/bitrix24/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: phpForm({ event: 'ONAPPINSTALL', data: { VERSION: 1 }, auth: { member_id: 'nobody', application_token: 'x', access_token: 'y', domain: 'x.bitrix24.com' } }),
+    body: phpForm({
+      event: 'ONAPPINSTALL',
+      data: { VERSION: 1 },
+      auth: { member_id: 'nobody', application_token: 'x', access_token: 'y', domain: 'x.bitrix24.com' },
+    }),
   })
   t.equal(res.status, 401)
-  t.match(await res.json(), { error: 'APP_ERR_BAD_APPLICATION_TOKEN' }, 'the same answer as a wrong token: installed member ids are not revealed')
+  t.match(
+    await res.json(),
+    { error: 'APP_ERR_BAD_APPLICATION_TOKEN' },
+    'the same answer as a wrong token: installed member ids are not revealed',
+  )
   t.same(await app.portals.list(), [])
 })
 
@@ -34,7 +47,11 @@ t.test('ONAPPINSTALL with a token that does not work on the portal cannot set th
   const res = await fetch(`${url}/bitrix24/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: phpForm({ event: 'ONAPPINSTALL', data: {}, auth: { member_id: portal.memberId, application_token: 'attacker', access_token: 'not-a-token' } }),
+    body: phpForm({
+      event: 'ONAPPINSTALL',
+      data: {},
+      auth: { member_id: portal.memberId, application_token: 'attacker', access_token: 'not-a-token' },
+    }),
   })
   t.equal(res.status, 401)
   t.equal((await app.portals.find(portal.memberId))!.application_token, null)

@@ -4,7 +4,9 @@ import { installedPortal, startApp, startEmulator } from '../helpers.js'
 
 /** The placements bound on a classic-mode portal (the emulator's default): simple-mode ones are not. */
 const classic = manifest.placements.filter((p) => (p.modes as readonly number[]).includes(1))
-const classicOffline = manifest.offlineEvents.filter((e) => (e.modes as readonly number[]).includes(1)).map((e) => e.event)
+const classicOffline = manifest.offlineEvents
+  .filter((e) => (e.modes as readonly number[]).includes(1))
+  .map((e) => e.event)
 
 t.test('install stores the portal from the OAuth answer and binds placements and events in one batch', async (t) => {
   const emu = await startEmulator(t)
@@ -31,10 +33,20 @@ t.test('install stores the portal from the OAuth answer and binds placements and
   const online = portal.events.filter((e) => e.event_type !== 'offline')
   t.same(online.map((e) => e.event).sort(), [...manifest.events].sort())
   t.ok(online.every((e) => e.handler === `${url}/bitrix24/events`))
-  t.same(portal.events.filter((e) => e.event_type === 'offline').map((e) => e.event).sort(), [...classicOffline].sort(), 'and the classic-mode offline ones')
+  t.same(
+    portal.events
+      .filter((e) => e.event_type === 'offline')
+      .map((e) => e.event)
+      .sort(),
+    [...classicOffline].sort(),
+    'and the classic-mode offline ones',
+  )
   const topLevel = emu.calls.filter((c) => c.memberId === portal.memberId && !c.inBatch)
   t.equal(topLevel.filter((c) => c.method === 'batch').length, 1, 'one batch call')
-  t.notOk(topLevel.some((c) => /\.(bind|unbind)$/.test(c.method)), 'no binding outside the batch')
+  t.notOk(
+    topLevel.some((c) => /\.(bind|unbind)$/.test(c.method)),
+    'no binding outside the batch',
+  )
   const inBatch = emu.calls.filter((c) => c.memberId === portal.memberId && c.inBatch).map((c) => c.method)
   t.equal(inBatch.filter((m) => m === 'placement.bind').length, classic.length)
   t.equal(inBatch.filter((m) => m === 'event.bind').length, manifest.events.length + classicOffline.length)
@@ -56,18 +68,27 @@ t.test('re-install is idempotent: one binding each, same portal row, new applica
   t.same(await app.settings.find(portal.memberId), settings, 'webhook key and secret survive a re-install')
 })
 
-t.test('an install POST whose refresh token the OAuth server does not know is refused and stores nothing', async (t) => {
-  const emu = await startEmulator(t)
-  const { app, url } = await startApp(t, { emu })
-  const res = await fetch(`${url}/bitrix24/install?DOMAIN=evil.example&PROTOCOL=1&LANG=en`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ AUTH_ID: 'forged', AUTH_EXPIRES: '3600', REFRESH_ID: 'forged-refresh', member_id: 'victim', SERVER_ENDPOINT: 'http://evil.example/rest/' }),
-  })
-  t.equal(res.status, 401)
-  t.match(await res.json(), { error: 'APP_ERR_INSTALL_NOT_VERIFIED' })
-  t.equal(await app.portals.find('victim'), undefined)
-})
+t.test(
+  'an install POST whose refresh token the OAuth server does not know is refused and stores nothing',
+  async (t) => {
+    const emu = await startEmulator(t)
+    const { app, url } = await startApp(t, { emu })
+    const res = await fetch(`${url}/bitrix24/install?DOMAIN=evil.example&PROTOCOL=1&LANG=en`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        AUTH_ID: 'forged',
+        AUTH_EXPIRES: '3600',
+        REFRESH_ID: 'forged-refresh',
+        member_id: 'victim',
+        SERVER_ENDPOINT: 'http://evil.example/rest/',
+      }),
+    })
+    t.equal(res.status, 401)
+    t.match(await res.json(), { error: 'APP_ERR_INSTALL_NOT_VERIFIED' })
+    t.equal(await app.portals.find('victim'), undefined)
+  },
+)
 
 t.test('a forged DOMAIN on a real install cannot move the REST endpoint', async (t) => {
   const emu = await startEmulator(t)
@@ -77,7 +98,12 @@ t.test('a forged DOMAIN on a real install cannot move the REST endpoint', async 
   const res = await fetch(`${url}/bitrix24/install?DOMAIN=attacker.example&PROTOCOL=1`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ AUTH_ID: tokens.access_token, REFRESH_ID: tokens.refresh_token, member_id: portal.memberId, SERVER_ENDPOINT: 'http://attacker.example/rest/' }),
+    body: new URLSearchParams({
+      AUTH_ID: tokens.access_token,
+      REFRESH_ID: tokens.refresh_token,
+      member_id: portal.memberId,
+      SERVER_ENDPOINT: 'http://attacker.example/rest/',
+    }),
   })
   t.equal(res.status, 200)
   const row = await app.portals.find(portal.memberId)

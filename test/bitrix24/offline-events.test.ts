@@ -11,12 +11,25 @@
  */
 import t from 'tap'
 import { manifest } from '../../manifest/app.js'
-import { api, installedPortal, openTab, startApp, startEmulator, tempDbPath, waitFor, type Teardown } from '../helpers.js'
+import {
+  api,
+  installedPortal,
+  openTab,
+  startApp,
+  startEmulator,
+  tempDbPath,
+  waitFor,
+  type Teardown,
+} from '../helpers.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 import type { Emulator, Portal } from '../emulator/app.js'
 import type { StartedApp } from '../helpers.js'
 
-async function deliverOne(s: StartedApp, portal: Portal, lead = sampleLead()): Promise<{ tiktokId: string; b24Id: number }> {
+async function deliverOne(
+  s: StartedApp,
+  portal: Portal,
+  lead = sampleLead(),
+): Promise<{ tiktokId: string; b24Id: number }> {
   const conf = (await s.app.settings.find(portal.memberId))!
   const r = await postWebhook(s.url, conf.webhook_key, notificationBody([lead]), { secret: conf.signing_secret })
   if (r.status !== 200) throw new Error(`webhook answered ${r.status}`)
@@ -42,7 +55,8 @@ async function personsLead(portal: Portal): Promise<number> {
   return ((await res.json()) as { result: number }).result
 }
 
-const lookups = (emu: Emulator, portal: Portal) => emu.calls.filter((c) => c.memberId === portal.memberId && c.method === 'crm.lead.list' && !c.inBatch)
+const lookups = (emu: Emulator, portal: Portal) =>
+  emu.calls.filter((c) => c.memberId === portal.memberId && c.method === 'crm.lead.list' && !c.inBatch)
 
 async function twoApps(t: Teardown) {
   const emu = await startEmulator(t)
@@ -58,7 +72,11 @@ t.test('install binds lead updates offline with our source key (and deal updates
   const emu = await startEmulator(t)
   const { url } = await startApp(t, { emu })
   const portal = await installedPortal(emu, url)
-  t.same(offlineOf(portal).map((e) => e.event), ['ONCRMLEADUPDATE'], 'classic mode: lead updates only')
+  t.same(
+    offlineOf(portal).map((e) => e.event),
+    ['ONCRMLEADUPDATE'],
+    'classic mode: lead updates only',
+  )
   t.equal(offlineOf(portal)[0]?.auth_connector, manifest.offlineAuthConnector, 'with auth_connector')
   const again = await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
   t.equal(again.status, 200)
@@ -69,44 +87,55 @@ t.test('install binds lead updates offline with our source key (and deal updates
   // An admin switches the portal to simple mode; the tab's open notices it and binds deal updates.
   portal.crmMode = 2
   await openTab(url, portal)
-  await waitFor('deal updates bound after the switch', () => offlineOf(portal).some((e) => e.event === 'ONCRMDEALUPDATE'))
+  await waitFor('deal updates bound after the switch', () =>
+    offlineOf(portal).some((e) => e.event === 'ONCRMDEALUPDATE'),
+  )
   t.equal(offlineOf(portal).length, 2)
 
   const simple = await installedPortal(emu, url, { crmMode: 2 })
-  t.same(offlineOf(simple).map((e) => e.event).sort(), ['ONCRMDEALUPDATE', 'ONCRMLEADUPDATE'], 'simple mode: deal updates too')
+  t.same(
+    offlineOf(simple)
+      .map((e) => e.event)
+      .sort(),
+    ['ONCRMDEALUPDATE', 'ONCRMLEADUPDATE'],
+    'simple mode: deal updates too',
+  )
   t.ok(offlineOf(simple).every((e) => e.auth_connector === manifest.offlineAuthConnector))
 })
 
-t.test('a lead moved while the app is down: the next start stores its stage and the delivery log shows it', async (t) => {
-  const { emu, first, portal, restart } = await twoApps(t)
-  const { tiktokId, b24Id } = await deliverOne(first, portal)
-  t.same(await stageOf(first, portal, tiktokId), { id: null, semantic: null }, 'no stage read yet')
-  const walkIn = await personsLead(portal)
-  await first.app.close()
+t.test(
+  'a lead moved while the app is down: the next start stores its stage and the delivery log shows it',
+  async (t) => {
+    const { emu, first, portal, restart } = await twoApps(t)
+    const { tiktokId, b24Id } = await deliverOne(first, portal)
+    t.same(await stageOf(first, portal, tiktokId), { id: null, semantic: null }, 'no stage read yet')
+    const walkIn = await personsLead(portal)
+    await first.app.close()
 
-  emu.moveLead(portal, b24Id, 'IN_PROCESS', { userId: 2 })
-  emu.moveLead(portal, b24Id, 'JUNK', { userId: 2 })
-  emu.moveLead(portal, walkIn, 'PROCESSED')
-  t.equal(emu.offlineQueue(portal).length, 2, 'two leads changed: one record each')
+    emu.moveLead(portal, b24Id, 'IN_PROCESS', { userId: 2 })
+    emu.moveLead(portal, b24Id, 'JUNK', { userId: 2 })
+    emu.moveLead(portal, walkIn, 'PROCESSED')
+    t.equal(emu.offlineQueue(portal).length, 2, 'two leads changed: one record each')
 
-  const second = await restart()
-  await waitFor('stage stored at start', async () => (await stageOf(second, portal, tiktokId)).id === 'JUNK')
-  t.same(await stageOf(second, portal, tiktokId), { id: 'JUNK', semantic: 'F' })
-  await waitFor('queue cleared', () => emu.offlineQueue(portal).length === 0)
-  const read = lookups(emu, portal).at(-1)
-  t.match(read?.params, { filter: { '@ID': [String(b24Id)] } }, 'only our lead is looked up, not the walk-in')
+    const second = await restart()
+    await waitFor('stage stored at start', async () => (await stageOf(second, portal, tiktokId)).id === 'JUNK')
+    t.same(await stageOf(second, portal, tiktokId), { id: 'JUNK', semantic: 'F' })
+    await waitFor('queue cleared', () => emu.offlineQueue(portal).length === 0)
+    const read = lookups(emu, portal).at(-1)
+    t.match(read?.params, { filter: { '@ID': [String(b24Id)] } }, 'only our lead is looked up, not the walk-in')
 
-  const tab = await openTab(second.url, portal)
-  const res = await api(second.url, tab).get('leads?limit=10')
-  t.equal(res.status, 200)
-  const body = (await res.json()) as { leads: Array<{ tiktokLeadId: string; b24Stage: unknown }> }
-  t.match(body.leads.find((l) => l.tiktokLeadId === tiktokId)?.b24Stage, { id: 'JUNK', semantic: 'F', at: String })
-  const script = await (await fetch(`${second.url}/static/settings.js`)).text()
-  t.match(script, /stage_semantic_/, 'the tab\'s script puts the semantic into words')
-  t.match(tab.html, /"stage_semantic_F":"lost"/, 'and the words are on the page: lost')
-})
+    const tab = await openTab(second.url, portal)
+    const res = await api(second.url, tab).get('leads?limit=10')
+    t.equal(res.status, 200)
+    const body = (await res.json()) as { leads: Array<{ tiktokLeadId: string; b24Stage: unknown }> }
+    t.match(body.leads.find((l) => l.tiktokLeadId === tiktokId)?.b24Stage, { id: 'JUNK', semantic: 'F', at: String })
+    const script = await (await fetch(`${second.url}/static/settings.js`)).text()
+    t.match(script, /stage_semantic_/, "the tab's script puts the semantic into words")
+    t.match(tab.html, /"stage_semantic_F":"lost"/, 'and the words are on the page: lost')
+  },
+)
 
-t.test('the app\'s own writes do not come back as offline events', async (t) => {
+t.test("the app's own writes do not come back as offline events", async (t) => {
   const emu = await startEmulator(t)
   const s = await startApp(t, { emu })
   const portal = await installedPortal(emu, s.url)
@@ -119,11 +148,15 @@ t.test('the app\'s own writes do not come back as offline events', async (t) => 
   t.same(emu.offlineQueue(portal), [], 'so nothing was queued for it')
 
   emu.moveLead(portal, first.b24Id, 'CONVERTED')
-  t.equal(emu.offlineQueue(portal).length, 1, 'a person\'s move is queued')
+  t.equal(emu.offlineQueue(portal).length, 1, "a person's move is queued")
   const out = await s.app.offlineEvents.runOnce()
   t.match(out[portal.memberId], { events: 1, stages: 1 })
   t.same(await stageOf(s, portal, first.tiktokId), { id: 'CONVERTED', semantic: 'S' })
-  t.same(await stageOf(s, portal, dup.tiktokId), { id: 'CONVERTED', semantic: 'S' }, 'the duplicate points at the same lead')
+  t.same(
+    await stageOf(s, portal, dup.tiktokId),
+    { id: 'CONVERTED', semantic: 'S' },
+    'the duplicate points at the same lead',
+  )
 })
 
 t.test('a failure between get and clear loses nothing: the reserved batch is taken again', async (t) => {
@@ -136,7 +169,11 @@ t.test('a failure between get and clear loses nothing: the reserved batch is tak
   emu.faults.failNext(3, 500, { method: 'crm.lead.list', memberId: portal.memberId })
   await s.app.offlineEvents.runOnce()
   t.same(await stageOf(s, portal, tiktokId), { id: null, semantic: null }, 'the read failed: nothing stored')
-  t.match(emu.offlineQueue(portal), [{ entityId: b24Id, processId: /^[0-9a-f]{32}$/ }], 'the batch stays reserved, not cleared')
+  t.match(
+    emu.offlineQueue(portal),
+    [{ entityId: b24Id, processId: /^[0-9a-f]{32}$/ }],
+    'the batch stays reserved, not cleared',
+  )
   emu.faults.clear()
 
   emu.moveLead(portal, b24Id, 'JUNK')
@@ -162,16 +199,26 @@ t.test('killed between get and clear: the next process finds the reservation and
   await first.app.offlineEvents.runOnce()
   await first.app.close()
   emu.faults.clear()
-  t.match(emu.offlineQueue(portal), [{ entityId: b24Id, processId: /^[0-9a-f]{32}$/ }], 'reserved by the process that died')
+  t.match(
+    emu.offlineQueue(portal),
+    [{ entityId: b24Id, processId: /^[0-9a-f]{32}$/ }],
+    'reserved by the process that died',
+  )
 
   const second = await restart()
-  await waitFor('stage stored by the new process', async () => (await stageOf(second, portal, tiktokId)).id === 'CONVERTED')
+  await waitFor(
+    'stage stored by the new process',
+    async () => (await stageOf(second, portal, tiktokId)).id === 'CONVERTED',
+  )
   t.same(await stageOf(second, portal, tiktokId), { id: 'CONVERTED', semantic: 'S' })
   await waitFor('queue cleared', () => emu.offlineQueue(portal).length === 0)
-  t.ok(emu.calls.some((c) => c.memberId === portal.memberId && c.method === 'event.offline.list'), 'found through event.offline.list')
+  t.ok(
+    emu.calls.some((c) => c.memberId === portal.memberId && c.method === 'event.offline.list'),
+    'found through event.offline.list',
+  )
 })
 
-t.test('simple CRM mode: a deal moved to won is stored as the delivered lead\'s stage', async (t) => {
+t.test("simple CRM mode: a deal moved to won is stored as the delivered lead's stage", async (t) => {
   const emu = await startEmulator(t)
   const s = await startApp(t, { emu })
   const portal = await installedPortal(emu, s.url, { crmMode: 2 })
@@ -184,6 +231,9 @@ t.test('simple CRM mode: a deal moved to won is stored as the delivered lead\'s 
   const out = await s.app.offlineEvents.runOnce()
   t.match(out[portal.memberId], { events: 1, stages: 1 })
   t.same(await stageOf(s, portal, tiktokId), { id: 'WON', semantic: 'S' })
-  t.ok(emu.calls.some((c) => c.memberId === portal.memberId && c.method === 'crm.deal.list'), 'read with crm.deal.list')
+  t.ok(
+    emu.calls.some((c) => c.memberId === portal.memberId && c.method === 'crm.deal.list'),
+    'read with crm.deal.list',
+  )
   t.same(emu.offlineQueue(portal), [])
 })

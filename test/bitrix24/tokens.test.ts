@@ -34,13 +34,19 @@ t.test('a token close to expiry is refreshed before use (no expired_token round 
   const { app, url } = await startApp(t, { emu, config: { B24_TOKEN_REFRESH_MARGIN_S: 120 } })
   const portal = await installedPortal(emu, url)
   // As if the stored token were issued an hour ago: 60 s left, inside the 120 s margin.
-  await app.db.updateTable('portals').set({ expires_at: Math.floor(Date.now() / 1000) + 60 }).execute()
+  await app.db
+    .updateTable('portals')
+    .set({ expires_at: Math.floor(Date.now() / 1000) + 60 })
+    .execute()
   app.b24.forget(portal.memberId)
   const refreshes = emu.counters.refreshes
   await app.b24.forPortal(portal.memberId).call('app.info')
   await app.b24.forPortal(portal.memberId).call('app.info')
   t.equal(emu.counters.refreshes, refreshes + 1, 'refreshed once, then the fresh token is used')
-  t.notOk(emu.calls.some((c) => c.memberId === portal.memberId && c.error === 'expired_token'), 'no call was refused as expired')
+  t.notOk(
+    emu.calls.some((c) => c.memberId === portal.memberId && c.error === 'expired_token'),
+    'no call was refused as expired',
+  )
 })
 
 t.test('a refused refresh flags the portal as needing re-authorisation and keeps its data', async (t) => {

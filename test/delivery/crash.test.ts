@@ -12,7 +12,10 @@ import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
  */
 
 function startServer(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  return spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
 }
 
 t.test('SIGKILL mid-backlog, restart: every acknowledged lead is in Bitrix24 exactly once', async (t) => {
@@ -38,12 +41,23 @@ t.test('SIGKILL mid-backlog, restart: every acknowledged lead is in Bitrix24 exa
   t.teardown(() => {
     child.kill('SIGKILL')
   })
-  await waitFor('app ready', () => fetch(`${url}/ready`).then((r) => r.ok, () => false), 30_000, 100)
+  await waitFor(
+    'app ready',
+    () =>
+      fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    30_000,
+    100,
+  )
 
   const portal = await installedPortal(emu, url)
   const db = new SQLite(dbPath, { readonly: true })
   t.teardown(() => db.close())
-  const row = db.prepare('select webhook_key, signing_secret from portal_settings where member_id = ?').get(portal.memberId) as { webhook_key: string; signing_secret: string }
+  const row = db
+    .prepare('select webhook_key, signing_secret from portal_settings where member_id = ?')
+    .get(portal.memberId) as { webhook_key: string; signing_secret: string }
   // The secret is stored sealed; the app's key file sits beside its database.
   const conf = { ...row, signing_secret: secretBoxFor(undefined, dbPath).open(row.signing_secret) }
 
@@ -59,7 +73,9 @@ t.test('SIGKILL mid-backlog, restart: every acknowledged lead is in Bitrix24 exa
   child.kill('SIGKILL')
   await new Promise((r) => child.once('exit', r))
   const atKill = portal.leads.size
-  const sendingIds = (db.prepare("select tiktok_lead_id from leads where status = 'sending'").all() as Array<{ tiktok_lead_id: string }>).map((r) => r.tiktok_lead_id)
+  const sendingIds = (
+    db.prepare("select tiktok_lead_id from leads where status = 'sending'").all() as Array<{ tiktok_lead_id: string }>
+  ).map((r) => r.tiktok_lead_id)
   const createdAtKill = new Set([...portal.leads.values()].map((l) => String(l.ORIGIN_ID)))
   const createdButUnrecorded = sendingIds.filter((id) => createdAtKill.has(id)).length
   t.ok(atKill < 300, `killed mid-backlog (${atKill} of 300 created)`)
@@ -70,7 +86,12 @@ t.test('SIGKILL mid-backlog, restart: every acknowledged lead is in Bitrix24 exa
 
   emu.faults.latencyMs = 0
   child = startServer(env)
-  await waitFor('all delivered after restart', () => (db.prepare("select count(*) n from leads where status = 'delivered'").get() as { n: number }).n === 300, 40_000, 100)
+  await waitFor(
+    'all delivered after restart',
+    () => (db.prepare("select count(*) n from leads where status = 'delivered'").get() as { n: number }).n === 300,
+    40_000,
+    100,
+  )
   const origins = [...portal.leads.values()].map((l) => String(l.ORIGIN_ID))
   t.equal(origins.length, 300, 'every acknowledged lead is in Bitrix24')
   t.equal(new Set(origins).size, 300, 'none twice')

@@ -55,7 +55,10 @@ t.test('dedup look-ups are batched: one findbycomm batch and one write batch per
   const { emu, portal } = await withExistingLead(t, 'skip')
   const batches = emu.calls.filter((c) => c.memberId === portal.memberId && c.method === 'batch' && !c.inBatch)
   const lookups = emu.calls.filter((c) => c.memberId === portal.memberId && c.method === 'crm.duplicate.findbycomm')
-  t.ok(lookups.every((c) => c.inBatch), 'every look-up inside a batch')
+  t.ok(
+    lookups.every((c) => c.inBatch),
+    'every look-up inside a batch',
+  )
   t.equal(lookups.length, 4, 'phone and e-mail for each of the two leads')
   t.equal(batches.length, 3, 'install binding, look-ups, writes')
 })

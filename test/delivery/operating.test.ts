@@ -5,7 +5,17 @@ const M = 'member-1'
 const ADD = 'crm.lead.add'
 
 t.test('operating time is read from the answer (time / result_time)', async (t) => {
-  t.same(operatingOf({ start: 1, finish: 2, duration: 0.3, processing: 0.29, operating: 12.5, operating_reset_at: 1_700_000_060 }), { operating: 12.5, resetAt: 1_700_000_060_000, duration: 0.3 })
+  t.same(
+    operatingOf({
+      start: 1,
+      finish: 2,
+      duration: 0.3,
+      processing: 0.29,
+      operating: 12.5,
+      operating_reset_at: 1_700_000_060,
+    }),
+    { operating: 12.5, resetAt: 1_700_000_060_000, duration: 0.3 },
+  )
   t.equal(operatingOf({ duration: 0.3 }), null, 'no operating figure: nothing learnt')
   t.equal(operatingOf(undefined), null)
 })

@@ -10,7 +10,8 @@ async function setup(t: Teardown, emuOpts = {}, appOpts: Parameters<typeof start
   return { emu, ...started, portal, conf }
 }
 
-const leadAdds = (emu: any, memberId: string) => emu.calls.filter((c: any) => c.memberId === memberId && c.method === 'crm.lead.add')
+const leadAdds = (emu: any, memberId: string) =>
+  emu.calls.filter((c: any) => c.memberId === memberId && c.method === 'crm.lead.add')
 
 t.test('a signed webhook becomes exactly one Bitrix24 lead with the mapped fields', async (t) => {
   const { emu, app, url, portal, conf } = await setup(t)
@@ -24,7 +25,10 @@ t.test('a signed webhook becomes exactly one Bitrix24 lead with the mapped field
   t.equal(stored!.verify_scheme, 'tiktok-signature')
   t.equal(stored!.verify_valid, 1)
 
-  await waitFor('lead delivered', async () => (await app.leads.findByTikTokId(portal.memberId, lead.id))?.status === 'delivered')
+  await waitFor(
+    'lead delivered',
+    async () => (await app.leads.findByTikTokId(portal.memberId, lead.id))?.status === 'delivered',
+  )
   t.equal(portal.leads.size, 1)
   const b24 = [...portal.leads.values()][0]!
   // VN writes the family name first: Nguyen is the family name.
@@ -58,7 +62,9 @@ t.test('the same TikTok lead delivered twice is acknowledged twice and stored an
 
 t.test('several leads in one POST are separate leads', async (t) => {
   const { app, url, portal, conf } = await setup(t)
-  const res = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead(), sampleLead(), sampleLead()]), { secret: conf.signing_secret })
+  const res = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead(), sampleLead(), sampleLead()]), {
+    secret: conf.signing_secret,
+  })
   t.match(await res.json(), { received: 3, stored: 3 })
   await waitFor('3 delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 3)
   t.equal(portal.leads.size, 3)
@@ -78,7 +84,10 @@ t.test('verification: log-only accepts and records, enforce refuses and stores n
   const r2 = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: 'wrong-secret' })
   t.equal(r2.status, 401)
   const old = Math.floor(Date.now() / 1000) - 3600
-  const r3 = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: conf.signing_secret, t: old })
+  const r3 = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), {
+    secret: conf.signing_secret,
+    t: old,
+  })
   t.equal(r3.status, 401, 'a replayed (hour-old) signature is refused')
   t.match(await r3.json(), { message: /old|timestamp/i })
   t.equal((await app.leads.latest(portal.memberId, { limit: 100 })).length, before, 'nothing stored')
@@ -91,10 +100,23 @@ t.test('a rotated secret keeps the old one working for the grace period', async 
   await app.settings.update(portal.memberId, { verify_mode: 'enforce' })
   const rotated = await app.settings.rotateSecret(portal.memberId, 60_000)
   t.not(rotated.signing_secret, conf.signing_secret)
-  t.equal((await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: conf.signing_secret })).status, 200)
-  t.equal((await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: rotated.signing_secret })).status, 200)
+  t.equal(
+    (await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: conf.signing_secret }))
+      .status,
+    200,
+  )
+  t.equal(
+    (await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: rotated.signing_secret }))
+      .status,
+    200,
+  )
   await app.settings.rotateSecret(portal.memberId, -1)
-  t.equal((await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: conf.signing_secret })).status, 401, 'grace over')
+  t.equal(
+    (await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: conf.signing_secret }))
+      .status,
+    401,
+    'grace over',
+  )
 })
 
 t.test('bad bodies: malformed JSON, wrong shape, unknown key, too large, non-lead objects', async (t) => {
@@ -112,7 +134,9 @@ t.test('bad bodies: malformed JSON, wrong shape, unknown key, too large, non-lea
   }
   const unknown = await postWebhook(url, 'x'.repeat(43), notificationBody([sampleLead()]), null)
   t.equal(unknown.status, 404)
-  const review = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()], { object: 3 }), { secret: conf.signing_secret })
+  const review = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()], { object: 3 }), {
+    secret: conf.signing_secret,
+  })
   t.equal(review.status, 200)
   t.match(await review.json(), { ignored: /review/ })
   t.same(await app.leads.latest(portal.memberId, { limit: 10 }), [])
@@ -123,7 +147,10 @@ t.test('500 leads arriving at once go out in about 10 batch calls, never over th
   const { emu, app, url, portal, conf } = await setup(t, { burst: 5 })
   const leads = Array.from({ length: 500 }, () => sampleLead())
   const posts = []
-  for (let i = 0; i < 500; i += 25) posts.push(postWebhook(url, conf.webhook_key, notificationBody(leads.slice(i, i + 25)), { secret: conf.signing_secret }))
+  for (let i = 0; i < 500; i += 25)
+    posts.push(
+      postWebhook(url, conf.webhook_key, notificationBody(leads.slice(i, i + 25)), { secret: conf.signing_secret }),
+    )
   for (const r of await Promise.all(posts)) t.equal(r.status, 200)
   await waitFor('500 delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 500, 30_000)
   const batches = emu.calls.filter((c) => c.memberId === portal.memberId && c.method === 'batch' && !c.inBatch)
@@ -136,5 +163,4 @@ t.test('500 leads arriving at once go out in about 10 batch calls, never over th
   t.ok(top.length <= 2 * spanS + 2.2, `${top.length} requests in ${spanS.toFixed(2)} s`)
   t.equal(portal.leads.size, 500)
   t.equal(new Set([...portal.leads.values()].map((l) => l.ORIGIN_ID)).size, 500, 'each lead once')
-
 })

@@ -22,16 +22,32 @@ let n = 0
 /** A lead with its own phone and e-mail (sampleLead's are shared by every lead). */
 function personLead(over: Partial<SampleLead> = {}): SampleLead {
   n += 1
-  return sampleLead({ name: `Tran Thi ${n}`, phone: `+8490${String(1000000 + n)}`, email: `p${n}@example.test`, ...over })
+  return sampleLead({
+    name: `Tran Thi ${n}`,
+    phone: `+8490${String(1000000 + n)}`,
+    email: `p${n}@example.test`,
+    ...over,
+  })
 }
 
 /** Top-level batch calls to this portal that carried crm.item.add commands. */
 function addBatches(emu: Emulator, portal: Portal): number {
-  return emu.calls.filter((c) => c.memberId === portal.memberId && !c.inBatch && c.method === 'batch' && JSON.stringify(c.params).includes('crm.item.add')).length
+  return emu.calls.filter(
+    (c) =>
+      c.memberId === portal.memberId &&
+      !c.inBatch &&
+      c.method === 'batch' &&
+      JSON.stringify(c.params).includes('crm.item.add'),
+  ).length
 }
 
 function inBatch(emu: Emulator, portal: Portal, method: string, entityTypeId?: number): number {
-  return emu.calls.filter((c) => c.memberId === portal.memberId && c.method === method && (entityTypeId === undefined || Number((c.params as { entityTypeId?: unknown }).entityTypeId) === entityTypeId)).length
+  return emu.calls.filter(
+    (c) =>
+      c.memberId === portal.memberId &&
+      c.method === method &&
+      (entityTypeId === undefined || Number((c.params as { entityTypeId?: unknown }).entityTypeId) === entityTypeId),
+  ).length
 }
 
 const placementsOf = (portal: Portal) => portal.placements.map((p) => p.PLACEMENT).sort()
@@ -41,12 +57,22 @@ t.test('simple mode: each lead is a contact and a deal, one batch per 25 leads, 
   const { app, url } = await startApp(t, { emu })
   const portal = await installedPortal(emu, url, { crmMode: 2 })
   t.equal((await app.portals.find(portal.memberId))!.crm_mode, 2, 'the mode was detected at install')
-  t.same(placementsOf(portal), ['CRM_DEAL_LIST_MENU'], 'the deal list menu is bound, not the lead list that does not exist')
+  t.same(
+    placementsOf(portal),
+    ['CRM_DEAL_LIST_MENU'],
+    'the deal list menu is bound, not the lead list that does not exist',
+  )
   const bound = await callJson(portal, 'placement.get', {}, portal.issueToken().access_token)
-  t.same(bound.body.result.map((p: { placement: string }) => p.placement), ['CRM_DEAL_LIST_MENU'], 'placement.get says the same')
+  t.same(
+    bound.body.result.map((p: { placement: string }) => p.placement),
+    ['CRM_DEAL_LIST_MENU'],
+    'placement.get says the same',
+  )
   const conf = (await app.settings.find(portal.memberId))!
   // Lead-style names in the mapping reach the right item: POST the contact's, ASSIGNED_BY_ID both.
-  await app.settings.update(portal.memberId, { mapping_json: JSON.stringify({ rules: [{ source: 'job', target: 'POST' }], constants: { ASSIGNED_BY_ID: 2 } }) })
+  await app.settings.update(portal.memberId, {
+    mapping_json: JSON.stringify({ rules: [{ source: 'job', target: 'POST' }], constants: { ASSIGNED_BY_ID: 2 } }),
+  })
   const leads = Array.from({ length: 30 }, () => personLead({ extra: { job: 'Engineer' } }))
   // Before the first delivery, so the 30 leads are due together.
   const before = addBatches(emu, portal)
@@ -66,10 +92,26 @@ t.test('simple mode: each lead is a contact and a deal, one batch per 25 leads, 
     const deal = portal.deals.get(row.b24_lead_id!)!
     const contact = portal.contacts.get(row.b24_contact_id!)!
     t.equal(row.b24_entity, 'deal', 'recorded as a deal')
-    t.match(deal, { ORIGINATOR_ID: manifest.code, ORIGIN_ID: l.id, SOURCE_ID: 'ADVERTISING', UTM_SOURCE: 'tiktok', UTM_MEDIUM: 'paid_social', UTM_CAMPAIGN: 'Spring campaign', CONTACT_ID: String(row.b24_contact_id) }, 'deal: origin, source, UTM, its contact')
+    t.match(
+      deal,
+      {
+        ORIGINATOR_ID: manifest.code,
+        ORIGIN_ID: l.id,
+        SOURCE_ID: 'ADVERTISING',
+        UTM_SOURCE: 'tiktok',
+        UTM_MEDIUM: 'paid_social',
+        UTM_CAMPAIGN: 'Spring campaign',
+        CONTACT_ID: String(row.b24_contact_id),
+      },
+      'deal: origin, source, UTM, its contact',
+    )
     t.match(deal.TITLE, /TikTok lead/)
     t.match(deal.COMMENTS, /TikTok lead ID/)
-    t.match(contact, { ORIGINATOR_ID: manifest.code, ORIGIN_ID: l.id, NAME: 'Tran Thi', LAST_NAME: l.name!.split(' ').pop() }, 'contact: origin and name')
+    t.match(
+      contact,
+      { ORIGINATOR_ID: manifest.code, ORIGIN_ID: l.id, NAME: 'Tran Thi', LAST_NAME: l.name!.split(' ').pop() },
+      'contact: origin and name',
+    )
     t.match(contact.PHONE, [{ VALUE: l.phone }])
     t.match(contact.EMAIL, [{ VALUE: l.email }])
     t.match(contact, { POST: 'Engineer', ASSIGNED_BY_ID: '2' }, 'mapped rule and constant on the contact')
@@ -82,55 +124,78 @@ t.test('simple mode: each lead is a contact and a deal, one batch per 25 leads, 
   t.end()
 })
 
-t.test('an existing contact with the same phone or e-mail is reused; two leads of one batch share one new contact', async (t) => {
-  const emu = await startEmulator(t)
-  const { app, url } = await startApp(t, { emu })
-  const portal = await installedPortal(emu, url, { crmMode: 2 })
-  const { access_token: token } = portal.issueToken()
-  const made = await callJson(portal, 'crm.item.add', { entityTypeId: 3, fields: { name: 'Known', lastName: 'Person', fm: [{ typeId: 'PHONE', valueType: 'WORK', value: '+84905550001' }] } }, token)
-  const known = made.body.result.item.id as number
-  const conf = (await app.settings.find(portal.memberId))!
-  const returning = personLead({ phone: '+84905550001' })
-  const twinA = personLead({ email: 'twin@example.test' })
-  const twinB = personLead({ email: 'twin@example.test' })
-  await postWebhook(url, conf.webhook_key, notificationBody([returning, twinA, twinB]), { secret: conf.signing_secret })
-  await waitFor('3 delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 3)
+t.test(
+  'an existing contact with the same phone or e-mail is reused; two leads of one batch share one new contact',
+  async (t) => {
+    const emu = await startEmulator(t)
+    const { app, url } = await startApp(t, { emu })
+    const portal = await installedPortal(emu, url, { crmMode: 2 })
+    const { access_token: token } = portal.issueToken()
+    const made = await callJson(
+      portal,
+      'crm.item.add',
+      {
+        entityTypeId: 3,
+        fields: {
+          name: 'Known',
+          lastName: 'Person',
+          fm: [{ typeId: 'PHONE', valueType: 'WORK', value: '+84905550001' }],
+        },
+      },
+      token,
+    )
+    const known = made.body.result.item.id as number
+    const conf = (await app.settings.find(portal.memberId))!
+    const returning = personLead({ phone: '+84905550001' })
+    const twinA = personLead({ email: 'twin@example.test' })
+    const twinB = personLead({ email: 'twin@example.test' })
+    await postWebhook(url, conf.webhook_key, notificationBody([returning, twinA, twinB]), {
+      secret: conf.signing_secret,
+    })
+    await waitFor('3 delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 3)
 
-  t.ok(inBatch(emu, portal, 'crm.duplicate.findbycomm') >= 1, 'contacts were looked up by phone/e-mail')
-  const row = (await app.leads.findByTikTokId(portal.memberId, returning.id))!
-  t.equal(row.b24_contact_id, known, 'the existing contact is the deal\'s')
-  t.same(portal.deals.get(row.b24_lead_id!)!.CONTACT_IDS, [known])
-  const a = (await app.leads.findByTikTokId(portal.memberId, twinA.id))!
-  const b = (await app.leads.findByTikTokId(portal.memberId, twinB.id))!
-  t.equal(a.b24_contact_id, b.b24_contact_id, 'the twins share one contact')
-  t.not(a.b24_lead_id, b.b24_lead_id, 'each has its own deal')
-  t.equal(portal.contacts.size, 2, 'one existing + one new contact, none for the returning person')
-  t.equal(portal.deals.size, 3)
-})
+    t.ok(inBatch(emu, portal, 'crm.duplicate.findbycomm') >= 1, 'contacts were looked up by phone/e-mail')
+    const row = (await app.leads.findByTikTokId(portal.memberId, returning.id))!
+    t.equal(row.b24_contact_id, known, "the existing contact is the deal's")
+    t.same(portal.deals.get(row.b24_lead_id!)!.CONTACT_IDS, [known])
+    const a = (await app.leads.findByTikTokId(portal.memberId, twinA.id))!
+    const b = (await app.leads.findByTikTokId(portal.memberId, twinB.id))!
+    t.equal(a.b24_contact_id, b.b24_contact_id, 'the twins share one contact')
+    t.not(a.b24_lead_id, b.b24_lead_id, 'each has its own deal')
+    t.equal(portal.contacts.size, 2, 'one existing + one new contact, none for the returning person')
+    t.equal(portal.deals.size, 3)
+  },
+)
 
-t.test('an unknown outcome (batch cut mid-way) is reconciled by originId: every lead one contact and one deal', async (t) => {
-  const emu = await startEmulator(t)
-  const { app, url } = await startApp(t, { emu })
-  const portal = await installedPortal(emu, url, { crmMode: 2 })
-  const conf = (await app.settings.find(portal.memberId))!
-  // No phone or e-mail: no look-up batch, so the first batch is the one with the adds.
-  const leads = Array.from({ length: 20 }, () => personLead({ phone: undefined, email: undefined }))
-  emu.faults.failNext(1, 'cut-mid-batch', { method: 'batch', memberId: portal.memberId })
-  await postWebhook(url, conf.webhook_key, notificationBody(leads), { secret: conf.signing_secret })
-  await waitFor('20 delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 20, 20_000)
+t.test(
+  'an unknown outcome (batch cut mid-way) is reconciled by originId: every lead one contact and one deal',
+  async (t) => {
+    const emu = await startEmulator(t)
+    const { app, url } = await startApp(t, { emu })
+    const portal = await installedPortal(emu, url, { crmMode: 2 })
+    const conf = (await app.settings.find(portal.memberId))!
+    // No phone or e-mail: no look-up batch, so the first batch is the one with the adds.
+    const leads = Array.from({ length: 20 }, () => personLead({ phone: undefined, email: undefined }))
+    emu.faults.failNext(1, 'cut-mid-batch', { method: 'batch', memberId: portal.memberId })
+    await postWebhook(url, conf.webhook_key, notificationBody(leads), { secret: conf.signing_secret })
+    await waitFor('20 delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 20, 20_000)
 
-  t.ok(emu.calls.some((c) => c.memberId === portal.memberId && c.method === 'batch' && c.error === 'cut-mid-batch'), 'the batch was cut')
-  t.ok(inBatch(emu, portal, 'crm.item.list', 2) >= 1, 'deals were looked up by originId')
-  const dealOrigins = [...portal.deals.values()].map((d) => String(d.ORIGIN_ID))
-  const contactOrigins = [...portal.contacts.values()].map((c) => String(c.ORIGIN_ID))
-  t.same([dealOrigins.length, new Set(dealOrigins).size], [20, 20], 'every lead one deal')
-  t.same([contactOrigins.length, new Set(contactOrigins).size], [20, 20], 'every lead one contact')
-  t.equal(inBatch(emu, portal, 'crm.item.add', 2), 20, 'no deal was sent twice')
-  for (const l of leads) {
-    const row = (await app.leads.findByTikTokId(portal.memberId, l.id))!
-    t.equal(String(portal.deals.get(row.b24_lead_id!)?.ORIGIN_ID), l.id, 'the row points at its own deal')
-  }
-})
+    t.ok(
+      emu.calls.some((c) => c.memberId === portal.memberId && c.method === 'batch' && c.error === 'cut-mid-batch'),
+      'the batch was cut',
+    )
+    t.ok(inBatch(emu, portal, 'crm.item.list', 2) >= 1, 'deals were looked up by originId')
+    const dealOrigins = [...portal.deals.values()].map((d) => String(d.ORIGIN_ID))
+    const contactOrigins = [...portal.contacts.values()].map((c) => String(c.ORIGIN_ID))
+    t.same([dealOrigins.length, new Set(dealOrigins).size], [20, 20], 'every lead one deal')
+    t.same([contactOrigins.length, new Set(contactOrigins).size], [20, 20], 'every lead one contact')
+    t.equal(inBatch(emu, portal, 'crm.item.add', 2), 20, 'no deal was sent twice')
+    for (const l of leads) {
+      const row = (await app.leads.findByTikTokId(portal.memberId, l.id))!
+      t.equal(String(portal.deals.get(row.b24_lead_id!)?.ORIGIN_ID), l.id, 'the row points at its own deal')
+    }
+  },
+)
 
 t.test('a contact made while its deal failed is reused when the lead is sent again', async (t) => {
   const emu = await startEmulator(t)
@@ -138,7 +203,9 @@ t.test('a contact made while its deal failed is reused when the lead is sent aga
   const portal = await installedPortal(emu, url, { crmMode: 2 })
   const conf = (await app.settings.find(portal.memberId))!
   // A stage the deal pipeline does not have: Bitrix24 refuses the deal, the contact is made.
-  await app.settings.update(portal.memberId, { mapping_json: JSON.stringify({ rules: [], constants: { STAGE_ID: 'NOPE' } }) })
+  await app.settings.update(portal.memberId, {
+    mapping_json: JSON.stringify({ rules: [], constants: { STAGE_ID: 'NOPE' } }),
+  })
   // No phone or e-mail: only the contact id the lead kept can stop a second contact.
   const lead = personLead({ phone: undefined, email: undefined })
   await postWebhook(url, conf.webhook_key, notificationBody([lead]), { secret: conf.signing_secret })
@@ -155,7 +222,11 @@ t.test('a contact made while its deal failed is reused when the lead is sent aga
   const row = (await app.leads.findByTikTokId(portal.memberId, lead.id))!
   t.equal(portal.contacts.size, 1, 'no second contact')
   t.equal(row.b24_contact_id, failed.b24_contact_id)
-  t.same(portal.deals.get(row.b24_lead_id!)!.CONTACT_IDS, [failed.b24_contact_id], 'the deal is bound to the contact made before')
+  t.same(
+    portal.deals.get(row.b24_lead_id!)!.CONTACT_IDS,
+    [failed.b24_contact_id],
+    'the deal is bound to the contact made before',
+  )
 })
 
 t.test('a switch from classic to simple mode is detected: later leads go as deals, placements follow', async (t) => {
@@ -186,77 +257,128 @@ t.test('a switch from classic to simple mode is detected: later leads go as deal
   t.same(placementsOf(portal), ['CRM_DEAL_LIST_MENU'], 'the lead list menu is unbound, the deal list menu bound')
 })
 
-t.test('the tab says which mode the portal is in, re-checks it when an administrator opens it, and offers contact and deal fields', async (t) => {
-  const emu = await startEmulator(t)
-  const { url } = await startApp(t, { emu })
-  const portal = await installedPortal(emu, url, { crmMode: 2 })
-  const tab = await openTab(url, portal)
-  t.equal(tab.status, 200)
-  const s = api(url, tab)
-  const state = await (await s.get('state')).json()
-  t.match(state.crm, { mode: 2, creates: 'contact_and_deal' })
-  t.match(state.crm.text, /Leads are off on this portal \(simple CRM\): each TikTok lead becomes a contact and a deal/)
+t.test(
+  'the tab says which mode the portal is in, re-checks it when an administrator opens it, and offers contact and deal fields',
+  async (t) => {
+    const emu = await startEmulator(t)
+    const { url } = await startApp(t, { emu })
+    const portal = await installedPortal(emu, url, { crmMode: 2 })
+    const tab = await openTab(url, portal)
+    t.equal(tab.status, 200)
+    const s = api(url, tab)
+    const state = await (await s.get('state')).json()
+    t.match(state.crm, { mode: 2, creates: 'contact_and_deal' })
+    t.match(
+      state.crm.text,
+      /Leads are off on this portal \(simple CRM\): each TikTok lead becomes a contact and a deal/,
+    )
 
-  const fields = await (await s.get('fields')).json()
-  t.equal(fields.crmMode, 2)
-  const byCode = Object.fromEntries(fields.fields.map((f: { code: string }) => [f.code, f]))
-  t.match(byCode.NAME, { entity: 'contact' }, 'the person\'s name is a contact field')
-  t.match(byCode.PHONE, { entity: 'contact' })
-  t.match(byCode.TITLE, { entity: 'deal' }, 'the title is the deal\'s')
-  t.match(byCode.UTM_CAMPAIGN, { entity: 'deal' })
-  t.notOk(byCode.STATUS_ID, 'no lead status in simple mode')
-  t.notOk(byCode.CONTACT_IDS, 'the contact link is the app\'s to set')
-  const saved = await s.post('mapping', { rules: [{ source: 'email', target: 'COMMENTS' }], constants: { STATUS_ID: 'NEW' } })
-  t.equal(saved.status, 400, 'a lead-only constant does not fit a simple-mode portal')
+    const fields = await (await s.get('fields')).json()
+    t.equal(fields.crmMode, 2)
+    const byCode = Object.fromEntries(fields.fields.map((f: { code: string }) => [f.code, f]))
+    t.match(byCode.NAME, { entity: 'contact' }, "the person's name is a contact field")
+    t.match(byCode.PHONE, { entity: 'contact' })
+    t.match(byCode.TITLE, { entity: 'deal' }, "the title is the deal's")
+    t.match(byCode.UTM_CAMPAIGN, { entity: 'deal' })
+    t.notOk(byCode.STATUS_ID, 'no lead status in simple mode')
+    t.notOk(byCode.CONTACT_IDS, "the contact link is the app's to set")
+    const saved = await s.post('mapping', {
+      rules: [{ source: 'email', target: 'COMMENTS' }],
+      constants: { STATUS_ID: 'NEW' },
+    })
+    t.equal(saved.status, 400, 'a lead-only constant does not fit a simple-mode portal')
 
-  // The administrator switches leads back on: the next tab open sees it and rebinds the lead list menu.
-  portal.crmMode = 1
-  const again = await openTab(url, portal)
-  const state2 = await (await api(url, again).get('state')).json()
-  t.match(state2.crm, { mode: 1, creates: 'lead' })
-  await waitFor('placements rebound', () => placementsOf(portal).join() === 'CRM_LEAD_LIST_MENU')
-  t.same(placementsOf(portal), ['CRM_LEAD_LIST_MENU'])
-  const fields2 = await (await api(url, again).get('fields')).json()
-  t.ok(fields2.fields.some((f: { code: string }) => f.code === 'STATUS_ID'), 'lead fields again')
-})
+    // The administrator switches leads back on: the next tab open sees it and rebinds the lead list menu.
+    portal.crmMode = 1
+    const again = await openTab(url, portal)
+    const state2 = await (await api(url, again).get('state')).json()
+    t.match(state2.crm, { mode: 1, creates: 'lead' })
+    await waitFor('placements rebound', () => placementsOf(portal).join() === 'CRM_LEAD_LIST_MENU')
+    t.same(placementsOf(portal), ['CRM_LEAD_LIST_MENU'])
+    const fields2 = await (await api(url, again).get('fields')).json()
+    t.ok(
+      fields2.fields.some((f: { code: string }) => f.code === 'STATUS_ID'),
+      'lead fields again',
+    )
+  },
+)
 
-t.test('leads left sending (a batch cut after some contacts): a found deal is delivered, a found contact is bound on the resend, the rest sent', async (t) => {
-  const emu = await startEmulator(t)
-  const { app, url } = await startApp(t, { emu })
-  const portal = await installedPortal(emu, url, { crmMode: 2 })
-  const { access_token: token } = portal.issueToken()
-  const m = portal.memberId
-  const ids = ['7000000000000000001', '7000000000000000002', '7000000000000000003']
-  const stored = ids.map((id) => ({
-    tiktokLeadId: id,
-    format: 'push',
-    isTest: false,
-    rawJson: '{}',
-    leadJson: JSON.stringify({ leadId: id, format: 'push', createdAt: null, formId: null, formName: 'F', pageId: null, pageName: null, advertiserId: null, advertiserName: null, campaignId: null, campaignName: null, adgroupId: null, adgroupName: null, adId: null, adName: null, answers: [{ key: 'name', value: `Le Van ${id.slice(-1)}` }] }),
-  }))
-  await app.leads.insertMany(m, stored, { scheme: 'test', valid: true })
-  // Claimed long ago and never answered: what a crash or a lost answer leaves behind.
-  t.equal((await app.leads.claimDue(m, 10, Date.now() - 120_000)).length, 3)
-  // On the portal: lead 1 got its contact and its deal, lead 2 only its contact, lead 3 nothing.
-  const origin = (id: string) => ({ originatorId: manifest.code, originId: id })
-  const c1 = (await callJson(portal, 'crm.item.add', { entityTypeId: 3, fields: { name: 'Le Van', ...origin(ids[0]!) } }, token)).body.result.item.id as number
-  const d1 = (await callJson(portal, 'crm.item.add', { entityTypeId: 2, fields: { title: 'T', contactIds: [c1], ...origin(ids[0]!) } }, token)).body.result.item.id as number
-  const c2 = (await callJson(portal, 'crm.item.add', { entityTypeId: 3, fields: { name: 'Le Van', ...origin(ids[1]!) } }, token)).body.result.item.id as number
-  const addsBefore = inBatch(emu, portal, 'crm.item.add')
+t.test(
+  'leads left sending (a batch cut after some contacts): a found deal is delivered, a found contact is bound on the resend, the rest sent',
+  async (t) => {
+    const emu = await startEmulator(t)
+    const { app, url } = await startApp(t, { emu })
+    const portal = await installedPortal(emu, url, { crmMode: 2 })
+    const { access_token: token } = portal.issueToken()
+    const m = portal.memberId
+    const ids = ['7000000000000000001', '7000000000000000002', '7000000000000000003']
+    const stored = ids.map((id) => ({
+      tiktokLeadId: id,
+      format: 'push',
+      isTest: false,
+      rawJson: '{}',
+      leadJson: JSON.stringify({
+        leadId: id,
+        format: 'push',
+        createdAt: null,
+        formId: null,
+        formName: 'F',
+        pageId: null,
+        pageName: null,
+        advertiserId: null,
+        advertiserName: null,
+        campaignId: null,
+        campaignName: null,
+        adgroupId: null,
+        adgroupName: null,
+        adId: null,
+        adName: null,
+        answers: [{ key: 'name', value: `Le Van ${id.slice(-1)}` }],
+      }),
+    }))
+    await app.leads.insertMany(m, stored, { scheme: 'test', valid: true })
+    // Claimed long ago and never answered: what a crash or a lost answer leaves behind.
+    t.equal((await app.leads.claimDue(m, 10, Date.now() - 120_000)).length, 3)
+    // On the portal: lead 1 got its contact and its deal, lead 2 only its contact, lead 3 nothing.
+    const origin = (id: string) => ({ originatorId: manifest.code, originId: id })
+    const c1 = (
+      await callJson(portal, 'crm.item.add', { entityTypeId: 3, fields: { name: 'Le Van', ...origin(ids[0]!) } }, token)
+    ).body.result.item.id as number
+    const d1 = (
+      await callJson(
+        portal,
+        'crm.item.add',
+        { entityTypeId: 2, fields: { title: 'T', contactIds: [c1], ...origin(ids[0]!) } },
+        token,
+      )
+    ).body.result.item.id as number
+    const c2 = (
+      await callJson(portal, 'crm.item.add', { entityTypeId: 3, fields: { name: 'Le Van', ...origin(ids[1]!) } }, token)
+    ).body.result.item.id as number
+    const addsBefore = inBatch(emu, portal, 'crm.item.add')
 
-  app.dispatcher.notify(m)
-  await waitFor('3 delivered', async () => (await app.leads.counts(m)).delivered === 3, 15_000)
-  const row = async (i: number) => (await app.leads.findByTikTokId(m, ids[i]!))!
-  t.match(await row(0), { b24_entity: 'deal', b24_lead_id: d1, b24_contact_id: c1 }, 'lead 1: its deal found, nothing sent')
-  const r2 = await row(1)
-  t.equal(r2.b24_contact_id, c2, 'lead 2: the contact it already had')
-  t.same(portal.deals.get(r2.b24_lead_id!)!.CONTACT_IDS, [c2], 'and a deal bound to it')
-  const r3 = await row(2)
-  t.ok(r3.b24_contact_id && r3.b24_contact_id !== c1 && r3.b24_contact_id !== c2, 'lead 3: a contact of its own')
-  t.equal(inBatch(emu, portal, 'crm.item.add') - addsBefore, 3, 'sent: a deal for lead 2, a contact and a deal for lead 3')
-  t.equal(portal.contacts.size, 3)
-  t.equal(portal.deals.size, 3)
-})
+    app.dispatcher.notify(m)
+    await waitFor('3 delivered', async () => (await app.leads.counts(m)).delivered === 3, 15_000)
+    const row = async (i: number) => (await app.leads.findByTikTokId(m, ids[i]!))!
+    t.match(
+      await row(0),
+      { b24_entity: 'deal', b24_lead_id: d1, b24_contact_id: c1 },
+      'lead 1: its deal found, nothing sent',
+    )
+    const r2 = await row(1)
+    t.equal(r2.b24_contact_id, c2, 'lead 2: the contact it already had')
+    t.same(portal.deals.get(r2.b24_lead_id!)!.CONTACT_IDS, [c2], 'and a deal bound to it')
+    const r3 = await row(2)
+    t.ok(r3.b24_contact_id && r3.b24_contact_id !== c1 && r3.b24_contact_id !== c2, 'lead 3: a contact of its own')
+    t.equal(
+      inBatch(emu, portal, 'crm.item.add') - addsBefore,
+      3,
+      'sent: a deal for lead 2, a contact and a deal for lead 3',
+    )
+    t.equal(portal.contacts.size, 3)
+    t.equal(portal.deals.size, 3)
+  },
+)
 
 t.test('in a real browser: the tab says leads are off and the editor groups contact and deal fields', async (t) => {
   const emu = await startEmulator(t)
@@ -270,19 +392,33 @@ t.test('in a real browser: the tab says leads are off and the editor groups cont
   watchErrors(page, errors, 'tab')
   const frame = await openFrame(page, host.url)
   await frame.locator('#st-crm-mode').waitFor({ timeout: 15_000 })
-  t.equal(await text(frame, '#st-crm-mode'), 'Leads are off on this portal (simple CRM): each TikTok lead becomes a contact and a deal.')
+  t.equal(
+    await text(frame, '#st-crm-mode'),
+    'Leads are off on this portal (simple CRM): each TikTok lead becomes a contact and a deal.',
+  )
   await frame.locator('#fields-status').waitFor({ state: 'hidden', timeout: 10_000 })
   t.notOk(await frame.locator('#const-status').isVisible(), 'no lead status constant: a deal has none')
   await frame.getByRole('button', { name: 'Add rule' }).click()
   const target = frame.locator('select[id$="-target"]').last()
-  const groups = await target.locator('optgroup').evaluateAll((gs) => gs.map((g) => [(g as HTMLOptGroupElement).label, [...g.querySelectorAll('option')].map((o) => o.value)]))
+  const groups = await target
+    .locator('optgroup')
+    .evaluateAll((gs) =>
+      gs.map((g) => [(g as HTMLOptGroupElement).label, [...g.querySelectorAll('option')].map((o) => o.value)]),
+    )
   const byLabel = Object.fromEntries(groups) as Record<string, string[]>
-  t.ok(byLabel['Contact (the person)']?.includes('POST') && byLabel['Contact (the person)']?.includes('PHONE'), 'the person\'s fields under Contact')
+  t.ok(
+    byLabel['Contact (the person)']?.includes('POST') && byLabel['Contact (the person)']?.includes('PHONE'),
+    "the person's fields under Contact",
+  )
   t.ok(byLabel['Deal']?.includes('UTM_CAMPAIGN') && !byLabel['Deal']?.includes('POST'), 'the rest under Deal')
   await frame.getByLabel('TikTok field').last().selectOption('meta.ad_name')
   await target.selectOption('POST')
   await frame.getByRole('button', { name: 'Save mapping' }).click()
   await frame.locator('#mapping-result.line--ok').waitFor({ timeout: 10_000 })
-  t.match(JSON.parse((await app.settings.find(portal.memberId))!.mapping_json), { rules: [{ source: 'meta.ad_name', target: 'POST' }] }, 'a contact field is saved as a target')
+  t.match(
+    JSON.parse((await app.settings.find(portal.memberId))!.mapping_json),
+    { rules: [{ source: 'meta.ad_name', target: 'POST' }] },
+    'a contact field is saved as a target',
+  )
   t.same(errors, [], 'no script or CSP errors')
 })

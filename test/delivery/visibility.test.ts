@@ -8,7 +8,9 @@ t.test('/metrics reports leads by portal and status, portal state and queue dept
   const { app, url } = await startApp(t, { emu })
   const portal = await installedPortal(emu, url)
   const conf = (await app.settings.find(portal.memberId))!
-  await postWebhook(url, conf.webhook_key, notificationBody([sampleLead(), sampleLead()]), { secret: conf.signing_secret })
+  await postWebhook(url, conf.webhook_key, notificationBody([sampleLead(), sampleLead()]), {
+    secret: conf.signing_secret,
+  })
   await waitFor('delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 2)
   const res = await fetch(`${url}/metrics`, metricsAuth)
   t.match(res.headers.get('content-type'), /text\/plain/)
@@ -44,7 +46,11 @@ t.test('the pull/test-lead shape and forwarder bodies are accepted through the s
   const pullId = leadId()
   const pull = `{"lead_data":{"name":"Tran Thi B","phone_number":"+84987000111","email":"b@example.com"},"meta_data":{"lead_id":${pullId},"form_name":"Test form","create_time":"2026-11-20 10:00:00"}}`
   const fwdId = `evt-${leadId()}`
-  const forwarder = JSON.stringify({ event_id: fwdId, lead_data: { full_name: 'Le Van C', email: 'c@example.com', phone: '+84911222333' }, campaign: { campaign_name: 'Zapier campaign' } })
+  const forwarder = JSON.stringify({
+    event_id: fwdId,
+    lead_data: { full_name: 'Le Van C', email: 'c@example.com', phone: '+84911222333' },
+    campaign: { campaign_name: 'Zapier campaign' },
+  })
   for (const body of [pull, forwarder]) {
     const r = await postWebhook(url, conf.webhook_key, body, { secret: conf.signing_secret })
     t.equal(r.status, 200)
@@ -64,7 +70,9 @@ t.test('graceful close lets an in-flight batch finish and record its outcome', a
   const portal = await installedPortal(emu, url)
   const conf = (await app.settings.find(portal.memberId))!
   emu.faults.latencyMs = 500
-  await postWebhook(url, conf.webhook_key, notificationBody(Array.from({ length: 10 }, () => sampleLead())), { secret: conf.signing_secret })
+  await postWebhook(url, conf.webhook_key, notificationBody(Array.from({ length: 10 }, () => sampleLead())), {
+    secret: conf.signing_secret,
+  })
   await waitFor('batch in flight', async () => (await app.leads.counts(portal.memberId)).sending === 10)
   await app.close()
   const db = new SQLite(dbPath, { readonly: true })

@@ -68,11 +68,15 @@ class EmulatorServer implements Emulator {
     this.faults = new FaultController(() => this.tokens.expireAll())
     this.operating = new OperatingMeter(this.now, opts.operating)
     const scopeText = opts.scope ?? DEFAULT_SCOPE
-    const self = this
     this.ctx = {
       clientId: opts.clientId ?? 'local.test.app',
       clientSecret: opts.clientSecret ?? 'test-secret',
-      scopes: new Set(scopeText.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+      scopes: new Set(
+        scopeText
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      ),
       scopeText,
       now: this.now,
       tokens: this.tokens,
@@ -83,10 +87,10 @@ class EmulatorServer implements Emulator {
       deliveries: this.deliveries,
       counters: this.counters,
       outboundTimeoutMs: opts.outboundTimeoutMs ?? 10_000,
-      baseUrl: () => self.url,
-      findPortal: (memberId) => self.portals.get(memberId),
-      hold: (socket) => self.hold(socket),
-      track: (work) => self.track(work),
+      baseUrl: () => this.url,
+      findPortal: (memberId) => this.portals.get(memberId),
+      hold: (socket) => this.hold(socket),
+      track: (work) => this.track(work),
       closing: this.closer.signal,
     }
     this.app = Fastify({

@@ -18,7 +18,16 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isPlainObject } from './php-query.js'
-import type { CreatePortalInput, Emulator, FaultKind, InstallAppInput, OperatingOptions, Portal, RefreshFault, UserFieldInput } from './types.js'
+import type {
+  CreatePortalInput,
+  Emulator,
+  FaultKind,
+  InstallAppInput,
+  OperatingOptions,
+  Portal,
+  RefreshFault,
+  UserFieldInput,
+} from './types.js'
 
 type Controlled = Emulator & { listPortals(): Portal[] }
 

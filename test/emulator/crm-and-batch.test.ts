@@ -108,12 +108,21 @@ t.test('PHONE as a plain string stores nothing; as a list it is stored', async (
     token,
   )
   t.equal(form.status, 200)
-  t.match(portal.leads.get(3), { PHONE: [{ VALUE: '+84912345678', VALUE_TYPE: 'WORK' }], TITLE: 'Lead #3' }, 'default title')
+  t.match(
+    portal.leads.get(3),
+    { PHONE: [{ VALUE: '+84912345678', VALUE_TYPE: 'WORK' }], TITLE: 'Lead #3' },
+    'default title',
+  )
 })
 
 t.test('rejected fields answer 400 with an empty code', async (t) => {
   const { portal, token } = await setup(t)
-  portal.addUserField({ FIELD_NAME: 'UF_CRM_CONSENT', USER_TYPE_ID: 'boolean', MANDATORY: 'Y', EDIT_FORM_LABEL: 'Consent' })
+  portal.addUserField({
+    FIELD_NAME: 'UF_CRM_CONSENT',
+    USER_TYPE_ID: 'boolean',
+    MANDATORY: 'Y',
+    EDIT_FORM_LABEL: 'Consent',
+  })
 
   const missingRequired = await callJson(portal, 'crm.lead.add', { fields: { TITLE: 'x' } }, token)
   t.match(missingRequired, { status: 400, body: { error: '', error_description: /Consent/ } })
@@ -124,9 +133,13 @@ t.test('rejected fields answer 400 with an empty code', async (t) => {
     status: 400,
     body: { error: '', error_description: /Quality/ },
   })
-  t.match(await callJson(portal, 'crm.lead.add', { fields: { ...base, UF_CRM_QUALITY: 'Hot' } }, token), {
-    status: 400,
-  }, 'an enumeration takes the item id, not its text')
+  t.match(
+    await callJson(portal, 'crm.lead.add', { fields: { ...base, UF_CRM_QUALITY: 'Hot' } }, token),
+    {
+      status: 400,
+    },
+    'an enumeration takes the item id, not its text',
+  )
   t.match(await callJson(portal, 'crm.lead.add', { fields: { ...base, SOURCE_ID: 'TIKTOK' } }, token), {
     status: 400,
     body: { error: '', error_description: /Source/ },
@@ -143,7 +156,11 @@ t.test('rejected fields answer 400 with an empty code', async (t) => {
   t.equal(portal.leads.size, 1, 'nothing stored by the rejected calls')
 
   portal.statuses.push({ ...portal.statuses[0]!, ID: '900', STATUS_ID: 'TIKTOK', NAME: 'TikTok' })
-  t.equal((await callJson(portal, 'crm.lead.add', { fields: { ...base, SOURCE_ID: 'TIKTOK' } }, token)).status, 200, 'a custom source, once it exists')
+  t.equal(
+    (await callJson(portal, 'crm.lead.add', { fields: { ...base, SOURCE_ID: 'TIKTOK' } }, token)).status,
+    200,
+    'a custom source, once it exists',
+  )
 })
 
 t.test('crm.lead.list: filters (arrays are IN), select, order, pages of 50', async (t) => {
@@ -152,7 +169,8 @@ t.test('crm.lead.list: filters (arrays are IN), select, order, pages of 50', asy
   for (let b = 0; b < 3; b++) {
     const cmd: Record<string, string> = {}
     for (let i = b * 40 + 1; i <= b * 40 + 40; i++) {
-      cmd[`lead_${i}`] = `crm.lead.add?fields[TITLE]=L${i}&fields[ORIGINATOR_ID]=${i % 2 ? 'tiktok' : 'other'}&fields[ORIGIN_ID]=o-${i}`
+      cmd[`lead_${i}`] =
+        `crm.lead.add?fields[TITLE]=L${i}&fields[ORIGINATOR_ID]=${i % 2 ? 'tiktok' : 'other'}&fields[ORIGIN_ID]=o-${i}`
     }
     t.equal((await callJson(portal, 'batch', { halt: 0, cmd }, token)).status, 200)
   }
@@ -169,7 +187,12 @@ t.test('crm.lead.list: filters (arrays are IN), select, order, pages of 50', asy
   t.equal(byOrigin.body.total, 2)
   t.notOk('next' in byOrigin.body)
 
-  const viaForm = await callForm(portal, 'crm.lead.list', { filter: { '@ORIGIN_ID': ['o-4', 'o-5'] }, select: ['ID'] }, token)
+  const viaForm = await callForm(
+    portal,
+    'crm.lead.list',
+    { filter: { '@ORIGIN_ID': ['o-4', 'o-5'] }, select: ['ID'] },
+    token,
+  )
   t.same(viaForm.body.result, [{ ID: '4' }, { ID: '5' }], 'form-encoded @ (IN)')
 
   const page1 = await callJson(portal, 'crm.lead.list', { select: ['ID'] }, token)
@@ -180,11 +203,19 @@ t.test('crm.lead.list: filters (arrays are IN), select, order, pages of 50', asy
   t.notOk('next' in page3.body)
   t.equal(page3.body.result[0].ID, '101')
 
-  const desc = await callJson(portal, 'crm.lead.list', { order: { ID: 'DESC' }, filter: { '>ID': 117 }, select: ['ID'] }, token)
+  const desc = await callJson(
+    portal,
+    'crm.lead.list',
+    { order: { ID: 'DESC' }, filter: { '>ID': 117 }, select: ['ID'] },
+    token,
+  )
   t.same(desc.body.result, [{ ID: '120' }, { ID: '119' }, { ID: '118' }])
 
   const star = await callJson(portal, 'crm.lead.list', { filter: { ID: 1 } }, token)
-  t.ok('TITLE' in star.body.result[0] && !('PHONE' in star.body.result[0]) && !('UF_CRM_QUALITY' in star.body.result[0]), 'default select: standard fields only')
+  t.ok(
+    'TITLE' in star.body.result[0] && !('PHONE' in star.body.result[0]) && !('UF_CRM_QUALITY' in star.body.result[0]),
+    'default select: standard fields only',
+  )
   const uf = await callJson(portal, 'crm.lead.list', { filter: { ID: 1 }, select: ['UF_*'] }, token)
   t.same(Object.keys(uf.body.result[0]).sort(), ['ID', 'UF_CRM_CAMPAIGN', 'UF_CRM_QUALITY'])
 })
@@ -196,13 +227,26 @@ t.test('crm.lead.update changes fields and notifies ONCRMLEADUPDATE', async (t) 
   // The app must be installed and bound for the event to go out.
   portal.installed = true
   portal.applicationToken = 'app-token'
-  t.equal((await callJson(portal, 'event.bind', { event: 'ONCRMLEADUPDATE', handler: `${receiver.url}/events` }, token)).status, 200)
+  t.equal(
+    (await callJson(portal, 'event.bind', { event: 'ONCRMLEADUPDATE', handler: `${receiver.url}/events` }, token))
+      .status,
+    200,
+  )
 
   const phoneId = (portal.leads.get(1)?.['PHONE'] as Array<{ ID: string }>)[0]?.ID
   const reply = await callJson(
     portal,
     'crm.lead.update',
-    { id: 1, fields: { STATUS_ID: 'IN_PROCESS', PHONE: [{ ID: phoneId, VALUE: '' }, { VALUE: '2', VALUE_TYPE: 'HOME' }] } },
+    {
+      id: 1,
+      fields: {
+        STATUS_ID: 'IN_PROCESS',
+        PHONE: [
+          { ID: phoneId, VALUE: '' },
+          { VALUE: '2', VALUE_TYPE: 'HOME' },
+        ],
+      },
+    },
     token,
   )
   t.same([reply.status, reply.body.result], [200, true])
@@ -231,7 +275,15 @@ t.test('crm.lead.fields describes standard and user fields', async (t) => {
   const { portal, token } = await setup(t)
   const reply = await callJson(portal, 'crm.lead.fields', {}, token)
   const f = reply.body.result
-  t.same(f.ID, { type: 'integer', isRequired: false, isReadOnly: true, isImmutable: false, isMultiple: false, isDynamic: false, title: 'ID' })
+  t.same(f.ID, {
+    type: 'integer',
+    isRequired: false,
+    isReadOnly: true,
+    isImmutable: false,
+    isMultiple: false,
+    isDynamic: false,
+    title: 'ID',
+  })
   t.match(f.SOURCE_ID, { type: 'crm_status', statusType: 'SOURCE', isReadOnly: false })
   t.match(f.PHONE, { type: 'crm_multifield', isMultiple: true })
   t.match(f.UF_CRM_QUALITY, {
@@ -240,20 +292,41 @@ t.test('crm.lead.fields describes standard and user fields', async (t) => {
     title: 'UF_CRM_QUALITY',
     listLabel: 'Quality',
     formLabel: 'Quality',
-    items: [{ ID: /^\d+$/, VALUE: 'Hot' }, { ID: /^\d+$/, VALUE: 'Cold' }],
+    items: [
+      { ID: /^\d+$/, VALUE: 'Hot' },
+      { ID: /^\d+$/, VALUE: 'Cold' },
+    ],
   })
 })
 
 t.test('crm.duplicate.findbycomm', async (t) => {
   const { portal, token } = await setup(t)
-  await callJson(portal, 'crm.lead.add', { fields: { PHONE: [{ VALUE: '+84 (912) 345-678', VALUE_TYPE: 'WORK' }] } }, token)
-  await callJson(portal, 'crm.lead.add', { fields: { EMAIL: [{ VALUE: 'Lan@Example.test', VALUE_TYPE: 'WORK' }] } }, token)
+  await callJson(
+    portal,
+    'crm.lead.add',
+    { fields: { PHONE: [{ VALUE: '+84 (912) 345-678', VALUE_TYPE: 'WORK' }] } },
+    token,
+  )
+  await callJson(
+    portal,
+    'crm.lead.add',
+    { fields: { EMAIL: [{ VALUE: 'Lan@Example.test', VALUE_TYPE: 'WORK' }] } },
+    token,
+  )
   t.same(
-    (await callJson(portal, 'crm.duplicate.findbycomm', { entity_type: 'LEAD', type: 'PHONE', values: ['+84912345678'] }, token)).body.result,
+    (
+      await callJson(
+        portal,
+        'crm.duplicate.findbycomm',
+        { entity_type: 'LEAD', type: 'PHONE', values: ['+84912345678'] },
+        token,
+      )
+    ).body.result,
     { LEAD: [1] },
   )
   t.same(
-    (await callJson(portal, 'crm.duplicate.findbycomm', { type: 'EMAIL', values: ['lan@example.test'] }, token)).body.result,
+    (await callJson(portal, 'crm.duplicate.findbycomm', { type: 'EMAIL', values: ['lan@example.test'] }, token)).body
+      .result,
     { LEAD: [2] },
   )
   t.same(
@@ -278,22 +351,53 @@ t.test('crm.status.list, crm.settings.mode.get and simple mode', async (t) => {
   const sources = await callJson(classic, 'crm.status.list', { filter: { ENTITY_ID: 'SOURCE' } }, c.access_token)
   t.same(
     sources.body.result.map((r: { STATUS_ID: string }) => r.STATUS_ID),
-    ['CALL', 'EMAIL', 'WEB', 'ADVERTISING', 'PARTNER', 'RECOMMENDATION', 'TRADE_SHOW', 'WEBFORM', 'CALLBACK', 'RC_GENERATOR', 'STORE', 'OTHER'],
+    [
+      'CALL',
+      'EMAIL',
+      'WEB',
+      'ADVERTISING',
+      'PARTNER',
+      'RECOMMENDATION',
+      'TRADE_SHOW',
+      'WEBFORM',
+      'CALLBACK',
+      'RC_GENERATOR',
+      'STORE',
+      'OTHER',
+    ],
   )
   const stages = await callJson(classic, 'crm.status.list', { filter: { ENTITY_ID: 'STATUS' } }, c.access_token)
-  t.same(stages.body.result.map((r: { STATUS_ID: string }) => r.STATUS_ID), ['NEW', 'IN_PROCESS', 'PROCESSED', 'CONVERTED', 'JUNK'])
+  t.same(
+    stages.body.result.map((r: { STATUS_ID: string }) => r.STATUS_ID),
+    ['NEW', 'IN_PROCESS', 'PROCESSED', 'CONVERTED', 'JUNK'],
+  )
 
   t.equal((await callJson(classic, 'crm.settings.mode.get', {}, c.access_token)).body.result, 1)
   t.equal((await callJson(simple, 'crm.settings.mode.get', {}, s.access_token)).body.result, 2)
 
-  const added = await callJson(simple, 'crm.lead.add', { fields: { NAME: 'Lan', PHONE: [{ VALUE: '+1', VALUE_TYPE: 'WORK' }] } }, s.access_token)
+  const added = await callJson(
+    simple,
+    'crm.lead.add',
+    { fields: { NAME: 'Lan', PHONE: [{ VALUE: '+1', VALUE_TYPE: 'WORK' }] } },
+    s.access_token,
+  )
   t.equal(added.status, 200, 'simple mode still answers an id')
   t.match(simple.leads.get(1), { STATUS_ID: 'CONVERTED', STATUS_SEMANTIC_ID: 'S' })
   const deals = await callJson(simple, 'crm.deal.list', { filter: { LEAD_ID: 1 } }, s.access_token)
   t.equal(deals.body.total, 1, 'a deal was made from the lead')
   t.equal(simple.contacts.size, 1)
-  const contact = await callJson(simple, 'crm.contact.add', { fields: { NAME: 'B', EMAIL: [{ VALUE: 'b@x.test' }] } }, s.access_token)
-  const deal = await callJson(simple, 'crm.deal.add', { fields: { TITLE: 'T', CONTACT_ID: contact.body.result } }, s.access_token)
+  const contact = await callJson(
+    simple,
+    'crm.contact.add',
+    { fields: { NAME: 'B', EMAIL: [{ VALUE: 'b@x.test' }] } },
+    s.access_token,
+  )
+  const deal = await callJson(
+    simple,
+    'crm.deal.add',
+    { fields: { TITLE: 'T', CONTACT_ID: contact.body.result } },
+    s.access_token,
+  )
   t.match(simple.deals.get(deal.body.result), { CONTACT_ID: String(contact.body.result), STAGE_ID: 'NEW' })
 })
 
@@ -423,7 +527,12 @@ t.test('no batch inside a batch; sub-commands keep the scope check', async (t) =
   const emu = await startEmulator(t, { scope: 'crm' })
   const portal = emu.createPortal()
   const { access_token } = portal.issueToken()
-  const reply = await callJson(portal, 'batch', { cmd: { inner: 'batch?cmd[x]=profile', user: 'user.current' } }, access_token)
+  const reply = await callJson(
+    portal,
+    'batch',
+    { cmd: { inner: 'batch?cmd[x]=profile', user: 'user.current' } },
+    access_token,
+  )
   t.match(reply.body.result.result_error, {
     inner: { error: 'ERROR_BATCH_METHOD_NOT_ALLOWED' },
     user: { error: 'insufficient_scope' },

@@ -39,7 +39,10 @@ t.test('loseNext drops exactly that many events, never retried', async (t) => {
     ...(await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 2 } })),
     ...(await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 3 } })),
   ]
-  t.same(replies.map((r) => r.status), [0, 0, 200])
+  t.same(
+    replies.map((r) => r.status),
+    [0, 0, 200],
+  )
   await emu.settled()
   const got = app.requests.slice(before).map((r) => (r.form['data'] as { FIELDS: { ID: string } }).FIELDS.ID)
   t.same(got, ['3'])
@@ -70,11 +73,18 @@ t.test('updateApp: a new application_token, old bindings gone, ONAPPUPDATE to it
   portal.events.push({ event: 'ONAPPUPDATE', handler: `${app.url}/events`, event_type: 'online', auth_type: 0 })
   const oldToken = portal.applicationToken
   const replies = await emu.updateApp(portal, { version: '2' })
-  t.same(replies.map((r) => r.status), [200])
+  t.same(
+    replies.map((r) => r.status),
+    [200],
+  )
   t.not(portal.applicationToken, oldToken)
   t.same(portal.events, [], 'handlers bound by the old version are gone')
   const evt = app.requests.at(-1)!
-  t.match(evt.form, { event: 'ONAPPUPDATE', data: { VERSION: '2', PREVIOUS_VERSION: '1' }, auth: { application_token: portal.applicationToken } })
+  t.match(evt.form, {
+    event: 'ONAPPUPDATE',
+    data: { VERSION: '2', PREVIOUS_VERSION: '1' },
+    auth: { application_token: portal.applicationToken },
+  })
   t.same(await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 1 } }), [], 'nothing bound: nothing sent')
 })
 
@@ -84,13 +94,40 @@ t.test('placement.bind / event.bind refuse handlers without a public domain (ERR
   const portal = emu.createPortal()
   const { access_token } = portal.issueToken(1)
   for (const handler of ['http://localhost:3000/h', 'https://app.localhost/h', 'http://myserver/h', 'not a url']) {
-    t.match(await callJson(portal, 'event.bind', { event: 'ONCRMLEADADD', handler }, access_token), { status: 400, body: { error: 'ERROR_WRONG_HANDLER_URL' } }, `event.bind ${handler}`)
-    t.match(await callJson(portal, 'placement.bind', { PLACEMENT: 'CRM_LEAD_LIST_MENU', HANDLER: handler, TITLE: 'x' }, access_token), { status: 400, body: { error: 'ERROR_WRONG_HANDLER_URL' } }, `placement.bind ${handler}`)
+    t.match(
+      await callJson(portal, 'event.bind', { event: 'ONCRMLEADADD', handler }, access_token),
+      { status: 400, body: { error: 'ERROR_WRONG_HANDLER_URL' } },
+      `event.bind ${handler}`,
+    )
+    t.match(
+      await callJson(
+        portal,
+        'placement.bind',
+        { PLACEMENT: 'CRM_LEAD_LIST_MENU', HANDLER: handler, TITLE: 'x' },
+        access_token,
+      ),
+      { status: 400, body: { error: 'ERROR_WRONG_HANDLER_URL' } },
+      `placement.bind ${handler}`,
+    )
   }
-  t.match(await callJson(portal, 'event.bind', { event: 'ONCRMLEADADD', handler: 'ftp://app.example.com/h' }, access_token), { body: { error: 'ERROR_UNSUPPORTED_PROTOCOL' } })
+  t.match(
+    await callJson(portal, 'event.bind', { event: 'ONCRMLEADADD', handler: 'ftp://app.example.com/h' }, access_token),
+    { body: { error: 'ERROR_UNSUPPORTED_PROTOCOL' } },
+  )
   t.same(portal.events, [])
   t.same(portal.placements, [])
   // 127.0.0.1: the tests' stand-in for a public host. A domain passes too.
-  t.match(await callJson(portal, 'event.bind', { event: 'ONCRMLEADADD', handler: 'http://127.0.0.1:9/h' }, access_token), { status: 200 })
-  t.match(await callJson(portal, 'placement.bind', { PLACEMENT: 'CRM_LEAD_LIST_MENU', HANDLER: 'https://app.example.com/p', TITLE: 'x' }, access_token), { status: 200 })
+  t.match(
+    await callJson(portal, 'event.bind', { event: 'ONCRMLEADADD', handler: 'http://127.0.0.1:9/h' }, access_token),
+    { status: 200 },
+  )
+  t.match(
+    await callJson(
+      portal,
+      'placement.bind',
+      { PLACEMENT: 'CRM_LEAD_LIST_MENU', HANDLER: 'https://app.example.com/p', TITLE: 'x' },
+      access_token,
+    ),
+    { status: 200 },
+  )
 })

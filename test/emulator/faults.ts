@@ -92,9 +92,16 @@ export class FaultController implements Faults {
 }
 
 /** The first rule matching this call, with one use taken; used-up rules leave the list. */
-function consume<R extends { remaining: number; method?: string; memberId?: string }>(rules: R[], method: string, memberId: string): { rule: R | undefined; rules: R[] } {
+function consume<R extends { remaining: number; method?: string; memberId?: string }>(
+  rules: R[],
+  method: string,
+  memberId: string,
+): { rule: R | undefined; rules: R[] } {
   const rule = rules.find(
-    (r) => r.remaining > 0 && (r.method === undefined || r.method === method) && (r.memberId === undefined || r.memberId === memberId),
+    (r) =>
+      r.remaining > 0 &&
+      (r.method === undefined || r.method === method) &&
+      (r.memberId === undefined || r.memberId === memberId),
   )
   if (!rule) return { rule, rules }
   rule.remaining -= 1

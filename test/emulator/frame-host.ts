@@ -131,12 +131,18 @@ function send(res: ServerResponse, status: number, body: string, type = 'text/ht
 }
 
 function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c)
+  return String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  )
 }
 
 /** JSON safe inside <script>. */
 function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')
+  return JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029')
 }
 
 /** A new token pair for b24jssdk's refreshAuth; the page proves it is ours with its key. */
@@ -151,7 +157,16 @@ async function refresh(portal: Portal, key: string, req: IncomingMessage, res: S
   }
   if (parsed.key !== key) return send(res, 403, '{"error":"forbidden"}', 'application/json')
   const tokens = portal.issueToken(Number(parsed.user) || 1)
-  send(res, 200, JSON.stringify({ AUTH_ID: tokens.access_token, REFRESH_ID: tokens.refresh_token, AUTH_EXPIRES: String(tokens.expires_in) }), 'application/json')
+  send(
+    res,
+    200,
+    JSON.stringify({
+      AUTH_ID: tokens.access_token,
+      REFRESH_ID: tokens.refresh_token,
+      AUTH_EXPIRES: String(tokens.expires_in),
+    }),
+    'application/json',
+  )
 }
 
 function hostPage(opts: FrameHostOptions, origin: string, query: URLSearchParams, refreshKey: string): string {
@@ -410,7 +425,10 @@ function leadCard(portal: Portal, id: number): string {
   const lead = portal.leads.get(id)
   const rows = lead
     ? Object.entries(lead)
-        .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'object' ? JSON.stringify(v) : String(v))}</td></tr>`)
+        .map(
+          ([k, v]) =>
+            `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'object' ? JSON.stringify(v) : String(v))}</td></tr>`,
+        )
         .join('')
     : `<tr><td>No lead #${id} on this portal.</td></tr>`
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Lead #${id}</title>

@@ -86,7 +86,9 @@ export interface Receiver {
 /** A stand-in for the app: records every request; `respond` may call the emulator back. */
 export async function startReceiver(
   t: Teardown,
-  respond: (r: Received) => Promise<{ status?: number; body?: string } | void> | { status?: number; body?: string } | void = () => undefined,
+  respond: (
+    r: Received,
+  ) => Promise<{ status?: number; body?: string } | void> | { status?: number; body?: string } | void = () => undefined,
 ): Promise<Receiver> {
   const requests: Received[] = []
   const server = http.createServer((req, res) => {

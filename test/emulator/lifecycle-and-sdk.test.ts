@@ -89,7 +89,11 @@ t.test('install: the POST, the bindings made during it, ONAPPINSTALL', async (t)
       application_token: portal.applicationToken,
     },
   })
-  t.match(installEvent.body, /auth%5Bapplication_token%5D=/, 'nested keys arrive percent-encoded, as http_build_query writes them')
+  t.match(
+    installEvent.body,
+    /auth%5Bapplication_token%5D=/,
+    'nested keys arrive percent-encoded, as http_build_query writes them',
+  )
 
   // The event's own tokens work against REST.
   const eventToken = String((installEvent.form['auth'] as Record<string, unknown>)['access_token'])
@@ -100,7 +104,10 @@ t.test('install: the POST, the bindings made during it, ONAPPINSTALL', async (t)
   await emu.settled()
   const added = await app.waitFor((r) => r.form['event'] === 'ONCRMLEADADD')
   t.match(added.form, { data: { FIELDS: { ID: '1' } }, auth: { application_token: portal.applicationToken } })
-  t.match(emu.deliveries.map((d) => d.kind), ['install', 'event', 'event'])
+  t.match(
+    emu.deliveries.map((d) => d.kind),
+    ['install', 'event', 'event'],
+  )
 })
 
 t.test('ONAPPINSTALL falls back to eventHandlerUrl; nothing is sent before installFinish', async (t) => {
@@ -108,7 +115,13 @@ t.test('ONAPPINSTALL falls back to eventHandlerUrl; nothing is sent before insta
   const portal = emu.createPortal()
   const app = await startReceiver(t)
 
-  await emu.installApp(portal, { installUrl: `${app.url}/install`, eventHandlerUrl: `${app.url}/handler`, finish: false, userId: 2, status: 'F' })
+  await emu.installApp(portal, {
+    installUrl: `${app.url}/install`,
+    eventHandlerUrl: `${app.url}/handler`,
+    finish: false,
+    userId: 2,
+    status: 'F',
+  })
   t.notOk(portal.installed)
   const { access_token } = portal.issueToken()
   t.equal((await callJson(portal, 'app.info', {}, access_token)).body.result.INSTALLED, false)
@@ -118,7 +131,10 @@ t.test('ONAPPINSTALL falls back to eventHandlerUrl; nothing is sent before insta
   const replies = await emu.finishInstall(portal)
   t.equal(replies.length, 1)
   const hit = await app.waitFor((r) => r.path === '/handler')
-  t.match(hit.form, { event: 'ONAPPINSTALL', auth: { user_id: '2', status: 'F', application_token: portal.applicationToken } })
+  t.match(hit.form, {
+    event: 'ONAPPINSTALL',
+    auth: { user_id: '2', status: 'F', application_token: portal.applicationToken },
+  })
   t.equal(app.requests.find((r) => r.path === '/install')?.form['status'], 'F')
 })
 
@@ -138,12 +154,17 @@ t.test('placements and forged events', async (t) => {
   const tab = await app.waitFor((r) => r.path === '/tab')
   t.match(tab.form, { PLACEMENT: 'CRM_LEAD_DETAIL_TAB', PLACEMENT_OPTIONS: '{"ID":"42"}', member_id: portal.memberId })
   const profile = await callJson(portal, 'profile', {}, String(tab.form['AUTH_ID']))
-  t.match(profile.body.result, { ID: '2', ADMIN: false }, 'the placement token is the opening user\'s')
+  t.match(profile.body.result, { ID: '2', ADMIN: false }, "the placement token is the opening user's")
 
-  const forged = await emu.deliverEvent(portal, 'ONCRMLEADUPDATE', { FIELDS: { ID: 5 } }, {
-    url: `${app.url}/events`,
-    applicationToken: 'forged',
-  })
+  const forged = await emu.deliverEvent(
+    portal,
+    'ONCRMLEADUPDATE',
+    { FIELDS: { ID: 5 } },
+    {
+      url: `${app.url}/events`,
+      applicationToken: 'forged',
+    },
+  )
   t.equal(forged.length, 1)
   const ev = await app.waitFor((r) => r.path === '/events')
   t.match(ev.form, { event: 'ONCRMLEADUPDATE', auth: { application_token: 'forged' } })
@@ -204,7 +225,9 @@ t.test('event.bind and placement.bind rules', async (t) => {
   t.same((await callJson(portal, 'event.get', {}, admin)).body.result, [
     { event: 'ONCRMLEADADD', handler: h, auth_type: '0', offline: 0 },
   ])
-  t.same((await callJson(portal, 'event.unbind', { event: 'ONCRMLEADADD', handler: h }, admin)).body.result, { count: 1 })
+  t.same((await callJson(portal, 'event.unbind', { event: 'ONCRMLEADADD', handler: h }, admin)).body.result, {
+    count: 1,
+  })
 
   const tab = { PLACEMENT: 'CRM_LEAD_DETAIL_TAB', HANDLER: 'https://app.example.test/tab', TITLE: 'Tab' }
   t.match(await callJson(portal, 'placement.bind', tab, user), { status: 403, body: { error: 'ACCESS_DENIED' } })
@@ -224,7 +247,9 @@ t.test('event.bind and placement.bind rules', async (t) => {
   t.match((await callJson(portal, 'placement.get', {}, admin)).body.result, [
     { placement: 'CRM_LEAD_DETAIL_TAB', handler: tab.HANDLER, title: 'Tab', userId: 0 },
   ])
-  t.same((await callJson(portal, 'placement.unbind', { PLACEMENT: 'CRM_LEAD_DETAIL_TAB' }, admin)).body.result, { count: 2 })
+  t.same((await callJson(portal, 'placement.unbind', { PLACEMENT: 'CRM_LEAD_DETAIL_TAB' }, admin)).body.result, {
+    count: 2,
+  })
 })
 
 // ---- sdk ---------------------------------------------------------------------

@@ -205,7 +205,9 @@ async function deliverInstallEvent(ctx: EmulatorContext, portal: PortalState): P
   const data = { VERSION: '1', ACTIVE: 'Y', INSTALLED: 'Y', LANGUAGE_ID: portal.lang }
   const replies: HttpReply[] = []
   for (const target of targets) {
-    replies.push(await sendEvent(ctx, portal, 'ONAPPINSTALL', data, target, portal.installerUserId, portal.applicationToken))
+    replies.push(
+      await sendEvent(ctx, portal, 'ONAPPINSTALL', data, target, portal.installerUserId, portal.applicationToken),
+    )
   }
   return replies
 }
@@ -215,7 +217,11 @@ async function deliverInstallEvent(ctx: EmulatorContext, portal: PortalState): P
  * called installFinish() — marks the app installed and delivers ONAPPINSTALL to the handlers the
  * app bound for it meanwhile, else to `eventHandlerUrl`. Answers the install page's reply.
  */
-export async function installApp(ctx: EmulatorContext, portal: PortalState, input: InstallAppInput): Promise<HttpReply> {
+export async function installApp(
+  ctx: EmulatorContext,
+  portal: PortalState,
+  input: InstallAppInput,
+): Promise<HttpReply> {
   portal.installerUserId = input.userId ?? 1
   portal.appStatus = input.status ?? 'L'
   portal.applicationToken = randomHex(16)
@@ -347,7 +353,11 @@ export function appVersionOf(portal: PortalState): number | string {
  * PREVIOUS_VERSION, LANGUAGE_ID, the new application_token) goes to the handlers that were bound
  * for it. @see api-reference/common/events/on-app-update.md
  */
-export async function updateApp(ctx: EmulatorContext, portal: PortalState, opts: { version: string }): Promise<HttpReply[]> {
+export async function updateApp(
+  ctx: EmulatorContext,
+  portal: PortalState,
+  opts: { version: string },
+): Promise<HttpReply[]> {
   if (!portal.installed) throw new Error('updateApp(): the app is not installed on this portal')
   const previous = appVersions.get(portal) ?? '1'
   appVersions.set(portal, opts.version)
@@ -358,7 +368,17 @@ export async function updateApp(ctx: EmulatorContext, portal: PortalState, opts:
   const data = { VERSION: opts.version, PREVIOUS_VERSION: previous, LANGUAGE_ID: portal.lang }
   const replies: HttpReply[] = []
   for (const binding of handlers) {
-    replies.push(await sendEvent(ctx, portal, 'ONAPPUPDATE', data, { url: binding.handler, binding }, portal.installerUserId, portal.applicationToken))
+    replies.push(
+      await sendEvent(
+        ctx,
+        portal,
+        'ONAPPUPDATE',
+        data,
+        { url: binding.handler, binding },
+        portal.installerUserId,
+        portal.applicationToken,
+      ),
+    )
   }
   return replies
 }

@@ -102,7 +102,10 @@ export function registerOAuth(app: FastifyInstance, ctx: EmulatorContext): void 
     record.status = answer.status
     if (typeof answer.body['error'] === 'string') record.error = answer.body['error']
     ctx.oauthCalls.push(record)
-    return reply.code(answer.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(answer.body))
+    return reply
+      .code(answer.status)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(JSON.stringify(answer.body))
   }
   app.route({ method: ['GET', 'POST'], url: '/oauth/token/', handler: tokenHandler })
 

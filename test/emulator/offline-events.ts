@@ -84,7 +84,9 @@ export function callConnector(params: PhpMap): string {
 }
 
 function messageIdOf(event: string, data: Record<string, unknown>): string {
-  return createHash('md5').update(`${event}|${JSON.stringify(data)}`).digest('hex')
+  return createHash('md5')
+    .update(`${event}|${JSON.stringify(data)}`)
+    .digest('hex')
 }
 
 /**
@@ -114,7 +116,17 @@ export function recordOfflineEvent(
       continue
     }
     q.nextId += 1
-    q.records.push({ id: q.nextId, timestamp: now, event, data: structuredClone(data), messageId, connector: source, processId: '', reservedAt: 0, error: false })
+    q.records.push({
+      id: q.nextId,
+      timestamp: now,
+      event,
+      data: structuredClone(data),
+      messageId,
+      connector: source,
+      processId: '',
+      reservedAt: 0,
+      error: false,
+    })
   }
 }
 
@@ -151,9 +163,20 @@ function filterView(r: OfflineRecord): Record<string, unknown> {
 
 function sorted(records: OfflineRecord[], order: unknown, fallback: 'TIMESTAMP_X' | 'ID'): OfflineRecord[] {
   const entries = isPlainObject(order) ? Object.entries(order) : []
-  const keys = entries.length > 0 ? entries.map(([k, d]) => [k.toUpperCase(), String(d).toUpperCase() === 'DESC' ? -1 : 1] as const) : [[fallback, 1] as const]
+  const keys =
+    entries.length > 0
+      ? entries.map(([k, d]) => [k.toUpperCase(), String(d).toUpperCase() === 'DESC' ? -1 : 1] as const)
+      : [[fallback, 1] as const]
   const value = (r: OfflineRecord, key: string): string | number =>
-    key === 'ID' ? r.id : key === 'TIMESTAMP_X' ? r.timestamp : key === 'EVENT_NAME' ? r.event : key === 'MESSAGE_ID' ? r.messageId : ''
+    key === 'ID'
+      ? r.id
+      : key === 'TIMESTAMP_X'
+        ? r.timestamp
+        : key === 'EVENT_NAME'
+          ? r.event
+          : key === 'MESSAGE_ID'
+            ? r.messageId
+            : ''
   return [...records].sort((a, b) => {
     for (const [key, dir] of keys) {
       const x = value(a, key)

@@ -12,41 +12,48 @@ const addCmd = (from: number, to: number): Record<string, string> => {
   return cmd
 }
 
-t.test('limits.md: each call counts against its method; past the limit 429 OPERATION_TIME_LIMIT, other methods still work', async (t) => {
-  const clock = fakeClock()
-  const emu = await startEmulator(t, {
-    now: clock.now,
-    operating: { limitSec: 5, costSec: { 'crm.lead.add': [2, 2] } },
-  })
-  const portal = emu.createPortal()
-  const { access_token: token } = portal.issueToken()
-  const first = clock.now()
-  const sums: number[] = []
-  for (let i = 0; i < 3; i++) {
-    const r = await callJson(portal, 'crm.lead.add', { fields: { TITLE: `L${i}` } }, token)
-    t.equal(r.status, 200)
-    sums.push(r.body.time.operating)
-    t.equal(r.body.time.operating_reset_at, Math.floor(first / 1000) + 600, 'the oldest basket leaves 10 min after its first call')
-    clock.advance(1000)
-  }
-  t.same(sums, [2, 4, 6], 'the call that lifts the sum over the limit still runs')
-  const level = portal.bucketLevel()
-  const refused = await callJson(portal, 'crm.lead.add', { fields: { TITLE: 'late' } }, token)
-  t.equal(refused.status, 429)
-  t.equal(refused.body.error, 'OPERATION_TIME_LIMIT')
-  t.type(refused.body.error_description, 'string')
-  t.equal(portal.leads.size, 3, 'the refused call did not run')
-  t.equal(portal.bucketLevel(), level + 1, 'a refused call ticks the leaky bucket like any request')
-  t.equal(emu.counters.operatingRefused, 1)
-  const other = await callJson(portal, 'crm.lead.list', {}, token)
-  t.equal(other.status, 200, 'another method is not blocked')
-  t.ok(other.body.time.operating < 1, 'and has its own sum')
+t.test(
+  'limits.md: each call counts against its method; past the limit 429 OPERATION_TIME_LIMIT, other methods still work',
+  async (t) => {
+    const clock = fakeClock()
+    const emu = await startEmulator(t, {
+      now: clock.now,
+      operating: { limitSec: 5, costSec: { 'crm.lead.add': [2, 2] } },
+    })
+    const portal = emu.createPortal()
+    const { access_token: token } = portal.issueToken()
+    const first = clock.now()
+    const sums: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const r = await callJson(portal, 'crm.lead.add', { fields: { TITLE: `L${i}` } }, token)
+      t.equal(r.status, 200)
+      sums.push(r.body.time.operating)
+      t.equal(
+        r.body.time.operating_reset_at,
+        Math.floor(first / 1000) + 600,
+        'the oldest basket leaves 10 min after its first call',
+      )
+      clock.advance(1000)
+    }
+    t.same(sums, [2, 4, 6], 'the call that lifts the sum over the limit still runs')
+    const level = portal.bucketLevel()
+    const refused = await callJson(portal, 'crm.lead.add', { fields: { TITLE: 'late' } }, token)
+    t.equal(refused.status, 429)
+    t.equal(refused.body.error, 'OPERATION_TIME_LIMIT')
+    t.type(refused.body.error_description, 'string')
+    t.equal(portal.leads.size, 3, 'the refused call did not run')
+    t.equal(portal.bucketLevel(), level + 1, 'a refused call ticks the leaky bucket like any request')
+    t.equal(emu.counters.operatingRefused, 1)
+    const other = await callJson(portal, 'crm.lead.list', {}, token)
+    t.equal(other.status, 200, 'another method is not blocked')
+    t.ok(other.body.time.operating < 1, 'and has its own sum')
 
-  clock.advance(600_000)
-  const again = await callJson(portal, 'crm.lead.add', { fields: { TITLE: 'after reset' } }, token)
-  t.equal(again.status, 200, 'after the baskets leave, the method works again')
-  t.equal(again.body.time.operating, 2)
-})
+    clock.advance(600_000)
+    const again = await callJson(portal, 'crm.lead.add', { fields: { TITLE: 'after reset' } }, token)
+    t.equal(again.status, 200, 'after the baskets leave, the method works again')
+    t.equal(again.body.time.operating, 2)
+  },
+)
 
 t.test('limits.md: ten baskets; the oldest leaves alone and the rest stay counted', async (t) => {
   const clock = fakeClock()
@@ -66,33 +73,36 @@ t.test('limits.md: ten baskets; the oldest leaves alone and the rest stay counte
   t.equal(third.body.time.operating_reset_at, Math.floor(t1 / 1000) + 600)
 })
 
-t.test('batch.md + limits.md: batch is not counted, each command is; one over the limit gets result_error and does not run', async (t) => {
-  const clock = fakeClock()
-  const emu = await startEmulator(t, {
-    now: clock.now,
-    operating: { limitSec: 3, costSec: { 'crm.lead.add': [1, 1], 'crm.lead.list': [0.5, 0.5] } },
-  })
-  const portal = emu.createPortal()
-  const { access_token: token } = portal.issueToken()
-  const cmd = { ...addCmd(1, 6), list: 'crm.lead.list' }
-  const r = await callJson(portal, 'batch', { halt: 0, cmd }, token)
-  t.equal(r.status, 200)
-  const res: Json = r.body.result
-  t.same(Object.keys(res.result).sort(), ['l1', 'l2', 'l3', 'l4', 'list'])
-  t.same(Object.keys(res.result_error).sort(), ['l5', 'l6'])
-  t.equal(res.result_error.l5.error, 'OPERATION_TIME_LIMIT')
-  t.same(
-    ['l1', 'l2', 'l3', 'l4'].map((k) => res.result_time[k].operating),
-    [1, 2, 3, 4],
-    'each command carries its method sum',
-  )
-  t.equal(res.result_time.list.operating, 0.5, 'another method, its own sum')
-  t.type(res.result_time.l1.operating_reset_at, 'number')
-  t.notOk('operating' in r.body.time, 'the outer block shows no operating (batch is not counted)')
-  t.equal(portal.leads.size, 4)
-  t.equal(emu.counters.operatingRefused, 2)
-  t.equal(emu.calls.filter((c) => c.inBatch && c.method === 'crm.lead.add' && c.status === 200).length, 4)
-})
+t.test(
+  'batch.md + limits.md: batch is not counted, each command is; one over the limit gets result_error and does not run',
+  async (t) => {
+    const clock = fakeClock()
+    const emu = await startEmulator(t, {
+      now: clock.now,
+      operating: { limitSec: 3, costSec: { 'crm.lead.add': [1, 1], 'crm.lead.list': [0.5, 0.5] } },
+    })
+    const portal = emu.createPortal()
+    const { access_token: token } = portal.issueToken()
+    const cmd = { ...addCmd(1, 6), list: 'crm.lead.list' }
+    const r = await callJson(portal, 'batch', { halt: 0, cmd }, token)
+    t.equal(r.status, 200)
+    const res: Json = r.body.result
+    t.same(Object.keys(res.result).sort(), ['l1', 'l2', 'l3', 'l4', 'list'])
+    t.same(Object.keys(res.result_error).sort(), ['l5', 'l6'])
+    t.equal(res.result_error.l5.error, 'OPERATION_TIME_LIMIT')
+    t.same(
+      ['l1', 'l2', 'l3', 'l4'].map((k) => res.result_time[k].operating),
+      [1, 2, 3, 4],
+      'each command carries its method sum',
+    )
+    t.equal(res.result_time.list.operating, 0.5, 'another method, its own sum')
+    t.type(res.result_time.l1.operating_reset_at, 'number')
+    t.notOk('operating' in r.body.time, 'the outer block shows no operating (batch is not counted)')
+    t.equal(portal.leads.size, 4)
+    t.equal(emu.counters.operatingRefused, 2)
+    t.equal(emu.calls.filter((c) => c.inBatch && c.method === 'crm.lead.add' && c.status === 200).length, 4)
+  },
+)
 
 t.test('setOperating and POST /_emulator/operating change the settings at run time', async (t) => {
   const emu = await startEmulator(t)
@@ -142,7 +152,7 @@ t.test('failCommands: the next n matching commands get result_error and do not r
   t.same(after.body.result.result_error, [], 'clear() drops them')
 })
 
-t.test("http-404: an HTML page, no JSON error code, nothing run", async (t) => {
+t.test('http-404: an HTML page, no JSON error code, nothing run', async (t) => {
   const emu = await startEmulator(t)
   const portal = emu.createPortal()
   const { access_token: token } = portal.issueToken()

@@ -75,7 +75,9 @@ export class OperatingMeter {
     this.settings = {
       limitSec: typeof o.limitSec === 'number' ? o.limitSec : s.limitSec,
       basketSec: typeof o.basketSec === 'number' && o.basketSec > 0 ? o.basketSec : s.basketSec,
-      costSec: o.costSec ? Object.fromEntries(Object.entries(o.costSec).map(([k, v]) => [k.toLowerCase(), v])) : s.costSec,
+      costSec: o.costSec
+        ? Object.fromEntries(Object.entries(o.costSec).map(([k, v]) => [k.toLowerCase(), v]))
+        : s.costSec,
       realTime: typeof o.realTime === 'boolean' ? o.realTime : s.realTime,
       maxRequestSec: typeof o.maxRequestSec === 'number' ? o.maxRequestSec : s.maxRequestSec,
     }

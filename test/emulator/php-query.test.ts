@@ -31,7 +31,19 @@ t.test('PHP arrays: lists and maps are the same value', async (t) => {
   t.same(phpValues(['a']), ['a'])
   t.equal(phpValues('a'), undefined)
   t.same(toPhpJson([]), [], 'an empty PHP array prints as []')
-  t.same(toPhpJson([['0', 'a'], ['1', 'b']]), ['a', 'b'])
-  t.same(toPhpJson([['0', 'a'], ['2', 'b']]), { '0': 'a', '2': 'b' })
+  t.same(
+    toPhpJson([
+      ['0', 'a'],
+      ['1', 'b'],
+    ]),
+    ['a', 'b'],
+  )
+  t.same(
+    toPhpJson([
+      ['0', 'a'],
+      ['2', 'b'],
+    ]),
+    { '0': 'a', '2': 'b' },
+  )
   t.same(toPhpJson([['k', 1]]), { k: 1 })
 })

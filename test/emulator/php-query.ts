@@ -103,7 +103,7 @@ export function parsePhpQuery(query: string): PhpMap {
 function encodeComponent(text: string): string {
   return encodeURIComponent(text)
     .replace(/%20/g, '+')
-    .replace(/[!'()*~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 }
 
 function scalarText(value: unknown): string | undefined {

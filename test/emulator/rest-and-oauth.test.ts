@@ -123,7 +123,10 @@ t.test('injected refresh failures', async (t) => {
     body: { error: 'invalid_grant', error_description: /deleted/ },
   })
   emu.faults.refreshFails = 500
-  t.match(await refreshGet(emu.oauthUrl, tokens.refresh_token), { status: 500, body: { error: 'INTERNAL_SERVER_ERROR' } })
+  t.match(await refreshGet(emu.oauthUrl, tokens.refresh_token), {
+    status: 500,
+    body: { error: 'INTERNAL_SERVER_ERROR' },
+  })
   emu.faults.clear()
   t.equal((await refreshGet(emu.oauthUrl, tokens.refresh_token)).status, 200, 'failures do not consume the token')
   t.equal(emu.oauthCalls.length, 4)
@@ -142,7 +145,16 @@ t.test('the OAuth server REST base answers app.info for a portal token', async (
 
 // ---- rest --------------------------------------------------------------------
 
-const TIME_KEYS = ['start', 'finish', 'duration', 'processing', 'date_start', 'date_finish', 'operating_reset_at', 'operating']
+const TIME_KEYS = [
+  'start',
+  'finish',
+  'duration',
+  'processing',
+  'date_start',
+  'date_finish',
+  'operating_reset_at',
+  'operating',
+]
 
 t.test('success envelope: result and time', async (t) => {
   const clock = fakeClock()
@@ -155,7 +167,14 @@ t.test('success envelope: result and time', async (t) => {
   t.same(Object.keys(reply.body.time), TIME_KEYS)
   t.equal(reply.body.time.start, clock.now() / 1000)
   t.equal(reply.body.time.date_start, '2025-01-15T12:00:00+00:00')
-  t.same(reply.body.result, { ID: '1', ADMIN: true, NAME: 'Anna', LAST_NAME: 'Admin', PERSONAL_GENDER: '', TIME_ZONE: '' })
+  t.same(reply.body.result, {
+    ID: '1',
+    ADMIN: true,
+    NAME: 'Anna',
+    LAST_NAME: 'Admin',
+    PERSONAL_GENDER: '',
+    TIME_ZONE: '',
+  })
 })
 
 t.test('the three encodings, .json or not, double slash, any case', async (t) => {
@@ -186,10 +205,14 @@ t.test('auth errors are 401: NO_AUTH_FOUND, invalid_token, expired_token', async
 
   t.match(await callJson(portal, 'profile', {}), { status: 401, body: { error: 'NO_AUTH_FOUND' } })
   t.match(await callJson(portal, 'profile', {}, 'forged'), { status: 401, body: { error: 'invalid_token' } })
-  t.match(await callJson(other, 'profile', {}, tokens.access_token), {
-    status: 401,
-    body: { error: 'invalid_token' },
-  }, 'a token of another portal is invalid here')
+  t.match(
+    await callJson(other, 'profile', {}, tokens.access_token),
+    {
+      status: 401,
+      body: { error: 'invalid_token' },
+    },
+    'a token of another portal is invalid here',
+  )
 
   clock.advance(3600 * 1000)
   t.match(await callJson(portal, 'profile', {}, tokens.access_token), {
@@ -217,10 +240,13 @@ t.test('ERROR_METHOD_NOT_FOUND 404, insufficient_scope 403', async (t) => {
     status: 403,
     body: { error: 'insufficient_scope' },
   })
-  t.match(await callJson(portal, 'placement.bind', { PLACEMENT: 'CRM_LEAD_LIST_MENU', HANDLER: 'http://x' }, access_token), {
-    status: 403,
-    body: { error: 'insufficient_scope' },
-  })
+  t.match(
+    await callJson(portal, 'placement.bind', { PLACEMENT: 'CRM_LEAD_LIST_MENU', HANDLER: 'http://x' }, access_token),
+    {
+      status: 403,
+      body: { error: 'insufficient_scope' },
+    },
+  )
   t.equal((await callJson(portal, 'app.info', {}, access_token)).status, 200, 'basic methods need no scope')
 })
 
@@ -238,7 +264,15 @@ t.test('app.info follows the install state', async (t) => {
   const portal = emu.createPortal({ lang: 'de', plan: 'free' })
   const { access_token } = portal.issueToken()
   t.match(await callJson(portal, 'app.info', {}, access_token), {
-    body: { result: { CODE: 'local.test.app', INSTALLED: false, LANGUAGE_ID: 'de', LICENSE: 'de_project', PAYMENT_EXPIRED: 'N' } },
+    body: {
+      result: {
+        CODE: 'local.test.app',
+        INSTALLED: false,
+        LANGUAGE_ID: 'de',
+        LICENSE: 'de_project',
+        PAYMENT_EXPIRED: 'N',
+      },
+    },
   })
 })
 
@@ -347,11 +381,17 @@ t.test('500 and 503 answer at once and process nothing', async (t) => {
     body: { error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' },
   })
   emu.faults.failNext(1, 503)
-  t.match(await callJson(portal, 'crm.lead.add', LEAD, access_token), { status: 503, body: { error: 'QUERY_LIMIT_EXCEEDED' } })
+  t.match(await callJson(portal, 'crm.lead.add', LEAD, access_token), {
+    status: 503,
+    body: { error: 'QUERY_LIMIT_EXCEEDED' },
+  })
   t.equal(emu.counters.rateLimited, 1)
   t.equal(portal.leads.size, 0)
   t.equal((await callJson(portal, 'crm.lead.add', LEAD, access_token)).status, 200, 'the next call is normal')
-  t.match(emu.calls.map((c) => c.status), [500, 503, 200])
+  t.match(
+    emu.calls.map((c) => c.status),
+    [500, 503, 200],
+  )
 })
 
 t.test('faults can target a method or a portal', async (t) => {
@@ -412,7 +452,14 @@ t.test('reset: processed, then the connection drops', async (t) => {
   const portal = emu.createPortal()
   const { access_token } = portal.issueToken()
   emu.faults.failNext(1, 'reset')
-  await t.rejects(callJson(portal, 'batch', { cmd: { a: 'crm.lead.add?fields[TITLE]=a', b: 'crm.lead.add?fields[TITLE]=b' } }, access_token))
+  await t.rejects(
+    callJson(
+      portal,
+      'batch',
+      { cmd: { a: 'crm.lead.add?fields[TITLE]=a', b: 'crm.lead.add?fields[TITLE]=b' } },
+      access_token,
+    ),
+  )
   t.equal(portal.leads.size, 2, 'both commands ran')
   t.equal((await callJson(portal, 'profile', {}, access_token)).status, 200, 'the server is fine afterwards')
 })

@@ -32,7 +32,11 @@ export const restErrors = {
   expiredToken: () => new RestError(401, 'expired_token', 'The access token provided has expired'),
   /** @see _includes/system-errors.md: 403 insufficient_scope */
   insufficientScope: () =>
-    new RestError(403, 'insufficient_scope', 'The request requires higher privileges than provided by the access token'),
+    new RestError(
+      403,
+      'insufficient_scope',
+      'The request requires higher privileges than provided by the access token',
+    ),
   /** 404 per bitrix24.md §3; description as the portal prints it. */
   methodNotFound: () => new RestError(404, 'ERROR_METHOD_NOT_FOUND', 'Method not found!'),
   /** @see _includes/system-errors.md: 503 QUERY_LIMIT_EXCEEDED "Too many requests" */

@@ -183,7 +183,10 @@ export function authorize(ctx: EmulatorContext, portal: PortalState, auth: unkno
   if (typeof auth !== 'string' || auth.trim() === '') return { ok: false, error: restErrors.noAuth() }
   const check = ctx.tokens.checkAccess(auth.trim())
   if (!check.ok) {
-    return { ok: false, error: check.reason === 'expired_token' ? restErrors.expiredToken() : restErrors.invalidToken() }
+    return {
+      ok: false,
+      error: check.reason === 'expired_token' ? restErrors.expiredToken() : restErrors.invalidToken(),
+    }
   }
   if (check.memberId !== portal.memberId) return { ok: false, error: restErrors.invalidToken() }
   return { ok: true, userId: check.userId }
@@ -201,7 +204,10 @@ async function execute(
 ): Promise<Answer> {
   const started = ctx.now()
   if (!portal) {
-    return { status: 404, body: { error: 'ERROR_PORTAL_NOT_FOUND', error_description: 'No such portal on this emulator' } }
+    return {
+      status: 404,
+      body: { error: 'ERROR_PORTAL_NOT_FOUND', error_description: 'No such portal on this emulator' },
+    }
   }
   const who = authorize(ctx, portal, auth)
   if (!who.ok) return errorAnswer(who.error)
@@ -218,14 +224,25 @@ async function execute(
     return errorAnswer(operationTimeLimit())
   }
   const scoped = requestEnv(ctx, env, portal, run)
-  const callCtx: CallContext = { portal, userId: who.userId, scopes: ctx.scopes, params, inBatch: false, env: scoped.env }
+  const callCtx: CallContext = {
+    portal,
+    userId: who.userId,
+    scopes: ctx.scopes,
+    params,
+    inBatch: false,
+    env: scoped.env,
+  }
   const call1 = () => invoke(METHODS, callCtx, method)
   const outcome = counted ? await scoped.costed(method, call1) : await call1()
   if (!outcome.ok) return errorAnswer(outcome.error)
   const body: Record<string, unknown> = { result: outcome.result }
   if (outcome.next !== undefined) body['next'] = outcome.next
   if (outcome.total !== undefined) body['total'] = outcome.total
-  body['time'] = timeBlock(started, ctx.now(), counted ? ctx.operating.status(portal.memberId, ctx.clientId, method) : undefined)
+  body['time'] = timeBlock(
+    started,
+    ctx.now(),
+    counted ? ctx.operating.status(portal.memberId, ctx.clientId, method) : undefined,
+  )
   return { status: 200, body }
 }
 

@@ -20,44 +20,108 @@ t.test('crm.item.add, list and fields for contacts and deals; one batch with $re
   const portal = emu.createPortal({ crmMode: 2 })
   const { access_token: token } = portal.issueToken()
 
-  const batch = await callJson(portal, 'batch', {
-    halt: 1,
-    cmd: {
-      c: 'crm.item.add?entityTypeId=3&fields[name]=Lan&fields[lastName]=Vo&fields[originatorId]=tt&fields[originId]=L1'
-        + '&fields[fm][0][typeId]=PHONE&fields[fm][0][valueType]=WORK&fields[fm][0][value]=%2B84901234567'
-        + '&fields[fm][1][typeId]=EMAIL&fields[fm][1][valueType]=WORK&fields[fm][1][value]=lan%40x.test',
-      d: 'crm.item.add?entityTypeId=2&fields[title]=TikTok%20lead&fields[contactIds][0]=$result[c][item][id]'
-        + '&fields[originatorId]=tt&fields[originId]=L1&fields[sourceId]=WEB&fields[utmSource]=tiktok&fields[utmCampaign]=spring',
+  const batch = await callJson(
+    portal,
+    'batch',
+    {
+      halt: 1,
+      cmd: {
+        c:
+          'crm.item.add?entityTypeId=3&fields[name]=Lan&fields[lastName]=Vo&fields[originatorId]=tt&fields[originId]=L1' +
+          '&fields[fm][0][typeId]=PHONE&fields[fm][0][valueType]=WORK&fields[fm][0][value]=%2B84901234567' +
+          '&fields[fm][1][typeId]=EMAIL&fields[fm][1][valueType]=WORK&fields[fm][1][value]=lan%40x.test',
+        d:
+          'crm.item.add?entityTypeId=2&fields[title]=TikTok%20lead&fields[contactIds][0]=$result[c][item][id]' +
+          '&fields[originatorId]=tt&fields[originId]=L1&fields[sourceId]=WEB&fields[utmSource]=tiktok&fields[utmCampaign]=spring',
+      },
     },
-  }, token)
+    token,
+  )
   t.equal(batch.status, 200)
   t.same(batch.body.result.result_error, [], 'both commands succeed')
   const contact = batch.body.result.result.c.item
   const deal = batch.body.result.result.d.item
   t.match(contact, { name: 'Lan', lastName: 'Vo', originatorId: 'tt', originId: 'L1', hasPhone: 'Y', hasEmail: 'Y' })
-  t.match(contact.fm, [{ typeId: 'PHONE', valueType: 'WORK', value: '+84901234567' }, { typeId: 'EMAIL', value: 'lan@x.test' }])
+  t.match(contact.fm, [
+    { typeId: 'PHONE', valueType: 'WORK', value: '+84901234567' },
+    { typeId: 'EMAIL', value: 'lan@x.test' },
+  ])
   t.equal(typeof contact.id, 'number', 'ids are integers in the universal API')
-  t.match(deal, { title: 'TikTok lead', contactIds: [contact.id], contactId: String(contact.id), sourceId: 'WEB', utmSource: 'tiktok', utmCampaign: 'spring', originId: 'L1' })
-  t.match(portal.deals.get(deal.id), { UTM_SOURCE: 'tiktok', ORIGINATOR_ID: 'tt', CONTACT_ID: String(contact.id) }, 'the same record crm.deal.get reads')
+  t.match(deal, {
+    title: 'TikTok lead',
+    contactIds: [contact.id],
+    contactId: String(contact.id),
+    sourceId: 'WEB',
+    utmSource: 'tiktok',
+    utmCampaign: 'spring',
+    originId: 'L1',
+  })
+  t.match(
+    portal.deals.get(deal.id),
+    { UTM_SOURCE: 'tiktok', ORIGINATOR_ID: 'tt', CONTACT_ID: String(contact.id) },
+    'the same record crm.deal.get reads',
+  )
 
-  await callJson(portal, 'crm.item.add', { entityTypeId: 2, fields: { title: 'other', originatorId: 'tt', originId: 'L2' } }, token)
-  await callJson(portal, 'crm.item.add', { entityTypeId: 2, fields: { title: 'foreign', originatorId: 'x', originId: 'L1' } }, token)
-  const listed = await callJson(portal, 'crm.item.list', { entityTypeId: 2, filter: { originatorId: 'tt', '@originId': ['L1', 'L3'] }, select: ['id', 'originId'] }, token)
-  t.same(listed.body.result, { items: [{ id: deal.id, originId: 'L1' }] }, '@originId is IN, other originators left out, select applies')
+  await callJson(
+    portal,
+    'crm.item.add',
+    { entityTypeId: 2, fields: { title: 'other', originatorId: 'tt', originId: 'L2' } },
+    token,
+  )
+  await callJson(
+    portal,
+    'crm.item.add',
+    { entityTypeId: 2, fields: { title: 'foreign', originatorId: 'x', originId: 'L1' } },
+    token,
+  )
+  const listed = await callJson(
+    portal,
+    'crm.item.list',
+    { entityTypeId: 2, filter: { originatorId: 'tt', '@originId': ['L1', 'L3'] }, select: ['id', 'originId'] },
+    token,
+  )
+  t.same(
+    listed.body.result,
+    { items: [{ id: deal.id, originId: 'L1' }] },
+    '@originId is IN, other originators left out, select applies',
+  )
   t.equal(listed.body.total, 1)
 
   const fields = await callJson(portal, 'crm.item.fields', { entityTypeId: 3 }, token)
-  t.match(fields.body.result.fields, { name: { type: 'string' }, originId: { type: 'string' }, fm: { type: 'crm_multifield' } })
+  t.match(fields.body.result.fields, {
+    name: { type: 'string' },
+    originId: { type: 'string' },
+    fm: { type: 'crm_multifield' },
+  })
   const dealFields = await callJson(portal, 'crm.item.fields', { entityTypeId: 2 }, token)
-  t.match(dealFields.body.result.fields, { contactIds: { isMultiple: true }, utmSource: { type: 'string' }, sourceId: { statusType: 'SOURCE' } })
+  t.match(dealFields.body.result.fields, {
+    contactIds: { isMultiple: true },
+    utmSource: { type: 'string' },
+    sourceId: { statusType: 'SOURCE' },
+  })
 
-  const bad = await callJson(portal, 'crm.item.add', { entityTypeId: 2, fields: { title: 'x', sourceId: 'NOPE' } }, token)
+  const bad = await callJson(
+    portal,
+    'crm.item.add',
+    { entityTypeId: 2, fields: { title: 'x', sourceId: 'NOPE' } },
+    token,
+  )
   t.equal(bad.status, 400, 'an unknown source is refused as on crm.deal.add')
   t.equal(portal.deals.size, 3)
 
-  const dup = await callJson(portal, 'crm.duplicate.findbycomm', { entity_type: 'CONTACT', type: 'PHONE', values: ['+84 90 123 45 67'] }, token)
+  const dup = await callJson(
+    portal,
+    'crm.duplicate.findbycomm',
+    { entity_type: 'CONTACT', type: 'PHONE', values: ['+84 90 123 45 67'] },
+    token,
+  )
   t.same(dup.body.result, { CONTACT: [contact.id] })
-  const none = await callJson(portal, 'crm.duplicate.findbycomm', { entity_type: 'CONTACT', type: 'EMAIL', values: ['no@x.test'] }, token)
+  const none = await callJson(
+    portal,
+    'crm.duplicate.findbycomm',
+    { entity_type: 'CONTACT', type: 'EMAIL', values: ['no@x.test'] },
+    token,
+  )
   t.same(none.body.result, [])
 })
 
@@ -65,13 +129,23 @@ t.test('simple mode: crm.lead.add converts at once and no lead is listed; a mode
   const emu = await startEmulator(t)
   const portal = emu.createPortal({ crmMode: 2 })
   const { access_token: token } = portal.issueToken()
-  const added = await callJson(portal, 'crm.lead.add', { fields: { NAME: 'Kim', TITLE: 'T', PHONE: [{ VALUE: '+1 555', VALUE_TYPE: 'WORK' }] } }, token)
+  const added = await callJson(
+    portal,
+    'crm.lead.add',
+    { fields: { NAME: 'Kim', TITLE: 'T', PHONE: [{ VALUE: '+1 555', VALUE_TYPE: 'WORK' }] } },
+    token,
+  )
   t.equal(added.status, 200)
   t.equal(portal.deals.size, 1, 'a deal was made')
   t.equal(portal.contacts.size, 1, 'and a contact')
   const leads = await callJson(portal, 'crm.lead.list', {}, token)
   t.same(leads.body.result, [], 'no lead list in simple mode')
-  const deals = await callJson(portal, 'crm.item.list', { entityTypeId: 2, filter: { leadId: added.body.result } }, token)
+  const deals = await callJson(
+    portal,
+    'crm.item.list',
+    { entityTypeId: 2, filter: { leadId: added.body.result } },
+    token,
+  )
   t.equal(deals.body.result.items.length, 1)
 
   portal.crmMode = 1

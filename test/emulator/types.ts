@@ -147,7 +147,12 @@ export type UserFieldType =
 /** Language id → text, e.g. `{ en: 'Budget', de: 'Budget' }`. */
 export type LangMap = Record<string, string>
 
-export type UserFieldLabelKind = 'EDIT_FORM_LABEL' | 'LIST_COLUMN_LABEL' | 'LIST_FILTER_LABEL' | 'ERROR_MESSAGE' | 'HELP_MESSAGE'
+export type UserFieldLabelKind =
+  | 'EDIT_FORM_LABEL'
+  | 'LIST_COLUMN_LABEL'
+  | 'LIST_FILTER_LABEL'
+  | 'ERROR_MESSAGE'
+  | 'HELP_MESSAGE'
 
 /**
  * What `portal.addUserField` takes: the field as a test wants it, without the REST checks.
@@ -370,5 +375,14 @@ export interface Emulator {
   /** The same for a deal's STAGE_ID / STAGE_SEMANTIC_ID (ONCRMDEALUPDATE). */
   moveDeal(portal: Portal, dealId: number, stageId: string, opts?: { userId?: number }): void
   /** The app's offline event queue on the portal, every record, reserved ones included. */
-  offlineQueue(portal: Portal): ReadonlyArray<{ id: number; event: string; entityId: number; processId: string; connector: string; error: boolean }>
+  offlineQueue(
+    portal: Portal,
+  ): ReadonlyArray<{
+    id: number
+    event: string
+    entityId: number
+    processId: string
+    connector: string
+    error: boolean
+  }>
 }

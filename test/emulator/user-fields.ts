@@ -40,8 +40,27 @@ export const USER_FIELD_TYPES: readonly UserFieldType[] = [
  * @see api-reference/crm/leads/userfield/crm-lead-userfield-get.md
  */
 export const USER_FIELD_LANGS = [
-  'ar', 'br', 'de', 'en', 'fr', 'hi', 'id', 'in', 'it', 'ja', 'kz',
-  'la', 'ms', 'pl', 'ru', 'sc', 'tc', 'th', 'tr', 'ua', 'vn',
+  'ar',
+  'br',
+  'de',
+  'en',
+  'fr',
+  'hi',
+  'id',
+  'in',
+  'it',
+  'ja',
+  'kz',
+  'la',
+  'ms',
+  'pl',
+  'ru',
+  'sc',
+  'tc',
+  'th',
+  'tr',
+  'ua',
+  'vn',
 ] as const
 
 export const LABEL_KINDS: readonly UserFieldLabelKind[] = [
@@ -73,7 +92,12 @@ export function fullFieldName(code: string): string {
  */
 export function labelMap(value: unknown, fallback: string): LangMap {
   const out: LangMap = {}
-  const given = typeof value === 'string' ? null : value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined
+  const given =
+    typeof value === 'string'
+      ? null
+      : value !== null && typeof value === 'object'
+        ? (value as Record<string, unknown>)
+        : undefined
   for (const lang of USER_FIELD_LANGS) {
     if (typeof value === 'string') out[lang] = value
     else if (given && typeof given[lang] === 'string') out[lang] = given[lang]
@@ -113,11 +137,25 @@ const SETTINGS: Partial<Record<UserFieldType, { keys: string[]; defaults: Settin
   },
   iblock_section: {
     keys: ['IBLOCK_TYPE_ID', 'IBLOCK_ID', 'DEFAULT_VALUE', 'DISPLAY', 'LIST_HEIGHT', 'ACTIVE_FILTER'],
-    defaults: { IBLOCK_TYPE_ID: '', IBLOCK_ID: 0, DEFAULT_VALUE: '', DISPLAY: 'LIST', LIST_HEIGHT: 1, ACTIVE_FILTER: 'N' },
+    defaults: {
+      IBLOCK_TYPE_ID: '',
+      IBLOCK_ID: 0,
+      DEFAULT_VALUE: '',
+      DISPLAY: 'LIST',
+      LIST_HEIGHT: 1,
+      ACTIVE_FILTER: 'N',
+    },
   },
   iblock_element: {
     keys: ['IBLOCK_TYPE_ID', 'IBLOCK_ID', 'DEFAULT_VALUE', 'DISPLAY', 'LIST_HEIGHT', 'ACTIVE_FILTER'],
-    defaults: { IBLOCK_TYPE_ID: '', IBLOCK_ID: 0, DEFAULT_VALUE: '', DISPLAY: 'LIST', LIST_HEIGHT: 1, ACTIVE_FILTER: 'N' },
+    defaults: {
+      IBLOCK_TYPE_ID: '',
+      IBLOCK_ID: 0,
+      DEFAULT_VALUE: '',
+      DISPLAY: 'LIST',
+      LIST_HEIGHT: 1,
+      ACTIVE_FILTER: 'N',
+    },
   },
   crm_status: { keys: ['ENTITY_TYPE'], defaults: { ENTITY_TYPE: '' } },
   crm: { keys: ['LEAD', 'CONTACT', 'COMPANY', 'DEAL'], defaults: { LEAD: 'N', CONTACT: 'N', COMPANY: 'N', DEAL: 'N' } },
@@ -126,7 +164,8 @@ const SETTINGS: Partial<Record<UserFieldType, { keys: string[]; defaults: Settin
 export function userFieldSettings(type: UserFieldType, given: unknown): Record<string, unknown> {
   const spec = SETTINGS[type]
   if (!spec) return {}
-  const input = given !== null && typeof given === 'object' && !Array.isArray(given) ? (given as Record<string, unknown>) : {}
+  const input =
+    given !== null && typeof given === 'object' && !Array.isArray(given) ? (given as Record<string, unknown>) : {}
   const out: Record<string, unknown> = structuredClone(spec.defaults)
   for (const key of spec.keys) if (input[key] !== undefined) out[key] = input[key]
   // "If none of the following options are provided, the link to leads will be enabled."
@@ -160,7 +199,12 @@ export function draftItems(
       if (haveDefault) def = 'N'
       haveDefault = true
     }
-    const xml = typeof item.XML_ID === 'string' && item.XML_ID !== '' ? item.XML_ID : typeof item.XML_ID === 'number' ? String(item.XML_ID) : undefined
+    const xml =
+      typeof item.XML_ID === 'string' && item.XML_ID !== ''
+        ? item.XML_ID
+        : typeof item.XML_ID === 'number'
+          ? String(item.XML_ID)
+          : undefined
     out.push({ VALUE: value, SORT: Number.isNaN(sort) ? 0 : sort, DEF: def, XML_ID: xml })
   }
   return out

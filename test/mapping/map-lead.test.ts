@@ -4,7 +4,10 @@ import { MappingConfig, type PortalFields } from '../../src/mapping/schemas.js'
 import { normalizeTikTokBody } from '../../src/tiktok/adapters.js'
 import type { NormalizedLead } from '../../src/tiktok/schemas.js'
 
-function notificationLead(changes: Array<{ field: string; value: unknown }>, extra: Record<string, unknown> = {}): NormalizedLead {
+function notificationLead(
+  changes: Array<{ field: string; value: unknown }>,
+  extra: Record<string, unknown> = {},
+): NormalizedLead {
   const res = normalizeTikTokBody({ object: 1, entry: [{ id: '7489000000000000001', changes, ...extra }] })
   if (res.kind !== 'leads' || !res.leads[0]) throw new Error('expected a lead')
   return res.leads[0]
@@ -98,12 +101,22 @@ t.test('names: separate first/last kept; full names split on the last word', asy
     const { NAME, LAST_NAME } = mapLead(notificationLead(changes), opts()).fields
     return { NAME, LAST_NAME }
   }
-  t.same(f([{ field: 'first_name', value: 'Anna Maria' }, { field: 'last_name', value: 'de la Cruz' }, { field: 'name', value: 'x y' }]), {
-    NAME: 'Anna Maria',
-    LAST_NAME: 'de la Cruz',
-  })
+  t.same(
+    f([
+      { field: 'first_name', value: 'Anna Maria' },
+      { field: 'last_name', value: 'de la Cruz' },
+      { field: 'name', value: 'x y' },
+    ]),
+    {
+      NAME: 'Anna Maria',
+      LAST_NAME: 'de la Cruz',
+    },
+  )
   t.same(f([{ field: 'last_name', value: 'Solo' }]), { NAME: undefined, LAST_NAME: 'Solo' })
-  t.same(f([{ field: 'full_name', value: '  Jean  Claude   Van Damme ' }]), { NAME: 'Jean Claude Van', LAST_NAME: 'Damme' })
+  t.same(f([{ field: 'full_name', value: '  Jean  Claude   Van Damme ' }]), {
+    NAME: 'Jean Claude Van',
+    LAST_NAME: 'Damme',
+  })
   t.same(f([{ field: 'name', value: 'Cher' }]), { NAME: 'Cher', LAST_NAME: undefined })
   t.same(f([{ field: 'name', value: '' }]), { NAME: undefined, LAST_NAME: undefined })
 })
@@ -126,10 +139,16 @@ t.test('phones and e-mails: every standard key, lists of {VALUE, VALUE_TYPE}, du
 })
 
 t.test('an unreadable phone is kept as given, with a warning', async (t) => {
-  const bad = mapLead(notificationLead([{ field: 'phone_number', value: 'call after 6' }]), opts({ defaultCountry: 'VN' }))
+  const bad = mapLead(
+    notificationLead([{ field: 'phone_number', value: 'call after 6' }]),
+    opts({ defaultCountry: 'VN' }),
+  )
   t.strictSame(bad.fields.PHONE, [{ VALUE: 'call after 6', VALUE_TYPE: 'WORK' }])
   t.same(bad.warnings, ['Phone "call after 6" is not a recognisable number; kept as given'])
-  const noCountry = mapLead(notificationLead([{ field: 'phone_number', value: '0912345678' }]), opts({ defaultCountry: null }))
+  const noCountry = mapLead(
+    notificationLead([{ field: 'phone_number', value: '0912345678' }]),
+    opts({ defaultCountry: null }),
+  )
   t.strictSame(noCountry.fields.PHONE, [{ VALUE: '0912345678', VALUE_TYPE: 'WORK' }])
   t.same(noCountry.warnings, ['Phone "0912345678" kept as given: no default country is set to read it by'])
 })
@@ -147,7 +166,14 @@ t.test('address, company and job title defaults', async (t) => {
     opts(),
   )
   t.same(
-    [fields.ADDRESS, fields.ADDRESS_PROVINCE, fields.ADDRESS_POSTAL_CODE, fields.ADDRESS_COUNTRY, fields.COMPANY_TITLE, fields.POST],
+    [
+      fields.ADDRESS,
+      fields.ADDRESS_PROVINCE,
+      fields.ADDRESS_POSTAL_CODE,
+      fields.ADDRESS_COUNTRY,
+      fields.COMPANY_TITLE,
+      fields.POST,
+    ],
     ['1 Main St', 'CA', '94016', 'US', 'Acme', 'CTO'],
   )
 })
@@ -201,36 +227,56 @@ t.test('rules: an answer goes to its target; meta sources too', async (t) => {
   t.same(warnings, [])
 })
 
-t.test('enumerations: through enumMap, else by item VALUE ignoring case; misses are left out with a warning', async (t) => {
-  const lead = notificationLead([
-    { field: 'Service?', value: 'installation' },
-    { field: 'Service 2', value: 'Fix it' },
-    { field: 'Service 3', value: 'Painting' },
-  ])
-  const mapping = MappingConfig.parse({
-    rules: [
-      { source: 'Service?', target: 'UF_CRM_SERVICE' },
-      { source: 'Service 2', target: 'UF_CRM_SERVICE', enumMap: { 'fix IT': '46' } },
-      { source: 'Service 3', target: 'UF_CRM_SERVICE' },
-    ],
-  })
-  const { fields, warnings } = mapLead(lead, opts({ mapping, portalFields }))
-  t.equal(fields.UF_CRM_SERVICE, '45', 'item VALUE matched case-insensitively')
-  t.same(warnings, [
-    'Rule 2 ("Service 2" → UF_CRM_SERVICE): UF_CRM_SERVICE already set by an earlier rule; "46" not used',
-    'Rule 3 ("Service 3" → UF_CRM_SERVICE): answer "Painting" matches no item of UF_CRM_SERVICE "Service"; left out',
-  ])
+t.test(
+  'enumerations: through enumMap, else by item VALUE ignoring case; misses are left out with a warning',
+  async (t) => {
+    const lead = notificationLead([
+      { field: 'Service?', value: 'installation' },
+      { field: 'Service 2', value: 'Fix it' },
+      { field: 'Service 3', value: 'Painting' },
+    ])
+    const mapping = MappingConfig.parse({
+      rules: [
+        { source: 'Service?', target: 'UF_CRM_SERVICE' },
+        { source: 'Service 2', target: 'UF_CRM_SERVICE', enumMap: { 'fix IT': '46' } },
+        { source: 'Service 3', target: 'UF_CRM_SERVICE' },
+      ],
+    })
+    const { fields, warnings } = mapLead(lead, opts({ mapping, portalFields }))
+    t.equal(fields.UF_CRM_SERVICE, '45', 'item VALUE matched case-insensitively')
+    t.same(warnings, [
+      'Rule 2 ("Service 2" → UF_CRM_SERVICE): UF_CRM_SERVICE already set by an earlier rule; "46" not used',
+      'Rule 3 ("Service 3" → UF_CRM_SERVICE): answer "Painting" matches no item of UF_CRM_SERVICE "Service"; left out',
+    ])
 
-  const onlyMap = mapLead(lead, opts({ mapping: MappingConfig.parse({ rules: [{ source: 'Service 2', target: 'UF_CRM_SERVICE', enumMap: { 'Fix it': '46' } }] }), portalFields }))
-  t.equal(onlyMap.fields.UF_CRM_SERVICE, '46')
+    const onlyMap = mapLead(
+      lead,
+      opts({
+        mapping: MappingConfig.parse({
+          rules: [{ source: 'Service 2', target: 'UF_CRM_SERVICE', enumMap: { 'Fix it': '46' } }],
+        }),
+        portalFields,
+      }),
+    )
+    t.equal(onlyMap.fields.UF_CRM_SERVICE, '46')
 
-  const miss = mapLead(lead, opts({ mapping: MappingConfig.parse({ rules: [{ source: 'Service 3', target: 'UF_CRM_SERVICE' }] }), portalFields }))
-  t.notOk('UF_CRM_SERVICE' in miss.fields, 'never invented')
-  t.equal(miss.warnings.length, 1)
-})
+    const miss = mapLead(
+      lead,
+      opts({
+        mapping: MappingConfig.parse({ rules: [{ source: 'Service 3', target: 'UF_CRM_SERVICE' }] }),
+        portalFields,
+      }),
+    )
+    t.notOk('UF_CRM_SERVICE' in miss.fields, 'never invented')
+    t.equal(miss.warnings.length, 1)
+  },
+)
 
 t.test('enumMap without portal fields still maps, and still never invents', async (t) => {
-  const lead = notificationLead([{ field: 'Hot?', value: 'Yes' }, { field: 'Cold?', value: 'Maybe' }])
+  const lead = notificationLead([
+    { field: 'Hot?', value: 'Yes' },
+    { field: 'Cold?', value: 'Maybe' },
+  ])
   const mapping = MappingConfig.parse({
     rules: [
       { source: 'Hot?', target: 'STATUS_ID', enumMap: { Yes: 'IN_PROCESS' } },
@@ -259,7 +305,9 @@ t.test('multiple targets get arrays; multi-select answers map item by item', asy
   const { fields, warnings } = mapLead(lead, opts({ mapping, portalFields }))
   t.strictSame(fields.UF_CRM_COLOURS, ['1', '2'])
   t.strictSame(fields.UF_CRM_TAGS, ['vip', 'spring'])
-  t.same(warnings, ['Rule 1 ("Colours" → UF_CRM_COLOURS): answer "Purple" matches no item of UF_CRM_COLOURS "Colours"; left out'])
+  t.same(warnings, [
+    'Rule 1 ("Colours" → UF_CRM_COLOURS): answer "Purple" matches no item of UF_CRM_COLOURS "Colours"; left out',
+  ])
 })
 
 t.test('PHONE / EMAIL rules add to the multifield lists', async (t) => {
@@ -304,7 +352,14 @@ t.test('rules to missing or read-only fields are left out with a warning', async
 t.test('constants apply last, over defaults and rules; ORIGIN fields cannot be overwritten', async (t) => {
   const mapping = {
     rules: [{ source: 'city', target: 'SOURCE_ID' }],
-    constants: { SOURCE_ID: 'WEB', ASSIGNED_BY_ID: 7, OPENED: 'Y', UF_CRM_TAGS: 'tiktok', ORIGIN_ID: 'hijack', UF_CRM_GONE: 'x' },
+    constants: {
+      SOURCE_ID: 'WEB',
+      ASSIGNED_BY_ID: 7,
+      OPENED: 'Y',
+      UF_CRM_TAGS: 'tiktok',
+      ORIGIN_ID: 'hijack',
+      UF_CRM_GONE: 'x',
+    },
   } satisfies MappingConfig
   const { fields, warnings } = mapLead(sample, opts({ mapping, portalFields }))
   t.equal(fields.SOURCE_ID, 'WEB')

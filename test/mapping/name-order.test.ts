@@ -10,7 +10,12 @@ function leadWith(changes: Array<{ field: string; value: unknown }>): Normalized
   return res.leads[0]
 }
 const named = (name: string) => leadWith([{ field: 'name', value: name }])
-const opts = (over: Partial<MapLeadOptions>): MapLeadOptions => ({ mapping: MappingConfig.parse({}), defaultCountry: null, originatorId: 'tiktok_leads', ...over })
+const opts = (over: Partial<MapLeadOptions>): MapLeadOptions => ({
+  mapping: MappingConfig.parse({}),
+  defaultCountry: null,
+  originatorId: 'tiktok_leads',
+  ...over,
+})
 const names = (name: string, over: Partial<MapLeadOptions>) => {
   const f = mapLead(named(name), opts(over)).fields
   return { NAME: f.NAME, LAST_NAME: f.LAST_NAME }
@@ -26,7 +31,8 @@ t.test('auto: family name first by the portal country', async (t) => {
     ['RU', 'Ivan Petrov', { NAME: 'Ivan', LAST_NAME: 'Petrov' }],
     ['US', 'Mary Ann Smith', { NAME: 'Mary Ann', LAST_NAME: 'Smith' }],
   ]
-  for (const [country, full, want] of cases) t.strictSame(names(full, { defaultCountry: country }), want, `${country}: ${full}`)
+  for (const [country, full, want] of cases)
+    t.strictSame(names(full, { defaultCountry: country }), want, `${country}: ${full}`)
 })
 
 t.test('auto without a country: by the portal language (Bitrix24 LANG codes and ISO codes)', async (t) => {
@@ -43,10 +49,23 @@ t.test('auto without a country: by the portal language (Bitrix24 LANG codes and 
 })
 
 t.test('the portal choice overrides the country', async (t) => {
-  t.strictSame(names('Nguyễn Văn An', { defaultCountry: 'VN', nameOrder: 'given_first' }), { NAME: 'Nguyễn Văn', LAST_NAME: 'An' })
-  t.strictSame(names('Ivan Petrov', { defaultCountry: 'RU', nameOrder: 'family_first' }), { NAME: 'Petrov', LAST_NAME: 'Ivan' })
-  t.strictSame(names('Nguyễn Văn An', { defaultCountry: 'VN', nameOrder: 'full_in_name' }), { NAME: 'Nguyễn Văn An', LAST_NAME: undefined })
-  t.strictSame(names('  Nguyễn   Văn  An ', { nameOrder: 'full_in_name' }), { NAME: 'Nguyễn Văn An', LAST_NAME: undefined }, 'spaces collapsed')
+  t.strictSame(names('Nguyễn Văn An', { defaultCountry: 'VN', nameOrder: 'given_first' }), {
+    NAME: 'Nguyễn Văn',
+    LAST_NAME: 'An',
+  })
+  t.strictSame(names('Ivan Petrov', { defaultCountry: 'RU', nameOrder: 'family_first' }), {
+    NAME: 'Petrov',
+    LAST_NAME: 'Ivan',
+  })
+  t.strictSame(names('Nguyễn Văn An', { defaultCountry: 'VN', nameOrder: 'full_in_name' }), {
+    NAME: 'Nguyễn Văn An',
+    LAST_NAME: undefined,
+  })
+  t.strictSame(
+    names('  Nguyễn   Văn  An ', { nameOrder: 'full_in_name' }),
+    { NAME: 'Nguyễn Văn An', LAST_NAME: undefined },
+    'spaces collapsed',
+  )
 })
 
 t.test('names not split: one word, written without spaces, or separate first/last answers', async (t) => {
@@ -58,8 +77,16 @@ t.test('names not split: one word, written without spaces, or separate first/las
     { field: 'last_name', value: 'Nguyễn' },
   ])
   const f = mapLead(separate, opts({ defaultCountry: 'VN', nameOrder: 'family_first' })).fields
-  t.strictSame({ NAME: f.NAME, LAST_NAME: f.LAST_NAME }, { NAME: 'An', LAST_NAME: 'Nguyễn' }, 'answers used as they are')
-  t.match(mapLead(named('Nguyễn Văn An'), opts({ defaultCountry: 'VN' })).fields.COMMENTS, /Name: Nguyễn Văn An/, 'typed name kept in COMMENTS')
+  t.strictSame(
+    { NAME: f.NAME, LAST_NAME: f.LAST_NAME },
+    { NAME: 'An', LAST_NAME: 'Nguyễn' },
+    'answers used as they are',
+  )
+  t.match(
+    mapLead(named('Nguyễn Văn An'), opts({ defaultCountry: 'VN' })).fields.COMMENTS,
+    /Name: Nguyễn Văn An/,
+    'typed name kept in COMMENTS',
+  )
 })
 
 t.test('effectiveNameOrder', async (t) => {

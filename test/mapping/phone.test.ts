@@ -3,7 +3,11 @@ import { normalizePhone } from '../../src/mapping/phone.js'
 
 t.test('national numbers read with the default country become E.164', async (t) => {
   t.same(normalizePhone('0912345678', 'VN'), { value: '+84912345678', normalized: true })
-  t.same(normalizePhone(' 091 234 5678 ', 'vn'), { value: '+84912345678', normalized: true }, 'spaces, lower-case country')
+  t.same(
+    normalizePhone(' 091 234 5678 ', 'vn'),
+    { value: '+84912345678', normalized: true },
+    'spaces, lower-case country',
+  )
   t.same(normalizePhone('15088888888', 'CN'), { value: '+8615088888888', normalized: true }, 'a Chinese mobile')
   t.same(normalizePhone('15088888888', 'US'), { value: '+15088888888', normalized: true }, 'US trunk 1 + area code 508')
   t.same(normalizePhone('89161234567', 'RU'), { value: '+79161234567', normalized: true }, 'Russian 8 trunk prefix')
@@ -13,7 +17,11 @@ t.test('national numbers read with the default country become E.164', async (t) 
 
 t.test('numbers with + need no country', async (t) => {
   t.same(normalizePhone('+84 91 234 5678', null), { value: '+84912345678', normalized: true })
-  t.same(normalizePhone('+79161234567', 'VN'), { value: '+79161234567', normalized: true }, 'the + wins over the default')
+  t.same(
+    normalizePhone('+79161234567', 'VN'),
+    { value: '+79161234567', normalized: true },
+    'the + wins over the default',
+  )
 })
 
 t.test('digits with a country code but no + are read as international when invalid nationally', async (t) => {
@@ -23,7 +31,11 @@ t.test('digits with a country code but no + are read as international when inval
 t.test('without a default country, numbers without + are kept as given', async (t) => {
   t.same(normalizePhone('0912345678', null), { value: '0912345678', normalized: false })
   t.same(normalizePhone(' 15088888888 ', null), { value: '15088888888', normalized: false })
-  t.same(normalizePhone('0912345678', 'XX'), { value: '0912345678', normalized: false }, 'an unknown country counts as none')
+  t.same(
+    normalizePhone('0912345678', 'XX'),
+    { value: '0912345678', normalized: false },
+    'an unknown country counts as none',
+  )
 })
 
 t.test('garbage is kept, trimmed, never dropped', async (t) => {

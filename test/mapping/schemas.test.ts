@@ -1,5 +1,10 @@
 import t from 'tap'
-import { DeliverySettings, MappingConfig, validateMappingAgainstFields, type PortalFields } from '../../src/mapping/schemas.js'
+import {
+  DeliverySettings,
+  MappingConfig,
+  validateMappingAgainstFields,
+  type PortalFields,
+} from '../../src/mapping/schemas.js'
 
 function issues(value: unknown): string[] {
   const res = MappingConfig.safeParse(value)
@@ -34,13 +39,19 @@ t.test('MappingConfig: targets must look like lead field names', async (t) => {
 t.test('MappingConfig: sources are answer keys or known meta.* sources', async (t) => {
   t.same(issues({ rules: [{ source: 'meta.form_name', target: 'TITLE' }] }), [])
   t.same(issues({ rules: [{ source: 'meta.created_at', target: 'UF_CRM_AT' }] }), [])
-  t.match(issues({ rules: [{ source: 'meta.colour', target: 'TITLE' }] }), [/^rules\.0\.source: must be an answer key or one of meta\.form_name/])
+  t.match(issues({ rules: [{ source: 'meta.colour', target: 'TITLE' }] }), [
+    /^rules\.0\.source: must be an answer key or one of meta\.form_name/,
+  ])
   t.same(issues({ rules: [{ source: '   ', target: 'TITLE' }] }), ['rules.0.source: must not be empty'])
 })
 
 t.test('MappingConfig: constants', async (t) => {
-  t.same(issues({ constants: { assigned: 1 } }), ['constants.assigned: must be a Bitrix24 lead field name such as NAME or UF_CRM_1712345678'])
-  t.same(issues({ constants: { PHONE: '+84912345678' } }), ['constants: PHONE, EMAIL, WEB and IM cannot be constants: they come from the answers'])
+  t.same(issues({ constants: { assigned: 1 } }), [
+    'constants.assigned: must be a Bitrix24 lead field name such as NAME or UF_CRM_1712345678',
+  ])
+  t.same(issues({ constants: { PHONE: '+84912345678' } }), [
+    'constants: PHONE, EMAIL, WEB and IM cannot be constants: they come from the answers',
+  ])
   t.equal(issues({ constants: { OPENED: true } }).length, 1, 'only strings and numbers')
 })
 

@@ -13,7 +13,15 @@ t.test('every settings API answer says Cache-Control: no-store, refusals include
   const portal = await installedPortal(emu, url)
   const page = await openTab(url, portal)
   const a = api(url, page)
-  for (const res of [await a.get('state'), await a.get('leads'), await a.get('stats'), await a.get('fields'), await a.post('secret/reveal'), await api(url, {}).get('state'), await a.post('options', { bad: true })]) {
+  for (const res of [
+    await a.get('state'),
+    await a.get('leads'),
+    await a.get('stats'),
+    await a.get('fields'),
+    await a.post('secret/reveal'),
+    await api(url, {}).get('state'),
+    await a.post('options', { bad: true }),
+  ]) {
     t.equal(res.headers.get('cache-control'), 'no-store', `${res.url} ${res.status}`)
   }
 })
@@ -34,7 +42,11 @@ t.test('events: an unknown member_id gets exactly the answer a wrong application
     fetch(`${url}/bitrix24/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: phpForm({ event: 'ONCRMLEADUPDATE', data: { FIELDS: { ID: 1 } }, auth: { member_id: memberId, application_token: 'forged', access_token: 'y', domain: 'x.bitrix24.com' } }),
+      body: phpForm({
+        event: 'ONCRMLEADUPDATE',
+        data: { FIELDS: { ID: 1 } },
+        auth: { member_id: memberId, application_token: 'forged', access_token: 'y', domain: 'x.bitrix24.com' },
+      }),
     })
   const known = await post(portal.memberId)
   const unknown = await post('not-installed-anywhere')

@@ -25,7 +25,14 @@ t.test('app.info naming another app does not set the application_token', async (
   const stored = (await app.portals.find(portal.memberId))!
   // The install POST carries APPLICATION_TOKEN and the app takes it there; this case is an install
   // POST without one, where ONAPPINSTALL (checked through app.info) is the only source.
-  await app.db.updateTable('portals').set({ client_endpoint: `http://127.0.0.1:${(other.address() as { port: number }).port}/rest/`, application_token: null }).where('member_id', '=', portal.memberId).execute()
+  await app.db
+    .updateTable('portals')
+    .set({
+      client_endpoint: `http://127.0.0.1:${(other.address() as { port: number }).port}/rest/`,
+      application_token: null,
+    })
+    .where('member_id', '=', portal.memberId)
+    .execute()
   const replies = await emu.finishInstall(portal)
   t.equal(replies[0]!.status, 401, 'refused')
   t.equal((await app.portals.find(portal.memberId))!.application_token, null, 'no application_token stored')
@@ -38,8 +45,17 @@ t.test('an ONAPPINSTALL long after the install (no token stored meanwhile) is re
   const portal = await installedPortal(emu, url)
   t.ok((await app.portals.find(portal.memberId))!.application_token, 'the real ONAPPINSTALL was accepted')
   // Later, with no application_token stored, a valid ONAPPINSTALL with a working token arrives.
-  await app.db.updateTable('portals').set({ application_token: null }).where('member_id', '=', portal.memberId).execute()
-  const replies = await emu.deliverEvent(portal, 'ONAPPINSTALL', { VERSION: '1' }, { applicationToken: 'attacker-chosen', url: `${url}/bitrix24/events` })
+  await app.db
+    .updateTable('portals')
+    .set({ application_token: null })
+    .where('member_id', '=', portal.memberId)
+    .execute()
+  const replies = await emu.deliverEvent(
+    portal,
+    'ONAPPINSTALL',
+    { VERSION: '1' },
+    { applicationToken: 'attacker-chosen', url: `${url}/bitrix24/events` },
+  )
   t.equal(replies[0]!.status, 401, 'outside the install window')
   t.equal((await app.portals.find(portal.memberId))!.application_token, null)
 })

@@ -27,34 +27,94 @@ async function appWith(t: { teardown(fn: () => unknown): void }, days: number, p
   })
   t.teardown(() => app.close())
   for (const [m, retention] of Object.entries(portals)) {
-    await app.portals.upsertInstalled({ member_id: m, domain: `${m}.bitrix24.com`, client_endpoint: `https://${m}.bitrix24.com/rest/`, server_endpoint: 'https://oauth.bitrix.info/rest/', access_token: 'a', refresh_token: 'r', expires_at: 0, scope: 'crm', app_status: 'L', lang: 'en', installer_user_id: 1 }, true)
+    await app.portals.upsertInstalled(
+      {
+        member_id: m,
+        domain: `${m}.bitrix24.com`,
+        client_endpoint: `https://${m}.bitrix24.com/rest/`,
+        server_endpoint: 'https://oauth.bitrix.info/rest/',
+        access_token: 'a',
+        refresh_token: 'r',
+        expires_at: 0,
+        scope: 'crm',
+        app_status: 'L',
+        lang: 'en',
+        installer_user_id: 1,
+      },
+      true,
+    )
     const conf = await app.settings.ensure(m)
     await app.settings.update(m, { verify_mode: conf.verify_mode, retention_days: retention })
   }
   return app
 }
 
-const answers = [{ key: 'name', value: 'Nguyen Van An' }, { key: 'phone_number', value: '+84912345678' }]
-const leadJson = (id: string) => JSON.stringify({ leadId: id, format: 'notification', createdAt: null, formId: null, formName: null, pageId: null, pageName: null, advertiserId: null, advertiserName: null, campaignId: null, campaignName: null, adgroupId: null, adgroupName: null, adId: null, adName: null, answers })
+const answers = [
+  { key: 'name', value: 'Nguyen Van An' },
+  { key: 'phone_number', value: '+84912345678' },
+]
+const leadJson = (id: string) =>
+  JSON.stringify({
+    leadId: id,
+    format: 'notification',
+    createdAt: null,
+    formId: null,
+    formName: null,
+    pageId: null,
+    pageName: null,
+    advertiserId: null,
+    advertiserName: null,
+    campaignId: null,
+    campaignName: null,
+    adgroupId: null,
+    adgroupName: null,
+    adId: null,
+    adName: null,
+    answers,
+  })
 
 async function addLead(app: App, m: string, id: string, doneDaysAgo: number, nowMs = NOW) {
   const at = nowMs - doneDaysAgo * DAY
   await app.db
     .insertInto('leads')
-    .values({ member_id: m, tiktok_lead_id: id, format: 'notification', status: 'delivered', lead_json: leadJson(id), raw_json: `{"raw":"${id}"}`, received_at: at, updated_at: at, done_at: at })
+    .values({
+      member_id: m,
+      tiktok_lead_id: id,
+      format: 'notification',
+      status: 'delivered',
+      lead_json: leadJson(id),
+      raw_json: `{"raw":"${id}"}`,
+      received_at: at,
+      updated_at: at,
+      done_at: at,
+    })
     .execute()
 }
 async function addEvent(app: App, m: string, event: string, daysAgo: number) {
-  await app.db.insertInto('portal_events').values({ member_id: m, event, payload: '{}', received_at: new Date(NOW - daysAgo * DAY).toISOString() }).execute()
+  await app.db
+    .insertInto('portal_events')
+    .values({ member_id: m, event, payload: '{}', received_at: new Date(NOW - daysAgo * DAY).toISOString() })
+    .execute()
 }
-async function kept(t: { same(found: unknown, wanted: unknown, message: string): unknown }, app: App): Promise<{ leads: string[]; events: string[] }> {
-  const leads = await app.db.selectFrom('leads').select(['member_id', 'tiktok_lead_id', 'raw_json', 'lead_json']).orderBy('id').execute()
+async function kept(
+  t: { same(found: unknown, wanted: unknown, message: string): unknown },
+  app: App,
+): Promise<{ leads: string[]; events: string[] }> {
+  const leads = await app.db
+    .selectFrom('leads')
+    .select(['member_id', 'tiktok_lead_id', 'raw_json', 'lead_json'])
+    .orderBy('id')
+    .execute()
   for (const l of leads) {
     // A purged delivered lead has neither its raw payload nor its answers.
-    if (l.raw_json === '') t.same(JSON.parse(l.lead_json).answers, [], `${l.tiktok_lead_id}: answers purged with the payload`)
+    if (l.raw_json === '')
+      t.same(JSON.parse(l.lead_json).answers, [], `${l.tiktok_lead_id}: answers purged with the payload`)
   }
   const events = await app.db.selectFrom('portal_events').select(['member_id', 'event']).orderBy('id').execute()
-  return { leads: leads.filter((l) => l.raw_json !== '').map((l) => `${l.member_id}:${l.tiktok_lead_id}`), events: events.map((e) => `${e.member_id}:${e.event}`) }
+  return {
+    leads: leads.filter((l) => l.raw_json !== '').map((l) => `${l.member_id}:${l.tiktok_lead_id}`),
+    events: events.map((e) => `${e.member_id}:${e.event}`),
+  }
 }
 
 t.test('portals with different retention settings purge differently', async (t) => {
@@ -70,12 +130,38 @@ t.test('portals with different retention settings purge differently', async (t) 
   const result = await app.retention.runOnce(NOW)
   t.same(result, { leads: 3 + 2 + 1, events: 3 + 2 + 1 }, 'short: 3, default: 2, long: 1, keep: 0')
   const after = await kept(t, app)
-  t.same(after.leads, ['default:60d', 'default:10d', 'short:10d', 'keep:400d', 'keep:200d', 'keep:60d', 'keep:10d', 'long:200d', 'long:60d', 'long:10d'])
-  t.same(after.events, ['default:E60', 'default:E10', 'short:E10', 'keep:E400', 'keep:E200', 'keep:E60', 'keep:E10', 'long:E200', 'long:E60', 'long:E10'])
+  t.same(after.leads, [
+    'default:60d',
+    'default:10d',
+    'short:10d',
+    'keep:400d',
+    'keep:200d',
+    'keep:60d',
+    'keep:10d',
+    'long:200d',
+    'long:60d',
+    'long:10d',
+  ])
+  t.same(after.events, [
+    'default:E60',
+    'default:E10',
+    'short:E10',
+    'keep:E400',
+    'keep:E200',
+    'keep:E60',
+    'keep:E10',
+    'long:E200',
+    'long:E60',
+    'long:E10',
+  ])
   t.same(await app.retention.runOnce(NOW), { leads: 0, events: 0 }, 'a second pass has nothing to do')
 
   // Each portal's batch reads only what it changes, on the per-portal partial index.
-  const plan = await sql<{ detail: string }>`explain query plan select id from leads where member_id = ${'short'} and raw_json != '' and done_at < ${NOW} and status in ('delivered', 'duplicate', 'failed') order by done_at limit 2`.execute(app.db)
+  const plan = await sql<{
+    detail: string
+  }>`explain query plan select id from leads where member_id = ${'short'} and raw_json != '' and done_at < ${NOW} and status in ('delivered', 'duplicate', 'failed') order by done_at limit 2`.execute(
+    app.db,
+  )
   t.match(plan.rows.map((r) => r.detail).join(' '), /leads_retention_member/)
 })
 
@@ -97,7 +183,11 @@ t.test('the retention option round-trips through the settings API; only administ
   t.match(page.html, /<select id="opt-retention"/, 'the options section offers it')
   t.match(page.html, /Server default \(90 days\)/)
   const admin = api(url, page)
-  t.match(await (await admin.get('state')).json(), { options: { retention_days: null, retention_default_days: 90 } }, 'none of its own: the server default')
+  t.match(
+    await (await admin.get('state')).json(),
+    { options: { retention_days: null, retention_default_days: 90 } },
+    'none of its own: the server default',
+  )
 
   const saved = await admin.post('options', { ...base, retention_days: 30 })
   t.equal(saved.status, 200)
@@ -108,7 +198,12 @@ t.test('the retention option round-trips through the settings API; only administ
 
   t.equal((await admin.post('options', { ...base, dedup_policy: 'skip' })).status, 200)
   t.equal((await app.settings.find(m))!.retention_days, 30, 'left out of the body: unchanged')
-  for (const bad of [45, -1, '30', 100000]) t.equal((await admin.post('options', { ...base, retention_days: bad })).status, 400, `${JSON.stringify(bad)} refused`)
+  for (const bad of [45, -1, '30', 100000])
+    t.equal(
+      (await admin.post('options', { ...base, retention_days: bad })).status,
+      400,
+      `${JSON.stringify(bad)} refused`,
+    )
   t.equal((await app.settings.find(m))!.retention_days, 30)
 
   // The purge follows it: a lead delivered 40 days ago goes under 30 days, not under the default 90.

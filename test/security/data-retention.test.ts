@@ -30,19 +30,70 @@ async function appWith(t: { teardown(fn: () => unknown): void }, days?: number, 
     retention: { schedule: false, batchSize, pauseMs: 0 },
   })
   t.teardown(() => app.close())
-  await app.portals.upsertInstalled({ member_id: 'm1', domain: 'x.bitrix24.com', client_endpoint: 'https://x.bitrix24.com/rest/', server_endpoint: 'https://oauth.bitrix.info/rest/', access_token: 'a', refresh_token: 'r', expires_at: 0, scope: 'crm', app_status: 'L', lang: 'en', installer_user_id: 1 }, true)
+  await app.portals.upsertInstalled(
+    {
+      member_id: 'm1',
+      domain: 'x.bitrix24.com',
+      client_endpoint: 'https://x.bitrix24.com/rest/',
+      server_endpoint: 'https://oauth.bitrix.info/rest/',
+      access_token: 'a',
+      refresh_token: 'r',
+      expires_at: 0,
+      scope: 'crm',
+      app_status: 'L',
+      lang: 'en',
+      installer_user_id: 1,
+    },
+    true,
+  )
   return app
 }
 
-const answers = [{ key: 'name', value: 'Nguyen Van An' }, { key: 'phone_number', value: '+84912345678' }]
-const leadJson = (id: string) => JSON.stringify({ leadId: id, format: 'notification', createdAt: null, formId: null, formName: null, pageId: null, pageName: null, advertiserId: null, advertiserName: null, campaignId: null, campaignName: null, adgroupId: null, adgroupName: null, adId: null, adName: null, answers })
+const answers = [
+  { key: 'name', value: 'Nguyen Van An' },
+  { key: 'phone_number', value: '+84912345678' },
+]
+const leadJson = (id: string) =>
+  JSON.stringify({
+    leadId: id,
+    format: 'notification',
+    createdAt: null,
+    formId: null,
+    formName: null,
+    pageId: null,
+    pageName: null,
+    advertiserId: null,
+    advertiserName: null,
+    campaignId: null,
+    campaignName: null,
+    adgroupId: null,
+    adgroupName: null,
+    adId: null,
+    adName: null,
+    answers,
+  })
 
 type Status = 'received' | 'queued' | 'delivered' | 'duplicate' | 'failed'
-async function addLead(app: Awaited<ReturnType<typeof appWith>>, id: string, status: Status, doneDaysAgo: number | null) {
+async function addLead(
+  app: Awaited<ReturnType<typeof appWith>>,
+  id: string,
+  status: Status,
+  doneDaysAgo: number | null,
+) {
   const at = NOW - (doneDaysAgo ?? 200) * DAY
   await app.db
     .insertInto('leads')
-    .values({ member_id: 'm1', tiktok_lead_id: id, format: 'notification', status, lead_json: leadJson(id), raw_json: `{"raw":"${id}","phone":"+84912345678"}`, received_at: at, updated_at: at, done_at: doneDaysAgo === null ? null : at })
+    .values({
+      member_id: 'm1',
+      tiktok_lead_id: id,
+      format: 'notification',
+      status,
+      lead_json: leadJson(id),
+      raw_json: `{"raw":"${id}","phone":"+84912345678"}`,
+      received_at: at,
+      updated_at: at,
+      done_at: doneDaysAgo === null ? null : at,
+    })
     .execute()
 }
 
@@ -52,36 +103,53 @@ t.test('RETENTION_DAYS defaults to 90 and 0 is allowed (keep everything)', async
   t.throws(() => loadConfig({ RETENTION_DAYS: '-1' }))
 })
 
-t.test('old finished leads lose their raw payload, delivered ones their answers; old events go; the rest stays', async (t) => {
-  const app = await appWith(t)
-  for (let i = 0; i < 5; i++) await addLead(app, `old-delivered-${i}`, 'delivered', 91 + i)
-  await addLead(app, 'old-duplicate', 'duplicate', 120)
-  await addLead(app, 'old-failed', 'failed', 120)
-  await addLead(app, 'old-pending', 'queued', null)
-  await addLead(app, 'young-delivered', 'delivered', 10)
-  for (const [event, daysAgo] of [['OLD1', 100], ['OLD2', 95], ['NEW', 5]] as const) {
-    await app.db.insertInto('portal_events').values({ member_id: 'm1', event, payload: '{}', received_at: new Date(NOW - daysAgo * DAY).toISOString() }).execute()
-  }
+t.test(
+  'old finished leads lose their raw payload, delivered ones their answers; old events go; the rest stays',
+  async (t) => {
+    const app = await appWith(t)
+    for (let i = 0; i < 5; i++) await addLead(app, `old-delivered-${i}`, 'delivered', 91 + i)
+    await addLead(app, 'old-duplicate', 'duplicate', 120)
+    await addLead(app, 'old-failed', 'failed', 120)
+    await addLead(app, 'old-pending', 'queued', null)
+    await addLead(app, 'young-delivered', 'delivered', 10)
+    for (const [event, daysAgo] of [
+      ['OLD1', 100],
+      ['OLD2', 95],
+      ['NEW', 5],
+    ] as const) {
+      await app.db
+        .insertInto('portal_events')
+        .values({ member_id: 'm1', event, payload: '{}', received_at: new Date(NOW - daysAgo * DAY).toISOString() })
+        .execute()
+    }
 
-  const result = await app.retention.runOnce(NOW)
-  t.same(result, { leads: 7, events: 2 }, 'several batches of 2')
-  const rows = new Map((await app.db.selectFrom('leads').selectAll().execute()).map((r) => [r.tiktok_lead_id, r]))
-  for (const id of ['old-delivered-0', 'old-delivered-4', 'old-duplicate']) {
-    t.equal(rows.get(id)!.raw_json, '', `${id}: raw payload purged`)
-    t.same(JSON.parse(rows.get(id)!.lead_json).answers, [], `${id}: answers purged`)
-    t.equal(JSON.parse(rows.get(id)!.lead_json).leadId, id, `${id}: the log line stays`)
-  }
-  t.equal(rows.get('old-failed')!.raw_json, '', 'a failed lead loses its raw payload')
-  t.same(JSON.parse(rows.get('old-failed')!.lead_json).answers, answers, 'but keeps its answers for a re-send')
-  t.not(rows.get('old-pending')!.raw_json, '', 'a pending lead keeps everything')
-  t.not(rows.get('young-delivered')!.raw_json, '', 'a young lead keeps everything')
-  t.same((await app.db.selectFrom('portal_events').select('event').execute()).map((e) => e.event), ['NEW'])
-  t.same(await app.retention.runOnce(NOW), { leads: 0, events: 0 }, 'a second pass has nothing to do')
+    const result = await app.retention.runOnce(NOW)
+    t.same(result, { leads: 7, events: 2 }, 'several batches of 2')
+    const rows = new Map((await app.db.selectFrom('leads').selectAll().execute()).map((r) => [r.tiktok_lead_id, r]))
+    for (const id of ['old-delivered-0', 'old-delivered-4', 'old-duplicate']) {
+      t.equal(rows.get(id)!.raw_json, '', `${id}: raw payload purged`)
+      t.same(JSON.parse(rows.get(id)!.lead_json).answers, [], `${id}: answers purged`)
+      t.equal(JSON.parse(rows.get(id)!.lead_json).leadId, id, `${id}: the log line stays`)
+    }
+    t.equal(rows.get('old-failed')!.raw_json, '', 'a failed lead loses its raw payload')
+    t.same(JSON.parse(rows.get('old-failed')!.lead_json).answers, answers, 'but keeps its answers for a re-send')
+    t.not(rows.get('old-pending')!.raw_json, '', 'a pending lead keeps everything')
+    t.not(rows.get('young-delivered')!.raw_json, '', 'a young lead keeps everything')
+    t.same(
+      (await app.db.selectFrom('portal_events').select('event').execute()).map((e) => e.event),
+      ['NEW'],
+    )
+    t.same(await app.retention.runOnce(NOW), { leads: 0, events: 0 }, 'a second pass has nothing to do')
 
-  // Each batch reads only what it changes: the purge query uses the partial index.
-  const plan = await sql<{ detail: string }>`explain query plan select id from leads where member_id = ${'m1'} and raw_json != '' and done_at < ${NOW} and status in ('delivered', 'duplicate', 'failed') order by done_at limit 2`.execute(app.db)
-  t.match(plan.rows.map((r) => r.detail).join(' '), /leads_retention_member/)
-})
+    // Each batch reads only what it changes: the purge query uses the partial index.
+    const plan = await sql<{
+      detail: string
+    }>`explain query plan select id from leads where member_id = ${'m1'} and raw_json != '' and done_at < ${NOW} and status in ('delivered', 'duplicate', 'failed') order by done_at limit 2`.execute(
+      app.db,
+    )
+    t.match(plan.rows.map((r) => r.detail).join(' '), /leads_retention_member/)
+  },
+)
 
 t.test('RETENTION_DAYS=0 keeps everything', async (t) => {
   const app = await appWith(t, 0)
@@ -95,7 +163,11 @@ t.test('intake goes on while a purge runs: batches leave room between them', asy
   for (let i = 0; i < 400; i++) await addLead(app, `d-${i}`, 'delivered', 100)
   const order: string[] = []
   const purge = app.retention.runOnce(NOW).then((r) => (order.push('purge done'), r))
-  const stored = await app.leads.insertMany('m1', [{ tiktokLeadId: 'fresh', format: 'notification', isTest: false, leadJson: leadJson('fresh'), rawJson: '{}' }], { scheme: 'test', valid: true })
+  const stored = await app.leads.insertMany(
+    'm1',
+    [{ tiktokLeadId: 'fresh', format: 'notification', isTest: false, leadJson: leadJson('fresh'), rawJson: '{}' }],
+    { scheme: 'test', valid: true },
+  )
   order.push('lead stored')
   t.equal(stored, 1)
   t.equal((await purge).leads, 400)

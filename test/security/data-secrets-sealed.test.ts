@@ -15,15 +15,21 @@ t.test('signing secrets are stored sealed, handed out opened, and verify webhook
   const { app, url, database } = await startApp(t, { emu, config: { DATABASE_PATH: path } })
   const portal = await installedPortal(emu, url)
   const conf = (await app.settings.find(portal.memberId))!
-  const raw = database.sqlite.prepare('select signing_secret from portal_settings where member_id = ?').get(portal.memberId) as { signing_secret: string }
+  const raw = database.sqlite
+    .prepare('select signing_secret from portal_settings where member_id = ?')
+    .get(portal.memberId) as { signing_secret: string }
   t.match(raw.signing_secret, SEALED, 'sealed in the table')
   t.not(raw.signing_secret, conf.signing_secret)
   await app.settings.update(portal.memberId, { verify_mode: 'enforce' })
-  const res = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: conf.signing_secret })
+  const res = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), {
+    secret: conf.signing_secret,
+  })
   t.equal(res.status, 200, 'the opened secret verifies in enforce mode')
 
   const rotated = await app.settings.rotateSecret(portal.memberId, 60_000)
-  const after = database.sqlite.prepare('select signing_secret, previous_secret from portal_settings where member_id = ?').get(portal.memberId) as { signing_secret: string; previous_secret: string }
+  const after = database.sqlite
+    .prepare('select signing_secret, previous_secret from portal_settings where member_id = ?')
+    .get(portal.memberId) as { signing_secret: string; previous_secret: string }
   t.match(after.signing_secret, SEALED)
   t.match(after.previous_secret, SEALED, 'the rotated-out secret is sealed too')
   t.equal(rotated.previous_secret, conf.signing_secret)
@@ -35,11 +41,15 @@ t.test('a secret stored in clear before sealing is sealed at start and keeps wor
   const first = await startApp(t, { emu, config: { DATABASE_PATH: path } })
   const portal = await installedPortal(emu, first.url)
   const clear = 'legacy-clear-secret-0123456789abcdef'
-  first.database.sqlite.prepare('update portal_settings set signing_secret = ? where member_id = ?').run(clear, portal.memberId)
+  first.database.sqlite
+    .prepare('update portal_settings set signing_secret = ? where member_id = ?')
+    .run(clear, portal.memberId)
   await first.app.close()
 
   const second = await startApp(t, { emu, config: { DATABASE_PATH: path } })
-  const raw = second.database.sqlite.prepare('select signing_secret from portal_settings where member_id = ?').get(portal.memberId) as { signing_secret: string }
+  const raw = second.database.sqlite
+    .prepare('select signing_secret from portal_settings where member_id = ?')
+    .get(portal.memberId) as { signing_secret: string }
   t.match(raw.signing_secret, SEALED, 'sealed at start')
   t.equal((await second.app.settings.find(portal.memberId))!.signing_secret, clear, 'the same secret')
 })

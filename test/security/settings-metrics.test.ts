@@ -18,7 +18,12 @@ t.test('with a token: missing or wrong bearer gets 401 and no member id; the rig
   const emu = await startEmulator(t)
   const { url } = await startApp(t, { emu })
   const portal = await installedPortal(emu, url)
-  const tries: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: METRICS_TOKEN }, { authorization: `Basic ${METRICS_TOKEN}` }]
+  const tries: Array<Record<string, string>> = [
+    {},
+    { authorization: 'Bearer wrong-token-0123456789' },
+    { authorization: METRICS_TOKEN },
+    { authorization: `Basic ${METRICS_TOKEN}` },
+  ]
   for (const headers of tries) {
     const res = await fetch(`${url}/metrics`, { headers })
     t.equal(res.status, 401, JSON.stringify(headers))

@@ -12,7 +12,12 @@ t.test('a non-administrator sees leads and the preview masked; an administrator 
   const { app, url } = await startApp(t, { emu })
   const portal = await installedPortal(emu, url)
   const conf = (await app.settings.find(portal.memberId))!
-  const lead = sampleLead({ name: 'Tran Thi Secret', phone: '0987654321', email: 'secret.person@example.com', extra: { 'Home address?': '12 Hidden Street' } })
+  const lead = sampleLead({
+    name: 'Tran Thi Secret',
+    phone: '0987654321',
+    email: 'secret.person@example.com',
+    extra: { 'Home address?': '12 Hidden Street' },
+  })
   await postWebhook(url, conf.webhook_key, notificationBody([lead]), { secret: conf.signing_secret })
   await waitFor('delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 1)
   const mapping = { rules: [], constants: {} }
@@ -25,9 +30,16 @@ t.test('a non-administrator sees leads and the preview masked; an administrator 
     t.notOk(leads.includes(p), `/leads hides ${p}`)
     t.notOk(preview.includes(p), `/preview hides ${p}`)
   }
-  t.match(JSON.parse(leads), { leads: [{ tiktokLeadId: lead.id, status: 'delivered' }] }, 'the log itself is still there')
+  t.match(
+    JSON.parse(leads),
+    { leads: [{ tiktokLeadId: lead.id, status: 'delivered' }] },
+    'the log itself is still there',
+  )
 
   const admin = api(url, await openTab(url, portal, 1))
   t.match(await (await admin.get('leads')).json(), { leads: [{ name: 'Tran Thi Secret' }] })
-  t.ok((await (await admin.post('preview', { mapping })).text()).includes('12 Hidden Street'), 'an administrator sees the answers')
+  t.ok(
+    (await (await admin.post('preview', { mapping })).text()).includes('12 Hidden Street'),
+    'an administrator sees the answers',
+  )
 })

@@ -10,7 +10,7 @@ import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 import { api, installedPortal, openTab, waitFor } from '../helpers.js'
 import { approve, connect, view, world } from '../tiktok-business/flow.js'
 
-t.test('portal B\'s session reaches nothing of portal A through any settings route', async (t) => {
+t.test("portal B's session reaches nothing of portal A through any settings route", async (t) => {
   const w = await world(t)
   const { app, url } = w.started
   const A = w.portal
@@ -23,14 +23,21 @@ t.test('portal B\'s session reaches nothing of portal A through any settings rou
   // Leads in both portals, one failed in each.
   const leadsA = [sampleLead({ name: 'Alice Of Portal A' }), sampleLead({ name: 'Anton Of Portal A' })]
   const leadsB = [sampleLead({ name: 'Bob Of Portal B' }), sampleLead({ name: 'Boris Of Portal B' })]
-  for (const [p, leads] of [[A, leadsA], [B, leadsB]] as const) {
+  for (const [p, leads] of [
+    [A, leadsA],
+    [B, leadsB],
+  ] as const) {
     const conf = (await app.settings.find(p.memberId))!
     await postWebhook(url, conf.webhook_key, notificationBody([...leads]), { secret: conf.signing_secret })
     await waitFor('delivered', async () => (await app.leads.counts(p.memberId)).delivered === 2)
   }
   const rowA = (await app.leads.findByTikTokId(A.memberId, leadsA[0]!.id))!
   const rowB = (await app.leads.findByTikTokId(B.memberId, leadsB[0]!.id))!
-  await app.db.updateTable('leads').set({ status: 'failed', last_error: 'test' }).where('id', 'in', [rowA.id, rowB.id]).execute()
+  await app.db
+    .updateTable('leads')
+    .set({ status: 'failed', last_error: 'test' })
+    .where('id', 'in', [rowA.id, rowB.id])
+    .execute()
 
   const snapshot = async () => ({
     settings: await app.settings.find(A.memberId),
@@ -41,22 +48,39 @@ t.test('portal B\'s session reaches nothing of portal A through any settings rou
     portal: await app.portals.find(A.memberId),
   })
   const before = await snapshot()
-  const secretsA = [before.settings!.webhook_key, before.settings!.signing_secret, A.memberId, ...leadsA.flatMap((l) => [l.id, l.name!])]
+  const secretsA = [
+    before.settings!.webhook_key,
+    before.settings!.signing_secret,
+    A.memberId,
+    ...leadsA.flatMap((l) => [l.id, l.name!]),
+  ]
   const leaks = (text: string) => secretsA.filter((s) => text.includes(s))
 
   // Reads: nothing of A.
-  for (const path of ['state', 'leads', `leads?before=${rowA.id + 10}`, 'leads?status=failed', 'stats', 'tiktok', 'fields']) {
+  for (const path of [
+    'state',
+    'leads',
+    `leads?before=${rowA.id + 10}`,
+    'leads?status=failed',
+    'stats',
+    'tiktok',
+    'fields',
+  ]) {
     const res = await tabB.get(path)
     t.equal(res.status, 200, path)
     t.same(leaks(await res.text()), [], `${path} shows nothing of portal A`)
   }
   const preview = await tabB.post('preview', { mapping: { rules: [], constants: {} } })
-  t.same(leaks(await preview.text()), [], 'preview uses B\'s own latest lead')
+  t.same(leaks(await preview.text()), [], "preview uses B's own latest lead")
 
   // Re-send: A's failed lead stays failed, whether by id or "all failed".
-  t.match(await (await tabB.post('leads/resend', { ids: [rowA.id] })).json(), { requeued: 0 }, 'A\'s lead id is not B\'s to re-send')
+  t.match(
+    await (await tabB.post('leads/resend', { ids: [rowA.id] })).json(),
+    { requeued: 0 },
+    "A's lead id is not B's to re-send",
+  )
   const all = (await (await tabB.post('leads/resend', { all: true })).json()) as { requeued: number }
-  t.equal(all.requeued, 1, 'only B\'s own failed lead')
+  t.equal(all.requeued, 1, "only B's own failed lead")
 
   // A's ad account, forms and grant through B's session: as if they did not exist.
   const adv = w.adv.id
@@ -73,7 +97,11 @@ t.test('portal B\'s session reaches nothing of portal A through any settings rou
     t.equal(res.status, 404, `${path} with A's ad account`)
     t.same(leaks(await res.text()), [], `${path} says nothing of A`)
   }
-  t.equal((await tabB.post('tiktok/grant', { grantId: grantA.id, advertiserIds: [w.adv2.id], importDays: 0 })).status, 409, 'A\'s grant is not B\'s')
+  t.equal(
+    (await tabB.post('tiktok/grant', { grantId: grantA.id, advertiserIds: [w.adv2.id], importDays: 0 })).status,
+    409,
+    "A's grant is not B's",
+  )
   await tabB.post('tiktok/grant/cancel', { grantId: grantA.id })
 
   // B's own changes change B only.
@@ -83,28 +111,40 @@ t.test('portal B\'s session reaches nothing of portal A through any settings rou
     ['secret/rotate', {}],
     ['webhook/rotate', {}],
     ['test-lead', {}],
-  ] as const) t.equal((await tabB.post(path, body)).status, 200, path)
+  ] as const)
+    t.equal((await tabB.post(path, body)).status, 200, path)
   await new Promise((r) => setTimeout(r, 300))
   const after = await snapshot()
-  t.same(after.settings, before.settings, 'A\'s settings unchanged')
-  t.same(after.leads.map((l) => [l.id, l.status]), before.leads.map((l) => [l.id, l.status]), 'A\'s leads unchanged (the failed one still failed)')
-  t.same(after.connections, before.connections, 'A\'s connection unchanged')
-  t.same(after.forms, before.forms, 'A\'s forms unchanged')
-  t.same(after.grant, before.grant, 'A\'s grant unchanged')
-  t.equal((await app.leads.findByTikTokId(B.memberId, leadsB[0]!.id))!.status === 'failed', false, 'B\'s own failed lead was re-sent')
+  t.same(after.settings, before.settings, "A's settings unchanged")
+  t.same(
+    after.leads.map((l) => [l.id, l.status]),
+    before.leads.map((l) => [l.id, l.status]),
+    "A's leads unchanged (the failed one still failed)",
+  )
+  t.same(after.connections, before.connections, "A's connection unchanged")
+  t.same(after.forms, before.forms, "A's forms unchanged")
+  t.same(after.grant, before.grant, "A's grant unchanged")
+  t.equal(
+    (await app.leads.findByTikTokId(B.memberId, leadsB[0]!.id))!.status === 'failed',
+    false,
+    "B's own failed lead was re-sent",
+  )
 })
 
-t.test('session keys are derived per portal: one portal\'s MAC is never another\'s', async (t) => {
+t.test("session keys are derived per portal: one portal's MAC is never another's", async (t) => {
   const signer = createSessionSigner('test-session-secret-0123456789abcdef')
   const token = signer.sign({ m: 'portal-a', u: 1, a: true, n: 'Admin' })
   t.ok(signer.verify(token))
   const csrfA = signer.csrfFor(token, 'portal-a')
-  t.not(signer.csrfFor(token, 'portal-b'), csrfA, 'the same token gets a different MAC under another portal\'s key')
-  t.notOk(signer.checkCsrf(token, 'portal-b', csrfA), 'A\'s CSRF token does not pass as B\'s')
+  t.not(signer.csrfFor(token, 'portal-b'), csrfA, "the same token gets a different MAC under another portal's key")
+  t.notOk(signer.checkCsrf(token, 'portal-b', csrfA), "A's CSRF token does not pass as B's")
   // A payload re-pointed at portal B with portal A's MAC does not verify.
   const [payload, sig] = token.split('.')
   const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString())
-  t.equal(signer.verify(`${Buffer.from(JSON.stringify({ ...claims, m: 'portal-b' })).toString('base64url')}.${sig}`), null)
+  t.equal(
+    signer.verify(`${Buffer.from(JSON.stringify({ ...claims, m: 'portal-b' })).toString('base64url')}.${sig}`),
+    null,
+  )
   // The MAC over the same payload text differs per portal: a portal's key is not the app-wide one.
   const other = createSessionSigner('test-session-secret-0123456789abcdef')
   const b = other.sign({ m: 'portal-b', u: 1, a: true, n: 'Admin' })

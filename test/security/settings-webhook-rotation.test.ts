@@ -16,7 +16,11 @@ t.test('rotate: new key at once, the old one until the grace period ends, TikTok
   const m = w.portal.memberId
   const before = (await app.settings.find(m))!
   const oldUrl = `${url}/tiktok/webhook/${before.webhook_key}`
-  t.same(validSubs(w.tt).map((s) => s.callbackUrl), [oldUrl], 'subscribed at the old URL')
+  t.same(
+    validSubs(w.tt).map((s) => s.callbackUrl),
+    [oldUrl],
+    'subscribed at the old URL',
+  )
 
   const res = await w.tab.post('webhook/rotate')
   t.equal(res.status, 200)
@@ -32,7 +36,11 @@ t.test('rotate: new key at once, the old one until the grace period ends, TikTok
 
   // TikTok: a subscription at the new URL, the old one cancelled through the outbox.
   await waitFor('old subscription cancelled', () => validSubs(w.tt).every((s) => s.callbackUrl === body.url))
-  t.same(validSubs(w.tt).map((s) => s.callbackUrl), [body.url], 'TikTok pushes to the new URL only')
+  t.same(
+    validSubs(w.tt).map((s) => s.callbackUrl),
+    [body.url],
+    'TikTok pushes to the new URL only',
+  )
   t.equal((await app.tiktok.repo.listConnections(m))[0]!.callback_url, body.url, 'the connection remembers the new URL')
 
   // Both keys accept leads during the grace period.
@@ -41,8 +49,14 @@ t.test('rotate: new key at once, the old one until the grace period ends, TikTok
     t.equal(r.status, 200, key === before.webhook_key ? 'old key inside the grace period' : 'new key')
   }
   // After it, the old key is unknown.
-  await app.db.updateTable('portal_settings').set({ previous_webhook_key_until: Date.now() - 1 }).where('member_id', '=', m).execute()
-  const late = await postWebhook(url, before.webhook_key, notificationBody([sampleLead()]), { secret: after.signing_secret })
+  await app.db
+    .updateTable('portal_settings')
+    .set({ previous_webhook_key_until: Date.now() - 1 })
+    .where('member_id', '=', m)
+    .execute()
+  const late = await postWebhook(url, before.webhook_key, notificationBody([sampleLead()]), {
+    secret: after.signing_secret,
+  })
   t.equal(late.status, 404, 'the old key stops after the grace period')
 })
 
@@ -53,9 +67,11 @@ t.test('only administrators see the webhook URL and secret, and only they rotate
   const page = await openTab(url, w.portal, 2)
   t.equal(page.status, 200)
   t.notOk(page.html.includes(conf.webhook_key), 'the page of a non-administrator has no webhook key')
-  t.notOk(page.html.includes(conf.signing_secret.slice(0, 4) + '•'), 'nor the masked secret')
+  t.notOk(page.html.includes(`${conf.signing_secret.slice(0, 4)}•`), 'nor the masked secret')
   const user = api(url, page)
-  const state = (await (await user.get('state')).json()) as { webhook: { url: string | null; secretMasked: string | null } }
+  const state = (await (await user.get('state')).json()) as {
+    webhook: { url: string | null; secretMasked: string | null }
+  }
   t.equal(state.webhook.url, null, 'state: the URL exists but its value is not given')
   t.equal(state.webhook.secretMasked, null)
   t.notOk(JSON.stringify(state).includes(conf.webhook_key))

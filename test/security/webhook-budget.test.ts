@@ -19,15 +19,38 @@ t.test('requests beyond the per-key budget are 429; unknown keys and other porta
 
   for (let i = 0; i < 20; i++) {
     const guess = `${confA.webhook_key.slice(0, -1)}${i % 10}`
-    t.equal((await postWebhook(url, guess === confA.webhook_key ? 'y'.repeat(43) : guess, notificationBody([sampleLead()]), null)).status, 404)
+    t.equal(
+      (
+        await postWebhook(
+          url,
+          guess === confA.webhook_key ? 'y'.repeat(43) : guess,
+          notificationBody([sampleLead()]),
+          null,
+        )
+      ).status,
+      404,
+    )
   }
-  for (let i = 0; i < 5; i++) t.equal((await postWebhook(url, confA.webhook_key, notificationBody([sampleLead()]), { secret: confA.signing_secret })).status, 200, `request ${i + 1} of 5`)
-  const over = await postWebhook(url, confA.webhook_key, notificationBody([sampleLead()]), { secret: confA.signing_secret })
+  for (let i = 0; i < 5; i++)
+    t.equal(
+      (await postWebhook(url, confA.webhook_key, notificationBody([sampleLead()]), { secret: confA.signing_secret }))
+        .status,
+      200,
+      `request ${i + 1} of 5`,
+    )
+  const over = await postWebhook(url, confA.webhook_key, notificationBody([sampleLead()]), {
+    secret: confA.signing_secret,
+  })
   t.equal(over.status, 429)
   t.match(await over.json(), { error: 'APP_ERR_WEBHOOK_BUDGET_EXCEEDED' })
   t.ok(Number(over.headers.get('retry-after')) >= 1, 'Retry-After says when')
   t.equal((await app.leads.latest(a.memberId, { limit: 100 })).length, 5, 'nothing stored beyond the budget')
-  t.equal((await postWebhook(url, confB.webhook_key, notificationBody([sampleLead()]), { secret: confB.signing_secret })).status, 200, 'another portal is not affected')
+  t.equal(
+    (await postWebhook(url, confB.webhook_key, notificationBody([sampleLead()]), { secret: confB.signing_secret }))
+      .status,
+    200,
+    'another portal is not affected',
+  )
 })
 
 t.test('bytes beyond the per-key budget are 429 too', async (t) => {

@@ -32,7 +32,9 @@ t.test('enforce mode refuses a request without a verified signature header; log-
   t.equal(await stored(), 0, 'nothing stored')
   t.match((await app.settings.find(portal.memberId))!.last_verify_detail, /no signature header/, 'the tab is told why')
 
-  const signed = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: conf.signing_secret })
+  const signed = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), {
+    secret: conf.signing_secret,
+  })
   t.equal(signed.status, 200, 'a verified signature passes')
   t.equal(await stored(), 1)
 

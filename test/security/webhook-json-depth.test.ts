@@ -21,8 +21,17 @@ t.test('a 50,000-deep array inside an answer is a 400, not a 500', async (t) => 
   t.same(await app.leads.latest(portal.memberId, { limit: 10 }), [], 'nothing stored')
 
   const objects = `{"object":1,"entry":[{"id":"7212345678901234002","changes":[{"field":"x","value":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}]}]}`
-  t.equal((await postWebhook(url, conf.webhook_key, objects, { secret: conf.signing_secret })).status, 400, 'deep objects too')
+  t.equal(
+    (await postWebhook(url, conf.webhook_key, objects, { secret: conf.signing_secret })).status,
+    400,
+    'deep objects too',
+  )
 
-  const ok = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead({ extra: { list: '[[["not nesting"]]]' } })]), { secret: conf.signing_secret })
+  const ok = await postWebhook(
+    url,
+    conf.webhook_key,
+    notificationBody([sampleLead({ extra: { list: '[[["not nesting"]]]' } })]),
+    { secret: conf.signing_secret },
+  )
   t.equal(ok.status, 200, 'a normal lead (brackets inside strings) still passes')
 })

@@ -23,7 +23,8 @@ async function setup(t: Teardown) {
 }
 
 /** 2,000 minimal entries: about 90 KB, well inside the body limit. */
-const tinyEntries = (n: number) => `{"object":1,"entry":[${Array.from({ length: n }, () => `{"id":${leadId()},"changes":[{"field":"name","value":"x"}]}`).join(',')}]}`
+const tinyEntries = (n: number) =>
+  `{"object":1,"entry":[${Array.from({ length: n }, () => `{"id":${leadId()},"changes":[{"field":"name","value":"x"}]}`).join(',')}]}`
 
 t.test('each lead stores its own entry, not the whole body', async (t) => {
   const { app, url, a, confA } = await setup(t)
@@ -32,7 +33,11 @@ t.test('each lead stores its own entry, not the whole body', async (t) => {
   const res = await postWebhook(url, confA.webhook_key, body, { secret: confA.signing_secret })
   t.equal(res.status, 200)
   t.match(await res.json(), { received: 100, stored: 100 })
-  const rows = await app.db.selectFrom('leads').select(['tiktok_lead_id', 'raw_json']).where('member_id', '=', a.memberId).execute()
+  const rows = await app.db
+    .selectFrom('leads')
+    .select(['tiktok_lead_id', 'raw_json'])
+    .where('member_id', '=', a.memberId)
+    .execute()
   t.equal(rows.length, 100)
   const total = rows.reduce((n, r) => n + r.raw_json.length, 0)
   t.ok(total < body.length, `raw bytes stored (${total}) stay below one copy of the body (${body.length})`)
@@ -61,22 +66,50 @@ t.test('more than 100 leads in one request is 413 and stores nothing; 2,000 or 3
   t.equal(hundred.status, 200, '100 is fine')
 })
 
-t.test('a request that fails in the group commit fails alone; other portals in the same commit are stored', async (t) => {
-  const { app, url, a, b, confA, confB } = await setup(t)
-  // Every insert for portal A aborts (as a constraint, a full table or a bug in one request would).
-  await sql`create trigger fail_portal_a before insert on leads when new.member_id = ${sql.lit(a.memberId)} begin select raise(abort, 'injected failure for portal A'); end`.execute(app.db)
+t.test(
+  'a request that fails in the group commit fails alone; other portals in the same commit are stored',
+  async (t) => {
+    const { app, url, a, b, confA, confB } = await setup(t)
+    // Every insert for portal A aborts (as a constraint, a full table or a bug in one request would).
+    await sql`create trigger fail_portal_a before insert on leads when new.member_id = ${sql.lit(a.memberId)} begin select raise(abort, 'injected failure for portal A'); end`.execute(
+      app.db,
+    )
 
-  const signed = (key: string, secret: string) => {
-    const body = notificationBody([sampleLead()])
-    const ts = Math.floor(Date.now() / 1000)
-    return app.inject({ method: 'POST', url: `/tiktok/webhook/${key}`, headers: { 'content-type': 'application/json', 'tiktok-signature': signTikTokSignature(secret, body, ts) }, payload: body })
-  }
-  // Interleaved and started together, so they land in the same group commits.
-  const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 4 === 0 ? signed(confA.webhook_key, confA.signing_secret) : signed(confB.webhook_key, confB.signing_secret))))
-  const status = (i: number) => replies[i]!.statusCode
-  t.same(replies.map((_, i) => i).filter((i) => i % 4 === 0).map(status), [500, 500, 500, 500, 500], 'portal A fails')
-  t.same(replies.map((_, i) => i).filter((i) => i % 4 !== 0).map(status), Array(15).fill(200), 'portal B is stored')
-  t.equal((await app.leads.latest(b.memberId, { limit: 100 })).length, 15)
-  t.equal((await app.leads.latest(a.memberId, { limit: 100 })).length, 0)
-  void url
-})
+    const signed = (key: string, secret: string) => {
+      const body = notificationBody([sampleLead()])
+      const ts = Math.floor(Date.now() / 1000)
+      return app.inject({
+        method: 'POST',
+        url: `/tiktok/webhook/${key}`,
+        headers: { 'content-type': 'application/json', 'tiktok-signature': signTikTokSignature(secret, body, ts) },
+        payload: body,
+      })
+    }
+    // Interleaved and started together, so they land in the same group commits.
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        i % 4 === 0 ? signed(confA.webhook_key, confA.signing_secret) : signed(confB.webhook_key, confB.signing_secret),
+      ),
+    )
+    const status = (i: number) => replies[i]!.statusCode
+    t.same(
+      replies
+        .map((_, i) => i)
+        .filter((i) => i % 4 === 0)
+        .map(status),
+      [500, 500, 500, 500, 500],
+      'portal A fails',
+    )
+    t.same(
+      replies
+        .map((_, i) => i)
+        .filter((i) => i % 4 !== 0)
+        .map(status),
+      Array(15).fill(200),
+      'portal B is stored',
+    )
+    t.equal((await app.leads.latest(b.memberId, { limit: 100 })).length, 15)
+    t.equal((await app.leads.latest(a.memberId, { limit: 100 })).length, 0)
+    void url
+  },
+)

@@ -17,7 +17,9 @@ t.test('a request verified by X-Open-Signature is recorded as replayable; TikTok
   await app.settings.update(portal.memberId, { verify_mode: 'enforce' })
 
   const body = notificationBody([sampleLead()])
-  const res = await postWebhook(url, conf.webhook_key, body, { header: { 'X-Open-Signature': signXOpenSignature(conf.signing_secret, body) } })
+  const res = await postWebhook(url, conf.webhook_key, body, {
+    header: { 'X-Open-Signature': signXOpenSignature(conf.signing_secret, body) },
+  })
   t.equal(res.status, 200)
   const after = (await app.settings.find(portal.memberId))!
   t.equal(after.last_verify_scheme, 'x-open-signature')
@@ -25,10 +27,14 @@ t.test('a request verified by X-Open-Signature is recorded as replayable; TikTok
 
   // The same captured request, replayed: it still verifies (that is the point of the warning), and
   // the TikTok lead id keeps it from being stored twice.
-  const replay = await postWebhook(url, conf.webhook_key, body, { header: { 'X-Open-Signature': signXOpenSignature(conf.signing_secret, body) } })
+  const replay = await postWebhook(url, conf.webhook_key, body, {
+    header: { 'X-Open-Signature': signXOpenSignature(conf.signing_secret, body) },
+  })
   t.match(await replay.json(), { stored: 0, duplicates: 1 })
 
-  const timed = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), { secret: conf.signing_secret })
+  const timed = await postWebhook(url, conf.webhook_key, notificationBody([sampleLead()]), {
+    secret: conf.signing_secret,
+  })
   t.equal(timed.status, 200)
   const last = (await app.settings.find(portal.memberId))!
   t.equal(last.last_verify_scheme, 'tiktok-signature')

@@ -20,7 +20,15 @@ export async function launch(t: Teardown): Promise<BrowserContext> {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
     viewport: { width: 1320, height: 900 },
     timeout: 20_000,
   })
@@ -39,11 +47,18 @@ export async function openTab(page: Page, hostUrl: string): Promise<FrameLocator
 
 /** The commands the app sent to the host page (see frame-host.ts). */
 export async function commands(page: Page): Promise<Array<{ command: string; params: unknown }>> {
-  return page.evaluate(() => (window as unknown as { __b24Commands: Array<{ command: string; params: unknown }> }).__b24Commands)
+  return page.evaluate(
+    () => (window as unknown as { __b24Commands: Array<{ command: string; params: unknown }> }).__b24Commands,
+  )
 }
 
 export async function waitForCommand(page: Page, command: string, timeout = 10_000): Promise<void> {
-  await page.waitForFunction((c) => (window as unknown as { __b24Commands?: Array<{ command: string }> }).__b24Commands?.some((x) => x.command === c), command, { timeout })
+  await page.waitForFunction(
+    (c) =>
+      (window as unknown as { __b24Commands?: Array<{ command: string }> }).__b24Commands?.some((x) => x.command === c),
+    command,
+    { timeout },
+  )
 }
 
 export async function text(frame: FrameLocator, selector: string): Promise<string> {

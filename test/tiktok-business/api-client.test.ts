@@ -16,7 +16,9 @@ interface Setup {
   logs: Array<{ obj: object; msg: string }>
 }
 
-type TapTest = Parameters<Parameters<typeof t.test>[0] extends infer F ? (F extends (t: infer T) => unknown ? (t: T) => void : never) : never>[0]
+type TapTest = Parameters<
+  Parameters<typeof t.test>[0] extends infer F ? (F extends (t: infer T) => unknown ? (t: T) => void : never) : never
+>[0]
 
 async function setup(
   t: TapTest,
@@ -46,7 +48,14 @@ async function setup(
     debug: (obj, msg) => logs.push({ obj, msg }),
     warn: (obj, msg) => logs.push({ obj, msg }),
   }
-  const api = createTikTokApi({ apiUrl: tt.url, ...APP, timeoutMs: 5000, limiter, log, retry: { attempts: opts.attempts ?? 8, baseMs: 50, maxMs: 400 } })
+  const api = createTikTokApi({
+    apiUrl: tt.url,
+    ...APP,
+    timeoutMs: 5000,
+    limiter,
+    log,
+    retry: { attempts: opts.attempts ?? 8, baseMs: 50, maxMs: 400 },
+  })
   return { tt, api, logs }
 }
 
@@ -66,11 +75,11 @@ t.test('OAuth: exchange (SDK), advertisers (SDK), revoke; the paths end with a s
   t.ok(scope.length > 0 && scope.every((n) => typeof n === 'number'))
 
   const advertisers = await s.api.listAdvertisers(accessToken)
-  t.same(
-    advertisers.map((a) => a.advertiserName).sort(),
-    ['Acme', 'Beta'],
+  t.same(advertisers.map((a) => a.advertiserName).sort(), ['Acme', 'Beta'])
+  t.ok(
+    advertisers.every((a) => /^\d{19}$/.test(a.advertiserId)),
+    '19-digit ids intact',
   )
-  t.ok(advertisers.every((a) => /^\d{19}$/.test(a.advertiserId)), '19-digit ids intact')
 
   await s.api.revokeToken(accessToken)
   const err = await s.api.listAdvertisers(accessToken).catch((e: unknown) => e)
@@ -80,7 +89,12 @@ t.test('OAuth: exchange (SDK), advertisers (SDK), revoke; the paths end with a s
   for (const c of s.tt.calls) t.match(c.path, /^\/open_api\/v1\.3\/.+\/$/, `${c.method} ${c.path}`)
   t.same(
     s.tt.calls.map((c) => c.path),
-    ['/open_api/v1.3/oauth2/access_token/', '/open_api/v1.3/oauth2/advertiser/get/', '/open_api/v1.3/oauth2/revoke_token/', '/open_api/v1.3/oauth2/advertiser/get/'],
+    [
+      '/open_api/v1.3/oauth2/access_token/',
+      '/open_api/v1.3/oauth2/advertiser/get/',
+      '/open_api/v1.3/oauth2/revoke_token/',
+      '/open_api/v1.3/oauth2/advertiser/get/',
+    ],
   )
 })
 
@@ -118,7 +132,11 @@ t.test('forms (every page), fields, test leads', async (t) => {
   )
 
   const pageId = made[0] as string
-  s.tt.setFormFields(pageId, [{ name: 'name' }, { name: 'email', type: 'EMAIL' }, { name: 'Which service?', type: 'SINGLE_CHOICE', options: ['A', 'B'] }])
+  s.tt.setFormFields(pageId, [
+    { name: 'name' },
+    { name: 'email', type: 'EMAIL' },
+    { name: 'Which service?', type: 'SINGLE_CHOICE', options: ['A', 'B'] },
+  ])
   const fields = await s.api.formFields(accessToken, advertiserId, pageId)
   t.same(
     fields.map((f) => f.name),
@@ -139,8 +157,18 @@ t.test('subscriptions: subscribe, list (paged), unsubscribe; the token goes in A
   const s = await setup(t)
   const { advertiserId, accessToken } = await connect(s)
   const { pageId } = s.tt.addForm(advertiserId, { title: 'Spring' })
-  const a = await s.api.subscribe({ accessToken, advertiserId, pageId: null, callbackUrl: 'https://app.example.com/tiktok/webhook/k1' })
-  const b = await s.api.subscribe({ accessToken, advertiserId, pageId, callbackUrl: 'https://app.example.com/tiktok/webhook/k2' })
+  const a = await s.api.subscribe({
+    accessToken,
+    advertiserId,
+    pageId: null,
+    callbackUrl: 'https://app.example.com/tiktok/webhook/k1',
+  })
+  const b = await s.api.subscribe({
+    accessToken,
+    advertiserId,
+    pageId,
+    callbackUrl: 'https://app.example.com/tiktok/webhook/k2',
+  })
   const subs = await s.api.listSubscriptions()
   t.same(
     subs.sort((x, y) => x.callbackUrl.localeCompare(y.callbackUrl)),
@@ -150,8 +178,14 @@ t.test('subscriptions: subscribe, list (paged), unsubscribe; the token goes in A
     ],
   )
   const sub = s.tt.calls.find((c) => c.path.endsWith('/subscription/subscribe/'))
-  t.match(sub?.body, { subscribe_entity: 'LEAD', subscription_detail: { lead_source: 'INSTANT_FORM', advertiser_id: advertiserId } })
-  t.match(s.tt.calls.find((c) => c.path.endsWith('/subscription/get/'))?.query, { subscribe_entity: 'LEAD', page_size: '1000' })
+  t.match(sub?.body, {
+    subscribe_entity: 'LEAD',
+    subscription_detail: { lead_source: 'INSTANT_FORM', advertiser_id: advertiserId },
+  })
+  t.match(s.tt.calls.find((c) => c.path.endsWith('/subscription/get/'))?.query, {
+    subscribe_entity: 'LEAD',
+    page_size: '1000',
+  })
   await s.api.unsubscribe(a)
   t.same(
     (await s.api.listSubscriptions()).map((x) => x.subscriptionId),
@@ -169,7 +203,12 @@ t.test('subscriptions: subscribe, list (paged), unsubscribe; the token goes in A
   t.teardown(() => server.close())
   const limiter = createTikTokLimiter()
   t.teardown(() => limiter.close())
-  const local = createTikTokApi({ apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ...APP, timeoutMs: 2000, limiter })
+  const local = createTikTokApi({
+    apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ...APP,
+    timeoutMs: 2000,
+    limiter,
+  })
   await local.listForms('tok-123456', '1')
   t.equal(seen[0]?.['access-token'], 'tok-123456')
   t.notOk(seen[0]?.['authorization'], 'no Authorization header')
@@ -194,13 +233,16 @@ t.test('lead download: task, poll, download, parse', async (t) => {
   const file = await s.api.downloadLeadTask(accessToken, advertiserId, taskId)
   t.equal(file.fileType, 'csv')
   const leads = []
-  for await (const l of readLeadExport(file.body, file.fileType, { advertiserId, pageId, pageName: 'Spring' })) leads.push(l)
+  for await (const l of readLeadExport(file.body, file.fileType, { advertiserId, pageId, pageName: 'Spring' }))
+    leads.push(l)
   t.same(leads.map((l) => l.leadId).sort(), [...ids].sort())
   t.same(leads.find((l) => l.leadId === ids[0])?.answers, [
     { key: 'name', value: 'Ann, "A"' },
     { key: 'email', value: 'a@example.com' },
   ])
-  const missing = await s.api.downloadLeadTask(accessToken, advertiserId, '7600000000000000000').catch((e: unknown) => e)
+  const missing = await s.api
+    .downloadLeadTask(accessToken, advertiserId, '7600000000000000000')
+    .catch((e: unknown) => e)
   t.match(missing, { kind: 'bad_request', code: 40905 }, 'a JSON answer to a download is an error')
 })
 
@@ -221,7 +263,8 @@ t.test('lead download as zip (over the size threshold), with a task that takes a
   const file = await s.api.downloadLeadTask(accessToken, advertiserId, taskId)
   t.equal(file.fileType, 'zip')
   const got: string[] = []
-  for await (const l of readLeadExport(file.body, file.fileType, { advertiserId, pageId, pageName: 'Zip form' })) got.push(l.leadId)
+  for await (const l of readLeadExport(file.body, file.fileType, { advertiserId, pageId, pageName: 'Zip form' }))
+    got.push(l.leadId)
   t.same(got.sort(), [...ids].sort())
 })
 
@@ -229,13 +272,20 @@ t.test('a small quota: 40100 is retried until it succeeds, and the limiter keeps
   // The emulator allows 3/s; a limiter set to the same quota never trips it. The emulator counts
   // at arrival, and on a loaded test machine a request can take well over 50 ms (the default
   // margin) to arrive, so this limiter gets a wider one.
-  const paced = await setup(t, { quota: { perSecond: 3, perMinute: 100 }, limiter: { perSecond: 3, perMinute: 100, marginMs: 300 } })
+  const paced = await setup(t, {
+    quota: { perSecond: 3, perMinute: 100 },
+    limiter: { perSecond: 3, perMinute: 100, marginMs: 300 },
+  })
   const c = await connect(paced)
   await Promise.all(Array.from({ length: 9 }, () => paced.api.listAdvertisers(c.accessToken)))
   t.equal(paced.tt.counters.throttled, 0, 'a matching limiter never trips the quota')
 
   // A limiter looser than TikTok's quota (another process shares it): 40100 comes back and is retried.
-  const loose = await setup(t, { quota: { perSecond: 2, perMinute: 100 }, limiter: { perSecond: 50, perMinute: 1000 }, attempts: 40 })
+  const loose = await setup(t, {
+    quota: { perSecond: 2, perMinute: 100 },
+    limiter: { perSecond: 50, perMinute: 1000 },
+    attempts: 40,
+  })
   const d = await connect(loose)
   const results = await Promise.all(Array.from({ length: 6 }, () => loose.api.listForms(d.accessToken, d.advertiserId)))
   t.equal(results.length, 6, 'every call eventually succeeded')
@@ -250,8 +300,16 @@ t.test('a small quota: 40100 is retried until it succeeds, and the limiter keeps
   // Out of attempts: the rate_limited error comes out.
   const limiter = createTikTokLimiter({ perSecond: 100, perMinute: 1000 })
   t.teardown(() => limiter.close())
-  const tight = createTikTokApi({ apiUrl: loose.tt.url, ...APP, timeoutMs: 2000, limiter, retry: { attempts: 2, baseMs: 1, maxMs: 2 } })
-  const errs = await Promise.all(Array.from({ length: 8 }, () => tight.listForms(d.accessToken, d.advertiserId).catch((e: unknown) => e)))
+  const tight = createTikTokApi({
+    apiUrl: loose.tt.url,
+    ...APP,
+    timeoutMs: 2000,
+    limiter,
+    retry: { attempts: 2, baseMs: 1, maxMs: 2 },
+  })
+  const errs = await Promise.all(
+    Array.from({ length: 8 }, () => tight.listForms(d.accessToken, d.advertiserId).catch((e: unknown) => e)),
+  )
   t.ok(errs.some((e) => e instanceof TikTokApiError && e.kind === 'rate_limited' && e.code === 40100))
 })
 
@@ -273,20 +331,42 @@ t.test('transport failures are transient; big numeric ids keep their digits', as
     res.end(body)
   }
 
-  answer = json('{"code":0,"message":"OK","data":{"access_token":"tok","advertiser_ids":[7212345678901234567,"7212345678901234568"],"scope":[12010000]}}')
-  t.same(await api.exchangeAuthCode('code-1'), {
-    accessToken: 'tok',
-    advertiserIds: ['7212345678901234567', '7212345678901234568'],
-    scope: [12010000],
-  }, 'through the SDK, a bare 19-digit number keeps its digits')
+  answer = json(
+    '{"code":0,"message":"OK","data":{"access_token":"tok","advertiser_ids":[7212345678901234567,"7212345678901234568"],"scope":[12010000]}}',
+  )
+  t.same(
+    await api.exchangeAuthCode('code-1'),
+    {
+      accessToken: 'tok',
+      advertiserIds: ['7212345678901234567', '7212345678901234568'],
+      scope: [12010000],
+    },
+    'through the SDK, a bare 19-digit number keeps its digits',
+  )
   answer = json('{"code":0,"data":{"list":[{"advertiser_id":7212345678901234569,"advertiser_name":"X"}]}}')
   t.same(await api.listAdvertisers('tok'), [{ advertiserId: '7212345678901234569', advertiserName: 'X' }])
-  answer = json('{"code":0,"data":{"list":[{"page_id":7312345678901234567,"title":"F","status":"PUBLISHED"}],"page_info":{"total_page":1}}}')
+  answer = json(
+    '{"code":0,"data":{"list":[{"page_id":7312345678901234567,"title":"F","status":"PUBLISHED"}],"page_info":{"total_page":1}}}',
+  )
   t.same(await api.listForms('tok', '1'), [{ pageId: '7312345678901234567', title: 'F', status: 'PUBLISHED' }])
 
   const cases: Array<[string, (res: http.ServerResponse) => void, object]> = [
-    ['HTTP 404 (no trailing slash)', (res) => { res.statusCode = 404; res.end('404 page not found') }, { kind: 'transient', code: 0 }],
-    ['HTTP 503', (res) => { res.statusCode = 503; res.end('{}') }, { kind: 'transient' }],
+    [
+      'HTTP 404 (no trailing slash)',
+      (res) => {
+        res.statusCode = 404
+        res.end('404 page not found')
+      },
+      { kind: 'transient', code: 0 },
+    ],
+    [
+      'HTTP 503',
+      (res) => {
+        res.statusCode = 503
+        res.end('{}')
+      },
+      { kind: 'transient' },
+    ],
     ['not JSON', (res) => res.end('<html>'), { kind: 'transient' }],
     ['timeout', () => {}, { kind: 'transient', message: /timed out/ }],
     ['permission', json('{"code":40001,"message":"No permission"}'), { kind: 'permission', code: 40001 }],

@@ -3,7 +3,17 @@
  * TikTok emulator, and "Connect TikTok" pressed and approved the way an admin does it.
  */
 import type { Emulator, Portal } from '../emulator/app.js'
-import { api, installedPortal, openTab, startApp, startEmulator, startTikTok, tiktokConfig, type StartedApp, type Teardown } from '../helpers.js'
+import {
+  api,
+  installedPortal,
+  openTab,
+  startApp,
+  startEmulator,
+  startTikTok,
+  tiktokConfig,
+  type StartedApp,
+  type Teardown,
+} from '../helpers.js'
 import type { TikTokEmulator } from '../tiktok-emulator/app.js'
 
 export const FIELDS = [{ name: 'name' }, { name: 'email' }, { name: 'phone_number' }, { name: 'Which service?' }]
@@ -20,10 +30,25 @@ export interface World {
   form2: { pageId: string }
 }
 
-export async function world(t: Teardown, opts: { config?: NonNullable<Parameters<typeof startApp>[1]>['config']; port?: number; database?: string; schedule?: boolean; logs?: import('node:stream').Writable } = {}): Promise<World> {
+export async function world(
+  t: Teardown,
+  opts: {
+    config?: NonNullable<Parameters<typeof startApp>[1]>['config']
+    port?: number
+    database?: string
+    schedule?: boolean
+    logs?: import('node:stream').Writable
+  } = {},
+): Promise<World> {
   const emu = await startEmulator(t)
   const tt = await startTikTok(t)
-  const started = await startApp(t, { emu, config: { ...tiktokConfig(tt), ...(opts.database ? { DATABASE_PATH: opts.database } : {}), ...opts.config }, tiktok: { schedule: opts.schedule ?? false }, ...(opts.port ? { port: opts.port } : {}), ...(opts.logs ? { logs: opts.logs } : {}) })
+  const started = await startApp(t, {
+    emu,
+    config: { ...tiktokConfig(tt), ...(opts.database ? { DATABASE_PATH: opts.database } : {}), ...opts.config },
+    tiktok: { schedule: opts.schedule ?? false },
+    ...(opts.port ? { port: opts.port } : {}),
+    ...(opts.logs ? { logs: opts.logs } : {}),
+  })
   tt.addRedirectUri(`${started.url}/tiktok/oauth/callback`)
   const portal = await installedPortal(emu, started.url)
   const page = await openTab(started.url, portal)
@@ -40,15 +65,42 @@ export async function approve(w: Pick<World, 'tt' | 'tab'>, advertiserIds?: stri
   if (res.status !== 200) throw new Error(`connect: ${res.status} ${await res.text()}`)
   const { authUrl } = (await res.json()) as { authUrl: string }
   const u = new URL(authUrl)
-  const { location } = await w.tt.approve({ state: u.searchParams.get('state')!, redirectUri: u.searchParams.get('redirect_uri')!, ...(advertiserIds ? { advertiserIds } : {}) })
+  const { location } = await w.tt.approve({
+    state: u.searchParams.get('state')!,
+    redirectUri: u.searchParams.get('redirect_uri')!,
+    ...(advertiserIds ? { advertiserIds } : {}),
+  })
   return fetch(location)
 }
 
 export interface View {
   configured: boolean
   problems: string[]
-  grant: null | { id: string; advertisers: Array<{ advertiserId: string; advertiserName: string; connectedHere: boolean; connectedElsewhere: string | null }> }
-  connections: Array<{ advertiserId: string; status: string; statusText: string; allForms: boolean; forms: Array<{ pageId: string; title: string; selected: boolean; fields: string[]; newFields: string[]; unmappedCustom: string[]; lastBackfill: null | { added: number; error: string | null }; testLead: null | { leadId: string } }> }>
+  grant: null | {
+    id: string
+    advertisers: Array<{
+      advertiserId: string
+      advertiserName: string
+      connectedHere: boolean
+      connectedElsewhere: string | null
+    }>
+  }
+  connections: Array<{
+    advertiserId: string
+    status: string
+    statusText: string
+    allForms: boolean
+    forms: Array<{
+      pageId: string
+      title: string
+      selected: boolean
+      fields: string[]
+      newFields: string[]
+      unmappedCustom: string[]
+      lastBackfill: null | { added: number; error: string | null }
+      testLead: null | { leadId: string }
+    }>
+  }>
 }
 
 export async function view(w: Pick<World, 'tab'>): Promise<View> {

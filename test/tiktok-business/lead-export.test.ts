@@ -52,10 +52,14 @@ t.test('the emulator format: meta columns, answers in header order, ISO times', 
     { key: 'phone_number', value: '+15088888888' },
     { key: 'Which service?', value: 'Cleaning' },
   ])
-  t.same(b!.answers, [
-    { key: 'name', value: 'Bob' },
-    { key: 'phone_number', value: '0912345678' },
-  ], 'empty cells are unanswered questions')
+  t.same(
+    b!.answers,
+    [
+      { key: 'name', value: 'Bob' },
+      { key: 'phone_number', value: '0912345678' },
+    ],
+    'empty cells are unanswered questions',
+  )
   t.equal(b!.campaignId, null)
   for (const l of leads) t.ok(NormalizedLead.safeParse(l).success, 'a valid NormalizedLead')
   t.same(stats, { rows: 2, leads: 2, skipped: 0, skippedRows: [] })

@@ -29,7 +29,11 @@ t.test('no rolling window is exceeded when the per-minute cap binds', async (t) 
   )
   t.ok(limiter.pending() > 0, 'calls wait for a slot')
   const results = await Promise.all(tasks)
-  t.same(results, Array.from({ length: 24 }, (_, i) => i), 'each call gets its own result, in order')
+  t.same(
+    results,
+    Array.from({ length: 24 }, (_, i) => i),
+    'each call gets its own result, in order',
+  )
   t.equal(starts.length, 24)
   t.ok(maxInWindow(starts, 100) <= 4, `short window: ${maxInWindow(starts, 100)} <= 4`)
   t.ok(maxInWindow(starts, 1000) <= 10, `long window: ${maxInWindow(starts, 1000)} <= 10`)
@@ -91,6 +95,9 @@ t.test('close rejects the waiting calls and refuses new ones; bad options throw'
   limiter.close()
   await t.rejects(waiting, /closed/)
   t.equal(limiter.pending(), 0)
-  await t.rejects(limiter.run(async () => 1), /closed/)
+  await t.rejects(
+    limiter.run(async () => 1),
+    /closed/,
+  )
   t.throws(() => createTikTokLimiter({ perSecond: 0 }), RangeError)
 })

@@ -74,7 +74,14 @@ export function api(app: FastifyInstance, ctx: Ctx, method: 'GET' | 'POST', endp
       const query = flatQuery(request.query)
       const body = isObject(request.body) ? request.body : {}
       const record = (code: number) =>
-        ctx.calls.push({ at: ctx.now(), method, path: url, query: redact(query) as Record<string, string>, body: redact(request.body ?? null), code })
+        ctx.calls.push({
+          at: ctx.now(),
+          method,
+          path: url,
+          query: redact(query) as Record<string, string>,
+          body: redact(request.body ?? null),
+          code,
+        })
       if (!ctx.quota.take()) {
         ctx.counters.throttled++
         record(CODE.RATE_LIMIT)
@@ -133,7 +140,8 @@ export function str(source: Record<string, unknown>, name: string): string | und
 
 export function checkApp(ctx: Ctx, source: Record<string, unknown>): void {
   required(source, 'app_id', 'secret')
-  if (source['app_id'] !== ctx.appId || source['secret'] !== ctx.appSecret) throw new ApiError(CODE.APP_AUTH, MESSAGES.appAuth)
+  if (source['app_id'] !== ctx.appId || source['secret'] !== ctx.appSecret)
+    throw new ApiError(CODE.APP_AUTH, MESSAGES.appAuth)
 }
 
 /**
@@ -155,7 +163,13 @@ export function checkAdvertiser(token: AccessToken, advertiserId: string): void 
   }
 }
 
-export function intParam(source: Record<string, unknown>, name: string, dflt: number, min: number, max: number): number {
+export function intParam(
+  source: Record<string, unknown>,
+  name: string,
+  dflt: number,
+  min: number,
+  max: number,
+): number {
   const raw = source[name]
   if (raw === undefined || raw === '') return dflt
   const value = typeof raw === 'number' ? raw : Number(raw)

@@ -69,7 +69,13 @@ class TikTokEmulatorServer implements TikTokEmulator {
     const retry = opts.retry ?? { firstDelayMs: 60_000, factor: 2, windowMs: 72 * 3600_000 }
     this.pusher = new Pusher(
       this.state,
-      { appSecret: opts.appSecret, now, numericIds: opts.numericIds ?? true, timeoutMs: opts.pushTimeoutMs ?? 10_000, ...retry },
+      {
+        appSecret: opts.appSecret,
+        now,
+        numericIds: opts.numericIds ?? true,
+        timeoutMs: opts.pushTimeoutMs ?? 10_000,
+        ...retry,
+      },
       this.deliveries,
     )
     this.app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024 * 1024 })
@@ -85,7 +91,9 @@ class TikTokEmulatorServer implements TikTokEmulator {
     // TikTok's Go gateway answers an unknown path (a missing trailing slash, say) with net/http's
     // bare text. @see api-evangelist/tiktok-ads errors yml: "a missing trailing slash is the classic
     // cause of 404 page not found"
-    this.app.setNotFoundHandler((_request, reply) => reply.code(404).type('text/plain; charset=utf-8').send('404 page not found'))
+    this.app.setNotFoundHandler((_request, reply) =>
+      reply.code(404).type('text/plain; charset=utf-8').send('404 page not found'),
+    )
     // A body that is not JSON still gets the envelope. [INFERRED] code 40002.
     this.app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
       if (request.url.startsWith(API_PREFIX) && (error.statusCode ?? 500) < 500) {
@@ -140,7 +148,10 @@ class TikTokEmulatorServer implements TikTokEmulator {
     return { id: this.state.addAdvertiser(input).id }
   }
 
-  addForm(advertiserId: string, input: { id?: string; title: string; fields?: FormField[]; status?: PageStatus }): { pageId: string } {
+  addForm(
+    advertiserId: string,
+    input: { id?: string; title: string; fields?: FormField[]; status?: PageStatus },
+  ): { pageId: string } {
     return { pageId: this.state.addForm(advertiserId, input).pageId }
   }
 
@@ -171,9 +182,11 @@ class TikTokEmulatorServer implements TikTokEmulator {
   }
 
   async approve(input: ApproveInput): Promise<{ location: string; authCode: string }> {
-    if (!isRegistered(this.ctx, input.redirectUri)) throw new Error(`tiktok emulator: redirect URI not registered: ${input.redirectUri}`)
+    if (!isRegistered(this.ctx, input.redirectUri))
+      throw new Error(`tiktok emulator: redirect URI not registered: ${input.redirectUri}`)
     const advertiserIds = input.advertiserIds ?? [...this.state.advertisers.keys()]
-    for (const id of advertiserIds) if (!this.state.advertisers.has(id)) throw new Error(`tiktok emulator: unknown advertiser ${id}`)
+    for (const id of advertiserIds)
+      if (!this.state.advertisers.has(id)) throw new Error(`tiktok emulator: unknown advertiser ${id}`)
     return issueCode(this.ctx, this.oauth, input.redirectUri, input.state, advertiserIds)
   }
 

@@ -11,9 +11,18 @@ t.test('demo: list, form, submit', async (t) => {
   const adv = tt.addAdvertiser({ name: 'Acme' })
   const { pageId } = tt.addForm(adv.id, {
     title: 'Spring <promo>',
-    fields: [{ name: 'name' }, { name: 'email', type: 'EMAIL' }, { name: 'Which service?', type: 'SINGLE_CHOICE', options: ['Install', 'Repair'] }],
+    fields: [
+      { name: 'name' },
+      { name: 'email', type: 'EMAIL' },
+      { name: 'Which service?', type: 'SINGLE_CHOICE', options: ['Install', 'Repair'] },
+    ],
   })
-  await call(tt, 'POST', 'subscription/subscribe/', subscribeBody(await connect(tt), receiver.url, { advertiser_id: adv.id }))
+  await call(
+    tt,
+    'POST',
+    'subscription/subscribe/',
+    subscribeBody(await connect(tt), receiver.url, { advertiser_id: adv.id }),
+  )
 
   const list = await (await fetch(`${tt.url}/demo`)).text()
   t.match(list, `href="/demo/forms/${pageId}"`)

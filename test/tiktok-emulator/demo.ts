@@ -17,7 +17,8 @@ function input(field: FormField, i: number): string {
     const options = field.options.map((o) => `<option>${escapeHtml(o)}</option>`).join('')
     return `<p>${label}<br><select id="${id}" name="${name}"${multiple}><option value=""></option>${options}</select></p>`
   }
-  const type = field.type === 'EMAIL' ? 'email' : field.type === 'PHONE_NUMBER' ? 'tel' : field.type === 'DATE' ? 'date' : 'text'
+  const type =
+    field.type === 'EMAIL' ? 'email' : field.type === 'PHONE_NUMBER' ? 'tel' : field.type === 'DATE' ? 'date' : 'text'
   return `<p>${label}<br><input id="${id}" type="${type}" name="${name}"></p>`
 }
 
@@ -31,12 +32,17 @@ export function registerDemo(
       .map((a) => {
         const forms = [...state.forms.values()]
           .filter((f) => f.advertiserId === a.id)
-          .map((f) => `<li><a href="/demo/forms/${escapeHtml(f.pageId)}">${escapeHtml(f.title)}</a> (${f.leads.length} leads)</li>`)
+          .map(
+            (f) =>
+              `<li><a href="/demo/forms/${escapeHtml(f.pageId)}">${escapeHtml(f.title)}</a> (${f.leads.length} leads)</li>`,
+          )
           .join('')
         return `<li>${escapeHtml(a.name)} <small>${escapeHtml(a.id)}</small><ul>${forms}</ul></li>`
       })
       .join('')
-    return reply.type('text/html; charset=utf-8').send(page('TikTok emulator', `<h1>Advertisers and instant forms</h1><ul>${items}</ul>`))
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(page('TikTok emulator', `<h1>Advertisers and instant forms</h1><ul>${items}</ul>`))
   })
 
   app.get('/demo/forms/:pageId', async (request, reply) => {

@@ -52,7 +52,10 @@ export const MESSAGES = {
 
 /** TikTok request ids look like `2025040312345678901234567890ABCD`: a UTC timestamp and hex. */
 export function requestId(nowMs: number): string {
-  const stamp = new Date(nowMs).toISOString().replace(/[-:TZ.]/g, '').slice(0, 14)
+  const stamp = new Date(nowMs)
+    .toISOString()
+    .replace(/[-:TZ.]/g, '')
+    .slice(0, 14)
   return `${stamp}${randomBytes(9).toString('hex').toUpperCase()}`
 }
 

@@ -13,31 +13,50 @@ import { unzipSync } from 'fflate'
 import t from 'tap'
 import { call, connect, fakeClock, startTikTok } from './helpers.js'
 
-const HEADER = 'lead_id,create_time,lead_source,advertiser_id,page_id,page_name,campaign_id,campaign_name,adgroup_id,adgroup_name,ad_id,ad_name'
+const HEADER =
+  'lead_id,create_time,lead_source,advertiser_id,page_id,page_name,campaign_id,campaign_name,adgroup_id,adgroup_name,ad_id,ad_name'
 
 async function download(url: string, q: Record<string, string>, token: string) {
-  const response = await fetch(`${url}/open_api/v1.3/page/lead/task/download/?${new URLSearchParams(q)}`, { headers: { 'Access-Token': token } })
-  return { status: response.status, type: response.headers.get('content-type') ?? '', bytes: new Uint8Array(await response.arrayBuffer()) }
+  const response = await fetch(`${url}/open_api/v1.3/page/lead/task/download/?${new URLSearchParams(q)}`, {
+    headers: { 'Access-Token': token },
+  })
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    bytes: new Uint8Array(await response.arrayBuffer()),
+  }
 }
 
 t.test('task lifecycle, CSV content, expiry, 90-day window', async (t) => {
   const clock = fakeClock()
   const tt = await startTikTok(t, { now: clock.now, taskDelayMs: 2000, fileTtlMs: 600_000 })
   const adv = tt.addAdvertiser({ name: 'Acme' })
-  const { pageId } = tt.addForm(adv.id, { title: 'Spring, "big"', fields: [{ name: 'name' }, { name: 'email' }, { name: 'phone_number' }, { name: 'Which service?' }] })
+  const { pageId } = tt.addForm(adv.id, {
+    title: 'Spring, "big"',
+    fields: [{ name: 'name' }, { name: 'email' }, { name: 'phone_number' }, { name: 'Which service?' }],
+  })
   const token = await connect(tt)
   const nowSec = Math.floor(clock.now() / 1000)
   tt.submitLead(pageId, { name: 'Too old' }, { createTime: nowSec - 91 * 86_400 })
-  const second = tt.submitLead(pageId, { name: 'Ann', email: 'ann@example.com', 'Which service?': 'Install, "fast"\nplease' }, { createTime: nowSec - 60 })
+  const second = tt.submitLead(
+    pageId,
+    { name: 'Ann', email: 'ann@example.com', 'Which service?': 'Install, "fast"\nplease' },
+    { createTime: nowSec - 60 },
+  )
   const first = tt.submitLead(pageId, { name: 'Bob', phone_number: '15088888888' }, { createTime: nowSec - 3600 })
   await call(tt, 'POST', 'page/lead/mock/create/', { advertiser_id: adv.id, page_id: pageId }, { token })
 
   const created = await call(tt, 'POST', 'page/lead/task/', { advertiser_id: adv.id, page_id: pageId }, { token })
   t.match(created.body.data, { task_id: /^\d{19}$/, status: 'CREATED' })
   const taskId = created.body.data.task_id as string
-  const poll = () => call(tt, 'POST', 'page/lead/task/', { advertiser_id: adv.id, page_id: pageId, task_id: taskId }, { token })
+  const poll = () =>
+    call(tt, 'POST', 'page/lead/task/', { advertiser_id: adv.id, page_id: pageId, task_id: taskId }, { token })
   t.equal((await poll()).body.data.status, 'RUNNING')
-  t.equal((await download(tt.url, { advertiser_id: adv.id, task_id: taskId }, token)).status, 200, 'JSON error, not HTTP')
+  t.equal(
+    (await download(tt.url, { advertiser_id: adv.id, task_id: taskId }, token)).status,
+    200,
+    'JSON error, not HTTP',
+  )
   const early = await download(tt.url, { advertiser_id: adv.id, task_id: taskId }, token)
   t.equal(JSON.parse(Buffer.from(early.bytes).toString()).code, 40201)
   clock.advance(2000)
@@ -64,7 +83,11 @@ t.test('task lifecycle, CSV content, expiry, 90-day window', async (t) => {
   const expired = await download(tt.url, { advertiser_id: adv.id, task_id: taskId }, token)
   t.match(expired.type, /json/)
   t.match(JSON.parse(Buffer.from(expired.bytes).toString()), { code: 40905, message: 'file not exist' })
-  t.equal((await call(tt, 'POST', 'page/lead/task/', { advertiser_id: adv.id }, { token })).body.code, 40002, 'page_id required')
+  t.equal(
+    (await call(tt, 'POST', 'page/lead/task/', { advertiser_id: adv.id }, { token })).body.code,
+    40002,
+    'page_id required',
+  )
 })
 
 t.test('zip above the threshold; 10,000 leads stream cheaply', async (t) => {
@@ -74,11 +97,18 @@ t.test('zip above the threshold; 10,000 leads stream cheaply', async (t) => {
   const { pageId } = tt.addForm(adv.id, { title: 'Big' })
   const token = await connect(tt)
   const base = Math.floor(clock.now() / 1000) - 86_400
-  for (let i = 0; i < 10_000; i++) tt.submitLead(pageId, { name: `Person ${i}`, email: `p${i}@example.com` }, { createTime: base + i })
+  for (let i = 0; i < 10_000; i++)
+    tt.submitLead(pageId, { name: `Person ${i}`, email: `p${i}@example.com` }, { createTime: base + i })
   const started = Date.now()
   const created = await call(tt, 'POST', 'page/lead/task/', { advertiser_id: adv.id, page_id: pageId }, { token })
   const taskId = created.body.data.task_id as string
-  const done = await call(tt, 'POST', 'page/lead/task/', { advertiser_id: adv.id, page_id: pageId, task_id: taskId }, { token })
+  const done = await call(
+    tt,
+    'POST',
+    'page/lead/task/',
+    { advertiser_id: adv.id, page_id: pageId, task_id: taskId },
+    { token },
+  )
   t.match(done.body.data, { status: 'SUCCEED', file_type: 'zip', file_name: /\.zip$/ })
   const file = await download(tt.url, { advertiser_id: adv.id, task_id: taskId }, token)
   t.equal(file.type, 'application/zip')

@@ -21,8 +21,18 @@ import type { Form, Lead } from './state.js'
 export const RETENTION_MS = 90 * 24 * 3600 * 1000
 
 export const BASE_COLUMNS = [
-  'lead_id', 'create_time', 'lead_source', 'advertiser_id', 'page_id', 'page_name',
-  'campaign_id', 'campaign_name', 'adgroup_id', 'adgroup_name', 'ad_id', 'ad_name',
+  'lead_id',
+  'create_time',
+  'lead_source',
+  'advertiser_id',
+  'page_id',
+  'page_name',
+  'campaign_id',
+  'campaign_name',
+  'adgroup_id',
+  'adgroup_name',
+  'ad_id',
+  'ad_name',
 ] as const
 
 export interface ExportOptions {
@@ -48,8 +58,18 @@ function rowsOf(task: Task): Readable {
     for (const lead of task.leads) {
       const c = lead.campaign
       yield [
-        lead.id, datetime(lead.createTime * 1000), 'INSTANT_FORM', lead.advertiserId, lead.pageId, task.pageName,
-        c.campaign_id, c.campaign_name, c.adgroup_id, c.adgroup_name, c.ad_id, c.ad_name,
+        lead.id,
+        datetime(lead.createTime * 1000),
+        'INSTANT_FORM',
+        lead.advertiserId,
+        lead.pageId,
+        task.pageName,
+        c.campaign_id,
+        c.campaign_name,
+        c.adgroup_id,
+        c.adgroup_name,
+        c.ad_id,
+        c.ad_name,
         // Answers to questions no longer on the form are not exported. [INFERRED]
         ...fields.map((name) => lead.answers[name] ?? ''),
       ]
@@ -75,7 +95,15 @@ function csvOf(task: Task): Readable {
 
 async function csvSize(task: Task): Promise<number> {
   let bytes = 0
-  await pipeline(csvOf(task), new Writable({ write(chunk: Buffer | string, _enc, done) { bytes += Buffer.byteLength(chunk); done() } }))
+  await pipeline(
+    csvOf(task),
+    new Writable({
+      write(chunk: Buffer | string, _enc, done) {
+        bytes += Buffer.byteLength(chunk)
+        done()
+      },
+    }),
+  )
   return bytes
 }
 
@@ -102,7 +130,10 @@ function zipOf(csv: Readable, innerName: string): Readable {
       done()
     },
   })
-  csv.pipe(feed).on('error', (e) => out.destroy(e)).resume()
+  csv
+    .pipe(feed)
+    .on('error', (e) => out.destroy(e))
+    .resume()
   return out
 }
 
@@ -123,7 +154,8 @@ export function registerExport(app: FastifyInstance, ctx: Ctx, opts: ExportOptio
     const taskId = str(b, 'task_id')
     if (taskId !== undefined) {
       const task = tasks.get(taskId)
-      if (!task || task.advertiserId !== advertiserId) throw new ApiError(CODE.NOT_FOUND, `The task ${taskId} does not exist.`)
+      if (!task || task.advertiserId !== advertiserId)
+        throw new ApiError(CODE.NOT_FOUND, `The task ${taskId} does not exist.`)
       if (ctx.now() - task.createdAt < opts.taskDelayMs) return { task_id: task.id, status: 'RUNNING' }
       task.csvBytes ??= await csvSize(task)
       return { task_id: task.id, status: 'SUCCEED', file_name: fileName(task), file_type: isZip(task) ? 'zip' : 'csv' }
@@ -134,7 +166,8 @@ export function registerExport(app: FastifyInstance, ctx: Ctx, opts: ExportOptio
     required(b, 'page_id')
     const pageId = str(b, 'page_id') as string
     const form: Form | undefined = ctx.state.forms.get(pageId)
-    if (!form || form.advertiserId !== advertiserId) throw new ApiError(CODE.NOT_FOUND, `The page ${pageId} does not exist.`)
+    if (!form || form.advertiserId !== advertiserId)
+      throw new ApiError(CODE.NOT_FOUND, `The page ${pageId} does not exist.`)
     const oldest = (ctx.now() - RETENTION_MS) / 1000
     const task: Task = {
       id: ctx.state.ids.make('76'),

@@ -66,8 +66,16 @@ export async function call(
 
 /** Approve on the auth page (programmatically) and exchange the code: a connected advertiser. */
 export async function connect(tt: TikTokEmulator, advertiserIds?: string[]): Promise<string> {
-  const { authCode } = await tt.approve({ state: 's', redirectUri: REDIRECT, ...(advertiserIds ? { advertiserIds } : {}) })
-  const res = await call(tt, 'POST', 'oauth2/access_token/', { app_id: APP.appId, secret: APP.appSecret, auth_code: authCode })
+  const { authCode } = await tt.approve({
+    state: 's',
+    redirectUri: REDIRECT,
+    ...(advertiserIds ? { advertiserIds } : {}),
+  })
+  const res = await call(tt, 'POST', 'oauth2/access_token/', {
+    app_id: APP.appId,
+    secret: APP.appSecret,
+    auth_code: authCode,
+  })
   if (res.body.code !== 0) throw new Error(`token exchange failed: ${res.text}`)
   return res.body.data.access_token as string
 }

@@ -36,10 +36,19 @@ t.test('auth page: approve and deny are real form posts that redirect', async (t
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams([['app_id', APP.appId], ['state', 'st-1'], ['redirect_uri', REDIRECT], ...fields]).toString(),
+      body: new URLSearchParams([
+        ['app_id', APP.appId],
+        ['state', 'st-1'],
+        ['redirect_uri', REDIRECT],
+        ...fields,
+      ]).toString(),
     })
 
-  const approved = await post([['advertiser_ids', a.id], ['advertiser_ids', b.id], ['decision', 'approve']])
+  const approved = await post([
+    ['advertiser_ids', a.id],
+    ['advertiser_ids', b.id],
+    ['decision', 'approve'],
+  ])
   t.equal(approved.status, 302)
   const location = new URL(approved.headers.get('location') as string)
   t.equal(`${location.origin}${location.pathname}`, REDIRECT)
@@ -48,13 +57,23 @@ t.test('auth page: approve and deny are real form posts that redirect', async (t
   t.equal(location.searchParams.get('code'), code, 'code and auth_code carry the same value')
   t.equal(location.searchParams.get('state'), 'st-1')
 
-  const exchanged = await call(tt, 'POST', 'oauth2/access_token/', { app_id: APP.appId, secret: APP.appSecret, auth_code: code })
+  const exchanged = await call(tt, 'POST', 'oauth2/access_token/', {
+    app_id: APP.appId,
+    secret: APP.appSecret,
+    auth_code: code,
+  })
   t.equal(exchanged.status, 200)
   t.match(exchanged.body, { code: 0, message: 'OK', request_id: /^\d{14}[0-9A-F]+$/, data: { token_type: 'Bearer' } })
   t.same(exchanged.body.data.advertiser_ids, [a.id, b.id])
-  t.ok(exchanged.body.data.scope.every((s: unknown) => typeof s === 'number'), 'scope ids are numbers')
+  t.ok(
+    exchanged.body.data.scope.every((s: unknown) => typeof s === 'number'),
+    'scope ids are numbers',
+  )
 
-  const denied = await post([['advertiser_ids', a.id], ['decision', 'deny']])
+  const denied = await post([
+    ['advertiser_ids', a.id],
+    ['decision', 'deny'],
+  ])
   t.equal(denied.status, 302)
   const deniedAt = new URL(denied.headers.get('location') as string)
   t.equal(deniedAt.searchParams.get('state'), 'st-1')
@@ -131,7 +150,11 @@ t.test('Access-Token header, not Bearer; trailing slash; revoke', async (t) => {
 
   const revoked = await call(tt, 'POST', 'oauth2/revoke_token/', { ...q, access_token: token })
   t.same(revoked.body.data, { app_id: APP.appId, advertiser_ids: [adv.id] })
-  t.equal((await call(tt, 'GET', 'oauth2/advertiser/get/', q, { token })).body.code, 40105, 'a revoked token is invalid')
+  t.equal(
+    (await call(tt, 'GET', 'oauth2/advertiser/get/', q, { token })).body.code,
+    40105,
+    'a revoked token is invalid',
+  )
 
   const again = await connect(tt)
   tt.revokeAdvertiserAccess(adv.id)
@@ -140,5 +163,10 @@ t.test('Access-Token header, not Bearer; trailing slash; revoke', async (t) => {
   const recorded = JSON.stringify(tt.calls)
   t.notOk(recorded.includes(token), 'no token in calls')
   t.notOk(recorded.includes(APP.appSecret), 'no secret in calls')
-  t.match(tt.calls[1], { method: 'GET', path: '/open_api/v1.3/oauth2/advertiser/get/', code: 0, query: { secret: '[redacted]' } })
+  t.match(tt.calls[1], {
+    method: 'GET',
+    path: '/open_api/v1.3/oauth2/advertiser/get/',
+    code: 0,
+    query: { secret: '[redacted]' },
+  })
 })

@@ -65,7 +65,8 @@ export function registerOAuth(app: FastifyInstance, ctx: Ctx, opts: OAuthOptions
   const check = (q: Record<string, unknown>): string | undefined => {
     if (q['app_id'] !== ctx.appId) return 'The app does not exist.'
     const redirectUri = q['redirect_uri']
-    if (typeof redirectUri !== 'string' || !isRegistered(ctx, redirectUri)) return 'The redirect_uri is not registered for this app.'
+    if (typeof redirectUri !== 'string' || !isRegistered(ctx, redirectUri))
+      return 'The redirect_uri is not registered for this app.'
     return undefined
   }
 
@@ -113,11 +114,19 @@ export function registerOAuth(app: FastifyInstance, ctx: Ctx, opts: OAuthOptions
     checkApp(ctx, body)
     const code = ctx.state.codes.get(String(body['auth_code']))
     if (!code || code.used || code.expiresAt <= ctx.now()) {
-      throw new ApiError(CODE.AUTH_CODE, 'Invalid auth_code. The auth_code is canceled, used or expired; please re-authorize.')
+      throw new ApiError(
+        CODE.AUTH_CODE,
+        'Invalid auth_code. The auth_code is canceled, used or expired; please re-authorize.',
+      )
     }
     code.used = true
     const token = hexToken(20)
-    ctx.state.tokens.set(token, { token, advertiserIds: [...code.advertiserIds], scope: [...opts.scope], revoked: false })
+    ctx.state.tokens.set(token, {
+      token,
+      advertiserIds: [...code.advertiserIds],
+      scope: [...opts.scope],
+      revoked: false,
+    })
     const data: Record<string, unknown> = { access_token: token, scope: [...opts.scope], token_type: 'Bearer' }
     // return_advertiser_ids defaults to true (bububa model/oauth/access_token.go).
     if (body['return_advertiser_ids'] !== false) data['advertiser_ids'] = [...code.advertiserIds]

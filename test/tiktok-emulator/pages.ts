@@ -3,7 +3,18 @@
  * @see bububa model/page/{get,page}.go, model/page/field/get.go, model/page/lead/{mock_*,meta}.go
  */
 import type { FastifyInstance } from 'fastify'
-import { api, checkAdvertiser, checkToken, datetime, intParam, pageInfo, required, str, type ApiRequest, type Ctx } from './api.js'
+import {
+  api,
+  checkAdvertiser,
+  checkToken,
+  datetime,
+  intParam,
+  pageInfo,
+  required,
+  str,
+  type ApiRequest,
+  type Ctx,
+} from './api.js'
 import { ApiError, CODE } from './envelope.js'
 import type { Form, Lead } from './state.js'
 import type { FormField } from './types.js'
@@ -16,7 +27,8 @@ function ownForm(ctx: Ctx, req: ApiRequest, source: Record<string, unknown>): Fo
   checkAdvertiser(token, advertiserId)
   const pageId = str(source, 'page_id') as string
   const form = ctx.state.forms.get(pageId)
-  if (!form || form.advertiserId !== advertiserId) throw new ApiError(CODE.NOT_FOUND, `The page ${pageId} does not exist.`)
+  if (!form || form.advertiserId !== advertiserId)
+    throw new ApiError(CODE.NOT_FOUND, `The page ${pageId} does not exist.`)
   return form
 }
 
@@ -28,7 +40,9 @@ function pageView(form: Form) {
     status: form.status,
     create_time: datetime(form.createdAt),
     update_time: datetime(form.updatedAt),
-    ...(published ? { publish_time: datetime(form.createdAt), preview_url: `https://www.tiktok.com/instant-form/${form.pageId}` } : {}),
+    ...(published
+      ? { publish_time: datetime(form.createdAt), preview_url: `https://www.tiktok.com/instant-form/${form.pageId}` }
+      : {}),
     transfer_status: 'UNSET',
   }
 }
@@ -90,7 +104,10 @@ export function registerPages(app: FastifyInstance, ctx: Ctx, deliver: (form: Fo
         (status === undefined || f.status === status) &&
         (title === undefined || f.title.includes(title)),
     )
-    return { list: forms.slice((page - 1) * pageSize, page * pageSize).map(pageView), page_info: pageInfo(page, pageSize, forms.length) }
+    return {
+      list: forms.slice((page - 1) * pageSize, page * pageSize).map(pageView),
+      page_info: pageInfo(page, pageSize, forms.length),
+    }
   })
 
   /** `data.fields` is the list of field names; TikTok gives no types or options. */
@@ -114,10 +131,14 @@ export function registerPages(app: FastifyInstance, ctx: Ctx, deliver: (form: Fo
    */
   api(app, ctx, 'POST', 'page/lead/mock/create', (req) => {
     const leadSource = str(req.body, 'lead_source') ?? 'INSTANT_FORM'
-    if (leadSource !== 'INSTANT_FORM') throw new ApiError(CODE.PARAM, `lead_source ${leadSource} is not supported by this emulator.`)
+    if (leadSource !== 'INSTANT_FORM')
+      throw new ApiError(CODE.PARAM, `lead_source ${leadSource} is not supported by this emulator.`)
     const form = ownForm(ctx, req, req.body)
     if (form.testLead) {
-      throw new ApiError(CODE.PARAM, 'A test lead already exists for this form. Delete it with /page/lead/mock/delete/ first.')
+      throw new ApiError(
+        CODE.PARAM,
+        'A test lead already exists for this form. Delete it with /page/lead/mock/delete/ first.',
+      )
     }
     const answers = Object.fromEntries(form.fields.map((f) => [f.name, sampleAnswer(f)]))
     const lead = ctx.state.makeLead(form, answers, Math.floor(ctx.now() / 1000))

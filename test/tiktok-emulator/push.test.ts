@@ -24,25 +24,48 @@ t.test('subscribe validation, duplicates allowed, listing', async (t) => {
   const { pageId } = tt.addForm(adv.id, { title: 'F' })
   const token = await connect(tt, [adv.id])
   const cb = 'https://crm.example.com/tiktok/webhook/k'
-  const code = async (body: Record<string, unknown>) => (await call(tt, 'POST', 'subscription/subscribe/', body)).body.code
+  const code = async (body: Record<string, unknown>) =>
+    (await call(tt, 'POST', 'subscription/subscribe/', body)).body.code
 
   t.equal(await code({ ...subscribeBody(token, cb, { advertiser_id: adv.id }), secret: 'x' }), 40101)
   t.equal(await code({ ...subscribeBody(token, cb, { advertiser_id: adv.id }), subscribe_entity: 'NOPE' }), 40002)
   t.equal(await code({ ...subscribeBody(token, cb, { advertiser_id: adv.id }), callback_url: undefined }), 40002)
-  t.equal(await code(subscribeBody(token, 'http://crm.example.com/hook', { advertiser_id: adv.id })), 40002, 'http only for loopback')
+  t.equal(
+    await code(subscribeBody(token, 'http://crm.example.com/hook', { advertiser_id: adv.id })),
+    40002,
+    'http only for loopback',
+  )
   t.equal(await code(subscribeBody(token, 'not a url', { advertiser_id: adv.id })), 40002)
   t.equal(await code(subscribeBody(token, cb, {})), 40002, 'advertiser_id required')
   t.equal(await code(subscribeBody('nope', cb, { advertiser_id: adv.id })), 40105)
   t.equal(await code(subscribeBody(token, cb, { advertiser_id: other.id })), 40001)
   t.equal(await code(subscribeBody(token, cb, { advertiser_id: adv.id, page_id: '7400000000000000001' })), 40007)
-  t.equal(await code(subscribeBody(token, cb, { advertiser_id: adv.id, lead_source: 'DIRECT_MESSAGE', page_id: pageId })), 40002)
+  t.equal(
+    await code(subscribeBody(token, cb, { advertiser_id: adv.id, lead_source: 'DIRECT_MESSAGE', page_id: pageId })),
+    40002,
+  )
 
-  const a = await call(tt, 'POST', 'subscription/subscribe/', subscribeBody(token, cb, { advertiser_id: adv.id, page_id: pageId }))
-  const b = await call(tt, 'POST', 'subscription/subscribe/', subscribeBody(token, cb, { advertiser_id: adv.id, page_id: pageId }))
+  const a = await call(
+    tt,
+    'POST',
+    'subscription/subscribe/',
+    subscribeBody(token, cb, { advertiser_id: adv.id, page_id: pageId }),
+  )
+  const b = await call(
+    tt,
+    'POST',
+    'subscription/subscribe/',
+    subscribeBody(token, cb, { advertiser_id: adv.id, page_id: pageId }),
+  )
   t.match(a.body.data.subscription_id, /^\d{19}$/)
   t.not(a.body.data.subscription_id, b.body.data.subscription_id, 'the same subscription twice is two subscriptions')
 
-  const listed = await call(tt, 'GET', 'subscription/get/', { app_id: APP.appId, secret: APP.appSecret, subscribe_entity: 'LEAD', page_size: 1 })
+  const listed = await call(tt, 'GET', 'subscription/get/', {
+    app_id: APP.appId,
+    secret: APP.appSecret,
+    subscribe_entity: 'LEAD',
+    page_size: 1,
+  })
   t.same(listed.body.data.page_info, { page: 1, page_size: 1, total_number: 2, total_page: 2 })
   t.match(listed.body.data.subscriptions[0], {
     subscription_id: a.body.data.subscription_id,
@@ -50,31 +73,64 @@ t.test('subscribe validation, duplicates allowed, listing', async (t) => {
     callback_url: cb,
     subscription_detail: { advertiser_id: adv.id, page_id: pageId, lead_source: 'INSTANT_FORM' },
   })
-  t.equal((await call(tt, 'GET', 'subscription/get/', { app_id: APP.appId, secret: APP.appSecret, page_size: 1001 })).body.code, 40002)
+  t.equal(
+    (await call(tt, 'GET', 'subscription/get/', { app_id: APP.appId, secret: APP.appSecret, page_size: 1001 })).body
+      .code,
+    40002,
+  )
 
-  const un = await call(tt, 'POST', 'subscription/unsubscribe/', { app_id: APP.appId, secret: APP.appSecret, subscription_id: a.body.data.subscription_id })
+  const un = await call(tt, 'POST', 'subscription/unsubscribe/', {
+    app_id: APP.appId,
+    secret: APP.appSecret,
+    subscription_id: a.body.data.subscription_id,
+  })
   t.equal(un.body.code, 0)
   tt.deleteSubscription(b.body.data.subscription_id)
-  const after = await call(tt, 'GET', 'subscription/get/', { app_id: APP.appId, secret: APP.appSecret, subscribe_entity: 'LEAD' })
+  const after = await call(tt, 'GET', 'subscription/get/', {
+    app_id: APP.appId,
+    secret: APP.appSecret,
+    subscribe_entity: 'LEAD',
+  })
   t.same(after.body.data.subscriptions, [], 'deleted subscriptions are not listed')
-  t.same(tt.subscriptions().map((s) => s.valid), [false, false])
+  t.same(
+    tt.subscriptions().map((s) => s.valid),
+    [false, false],
+  )
 })
 
 t.test('push: body, big ids intact, signature, duplicates each get it', async (t) => {
   const tt = await startTikTok(t)
   const receiver = await startReceiver(t)
   const adv = tt.addAdvertiser({ id: '7000000000000000001', name: 'Acme' })
-  const { pageId } = tt.addForm(adv.id, { id: '7480000000000000009', title: 'Spring "promo"', fields: [{ name: 'name' }, { name: 'email' }, { name: 'Which service?' }] })
+  const { pageId } = tt.addForm(adv.id, {
+    id: '7480000000000000009',
+    title: 'Spring "promo"',
+    fields: [{ name: 'name' }, { name: 'email' }, { name: 'Which service?' }],
+  })
   const elsewhere = tt.addForm(adv.id, { title: 'Other' })
   const token = await connect(tt)
   await call(tt, 'POST', 'subscription/subscribe/', subscribeBody(token, receiver.url, { advertiser_id: adv.id }))
-  await call(tt, 'POST', 'subscription/subscribe/', subscribeBody(token, receiver.url, { advertiser_id: adv.id, page_id: pageId }))
-  await call(tt, 'POST', 'subscription/subscribe/', subscribeBody(token, receiver.url, { advertiser_id: adv.id, page_id: elsewhere.pageId }))
+  await call(
+    tt,
+    'POST',
+    'subscription/subscribe/',
+    subscribeBody(token, receiver.url, { advertiser_id: adv.id, page_id: pageId }),
+  )
+  await call(
+    tt,
+    'POST',
+    'subscription/subscribe/',
+    subscribeBody(token, receiver.url, { advertiser_id: adv.id, page_id: elsewhere.pageId }),
+  )
 
-  const { leadId } = tt.submitLead(pageId, { name: 'Ivan', email: 'ivan@example.com', 'Which service?': 'Install, "fast"' }, {
-    createTime: 1743639757,
-    campaign: { campaign_id: '1820000000000001', campaign_name: 'Spring' },
-  })
+  const { leadId } = tt.submitLead(
+    pageId,
+    { name: 'Ivan', email: 'ivan@example.com', 'Which service?': 'Install, "fast"' },
+    {
+      createTime: 1743639757,
+      campaign: { campaign_id: '1820000000000001', campaign_name: 'Spring' },
+    },
+  )
   await tt.settled()
   t.equal(receiver.received.length, 2, 'advertiser-wide and page subscriptions get it; the other page does not')
   const got = receiver.received[0]!
@@ -102,7 +158,10 @@ t.test('push: body, big ids intact, signature, duplicates each get it', async (t
       { field: 'Which service?', value: 'Install, "fast"' },
     ],
   })
-  t.match(tt.deliveries, [{ attempt: 1, status: 200, outcome: 'delivered', leadIds: [leadId] }, { attempt: 1, status: 200 }])
+  t.match(tt.deliveries, [
+    { attempt: 1, status: 200, outcome: 'delivered', leadIds: [leadId] },
+    { attempt: 1, status: 200 },
+  ])
 })
 
 t.test('numericIds false sends strings', async (t) => {
@@ -110,7 +169,12 @@ t.test('numericIds false sends strings', async (t) => {
   const receiver = await startReceiver(t)
   const adv = tt.addAdvertiser({ name: 'Acme' })
   const { pageId } = tt.addForm(adv.id, { title: 'F' })
-  await call(tt, 'POST', 'subscription/subscribe/', subscribeBody(await connect(tt), receiver.url, { advertiser_id: adv.id }))
+  await call(
+    tt,
+    'POST',
+    'subscription/subscribe/',
+    subscribeBody(await connect(tt), receiver.url, { advertiser_id: adv.id }),
+  )
   const { leadId } = tt.submitLead(pageId, { name: 'A' })
   await tt.settled()
   t.match(receiver.received[0]?.body, new RegExp(`"id":"${leadId}"`))
@@ -121,7 +185,12 @@ t.test('retry with backoff on 500, then success', async (t) => {
   const receiver = await startReceiver(t, [500, 503])
   const adv = tt.addAdvertiser({ name: 'Acme' })
   const { pageId } = tt.addForm(adv.id, { title: 'F' })
-  await call(tt, 'POST', 'subscription/subscribe/', subscribeBody(await connect(tt), receiver.url, { advertiser_id: adv.id }))
+  await call(
+    tt,
+    'POST',
+    'subscription/subscribe/',
+    subscribeBody(await connect(tt), receiver.url, { advertiser_id: adv.id }),
+  )
   const started = Date.now()
   tt.submitLead(pageId, { name: 'A' })
   await tt.settled()
@@ -139,16 +208,24 @@ t.test('gives up after the window; network errors count as failures', async (t) 
   const adv = tt.addAdvertiser({ name: 'Acme' })
   const { pageId } = tt.addForm(adv.id, { title: 'F' })
   // Nothing listens on port 9 of loopback: connection refused.
-  await call(tt, 'POST', 'subscription/subscribe/', subscribeBody(await connect(tt), 'http://127.0.0.1:9/hook', { advertiser_id: adv.id }))
+  await call(
+    tt,
+    'POST',
+    'subscription/subscribe/',
+    subscribeBody(await connect(tt), 'http://127.0.0.1:9/hook', { advertiser_id: adv.id }),
+  )
   tt.submitLead(pageId, { name: 'A' })
   await tt.settled()
   // Delays 20, 40, 80 (sum 140 ≤ 150); the next (160) would pass the window.
-  t.same(tt.deliveries.map((d) => [d.attempt, d.status, d.outcome]), [
-    [1, 0, 'retry'],
-    [2, 0, 'retry'],
-    [3, 0, 'retry'],
-    [4, 0, 'gave_up'],
-  ])
+  t.same(
+    tt.deliveries.map((d) => [d.attempt, d.status, d.outcome]),
+    [
+      [1, 0, 'retry'],
+      [2, 0, 'retry'],
+      [3, 0, 'retry'],
+      [4, 0, 'gave_up'],
+    ],
+  )
 })
 
 t.test('revoked token: 40105, subscription invalid, no more pushes (pending retries stop too)', async (t) => {
@@ -168,8 +245,15 @@ t.test('revoked token: 40105, subscription invalid, no more pushes (pending retr
   await tt.settled()
   t.equal(receiver.received.length, 1, 'no push after revocation')
   t.equal((await call(tt, 'GET', 'page/get/', { advertiser_id: adv.id }, { token })).body.code, 40105)
-  t.same(tt.subscriptions().map((s) => s.valid), [false])
-  const listed = await call(tt, 'GET', 'subscription/get/', { app_id: APP.appId, secret: APP.appSecret, subscribe_entity: 'LEAD' })
+  t.same(
+    tt.subscriptions().map((s) => s.valid),
+    [false],
+  )
+  const listed = await call(tt, 'GET', 'subscription/get/', {
+    app_id: APP.appId,
+    secret: APP.appSecret,
+    subscribe_entity: 'LEAD',
+  })
   t.same(listed.body.data.subscriptions, [])
 })
 
@@ -178,7 +262,12 @@ t.test('deleted subscription is not pushed', async (t) => {
   const receiver = await startReceiver(t)
   const adv = tt.addAdvertiser({ name: 'Acme' })
   const { pageId } = tt.addForm(adv.id, { title: 'F' })
-  const res = await call(tt, 'POST', 'subscription/subscribe/', subscribeBody(await connect(tt), receiver.url, { advertiser_id: adv.id }))
+  const res = await call(
+    tt,
+    'POST',
+    'subscription/subscribe/',
+    subscribeBody(await connect(tt), receiver.url, { advertiser_id: adv.id }),
+  )
   tt.deleteSubscription(res.body.data.subscription_id)
   tt.submitLead(pageId, { name: 'A' })
   await tt.settled()

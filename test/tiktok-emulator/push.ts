@@ -45,7 +45,14 @@ export class Pusher {
   }
 
   /** `offsetMs`: time of this attempt after the first one, by the backoff schedule. */
-  private schedule(sub: Subscription, n: Notification, attempt: number, delayMs: number, offsetMs: number, prev?: RecordedDelivery): void {
+  private schedule(
+    sub: Subscription,
+    n: Notification,
+    attempt: number,
+    delayMs: number,
+    offsetMs: number,
+    prev?: RecordedDelivery,
+  ): void {
     if (this.closer.signal.aborted) return
     const timer = setTimeout(() => {
       this.timers.delete(timer)
@@ -58,7 +65,13 @@ export class Pusher {
     this.timers.add(timer)
   }
 
-  private async attempt(sub: Subscription, n: Notification, attempt: number, offsetMs: number, prev?: RecordedDelivery): Promise<void> {
+  private async attempt(
+    sub: Subscription,
+    n: Notification,
+    attempt: number,
+    offsetMs: number,
+    prev?: RecordedDelivery,
+  ): Promise<void> {
     // A revoked token or a deleted subscription stops retries too. [INFERRED] TikTok checks each time.
     if (!this.state.isValid(sub)) {
       if (prev) prev.outcome = 'gave_up'

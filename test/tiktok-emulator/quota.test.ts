@@ -14,7 +14,9 @@ t.test('per second, across endpoints and tokens', async (t) => {
   const b = await connect(tt) // 2
   const q = { app_id: APP.appId, secret: APP.appSecret }
   t.equal((await call(tt, 'GET', 'oauth2/advertiser/get/', q, { token: a })).body.code, 0) // 3
-  const response = await fetch(`${tt.url}/open_api/v1.3/oauth2/advertiser/get/?${new URLSearchParams(q)}`, { headers: { 'Access-Token': b } })
+  const response = await fetch(`${tt.url}/open_api/v1.3/oauth2/advertiser/get/?${new URLSearchParams(q)}`, {
+    headers: { 'Access-Token': b },
+  })
   t.equal(response.status, 200)
   t.equal(response.headers.get('retry-after'), null)
   t.match(await response.json(), { code: 40100, data: {} })

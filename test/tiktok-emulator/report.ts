@@ -54,7 +54,8 @@ export function registerReport(app: FastifyInstance, ctx: Ctx): void {
     required(q, 'report_type', 'advertiser_id')
     const token = checkToken(ctx, req)
     checkAdvertiser(token, q['advertiser_id'] as string)
-    if (q['report_type'] !== 'BASIC') throw new ApiError(CODE.PARAM, `report_type ${q['report_type']} is not supported by this emulator.`)
+    if (q['report_type'] !== 'BASIC')
+      throw new ApiError(CODE.PARAM, `report_type ${q['report_type']} is not supported by this emulator.`)
     const level = DATA_LEVELS[q['data_level'] ?? 'AUCTION_ADVERTISER']
     if (!level) throw new ApiError(CODE.PARAM, `data_level: invalid value ${q['data_level']}.`)
     const dimensions = jsonList(q['dimensions'], 'dimensions')
@@ -80,6 +81,9 @@ export function registerReport(app: FastifyInstance, ctx: Ctx): void {
     )
     const page = intParam(q, 'page', 1, 1, Number.MAX_SAFE_INTEGER)
     const pageSize = intParam(q, 'page_size', 10, 1, 1000)
-    return { list: rows.slice((page - 1) * pageSize, page * pageSize), page_info: pageInfo(page, pageSize, rows.length) }
+    return {
+      list: rows.slice((page - 1) * pageSize, page * pageSize),
+      page_info: pageInfo(page, pageSize, rows.length),
+    }
   })
 }

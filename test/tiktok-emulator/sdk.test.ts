@@ -11,11 +11,15 @@ import { APP, startTikTok } from './helpers.js'
 type Callback = (error: Error | null, data: any) => void
 interface Sdk {
   ApiClient: new () => { basePath: string; timeout: number }
-  AuthenticationApi: new (client: unknown) => {
+  AuthenticationApi: new (
+    client: unknown,
+  ) => {
     oauth2AccessToken(opts: { body: Record<string, unknown> }, cb: Callback): unknown
     oauth2AdvertiserGet(appId: string, secret: string, token: string, cb: Callback): unknown
   }
-  ReportingApi: new (client: unknown) => {
+  ReportingApi: new (
+    client: unknown,
+  ) => {
     reportIntegratedGet(reportType: string, token: string, opts: Record<string, unknown>, cb: Callback): unknown
   }
 }
@@ -39,32 +43,44 @@ t.test('official SDK: access token, advertisers, report', async (t) => {
   const client = new sdk.ApiClient()
   client.basePath = tt.url
   const auth = new sdk.AuthenticationApi(client)
-  const token = await promisify((cb) => auth.oauth2AccessToken({ body: { app_id: APP.appId, secret: APP.appSecret, auth_code: authCode } }, cb))
+  const token = await promisify((cb) =>
+    auth.oauth2AccessToken({ body: { app_id: APP.appId, secret: APP.appSecret, auth_code: authCode } }, cb),
+  )
   t.match(token.data, { access_token: /^[0-9a-f]{40}$/, advertiser_ids: [adv.id], token_type: 'Bearer' })
   const accessToken = token.data.access_token as string
 
   await t.rejects(
-    promisify((cb) => auth.oauth2AccessToken({ body: { app_id: APP.appId, secret: APP.appSecret, auth_code: authCode } }, cb)),
+    promisify((cb) =>
+      auth.oauth2AccessToken({ body: { app_id: APP.appId, secret: APP.appSecret, auth_code: authCode } }, cb),
+    ),
     { message: /code: 40110/ },
     'a reused code surfaces as the SDK error',
   )
 
   const advertisers = await promisify((cb) => auth.oauth2AdvertiserGet(APP.appId, APP.appSecret, accessToken, cb))
   t.same(advertisers.data.list, [{ advertiser_id: adv.id, advertiser_name: 'Acme' }])
-  await t.rejects(promisify((cb) => auth.oauth2AdvertiserGet(APP.appId, APP.appSecret, 'nope', cb)), { message: /code: 40105/ })
+  await t.rejects(
+    promisify((cb) => auth.oauth2AdvertiserGet(APP.appId, APP.appSecret, 'nope', cb)),
+    { message: /code: 40105/ },
+  )
 
   const reporting = new sdk.ReportingApi(client)
   const report = await promisify((cb) =>
-    reporting.reportIntegratedGet('BASIC', accessToken, {
-      advertiser_id: adv.id,
-      data_level: 'AUCTION_CAMPAIGN',
-      dimensions: ['campaign_id', 'stat_time_day'],
-      metrics: ['spend', 'impressions'],
-      start_date: '2025-01-01',
-      end_date: '2025-01-03',
-      page: 1,
-      page_size: 10,
-    }, cb),
+    reporting.reportIntegratedGet(
+      'BASIC',
+      accessToken,
+      {
+        advertiser_id: adv.id,
+        data_level: 'AUCTION_CAMPAIGN',
+        dimensions: ['campaign_id', 'stat_time_day'],
+        metrics: ['spend', 'impressions'],
+        start_date: '2025-01-01',
+        end_date: '2025-01-03',
+        page: 1,
+        page_size: 10,
+      },
+      cb,
+    ),
   )
   t.same(report.data.page_info, { page: 1, page_size: 10, total_number: 3, total_page: 1 })
   t.match(report.data.list[0], {
@@ -72,7 +88,9 @@ t.test('official SDK: access token, advertisers, report', async (t) => {
     metrics: { spend: /^\d+\.\d\d$/, impressions: /^\d+$/ },
   })
   await t.rejects(
-    promisify((cb) => reporting.reportIntegratedGet('BASIC', accessToken, { advertiser_id: adv.id, dimensions: ['stat_time_day'] }, cb)),
+    promisify((cb) =>
+      reporting.reportIntegratedGet('BASIC', accessToken, { advertiser_id: adv.id, dimensions: ['stat_time_day'] }, cb),
+    ),
     { message: /code: 40002/ },
     'dates are required',
   )

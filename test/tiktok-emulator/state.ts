@@ -99,7 +99,10 @@ export class TikTokState {
     return advertiser
   }
 
-  addForm(advertiserId: string, input: { id?: string; title: string; fields?: FormField[]; status?: PageStatus }): Form {
+  addForm(
+    advertiserId: string,
+    input: { id?: string; title: string; fields?: FormField[]; status?: PageStatus },
+  ): Form {
     if (!this.advertisers.has(advertiserId)) throw new Error(`tiktok emulator: unknown advertiser ${advertiserId}`)
     const pageId = input.id ?? this.ids.make('74')
     if (this.forms.has(pageId)) throw new Error(`tiktok emulator: form ${pageId} exists`)

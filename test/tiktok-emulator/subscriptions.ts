@@ -12,7 +12,16 @@ import { ApiError, CODE, MESSAGES } from './envelope.js'
 import type { Subscription } from './state.js'
 
 /** bububa enum/subscribe_entity.go */
-const ENTITIES = new Set(['REPORT_DATA_CHANGE', 'AD_ACCOUNT_SUSPENSION', 'LEAD', 'AD_GROUP', 'AD', 'TCM_VIDEOS', 'CREATIVE_FATIGUE', 'API_SERVICE_STATUS'])
+const ENTITIES = new Set([
+  'REPORT_DATA_CHANGE',
+  'AD_ACCOUNT_SUSPENSION',
+  'LEAD',
+  'AD_GROUP',
+  'AD',
+  'TCM_VIDEOS',
+  'CREATIVE_FATIGUE',
+  'API_SERVICE_STATUS',
+])
 
 /**
  * TikTok requires an HTTPS callback (developers.tiktok.com/doc/webhooks-overview). Test
@@ -33,7 +42,11 @@ function checkCallback(raw: string): void {
 
 function detailView(sub: Subscription) {
   // [INFERRED] TikTok does not echo the token back; the field is masked.
-  const detail: Record<string, string> = { access_token: '***', lead_source: sub.leadSource, advertiser_id: sub.advertiserId }
+  const detail: Record<string, string> = {
+    access_token: '***',
+    lead_source: sub.leadSource,
+    advertiser_id: sub.advertiserId,
+  }
   if (sub.pageId !== null) detail['page_id'] = sub.pageId
   return detail
 }
@@ -45,7 +58,8 @@ export function registerSubscriptions(app: FastifyInstance, ctx: Ctx): void {
     const entity = str(body, 'subscribe_entity') as string
     if (!ENTITIES.has(entity)) throw new ApiError(CODE.PARAM, `subscribe_entity: invalid value ${entity}.`)
     // The emulator plays only lead subscriptions; other entities are real but not emulated.
-    if (entity !== 'LEAD') throw new ApiError(CODE.PARAM, `subscribe_entity ${entity} is not supported by this emulator.`)
+    if (entity !== 'LEAD')
+      throw new ApiError(CODE.PARAM, `subscribe_entity ${entity} is not supported by this emulator.`)
     const callbackUrl = str(body, 'callback_url') as string
     checkCallback(callbackUrl)
     const detail = body['subscription_detail']
@@ -60,12 +74,14 @@ export function registerSubscriptions(app: FastifyInstance, ctx: Ctx): void {
     }
     const pageId = str(d, 'page_id')
     if (leadSource === 'DIRECT_MESSAGE') {
-      if (pageId !== undefined) throw new ApiError(CODE.PARAM, 'page_id is not supported when lead_source is DIRECT_MESSAGE.')
+      if (pageId !== undefined)
+        throw new ApiError(CODE.PARAM, 'page_id is not supported when lead_source is DIRECT_MESSAGE.')
       throw new ApiError(CODE.PARAM, 'lead_source DIRECT_MESSAGE is not supported by this emulator.')
     }
     const advertiserId = str(d, 'advertiser_id')
     if (advertiserId === undefined) {
-      if (str(d, 'library_id') !== undefined) throw new ApiError(CODE.PARAM, 'library_id is not supported by this emulator.')
+      if (str(d, 'library_id') !== undefined)
+        throw new ApiError(CODE.PARAM, 'library_id is not supported by this emulator.')
       throw new ApiError(CODE.PARAM, 'Missing required field(s): advertiser_id or library_id.')
     }
     const accessToken = str(d, 'access_token') as string
@@ -74,7 +90,8 @@ export function registerSubscriptions(app: FastifyInstance, ctx: Ctx): void {
     checkAdvertiser(token, advertiserId)
     if (pageId !== undefined) {
       const form = ctx.state.forms.get(pageId)
-      if (!form || form.advertiserId !== advertiserId) throw new ApiError(CODE.NOT_FOUND, `The page ${pageId} does not exist.`)
+      if (!form || form.advertiserId !== advertiserId)
+        throw new ApiError(CODE.NOT_FOUND, `The page ${pageId} does not exist.`)
     }
     const id = ctx.state.ids.make('73')
     ctx.state.subscriptions.set(id, {
@@ -93,7 +110,8 @@ export function registerSubscriptions(app: FastifyInstance, ctx: Ctx): void {
   api(app, ctx, 'GET', 'subscription/get', ({ query }) => {
     checkApp(ctx, query)
     const entity = query['subscribe_entity']
-    if (entity !== undefined && !ENTITIES.has(entity)) throw new ApiError(CODE.PARAM, `subscribe_entity: invalid value ${entity}.`)
+    if (entity !== undefined && !ENTITIES.has(entity))
+      throw new ApiError(CODE.PARAM, `subscribe_entity: invalid value ${entity}.`)
     const page = intParam(query, 'page', 1, 1, Number.MAX_SAFE_INTEGER)
     const pageSize = intParam(query, 'page_size', 10, 1, 1000)
     const live = [...ctx.state.subscriptions.values()].filter(

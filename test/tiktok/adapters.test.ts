@@ -1,11 +1,5 @@
 import t from 'tap'
-import {
-  answerText,
-  answerValue,
-  normalizeTikTokBody,
-  TikTokBodyError,
-  toIsoTime,
-} from '../../src/tiktok/adapters.js'
+import { answerText, answerValue, normalizeTikTokBody, TikTokBodyError, toIsoTime } from '../../src/tiktok/adapters.js'
 import { parseJsonPreservingBigInts } from '../../src/tiktok/json.js'
 import { NormalizedLead } from '../../src/tiktok/schemas.js'
 
@@ -100,7 +94,10 @@ t.test('notification: 19-digit numeric ids keep their digits through parse + nor
   t.equal(lead?.adId, '9012')
   t.equal(lead?.createdAt, '2021-02-25T07:45:52.000Z')
   t.equal(lead?.formName, null)
-  t.same(lead?.answers.map((a) => a.key), ['email', 'phone_number', 'name'])
+  t.same(
+    lead?.answers.map((a) => a.key),
+    ['email', 'phone_number', 'name'],
+  )
 })
 
 t.test('notification: an id that already lost precision is refused, not stored under a wrong value', async (t) => {
@@ -118,8 +115,14 @@ t.test('notification: several entries give several leads, in order', async (t) =
     ],
   }
   const leads = leadsOf(body)
-  t.same(leads.map((l) => l.leadId), ['1001', '1002', '1003'])
-  t.same(leads.map((l) => l.formName), [null, null, 'Form C'])
+  t.same(
+    leads.map((l) => l.leadId),
+    ['1001', '1002', '1003'],
+  )
+  t.same(
+    leads.map((l) => l.formName),
+    [null, null, 'Form C'],
+  )
   t.same(leads[2]?.answers, [])
 })
 
@@ -140,7 +143,10 @@ t.test('notification: object != 1 is ignored without checking its entries', asyn
     kind: 'ignored',
     reason: 'notification object 99 (unknown type) is not a lead',
   })
-  t.same(normalizeTikTokBody({ object: 1, entry: [] }), { kind: 'ignored', reason: 'lead notification with no entries' })
+  t.same(normalizeTikTokBody({ object: 1, entry: [] }), {
+    kind: 'ignored',
+    reason: 'lead notification with no entries',
+  })
 })
 
 t.test('notification: answers keep arrival order; lists, numbers and odd values become text', async (t) => {
@@ -188,14 +194,26 @@ t.test('notification: malformed bodies name the exact field', async (t) => {
   t.equal(bodyError({ object: 'lead', entry: [] }), 'object must be a number')
   t.equal(bodyError({ object: 1, entry: [{ id: '1' }] }), 'entry[0].changes is missing')
   t.equal(
-    bodyError({ object: 1, entry: [{ id: '1', changes: [] }, { id: '2', changes: [{ value: 'x' }, { field: '', value: 'y' }] }] }),
+    bodyError({
+      object: 1,
+      entry: [
+        { id: '1', changes: [] },
+        { id: '2', changes: [{ value: 'x' }, { field: '', value: 'y' }] },
+      ],
+    }),
     'entry[1].changes[0].field is missing; entry[1].changes[1].field is empty',
   )
   t.equal(bodyError({ object: 1, entry: [{ id: '', changes: [] }] }), 'entry[0].id is empty')
   t.equal(bodyError({ object: 1, entry: [{ id: true, changes: [] }] }), 'entry[0].id must be a string or number')
   t.equal(bodyError({ object: 1, entry: ['x'] }), 'entry[0] must be an object')
-  t.equal(bodyError({ object: 1, entry: [{ id: 'a b', changes: [] }] }), 'entry[0].id must contain only letters, digits and _ . : @ -')
-  t.equal(bodyError({ object: 1, entry: [{ id: '1', campaign_id: {}, changes: [] }] }), 'entry[0].campaign_id must be a string or number')
+  t.equal(
+    bodyError({ object: 1, entry: [{ id: 'a b', changes: [] }] }),
+    'entry[0].id must contain only letters, digits and _ . : @ -',
+  )
+  t.equal(
+    bodyError({ object: 1, entry: [{ id: '1', campaign_id: {}, changes: [] }] }),
+    'entry[0].campaign_id must be a string or number',
+  )
 })
 
 t.test('TikTokBodyError is a 400 app error carrying every issue', async (t) => {
@@ -207,13 +225,23 @@ t.test('TikTokBodyError is a 400 app error carrying every issue', async (t) => {
     const e = err as TikTokBodyError
     t.equal(e.code, 'APP_ERR_TIKTOK_BODY')
     t.equal(e.statusCode, 400)
-    t.same(e.issues, ['entry[0].id is missing', 'entry[0].changes is missing', 'entry[1].id is missing', 'entry[1].changes is missing'])
+    t.same(e.issues, [
+      'entry[0].id is missing',
+      'entry[0].changes is missing',
+      'entry[1].id is missing',
+      'entry[1].changes is missing',
+    ])
   }
 })
 
 t.test('pull / test lead: flat lead_data plus meta_data', async (t) => {
   const [lead] = leadsOf({
-    lead_data: { name: 'Test User', email: 'test@example.com', phone_number: '0912345678', 'Best time to call?': 'Morning' },
+    lead_data: {
+      name: 'Test User',
+      email: 'test@example.com',
+      phone_number: '0912345678',
+      'Best time to call?': 'Morning',
+    },
     meta_data: {
       lead_source: 'INSTANT_FORM',
       lead_id: '7300000000000000009',
@@ -269,7 +297,10 @@ t.test('pull / test lead: the API envelope {code: 0, data} is unwrapped; errors 
 })
 
 t.test('pull: malformed lead_data and meta_data', async (t) => {
-  t.equal(bodyError({ lead_data: [], meta_data: { lead_id: '1' } }), 'lead_data must be an object of field: value pairs')
+  t.equal(
+    bodyError({ lead_data: [], meta_data: { lead_id: '1' } }),
+    'lead_data must be an object of field: value pairs',
+  )
   t.equal(bodyError({ lead_data: {}, meta_data: 'x' }), 'meta_data must be an object')
   t.equal(bodyError({ meta_data: { lead_id: '1' } }), 'lead_data is missing')
 })
@@ -278,7 +309,14 @@ t.test('forwarder: the seed-000 shape', async (t) => {
   const [lead] = leadsOf({
     event_id: 'evt_42',
     lead_data: { full_name: 'Nguyen Van An', email: 'an@example.vn', phone: '0912345678', Budget: 1000 },
-    campaign: { campaign_id: 7, campaign_name: 'Tet', ad_id: '9', ad_name: 'Clip', form_id: 'f', form_name: 'Tet form' },
+    campaign: {
+      campaign_id: 7,
+      campaign_name: 'Tet',
+      ad_id: '9',
+      ad_name: 'Clip',
+      form_id: 'f',
+      form_name: 'Tet form',
+    },
   })
   t.same(lead, {
     leadId: 'evt_42',
@@ -318,7 +356,10 @@ t.test('non-lead TikTok traffic is ignored; unknown bodies are errors', async (t
     kind: 'ignored',
     reason: 'ad account status notification (not a lead)',
   })
-  t.equal(bodyError({ lead_data: { name: 'x' } }), 'lead_data needs either meta_data with lead_id (TikTok pull / test lead) or event_id (forwarder)')
+  t.equal(
+    bodyError({ lead_data: { name: 'x' } }),
+    'lead_data needs either meta_data with lead_id (TikTok pull / test lead) or event_id (forwarder)',
+  )
   t.match(bodyError({ field_data: [] }), /^unrecognised body: .*top-level keys: field_data$/)
   t.equal(bodyError([notification]), 'the body must be a JSON object (got an array)')
   t.equal(bodyError(null), 'the body must be a JSON object (got null)')
@@ -333,7 +374,11 @@ t.test('answerValue: first non-empty key in the order asked, exact then loose', 
       { key: 'email', value: 'a@b.c' },
     ],
   }
-  t.equal(answerValue(lead, 'phone', 'phone_number'), '0912345678', 'blank answers are skipped; "Phone Number" is phone_number')
+  t.equal(
+    answerValue(lead, 'phone', 'phone_number'),
+    '0912345678',
+    'blank answers are skipped; "Phone Number" is phone_number',
+  )
   t.equal(answerValue(lead, 'email', 'phone_number'), 'a@b.c')
   t.equal(answerValue(lead, 'city'), null)
   t.equal(answerValue(lead), null)

@@ -1,5 +1,10 @@
 import t from 'tap'
-import { JsonDepthError, MAX_JSON_DEPTH, parseJsonPreservingBigInts, topLevelArrayElements } from '../../src/tiktok/json.js'
+import {
+  JsonDepthError,
+  MAX_JSON_DEPTH,
+  parseJsonPreservingBigInts,
+  topLevelArrayElements,
+} from '../../src/tiktok/json.js'
 
 t.test('19-digit integers keep every digit as strings', async (t) => {
   const out = parseJsonPreservingBigInts('{"id":7212345678901234567,"page_id":1700000000000001}')
@@ -27,14 +32,10 @@ t.test('negative, nested and top-level big integers', async (t) => {
 })
 
 t.test('floats and exponents stay numbers', async (t) => {
-  t.same(parseJsonPreservingBigInts('[12345678901234567890.5, 12345678901234567890e2, 1.5e300, 0.1, -0, 1E+2]'), [
-    12345678901234567890.5,
-    12345678901234567890e2,
-    1.5e300,
-    0.1,
-    -0,
-    100,
-  ])
+  t.same(
+    parseJsonPreservingBigInts('[12345678901234567890.5, 12345678901234567890e2, 1.5e300, 0.1, -0, 1E+2]'),
+    [12345678901234567890.5, 12345678901234567890e2, 1.5e300, 0.1, -0, 100],
+  )
 })
 
 t.test('digits inside strings are left alone, escaped quotes included', async (t) => {
@@ -68,7 +69,10 @@ t.test('invalid JSON is not made valid by the rewrite', async (t) => {
 
 t.test('bad JSON throws a SyntaxError that says where', async (t) => {
   t.throws(() => parseJsonPreservingBigInts(''), { name: 'SyntaxError', message: /^Invalid JSON: the body is empty/ })
-  t.throws(() => parseJsonPreservingBigInts('{"id":7212345678901234567,'), { name: 'SyntaxError', message: /^Invalid JSON: / })
+  t.throws(() => parseJsonPreservingBigInts('{"id":7212345678901234567,'), {
+    name: 'SyntaxError',
+    message: /^Invalid JSON: /,
+  })
   t.throws(() => parseJsonPreservingBigInts('{"a":1}}'), { name: 'SyntaxError', message: /^Invalid JSON: / })
   t.throws(() => parseJsonPreservingBigInts('{"a":"unterminated'), { name: 'SyntaxError' })
   // Positions refer to the caller's text, not the rewritten one (which is 2 characters longer here).
@@ -86,18 +90,36 @@ t.test('nesting deeper than the limit is refused before parsing; brackets inside
   const deep = (n: number) => '['.repeat(n) + ']'.repeat(n)
   t.same(parseJsonPreservingBigInts(deep(MAX_JSON_DEPTH)), JSON.parse(deep(MAX_JSON_DEPTH)), 'exactly the limit parses')
   t.throws(() => parseJsonPreservingBigInts(deep(MAX_JSON_DEPTH + 1)), JsonDepthError)
-  t.throws(() => parseJsonPreservingBigInts(`{"a":${deep(50_000)}}`), { name: 'JsonDepthError', message: /deeper than 64/ })
-  t.throws(() => parseJsonPreservingBigInts('{"a":' + '{"b":'.repeat(100) + '1' + '}'.repeat(101)), JsonDepthError, 'objects count too')
-  t.same(parseJsonPreservingBigInts(JSON.stringify({ a: '[[[[{{{{'.repeat(100), b: '\\"[[[' })), { a: '[[[[{{{{'.repeat(100), b: '\\"[[[' })
+  t.throws(() => parseJsonPreservingBigInts(`{"a":${deep(50_000)}}`), {
+    name: 'JsonDepthError',
+    message: /deeper than 64/,
+  })
+  t.throws(
+    () => parseJsonPreservingBigInts(`{"a":${'{"b":'.repeat(100)}1${'}'.repeat(101)}`),
+    JsonDepthError,
+    'objects count too',
+  )
+  t.same(parseJsonPreservingBigInts(JSON.stringify({ a: '[[[[{{{{'.repeat(100), b: '\\"[[[' })), {
+    a: '[[[[{{{{'.repeat(100),
+    b: '\\"[[[',
+  })
   t.throws(() => parseJsonPreservingBigInts(deep(3), 2), JsonDepthError, 'the limit is a parameter')
 })
 
 t.test('topLevelArrayElements gives each element of the named array as written', async (t) => {
-  const text = '{"request_id":"r","entry" : [ {"id":7212345678901234567,"changes":[{"field":"a","value":[1,2]}]} ,\n {"id":"x","s":"],\\"{"} ],"time":1}'
-  t.same(topLevelArrayElements(text, 'entry'), ['{"id":7212345678901234567,"changes":[{"field":"a","value":[1,2]}]}', '{"id":"x","s":"],\\"{"}'])
+  const text =
+    '{"request_id":"r","entry" : [ {"id":7212345678901234567,"changes":[{"field":"a","value":[1,2]}]} ,\n {"id":"x","s":"],\\"{"} ],"time":1}'
+  t.same(topLevelArrayElements(text, 'entry'), [
+    '{"id":7212345678901234567,"changes":[{"field":"a","value":[1,2]}]}',
+    '{"id":"x","s":"],\\"{"}',
+  ])
   t.same(topLevelArrayElements('{"entry":[]}', 'entry'), [])
   t.same(topLevelArrayElements('{"entry":[1, "a" ,null,[2]]}', 'entry'), ['1', '"a"', 'null', '[2]'])
-  t.same(topLevelArrayElements('{"entry":[1],"entry":[2,3]}', 'entry'), ['2', '3'], 'the last of a repeated key, as JSON.parse')
+  t.same(
+    topLevelArrayElements('{"entry":[1],"entry":[2,3]}', 'entry'),
+    ['2', '3'],
+    'the last of a repeated key, as JSON.parse',
+  )
   t.equal(topLevelArrayElements('{"x":{"entry":[1]}}', 'entry'), null, 'only the top level')
   t.equal(topLevelArrayElements('[{"entry":[1]}]', 'entry'), null)
   t.equal(topLevelArrayElements('{"entry":{"a":[1]}}', 'entry'), null)

@@ -11,16 +11,24 @@ import {
 const SECRET = 'current-app-secret'
 const PREVIOUS = 'previous-app-secret'
 const NOW_S = 1_743_639_760
-const body = Buffer.from('{"object":1,"entry":[{"id":7489000000000000001,"changes":[{"field":"name","value":"Zoë Ångström"}]}]}')
+const body = Buffer.from(
+  '{"object":1,"entry":[{"id":7489000000000000001,"changes":[{"field":"name","value":"Zoë Ångström"}]}]}',
+)
 
 function input(headers: VerifyInput['headers'], over: Partial<VerifyInput> = {}): VerifyInput {
   return { rawBody: body, headers, secrets: [SECRET, PREVIOUS], urlKeyMatched: false, nowMs: NOW_S * 1000, ...over }
 }
 
 t.test('signTikTokSignature follows the documented recipe: hex HMAC-SHA256 of "t.body"', async (t) => {
-  const expected = createHmac('sha256', SECRET).update(`${NOW_S}.${body.toString('utf8')}`).digest('hex')
+  const expected = createHmac('sha256', SECRET)
+    .update(`${NOW_S}.${body.toString('utf8')}`)
+    .digest('hex')
   t.equal(signTikTokSignature(SECRET, body, NOW_S), `t=${NOW_S},s=${expected}`)
-  t.equal(signTikTokSignature(SECRET, body.toString('utf8'), NOW_S + 0.9), `t=${NOW_S},s=${expected}`, 'string body, whole seconds')
+  t.equal(
+    signTikTokSignature(SECRET, body.toString('utf8'), NOW_S + 0.9),
+    `t=${NOW_S},s=${expected}`,
+    'string body, whole seconds',
+  )
   t.equal(signXOpenSignature(SECRET, body), createHmac('sha256', SECRET).update(body).digest('hex'))
 })
 
@@ -60,7 +68,10 @@ t.test('TikTok-Signature: re-serialised JSON does not verify (raw bytes only)', 
   const raw = Buffer.from('{ "object": 1 }')
   const sig = signTikTokSignature(SECRET, raw, NOW_S)
   t.equal(verifyTikTokRequest(input({ 'tiktok-signature': sig }, { rawBody: raw })).valid, true)
-  t.equal(verifyTikTokRequest(input({ 'tiktok-signature': sig }, { rawBody: Buffer.from('{"object":1}') })).valid, false)
+  t.equal(
+    verifyTikTokRequest(input({ 'tiktok-signature': sig }, { rawBody: Buffer.from('{"object":1}') })).valid,
+    false,
+  )
 })
 
 t.test('TikTok-Signature: wrong secret', async (t) => {
@@ -76,20 +87,39 @@ t.test('TikTok-Signature: the previous secret is accepted during its grace perio
     signatureValid: true,
     detail: 'TikTok-Signature valid (previous secret)',
   })
-  const onlyCurrent = verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(PREVIOUS, body, NOW_S) }, { secrets: [SECRET] }))
+  const onlyCurrent = verifyTikTokRequest(
+    input({ 'tiktok-signature': signTikTokSignature(PREVIOUS, body, NOW_S) }, { secrets: [SECRET] }),
+  )
   t.equal(onlyCurrent.valid, false, 'once the grace period ends the old secret fails')
 })
 
 t.test('TikTok-Signature: old and future timestamps are replays', async (t) => {
   const old = verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S - 812) }))
-  t.same(old, { scheme: 'tiktok-signature', valid: false, signatureValid: false, detail: 'TikTok-Signature timestamp 812 s old' })
+  t.same(old, {
+    scheme: 'tiktok-signature',
+    valid: false,
+    signatureValid: false,
+    detail: 'TikTok-Signature timestamp 812 s old',
+  })
   const future = verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S + 400) }))
   t.equal(future.detail, 'TikTok-Signature timestamp 400 s in the future')
   t.equal(future.valid, false)
-  t.equal(verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S - 300) })).valid, true, 'edge of the window')
-  t.equal(verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S + 300) })).valid, true)
-  t.equal(verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S - 301) })).valid, false)
-  const tight = verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S - 10) }, { toleranceS: 5 }))
+  t.equal(
+    verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S - 300) })).valid,
+    true,
+    'edge of the window',
+  )
+  t.equal(
+    verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S + 300) })).valid,
+    true,
+  )
+  t.equal(
+    verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S - 301) })).valid,
+    false,
+  )
+  const tight = verifyTikTokRequest(
+    input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S - 10) }, { toleranceS: 5 }),
+  )
   t.equal(tight.detail, 'TikTok-Signature timestamp 10 s old', 'toleranceS is honoured')
 })
 
@@ -111,7 +141,10 @@ t.test('TikTok-Signature: malformed values', async (t) => {
   t.equal(detail(`t=abc,s=${'a'.repeat(64)}`), 'TikTok-Signature malformed: no t=<unix seconds>')
   t.equal(detail(`t=${NOW_S}`), 'TikTok-Signature malformed: no s=<hex signature>')
   t.equal(detail(`t=${NOW_S},s=xyz`), 'TikTok-Signature malformed: s is not a 64-character hex HMAC-SHA256')
-  t.equal(detail(`t=${NOW_S},s=${'a'.repeat(63)}`), 'TikTok-Signature malformed: s is not a 64-character hex HMAC-SHA256')
+  t.equal(
+    detail(`t=${NOW_S},s=${'a'.repeat(63)}`),
+    'TikTok-Signature malformed: s is not a 64-character hex HMAC-SHA256',
+  )
 })
 
 t.test('TikTok-Signature: a near-miss scheme is named, to settle what TikTok really signs', async (t) => {
@@ -130,7 +163,10 @@ t.test('TikTok-Signature: a near-miss scheme is named, to settle what TikTok rea
 t.test('precedence: TikTok-Signature decides over X-Open-Signature and the URL key', async (t) => {
   const res = verifyTikTokRequest(
     input(
-      { 'tiktok-signature': signTikTokSignature('wrong', body, NOW_S), 'x-open-signature': signXOpenSignature(SECRET, body) },
+      {
+        'tiktok-signature': signTikTokSignature('wrong', body, NOW_S),
+        'x-open-signature': signXOpenSignature(SECRET, body),
+      },
       { urlKeyMatched: true },
     ),
   )
@@ -151,7 +187,8 @@ t.test('X-Open-Signature: raw body, \\uXXXX-escaped body, previous secret, misma
     scheme: 'x-open-signature',
     valid: true,
     signatureValid: true,
-    detail: 'X-Open-Signature valid (body with non-ASCII escaped as \\uXXXX; no timestamp: replayable; prefer TikTok-Signature)',
+    detail:
+      'X-Open-Signature valid (body with non-ASCII escaped as \\uXXXX; no timestamp: replayable; prefer TikTok-Signature)',
   })
   t.equal(
     verifyTikTokRequest(input({ 'X-Open-Signature': signXOpenSignature(PREVIOUS, body) })).detail,
@@ -164,7 +201,10 @@ t.test('X-Open-Signature: raw body, \\uXXXX-escaped body, previous secret, misma
     detail: 'X-Open-Signature mismatch',
   })
   const tampered = Buffer.from(body.toString('utf8').replace('name', 'nome'))
-  t.equal(verifyTikTokRequest(input({ 'X-Open-Signature': signXOpenSignature(SECRET, body) }, { rawBody: tampered })).valid, false)
+  t.equal(
+    verifyTikTokRequest(input({ 'X-Open-Signature': signXOpenSignature(SECRET, body) }, { rawBody: tampered })).valid,
+    false,
+  )
 })
 
 t.test('X-Open-Signature: only hex is accepted; base64 is recognised in the detail', async (t) => {
@@ -194,21 +234,38 @@ t.test('url-key: valid only when the key matched and no signature header is pres
     signatureValid: false,
     detail: 'no TikTok-Signature or X-Open-Signature header and no URL key',
   })
-  t.equal(verifyTikTokRequest(input({ 'tiktok-signature': '  ' }, { urlKeyMatched: true })).scheme, 'url-key', 'a blank header is absent')
+  t.equal(
+    verifyTikTokRequest(input({ 'tiktok-signature': '  ' }, { urlKeyMatched: true })).scheme,
+    'url-key',
+    'a blank header is absent',
+  )
 })
 
-t.test('requireSignature (enforce): a matched URL key, a missing or blank header, or no secret is never valid', async (t) => {
-  const enforce = { urlKeyMatched: true, requireSignature: true }
-  for (const headers of [{}, { 'tiktok-signature': '' }, { 'tiktok-signature': '  ' }, { 'x-open-signature': '' }]) {
-    const res = verifyTikTokRequest(input(headers, enforce))
-    t.same({ valid: res.valid, signatureValid: res.signatureValid, scheme: res.scheme }, { valid: false, signatureValid: false, scheme: 'none' }, JSON.stringify(headers))
-    t.match(res.detail, /no signature header.*enforce mode accepts only/)
-  }
-  const noSecret = verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S) }, { ...enforce, secrets: [] }))
-  t.same({ valid: noSecret.valid, scheme: noSecret.scheme }, { valid: false, scheme: 'tiktok-signature' })
-  t.equal(verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S) }, enforce)).valid, true, 'a good signature still passes')
-  t.equal(verifyTikTokRequest(input({ 'x-open-signature': signXOpenSignature(SECRET, body) }, enforce)).valid, true)
-})
+t.test(
+  'requireSignature (enforce): a matched URL key, a missing or blank header, or no secret is never valid',
+  async (t) => {
+    const enforce = { urlKeyMatched: true, requireSignature: true }
+    for (const headers of [{}, { 'tiktok-signature': '' }, { 'tiktok-signature': '  ' }, { 'x-open-signature': '' }]) {
+      const res = verifyTikTokRequest(input(headers, enforce))
+      t.same(
+        { valid: res.valid, signatureValid: res.signatureValid, scheme: res.scheme },
+        { valid: false, signatureValid: false, scheme: 'none' },
+        JSON.stringify(headers),
+      )
+      t.match(res.detail, /no signature header.*enforce mode accepts only/)
+    }
+    const noSecret = verifyTikTokRequest(
+      input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S) }, { ...enforce, secrets: [] }),
+    )
+    t.same({ valid: noSecret.valid, scheme: noSecret.scheme }, { valid: false, scheme: 'tiktok-signature' })
+    t.equal(
+      verifyTikTokRequest(input({ 'tiktok-signature': signTikTokSignature(SECRET, body, NOW_S) }, enforce)).valid,
+      true,
+      'a good signature still passes',
+    )
+    t.equal(verifyTikTokRequest(input({ 'x-open-signature': signXOpenSignature(SECRET, body) }, enforce)).valid, true)
+  },
+)
 
 t.test('without any secret a signature header cannot be checked, so the URL key decides', async (t) => {
   const sig = signTikTokSignature(SECRET, body, NOW_S)

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createWebhookBudget } from '../../src/tiktok/webhook-budget.js'
 import { isJsonContentType } from '../../src/tiktok/routes.js'
 
-t.test('a minute\'s budget passes at once, then refills continuously; a refused request spends nothing', async (t) => {
+t.test("a minute's budget passes at once, then refills continuously; a refused request spends nothing", async (t) => {
   const budget = createWebhookBudget({ requestsPerMin: 60, bytesPerMin: 6000 })
   for (let i = 0; i < 60; i++) t.equal(budget.take('k', 10, 0).ok, true)
   t.same(budget.take('k', 10, 0), { ok: false, exceeded: 'requests', retryAfterS: 1 })
@@ -10,7 +10,7 @@ t.test('a minute\'s budget passes at once, then refills continuously; a refused 
   t.equal(budget.take('k', 10, 999).ok, false, 'just under a second: not yet one request back')
   t.equal(budget.take('k', 10, 1000).ok, true, 'one per second comes back')
   t.equal(budget.take('k', 10, 1000).ok, false)
-  t.equal(budget.take('k', 10, 10 * 60_000).ok, true, 'never more than the minute\'s worth')
+  t.equal(budget.take('k', 10, 10 * 60_000).ok, true, "never more than the minute's worth")
 })
 
 t.test('bytes: a body larger than what is left waits for it', async (t) => {
@@ -22,6 +22,24 @@ t.test('bytes: a body larger than what is left waits for it', async (t) => {
 })
 
 t.test('JSON content types only, UTF-8 when a charset is given', async (t) => {
-  for (const ok of ['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON;CHARSET=UTF8', 'application/vnd.api+json', 'application/ld+json; profile="x"']) t.ok(isJsonContentType(ok), ok)
-  for (const bad of [undefined, '', 'text/plain', 'text/json', 'application/jsonx', 'application/x-www-form-urlencoded', 'application/xml', 'application/json; charset=latin1', 'application/+json']) t.notOk(isJsonContentType(bad), String(bad))
+  for (const ok of [
+    'application/json',
+    'application/json; charset=utf-8',
+    'APPLICATION/JSON;CHARSET=UTF8',
+    'application/vnd.api+json',
+    'application/ld+json; profile="x"',
+  ])
+    t.ok(isJsonContentType(ok), ok)
+  for (const bad of [
+    undefined,
+    '',
+    'text/plain',
+    'text/json',
+    'application/jsonx',
+    'application/x-www-form-urlencoded',
+    'application/xml',
+    'application/json; charset=latin1',
+    'application/+json',
+  ])
+    t.notOk(isJsonContentType(bad), String(bad))
 })

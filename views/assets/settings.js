@@ -10,16 +10,27 @@
  *
  * @see /work/shared/reference/bitrix24.md §8
  */
-;(function () {
-  'use strict'
-
+;(() => {
   var API = '/api/settings/'
   var POLL_MS = 2500
   var IDLE_POLL_MS = 15000
   var PREVIEW_DELAY_MS = 450
   var FRAME_INIT_TIMEOUT_MS = 5000
   var RESERVED_TARGETS = ['ID', 'ORIGINATOR_ID', 'ORIGIN_ID']
-  var META_SOURCES = ['meta.form_name', 'meta.form_id', 'meta.campaign_name', 'meta.campaign_id', 'meta.adgroup_name', 'meta.adgroup_id', 'meta.ad_name', 'meta.ad_id', 'meta.page_name', 'meta.advertiser_name', 'meta.lead_id', 'meta.created_at']
+  var META_SOURCES = [
+    'meta.form_name',
+    'meta.form_id',
+    'meta.campaign_name',
+    'meta.campaign_id',
+    'meta.adgroup_name',
+    'meta.adgroup_id',
+    'meta.ad_name',
+    'meta.ad_id',
+    'meta.page_name',
+    'meta.advertiser_name',
+    'meta.lead_id',
+    'meta.created_at',
+  ]
   var CONSTANT_KEYS = ['ASSIGNED_BY_ID', 'SOURCE_ID', 'STATUS_ID', 'OPENED']
   var PENDING = ['received', 'queued', 'sending']
 
@@ -37,16 +48,16 @@
 
   /** A string with {placeholders} filled. */
   function fmt(template, values) {
-    return String(template || '').replace(/\{(\w+)\}/g, function (all, key) {
-      return values && values[key] !== undefined && values[key] !== null ? String(values[key]) : all
-    })
+    return String(template || '').replace(/\{(\w+)\}/g, (all, key) =>
+      values && values[key] !== undefined && values[key] !== null ? String(values[key]) : all,
+    )
   }
 
   /** Builds an element: props.text → textContent, props.class → className, on* → listeners. */
   function el(tag, props, children) {
     var node = document.createElement(tag)
     var p = props || {}
-    Object.keys(p).forEach(function (k) {
+    Object.keys(p).forEach((k) => {
       var v = p[k]
       if (v === undefined || v === null || v === false) return
       if (k === 'text') node.textContent = String(v)
@@ -55,7 +66,7 @@
       else if (k === 'value' || k === 'selected' || k === 'checked' || k === 'disabled' || k === 'hidden') node[k] = v
       else node.setAttribute(k, v === true ? '' : String(v))
     })
-    ;[].concat(children === undefined ? [] : children).forEach(function (c) {
+    ;[].concat(children === undefined ? [] : children).forEach((c) => {
       if (c === null || c === undefined || c === false) return
       node.append(c instanceof Node ? c : String(c))
     })
@@ -82,18 +93,10 @@
     return node
   }
 
-  var numberFmt = safe(function () {
-    return new Intl.NumberFormat(locale, { maximumFractionDigits: 1 })
-  }, null)
-  var dateTimeFmt = safe(function () {
-    return new Intl.DateTimeFormat(locale, { dateStyle: 'short', timeStyle: 'medium' })
-  }, null)
-  var dayFmt = safe(function () {
-    return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', timeZone: 'UTC' })
-  }, null)
-  var regionNames = safe(function () {
-    return new Intl.DisplayNames([locale], { type: 'region' })
-  }, null)
+  var numberFmt = safe(() => new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }), null)
+  var dateTimeFmt = safe(() => new Intl.DateTimeFormat(locale, { dateStyle: 'short', timeStyle: 'medium' }), null)
+  var dayFmt = safe(() => new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', timeZone: 'UTC' }), null)
+  var regionNames = safe(() => new Intl.DisplayNames([locale], { type: 'region' }), null)
 
   function safe(fn, fallback) {
     try {
@@ -134,7 +137,7 @@
     var node = $(id)
     if (!node) return
     clear(node)
-    node.className = 'line' + (kind ? ' line--' + kind : '')
+    node.className = `line${kind ? ` line--${kind}` : ''}`
     if (kind === 'error') node.setAttribute('role', 'alert')
     else node.setAttribute('role', 'status')
     node.hidden = !text
@@ -145,9 +148,7 @@
         el(
           'ul',
           null,
-          list.map(function (x) {
-            return el('li', { text: x })
-          }),
+          list.map((x) => el('li', { text: x })),
         ),
       )
     }
@@ -197,7 +198,12 @@
       data = null
     }
     if (!res.ok) {
-      var message = data && typeof data.message === 'string' && data.message ? data.message : res.status === 401 ? t.err_session : fmt(t.err_http, { status: res.status })
+      var message =
+        data && typeof data.message === 'string' && data.message
+          ? data.message
+          : res.status === 401
+            ? t.err_session
+            : fmt(t.err_http, { status: res.status })
       throw new ApiError(message, data, res.status)
     }
     return data
@@ -219,8 +225,8 @@
     try {
       b24 = await Promise.race([
         window.B24Js.initializeB24Frame(),
-        new Promise(function (resolve, reject) {
-          setTimeout(function () {
+        new Promise((resolve, reject) => {
+          setTimeout(() => {
             reject(new Error('no answer from Bitrix24'))
           }, FRAME_INIT_TIMEOUT_MS)
         }),
@@ -230,7 +236,7 @@
       return
     }
     document.documentElement.classList.add('is-framed')
-    b24.parent.setTitle(t.page_title).catch(function () {})
+    b24.parent.setTitle(t.page_title).catch(() => {})
     if (isAdmin) $('pick-user').hidden = false
     if (typeof ResizeObserver === 'function') new ResizeObserver(scheduleFit).observe(document.body)
     fit()
@@ -253,8 +259,11 @@
     lastHeight = height
     var parent = b24.parent
     // fitWindow() measures <html>, which cannot shrink; the message manager takes any height.
-    var sent = parent.message && typeof parent.message.send === 'function' ? parent.message.send('resizeWindow', { width: '100%', height: height, isSafely: true }) : parent.fitWindow()
-    sent.catch(function () {})
+    var sent =
+      parent.message && typeof parent.message.send === 'function'
+        ? parent.message.send('resizeWindow', { width: '100%', height: height, isSafely: true })
+        : parent.fitWindow()
+    sent.catch(() => {})
   }
 
   /** A link to a Bitrix24 lead card: a Bitrix24 slider when framed, a new tab otherwise. */
@@ -264,10 +273,10 @@
       target: '_blank',
       rel: 'noopener noreferrer',
       text: fmt(t.log_open_lead, { id: id }),
-      onclick: function (ev) {
+      onclick: (ev) => {
         if (!b24) return
         ev.preventDefault()
-        b24.slider.openPath(url, 950).catch(function () {
+        b24.slider.openPath(url, 950).catch(() => {
           window.open(url, '_blank', 'noopener')
         })
       },
@@ -288,9 +297,7 @@
       el(
         'ul',
         { class: 'problems', id: listId },
-        problems.map(function (p) {
-          return el('li', { text: p })
-        }),
+        problems.map((p) => el('li', { text: p })),
       ),
     )
   }
@@ -300,7 +307,7 @@
     $('st-domain').textContent = s.portal.domain
     var token = $('st-token')
     var ok = s.portal.state === 'active'
-    token.className = 'pill ' + (ok ? 'pill--ok' : 'pill--bad')
+    token.className = `pill ${ok ? 'pill--ok' : 'pill--bad'}`
     token.textContent = ok ? t.token_ok : s.portal.state === 'needs_reauth' ? t.token_reauth : t.token_uninstalled
     $('st-queue').textContent = fmt(t.queue_value, s.queue)
     setTime($('st-last-delivery'), s.lastDeliveryAt)
@@ -312,14 +319,21 @@
       appendProblems(health, 'st-problems', s.problems)
     }
     // What a TikTok lead becomes here: a lead, or (simple CRM, leads off) a contact and a deal.
-    if (s.crm) health.append(el('p', { class: 'line', id: 'st-crm-mode', 'data-crm-mode': String(s.crm.mode || ''), text: s.crm.text }))
+    if (s.crm)
+      health.append(
+        el('p', { class: 'line', id: 'st-crm-mode', 'data-crm-mode': String(s.crm.mode || ''), text: s.crm.text }),
+      )
     var w = s.webhook
-    $('verify-last').textContent = w.lastDetail ? (w.lastScheme ? w.lastScheme + ': ' : '') + w.lastDetail : t.verify_none
+    $('verify-last').textContent = w.lastDetail
+      ? (w.lastScheme ? `${w.lastScheme}: ` : '') + w.lastDetail
+      : t.verify_none
     $('webhook-url').value = w.url || t.webhook_admin_only
     $('webhook-copy').hidden = !w.url
     var prev = $('url-previous')
     prev.hidden = !w.previousUrlValidUntil
-    prev.textContent = w.previousUrlValidUntil ? fmt(t.url_previous_until, { until: fmtTime(w.previousUrlValidUntil) }) : ''
+    prev.textContent = w.previousUrlValidUntil
+      ? fmt(t.url_previous_until, { until: fmtTime(w.previousUrlValidUntil) })
+      : ''
     if (revealed === null) $('secret').value = w.secretMasked || t.webhook_admin_only
   }
 
@@ -336,8 +350,8 @@
 
   function renderCounters(blockId, bucket) {
     var block = $(blockId)
-    var put = function (k, v) {
-      block.querySelector('[data-k="' + k + '"]').textContent = v
+    var put = (k, v) => {
+      block.querySelector(`[data-k="${k}"]`).textContent = v
     }
     put('received', num(bucket.received))
     put('delivered', num(bucket.delivered))
@@ -350,10 +364,10 @@
 
   function svg(tag, attrs, children) {
     var node = document.createElementNS(SVG, tag)
-    Object.keys(attrs || {}).forEach(function (k) {
+    Object.keys(attrs || {}).forEach((k) => {
       node.setAttribute(k, String(attrs[k]))
     })
-    ;[].concat(children || []).forEach(function (c) {
+    ;[].concat(children || []).forEach((c) => {
       node.append(c instanceof Node ? c : document.createTextNode(String(c)))
     })
     return node
@@ -367,40 +381,79 @@
     var bottom = 20
     var top = 8
     var plotH = H - top - bottom
-    var totals = days.map(function (d) {
-      return Math.max(d.received, d.delivered + d.duplicate + d.failed)
-    })
+    var totals = days.map((d) => Math.max(d.received, d.delivered + d.duplicate + d.failed))
     var max = Math.max(1, Math.max.apply(null, totals))
     var step = Math.max(1, Math.ceil(max / 4))
     max = step * Math.ceil(max / step)
-    var y = function (v) {
-      return top + plotH - (v / max) * plotH
-    }
+    var y = (v) => top + plotH - (v / max) * plotH
     var slot = (W - left) / days.length
     var barW = Math.min(38, slot * 0.6)
-    var root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-labelledby': 'chart-title chart-desc', preserveAspectRatio: 'xMidYMid meet' })
+    var root = svg('svg', {
+      viewBox: `0 0 ${W} ${H}`,
+      role: 'img',
+      'aria-labelledby': 'chart-title chart-desc',
+      preserveAspectRatio: 'xMidYMid meet',
+    })
     var desc = days
-      .map(function (d) {
-        return fmt(t.chart_day, { date: dayLabel(d.date), received: d.received, delivered: d.delivered, duplicate: d.duplicate, failed: d.failed })
-      })
+      .map((d) =>
+        fmt(t.chart_day, {
+          date: dayLabel(d.date),
+          received: d.received,
+          delivered: d.delivered,
+          duplicate: d.duplicate,
+          failed: d.failed,
+        }),
+      )
       .join('; ')
     root.append(svg('desc', { id: 'chart-desc' }, desc))
     for (var v = 0; v <= max; v += step) {
       root.append(svg('line', { x1: left, x2: W, y1: y(v), y2: y(v), stroke: '#e6e9eb', 'stroke-width': 1 }))
       root.append(svg('text', { x: left - 6, y: y(v) + 3, 'text-anchor': 'end' }, String(v)))
     }
-    days.forEach(function (d, i) {
+    days.forEach((d, i) => {
       var x = left + i * slot + (slot - barW) / 2
-      var g = svg('g', {}, [svg('title', {}, fmt(t.chart_day, { date: dayLabel(d.date), received: d.received, delivered: d.delivered, duplicate: d.duplicate, failed: d.failed }))])
+      var g = svg('g', {}, [
+        svg(
+          'title',
+          {},
+          fmt(t.chart_day, {
+            date: dayLabel(d.date),
+            received: d.received,
+            delivered: d.delivered,
+            duplicate: d.duplicate,
+            failed: d.failed,
+          }),
+        ),
+      ])
       var base = 0
-      ;['delivered', 'duplicate', 'failed'].forEach(function (k) {
+      ;['delivered', 'duplicate', 'failed'].forEach((k) => {
         if (!d[k]) return
-        g.append(svg('rect', { class: 'bar--' + k, x: x, width: barW, y: y(base + d[k]), height: Math.max(1, y(base) - y(base + d[k])), rx: 2 }))
+        g.append(
+          svg('rect', {
+            class: `bar--${k}`,
+            x: x,
+            width: barW,
+            y: y(base + d[k]),
+            height: Math.max(1, y(base) - y(base + d[k])),
+            rx: 2,
+          }),
+        )
         base += d[k]
       })
       if (d.received > base) {
         // received but not finished yet: an outline above the finished part
-        g.append(svg('rect', { x: x + 0.5, width: barW - 1, y: y(d.received), height: Math.max(1, y(base) - y(d.received)), fill: 'none', stroke: '#2fc6f6', 'stroke-dasharray': '3 2', rx: 2 }))
+        g.append(
+          svg('rect', {
+            x: x + 0.5,
+            width: barW - 1,
+            y: y(d.received),
+            height: Math.max(1, y(base) - y(d.received)),
+            fill: 'none',
+            stroke: '#2fc6f6',
+            'stroke-dasharray': '3 2',
+            rx: 2,
+          }),
+        )
       }
       g.append(svg('text', { x: x + barW / 2, y: H - 5, 'text-anchor': 'middle' }, dayLabel(d.date)))
       root.append(g)
@@ -409,7 +462,7 @@
   }
 
   function dayLabel(isoDate) {
-    var d = new Date(isoDate + 'T00:00:00Z')
+    var d = new Date(`${isoDate}T00:00:00Z`)
     return dayFmt && !isNaN(d.getTime()) ? dayFmt.format(d) : isoDate
   }
 
@@ -468,7 +521,7 @@
 
   async function toggleReveal() {
     if (revealed !== null) return showSecret(null)
-    await busy($('secret-reveal'), async function () {
+    await busy($('secret-reveal'), async () => {
       try {
         var res = await api('POST', 'secret/reveal')
         showSecret(res.secret)
@@ -480,7 +533,7 @@
   }
 
   async function rotateSecret() {
-    await busy($('rotate-do'), async function () {
+    await busy($('rotate-do'), async () => {
       try {
         var res = await api('POST', 'secret/rotate')
         state.webhook.secretMasked = res.secretMasked
@@ -495,7 +548,7 @@
   }
 
   async function rotateUrl() {
-    await busy($('url-rotate-do'), async function () {
+    await busy($('url-rotate-do'), async () => {
       try {
         var res = await api('POST', 'webhook/rotate')
         state.webhook.url = res.url
@@ -514,10 +567,10 @@
   }
 
   function initConnection() {
-    $('webhook-copy').addEventListener('click', function () {
+    $('webhook-copy').addEventListener('click', () => {
       copyFrom('webhook-url')
     })
-    $('secret-copy').addEventListener('click', function () {
+    $('secret-copy').addEventListener('click', () => {
       copyFrom('secret')
     })
     $('secret-reveal').addEventListener('click', toggleReveal)
@@ -527,11 +580,11 @@
 
   /** A button that first shows its confirmation box; cancel hides it again, "do" runs the action. */
   function confirmable(openId, boxId, cancelId, doId, action) {
-    $(openId).addEventListener('click', function () {
+    $(openId).addEventListener('click', () => {
       $(boxId).hidden = false
       $(cancelId).focus()
     })
-    $(cancelId).addEventListener('click', function () {
+    $(cancelId).addEventListener('click', () => {
       $(boxId).hidden = true
       $(openId).focus()
     })
@@ -543,15 +596,13 @@
   function initOptions() {
     var country = $('opt-country')
     if (regionNames) {
-      Array.prototype.forEach.call(country.options, function (o) {
+      Array.prototype.forEach.call(country.options, (o) => {
         if (!o.value) return
-        var name = safe(function () {
-          return regionNames.of(o.value)
-        }, null)
-        if (name && name !== o.value) o.textContent = name + ' (' + o.value + ')'
+        var name = safe(() => regionNames.of(o.value), null)
+        if (name && name !== o.value) o.textContent = `${name} (${o.value})`
       })
     }
-    $('options-form').addEventListener('submit', async function (ev) {
+    $('options-form').addEventListener('submit', async (ev) => {
       ev.preventDefault()
       if (!isAdmin) return
       var body = {
@@ -563,7 +614,7 @@
         retention_days: $('opt-retention').value === '' ? null : Number($('opt-retention').value),
         name_order: $('opt-name-order').value,
       }
-      await busy($('options-save'), async function () {
+      await busy($('options-save'), async () => {
         try {
           var res = await api('POST', 'options', body)
           state.options = res.options
@@ -589,7 +640,12 @@
   var lastPreviewLead = null
 
   function isKnownSource(source) {
-    return source === '' || META_SOURCES.indexOf(source) >= 0 || (state.questions || []).indexOf(source) >= 0 || formQuestions().indexOf(source) >= 0
+    return (
+      source === '' ||
+      META_SOURCES.indexOf(source) >= 0 ||
+      (state.questions || []).indexOf(source) >= 0 ||
+      formQuestions().indexOf(source) >= 0
+    )
   }
 
   /** A saved mapping rule as the editor holds it (each rule and list item with its own uid). */
@@ -599,16 +655,18 @@
       source: r.source,
       target: r.target,
       other: !isKnownSource(r.source),
-      enums: Object.keys(r.enumMap || {}).map(function (answer) {
-        return { uid: ++uidSeq, answer: answer, id: String(r.enumMap[answer]) }
-      }),
+      enums: Object.keys(r.enumMap || {}).map((answer) => ({
+        uid: ++uidSeq,
+        answer: answer,
+        id: String(r.enumMap[answer]),
+      })),
     }
   }
 
   function loadMappingModel(mapping) {
     rules = (mapping.rules || []).map(ruleModel)
     extraConstants = {}
-    Object.keys(mapping.constants || {}).forEach(function (k) {
+    Object.keys(mapping.constants || {}).forEach((k) => {
       if (CONSTANT_KEYS.indexOf(k) < 0) extraConstants[k] = mapping.constants[k]
     })
     savedJson = JSON.stringify(normalizedSaved())
@@ -617,14 +675,14 @@
   /** The mapping as the page shows it; incomplete rules are left out (see problemsOf). */
   function currentMapping() {
     var out = { rules: [], constants: {} }
-    rules.forEach(function (r) {
+    rules.forEach((r) => {
       var source = String(r.source || '').trim()
       if (!source || !r.target) return
       var rule = { source: source, target: r.target }
       var field = fieldByCode(r.target)
       var enumMap = {}
       var any = false
-      r.enums.forEach(function (e) {
+      r.enums.forEach((e) => {
         if (e.answer.trim() && e.id) {
           enumMap[e.answer.trim()] = e.id
           any = true
@@ -633,10 +691,10 @@
       if (any && (!field || hasItems(field))) rule.enumMap = enumMap
       out.rules.push(rule)
     })
-    Object.keys(extraConstants).forEach(function (k) {
+    Object.keys(extraConstants).forEach((k) => {
       out.constants[k] = extraConstants[k]
     })
-    document.querySelectorAll('[data-const]').forEach(function (sel) {
+    document.querySelectorAll('[data-const]').forEach((sel) => {
       var key = sel.getAttribute('data-const')
       if (!sel.value) return
       out.constants[key] = key === 'ASSIGNED_BY_ID' && /^\d+$/.test(sel.value) ? Number(sel.value) : sel.value
@@ -646,7 +704,7 @@
 
   function problemsOf() {
     var out = []
-    rules.forEach(function (r, i) {
+    rules.forEach((r, i) => {
       if (!String(r.source || '').trim() || !r.target) out.push(fmt(t.rule_incomplete, { n: i + 1 }))
     })
     return out
@@ -667,12 +725,12 @@
     if (f.isRequired) marks.push(t.field_required)
     if (hasItems(f)) marks.push(t.field_list)
     if (f.isMultiple) marks.push(t.field_multiple)
-    var title = f.title && f.title !== f.code ? f.title + ' (' + f.code + ')' : f.code
-    return marks.length ? title + ' · ' + marks.join(', ') : title
+    var title = f.title && f.title !== f.code ? `${f.title} (${f.code})` : f.code
+    return marks.length ? `${title} · ${marks.join(', ')}` : title
   }
 
   function metaLabel(source) {
-    return t['meta_' + source.slice(5)] || source
+    return t[`meta_${source.slice(5)}`] || source
   }
 
   function markDirty() {
@@ -684,36 +742,32 @@
   }
 
   function sourceSelect(r) {
-    var sel = el('select', { id: 'r' + r.uid + '-source', 'data-fk': r.uid + '-source' })
+    var sel = el('select', { id: `r${r.uid}-source`, 'data-fk': `${r.uid}-source` })
     sel.append(option('', t.choose, !r.source && !r.other))
     var questions = (state.questions || []).slice()
     var answers = el('optgroup', { label: t.group_answers })
-    questions.forEach(function (q) {
+    questions.forEach((q) => {
       answers.append(option(q, q, !r.other && r.source === q))
     })
     if (questions.length) sel.append(answers)
     // the connected TikTok forms' questions no lead has answered yet
-    var fromForms = formQuestions().filter(function (q) {
-      return questions.indexOf(q) < 0
-    })
+    var fromForms = formQuestions().filter((q) => questions.indexOf(q) < 0)
     if (fromForms.length) {
       sel.append(
         el(
           'optgroup',
           { label: t.group_form_questions },
-          fromForms.map(function (q) {
-            return option(q, q, !r.other && r.source === q)
-          }),
+          fromForms.map((q) => option(q, q, !r.other && r.source === q)),
         ),
       )
     }
     var meta = el('optgroup', { label: t.group_meta })
-    META_SOURCES.forEach(function (m) {
+    META_SOURCES.forEach((m) => {
       meta.append(option(m, metaLabel(m), !r.other && r.source === m))
     })
     sel.append(meta)
     sel.append(option('__other', t.rule_other, r.other))
-    sel.addEventListener('change', function () {
+    sel.addEventListener('change', () => {
       if (sel.value === '__other') {
         r.other = true
         if (isKnownSource(r.source)) r.source = ''
@@ -721,37 +775,44 @@
         r.other = false
         r.source = sel.value
       }
-      renderRules(r.other ? r.uid + '-other' : r.uid + '-source')
+      renderRules(r.other ? `${r.uid}-other` : `${r.uid}-source`)
       markDirty()
     })
     return adminOnly(sel)
   }
 
   function targetSelect(r) {
-    var sel = el('select', { id: 'r' + r.uid + '-target', 'data-fk': r.uid + '-target' })
+    var sel = el('select', { id: `r${r.uid}-target`, 'data-fk': `${r.uid}-target` })
     sel.append(option('', t.choose, !r.target))
     var list = fields ? fields.fields : []
-    var usable = list.filter(function (f) {
-      return !f.isReadOnly && RESERVED_TARGETS.indexOf(f.code) < 0
-    })
+    var usable = list.filter((f) => !f.isReadOnly && RESERVED_TARGETS.indexOf(f.code) < 0)
     var std = el('optgroup', { label: t.group_std_fields })
     var custom = el('optgroup', { label: t.group_custom_fields })
     // Simple CRM mode (leads off): the person's fields go to the contact, the rest to the deal.
     var contact = el('optgroup', { label: t.group_contact_fields })
     var deal = el('optgroup', { label: t.group_deal_fields })
-    usable.forEach(function (f) {
-      var group = f.entity === 'contact' ? contact : f.entity === 'deal' ? (f.code.indexOf('UF_CRM_') === 0 ? custom : deal) : f.code.indexOf('UF_CRM_') === 0 ? custom : std
+    usable.forEach((f) => {
+      var group =
+        f.entity === 'contact'
+          ? contact
+          : f.entity === 'deal'
+            ? f.code.indexOf('UF_CRM_') === 0
+              ? custom
+              : deal
+            : f.code.indexOf('UF_CRM_') === 0
+              ? custom
+              : std
       group.append(option(f.code, fieldLabel(f), f.code === r.target))
     })
-    if (r.target && !usable.some(function (f) { return f.code === r.target })) {
+    if (r.target && !usable.some((f) => f.code === r.target)) {
       sel.append(option(r.target, fields ? fmt(t.field_missing, { code: r.target }) : r.target, true))
     }
-    ;[contact, deal, std, custom].forEach(function (g) {
+    ;[contact, deal, std, custom].forEach((g) => {
       if (g.children.length) sel.append(g)
     })
-    sel.addEventListener('change', function () {
+    sel.addEventListener('change', () => {
       r.target = sel.value
-      renderRules(r.uid + '-target')
+      renderRules(`${r.uid}-target`)
       markDirty()
     })
     return adminOnly(sel)
@@ -761,19 +822,27 @@
     var box = el('div', { class: 'rule__enum' })
     box.append(el('h4', { text: t.enum_h }))
     box.append(el('p', { class: 'hint', text: t.enum_hint }))
-    r.enums.forEach(function (e) {
-      var answer = adminOnly(el('input', { type: 'text', value: e.answer, 'aria-label': t.enum_answer, placeholder: t.enum_answer, 'data-fk': e.uid + '-answer' }))
-      answer.addEventListener('input', function () {
+    r.enums.forEach((e) => {
+      var answer = adminOnly(
+        el('input', {
+          type: 'text',
+          value: e.answer,
+          'aria-label': t.enum_answer,
+          placeholder: t.enum_answer,
+          'data-fk': `${e.uid}-answer`,
+        }),
+      )
+      answer.addEventListener('input', () => {
         e.answer = answer.value
         markDirty()
       })
-      var item = el('select', { 'aria-label': t.enum_item, 'data-fk': e.uid + '-item' })
+      var item = el('select', { 'aria-label': t.enum_item, 'data-fk': `${e.uid}-item` })
       item.append(option('', t.choose, !e.id))
-      field.items.forEach(function (it) {
-        item.append(option(it.id, it.value + ' (' + it.id + ')', String(it.id) === e.id))
+      field.items.forEach((it) => {
+        item.append(option(it.id, `${it.value} (${it.id})`, String(it.id) === e.id))
       })
-      if (e.id && !field.items.some(function (it) { return String(it.id) === e.id })) item.append(option(e.id, e.id, true))
-      adminOnly(item).addEventListener('change', function () {
+      if (e.id && !field.items.some((it) => String(it.id) === e.id)) item.append(option(e.id, e.id, true))
+      adminOnly(item).addEventListener('change', () => {
         e.id = item.value
         markDirty()
       })
@@ -783,11 +852,9 @@
           class: 'btn btn--light btn--small',
           text: '×',
           'aria-label': fmt(t.enum_remove_label, { answer: e.answer || '…' }),
-          onclick: function () {
-            r.enums = r.enums.filter(function (x) {
-              return x !== e
-            })
-            renderRules(r.uid + '-enum-add')
+          onclick: () => {
+            r.enums = r.enums.filter((x) => x !== e)
+            renderRules(`${r.uid}-enum-add`)
             markDirty()
           },
         }),
@@ -799,12 +866,12 @@
         el('button', {
           type: 'button',
           class: 'btn btn--light btn--small',
-          text: '+ ' + t.enum_add,
-          'data-fk': r.uid + '-enum-add',
-          onclick: function () {
+          text: `+ ${t.enum_add}`,
+          'data-fk': `${r.uid}-enum-add`,
+          onclick: () => {
             var e = { uid: ++uidSeq, answer: previewAnswer(r.source), id: '' }
             r.enums.push(e)
-            renderRules(e.uid + '-answer')
+            renderRules(`${e.uid}-answer`)
             markDirty()
           },
         }),
@@ -817,8 +884,8 @@
   function previewAnswer(source) {
     if (!lastPreviewLead || !lastPreviewLead.answers) return ''
     var used = {}
-    rules.forEach(function (r) {
-      r.enums.forEach(function (e) {
+    rules.forEach((r) => {
+      r.enums.forEach((e) => {
         used[e.answer] = true
       })
     })
@@ -839,10 +906,8 @@
         class: 'btn btn--light btn--small',
         text: t.rule_remove,
         'aria-label': fmt(t.rule_remove_label, { n: n }),
-        onclick: function () {
-          rules = rules.filter(function (x) {
-            return x !== r
-          })
+        onclick: () => {
+          rules = rules.filter((x) => x !== r)
           renderRules('rule-add')
           markDirty()
         },
@@ -857,12 +922,22 @@
       ]),
     ])
     if (r.other) {
-      var other = adminOnly(el('input', { type: 'text', id: 'r' + r.uid + '-other', value: r.source, 'data-fk': r.uid + '-other', maxlength: 500 }))
-      other.addEventListener('input', function () {
+      var other = adminOnly(
+        el('input', {
+          type: 'text',
+          id: `r${r.uid}-other`,
+          value: r.source,
+          'data-fk': `${r.uid}-other`,
+          maxlength: 500,
+        }),
+      )
+      other.addEventListener('input', () => {
         r.source = other.value
         markDirty()
       })
-      row.append(el('div', { class: 'rule__other field' }, [el('label', { for: other.id, text: t.rule_other_label }), other]))
+      row.append(
+        el('div', { class: 'rule__other field' }, [el('label', { for: other.id, text: t.rule_other_label }), other]),
+      )
     }
     var field = fieldByCode(r.target)
     if (hasItems(field)) row.append(enumEditor(r, field))
@@ -873,11 +948,11 @@
   function renderRules(focusKey) {
     var box = clear($('rules'))
     if (!rules.length) box.append(el('p', { class: 'rules__empty', text: t.rules_empty }))
-    rules.forEach(function (r, i) {
+    rules.forEach((r, i) => {
       box.append(ruleRow(r, i))
     })
     if (focusKey) {
-      var target = focusKey === 'rule-add' ? $('rule-add') : box.querySelector('[data-fk="' + focusKey + '"]')
+      var target = focusKey === 'rule-add' ? $('rule-add') : box.querySelector(`[data-fk="${focusKey}"]`)
       if (target) target.focus()
     }
   }
@@ -887,18 +962,18 @@
     var current = value === undefined || value === null ? '' : String(value)
     clear(sel)
     sel.append(option('', t.const_default, current === ''))
-    items.forEach(function (x) {
+    items.forEach((x) => {
       sel.append(option(x.id, x.label, String(x.id) === current))
     })
-    if (current && !items.some(function (x) { return String(x.id) === current })) sel.append(option(current, current, true))
+    if (current && !items.some((x) => String(x.id) === current)) sel.append(option(current, current, true))
     sel.value = current
   }
 
   function renderConstants(constants) {
     var c = constants || {}
-    var users = fields ? fields.users.map(function (u) { return { id: u.id, label: u.name + ' (#' + u.id + ')' } }) : []
-    var sources = fields ? fields.sources.map(function (s) { return { id: s.id, label: s.name } }) : []
-    var statuses = fields ? fields.statuses.map(function (s) { return { id: s.id, label: s.name } }) : []
+    var users = fields ? fields.users.map((u) => ({ id: u.id, label: `${u.name} (#${u.id})` })) : []
+    var sources = fields ? fields.sources.map((s) => ({ id: s.id, label: s.name })) : []
+    var statuses = fields ? fields.statuses.map((s) => ({ id: s.id, label: s.name })) : []
     fillConstant('const-assigned', users, c.ASSIGNED_BY_ID)
     fillConstant('const-source', sources, c.SOURCE_ID)
     // A deal has no lead status: in simple CRM mode the status constant is not offered (nor kept).
@@ -916,7 +991,8 @@
       if (!user || !user.id) return
       var sel = $('const-assigned')
       var id = String(user.id)
-      if (!Array.prototype.some.call(sel.options, function (o) { return o.value === id })) sel.append(option(id, (user.name || '#' + id) + ' (#' + id + ')', true))
+      if (!Array.prototype.some.call(sel.options, (o) => o.value === id))
+        sel.append(option(id, `${user.name || `#${id}`} (#${id})`, true))
       sel.value = id
       markDirty()
     } catch (e) {
@@ -944,17 +1020,18 @@
   function normalizedSaved() {
     var m = state.mapping || { rules: [], constants: {} }
     var out = { rules: [], constants: {} }
-    ;(m.rules || []).forEach(function (r) {
+    ;(m.rules || []).forEach((r) => {
       var rule = { source: r.source, target: r.target }
       if (r.enumMap && Object.keys(r.enumMap).length) rule.enumMap = r.enumMap
       out.rules.push(rule)
     })
-    Object.keys(m.constants || {}).forEach(function (k) {
+    Object.keys(m.constants || {}).forEach((k) => {
       if (CONSTANT_KEYS.indexOf(k) < 0) out.constants[k] = m.constants[k]
     })
-    CONSTANT_KEYS.forEach(function (k) {
+    CONSTANT_KEYS.forEach((k) => {
       var v = (m.constants || {})[k]
-      if (v !== undefined && v !== null && v !== '') out.constants[k] = k === 'ASSIGNED_BY_ID' && /^\d+$/.test(String(v)) ? Number(v) : String(v)
+      if (v !== undefined && v !== null && v !== '')
+        out.constants[k] = k === 'ASSIGNED_BY_ID' && /^\d+$/.test(String(v)) ? Number(v) : String(v)
     })
     return out
   }
@@ -963,7 +1040,7 @@
     var problems = problemsOf()
     if (problems.length) return say('mapping-result', 'error', t.mapping_invalid, problems)
     var mapping = currentMapping()
-    await busy($('mapping-save'), async function () {
+    await busy($('mapping-save'), async () => {
       try {
         var res = await api('POST', 'mapping', mapping)
         state.mapping = res.mapping
@@ -987,9 +1064,11 @@
     if (v === null || v === undefined) return ''
     if (Array.isArray(v)) {
       return v
-        .map(function (x) {
-          return x && typeof x === 'object' && 'VALUE' in x ? String(x.VALUE) + (x.VALUE_TYPE ? ' (' + x.VALUE_TYPE + ')' : '') : displayValue(x)
-        })
+        .map((x) =>
+          x && typeof x === 'object' && 'VALUE' in x
+            ? String(x.VALUE) + (x.VALUE_TYPE ? ` (${x.VALUE_TYPE})` : '')
+            : displayValue(x),
+        )
         .join(', ')
     }
     if (typeof v === 'object') return JSON.stringify(v)
@@ -1001,13 +1080,13 @@
     var text = displayValue(v)
     if (!fields || v === null || v === undefined || typeof v === 'object') return text
     var named = null
-    if (code === 'ASSIGNED_BY_ID') named = fields.users.filter(function (u) { return String(u.id) === text })[0]
-    else if (code === 'SOURCE_ID') named = fields.sources.filter(function (x) { return x.id === text })[0]
-    else if (code === 'STATUS_ID') named = fields.statuses.filter(function (x) { return x.id === text })[0]
-    if (named) return named.name + ' (' + text + ')'
+    if (code === 'ASSIGNED_BY_ID') named = fields.users.filter((u) => String(u.id) === text)[0]
+    else if (code === 'SOURCE_ID') named = fields.sources.filter((x) => x.id === text)[0]
+    else if (code === 'STATUS_ID') named = fields.statuses.filter((x) => x.id === text)[0]
+    if (named) return `${named.name} (${text})`
     var field = fieldByCode(code)
-    var item = hasItems(field) ? field.items.filter(function (x) { return String(x.id) === text })[0] : null
-    return item ? item.value + ' (' + text + ')' : text
+    var item = hasItems(field) ? field.items.filter((x) => String(x.id) === text)[0] : null
+    return item ? `${item.value} (${text})` : text
   }
 
   async function runPreview() {
@@ -1022,15 +1101,31 @@
         body.append(el('p', { class: 'muted', text: t.preview_none }))
         return
       }
-      body.append(el('p', { class: 'muted small', text: t.preview_intro + ' ' + fmt(t.preview_from, { id: res.lead.tiktokLeadId }) }))
-      var rows = Object.keys(res.fields).map(function (code) {
+      body.append(
+        el('p', {
+          class: 'muted small',
+          text: `${t.preview_intro} ${fmt(t.preview_from, { id: res.lead.tiktokLeadId })}`,
+        }),
+      )
+      var rows = Object.keys(res.fields).map((code) => {
         var f = fieldByCode(code)
-        var label = f && f.title && f.title !== code ? [f.title + ' ', el('code', { text: code })] : [el('code', { text: code })]
-        return el('tr', { 'data-field': code }, [el('th', { scope: 'row' }, label), el('td', { class: 'pre', text: describeValue(code, res.fields[code]) })])
+        var label =
+          f && f.title && f.title !== code ? [`${f.title} `, el('code', { text: code })] : [el('code', { text: code })]
+        return el('tr', { 'data-field': code }, [
+          el('th', { scope: 'row' }, label),
+          el('td', { class: 'pre', text: describeValue(code, res.fields[code]) }),
+        ])
       })
       body.append(
         el('table', { class: 'kv', id: 'preview-table' }, [
-          el('thead', { class: 'sr-only' }, el('tr', null, [el('th', { scope: 'col', text: t.preview_field }), el('th', { scope: 'col', text: t.preview_value })])),
+          el(
+            'thead',
+            { class: 'sr-only' },
+            el('tr', null, [
+              el('th', { scope: 'col', text: t.preview_field }),
+              el('th', { scope: 'col', text: t.preview_value }),
+            ]),
+          ),
           el('tbody', null, rows),
         ]),
       )
@@ -1039,9 +1134,7 @@
           el(
             'ul',
             { class: 'warnings' },
-            res.warnings.map(function (w) {
-              return el('li', { text: w })
-            }),
+            res.warnings.map((w) => el('li', { text: w })),
           ),
         )
       }
@@ -1056,9 +1149,9 @@
               el(
                 'tbody',
                 null,
-                answers.map(function (a) {
-                  return el('tr', null, [el('th', { scope: 'row', text: a.key }), el('td', { text: a.value })])
-                }),
+                answers.map((a) =>
+                  el('tr', null, [el('th', { scope: 'row', text: a.key }), el('td', { text: a.value })]),
+                ),
               ),
             ),
           ]),
@@ -1066,7 +1159,9 @@
       }
     } catch (e) {
       if (seq !== previewSeq) return
-      clear(body).append(el('p', { class: 'line line--error', role: 'alert', text: fmt(t.preview_failed, { error: errText(e) }) }))
+      clear(body).append(
+        el('p', { class: 'line line--error', role: 'alert', text: fmt(t.preview_failed, { error: errText(e) }) }),
+      )
     }
   }
 
@@ -1074,13 +1169,13 @@
     loadMappingModel(state.mapping || { rules: [], constants: {} })
     renderConstants(state.mapping && state.mapping.constants)
     renderRules()
-    $('rule-add').addEventListener('click', function () {
+    $('rule-add').addEventListener('click', () => {
       var r = { uid: ++uidSeq, source: '', target: '', other: false, enums: [] }
       rules.push(r)
-      renderRules(r.uid + '-source')
+      renderRules(`${r.uid}-source`)
       markDirty()
     })
-    document.querySelectorAll('[data-const]').forEach(function (sel) {
+    document.querySelectorAll('[data-const]').forEach((sel) => {
       sel.addEventListener('change', markDirty)
     })
     $('pick-user').addEventListener('click', pickUser)
@@ -1093,7 +1188,7 @@
 
   async function sendTestLead() {
     var btn = $('test-lead-btn')
-    await busy(btn, async function () {
+    await busy(btn, async () => {
       say('test-lead-result', 'info', t.test_sending)
       try {
         var res = await api('POST', 'test-lead')
@@ -1133,14 +1228,25 @@
   var refreshing = false
 
   function statusPill(status) {
-    var cls = status === 'delivered' ? 'pill--ok' : status === 'failed' ? 'pill--bad' : status === 'duplicate' ? 'pill--dup' : 'pill--wait'
-    return el('span', { class: 'pill ' + cls, text: t['status_' + status] || status })
+    var cls =
+      status === 'delivered'
+        ? 'pill--ok'
+        : status === 'failed'
+          ? 'pill--bad'
+          : status === 'duplicate'
+            ? 'pill--dup'
+            : 'pill--wait'
+    return el('span', { class: `pill ${cls}`, text: t[`status_${status}`] || status })
   }
 
   function logRow(row) {
-    var who = el('td', null, [row.name || row.tiktokLeadId, row.isTest ? el('span', { class: 'tag', text: t.log_test }) : null])
+    var who = el('td', null, [
+      row.name || row.tiktokLeadId,
+      row.isTest ? el('span', { class: 'tag', text: t.log_test }) : null,
+    ])
     if (row.name) who.append(el('span', { class: 'sub', text: row.tiktokLeadId }))
-    if (row.duplicateOf) who.append(el('span', { class: 'sub', text: fmt(t.log_duplicate_of, { dup: row.duplicateOf }) }))
+    if (row.duplicateOf)
+      who.append(el('span', { class: 'sub', text: fmt(t.log_duplicate_of, { dup: row.duplicateOf }) }))
     if (row.lastError && row.status !== 'delivered') who.append(el('span', { class: 'err', text: row.lastError }))
     var status = el('td', null, [statusPill(row.status)])
     if (row.attempts > 1) status.append(el('span', { class: 'sub', text: fmt(t.log_attempts, { n: row.attempts }) }))
@@ -1154,7 +1260,7 @@
             class: 'btn btn--light btn--small',
             text: t.log_resend,
             'aria-label': fmt(t.log_resend_label, { id: row.tiktokLeadId }),
-            onclick: function (ev) {
+            onclick: (ev) => {
               resend({ ids: [row.id] }, ev.currentTarget)
             },
           }),
@@ -1176,14 +1282,14 @@
     var cell = el('td', null, url ? leadLink(url, row.b24LeadId) : '–')
     var stage = row.b24Stage
     if (stage) {
-      var words = stage.semantic ? t['stage_semantic_' + stage.semantic] : ''
+      var words = stage.semantic ? t[`stage_semantic_${stage.semantic}`] : ''
       cell.append(
         el('span', {
-          class: 'sub stage stage--' + (stage.semantic || 'none'),
+          class: `sub stage stage--${stage.semantic || 'none'}`,
           'data-stage': stage.id,
           'data-semantic': stage.semantic || '',
           title: stage.at ? fmt(t.log_stage_at, { time: fmtTime(stage.at) }) : '',
-          text: fmt(t.log_stage, { stage: stage.id }) + (words ? ' · ' + words : ''),
+          text: fmt(t.log_stage, { stage: stage.id }) + (words ? ` · ${words}` : ''),
         }),
       )
     }
@@ -1193,7 +1299,7 @@
   function renderLog() {
     var body = clear($('log-body'))
     if (!log.rows.length) body.append(el('tr', null, el('td', { colspan: 6, class: 'muted', text: t.log_empty })))
-    log.rows.forEach(function (row) {
+    log.rows.forEach((row) => {
       body.append(logRow(row))
     })
     $('log-more').hidden = log.nextBefore === null
@@ -1203,7 +1309,7 @@
     var q = new URLSearchParams({ limit: String(limit) })
     if (filter) q.set('status', filter)
     if (before) q.set('before', String(before))
-    return api('GET', 'leads?' + q.toString())
+    return api('GET', `leads?${q.toString()}`)
   }
 
   /** Reloads the rows already shown (first page, or as many as were loaded). */
@@ -1217,8 +1323,8 @@
       log.nextBefore = data.nextBefore
       renderLog()
       if (watchedTestId !== null) {
-        var row = log.rows.filter(function (r) { return r.id === watchedTestId })[0]
-        if (!row && log.filter) row = (await fetchLeads('', 25)).leads.filter(function (r) { return r.id === watchedTestId })[0]
+        var row = log.rows.filter((r) => r.id === watchedTestId)[0]
+        if (!row && log.filter) row = (await fetchLeads('', 25)).leads.filter((r) => r.id === watchedTestId)[0]
         reportTestLead(row)
       }
       if (!$('log-result').classList.contains('line--ok')) say('log-result', '', '')
@@ -1238,7 +1344,7 @@
   }
 
   async function loadMore() {
-    await busy($('log-more'), async function () {
+    await busy($('log-more'), async () => {
       try {
         var data = await fetchLeads(log.filter, 25, log.nextBefore)
         log.rows = log.rows.concat(data.leads)
@@ -1251,7 +1357,7 @@
   }
 
   async function resend(body, button) {
-    await busy(button, async function () {
+    await busy(button, async () => {
       try {
         var res = await api('POST', 'leads/resend', body)
         say('log-result', 'ok', fmt(t.log_resent, { n: res.requeued }))
@@ -1267,9 +1373,7 @@
     if (watchedTestId !== null) return true
     if (Date.now() < ttWatchUntil) return true
     if (state && state.queue && state.queue.pending + state.queue.sending > 0) return true
-    return log.rows.some(function (r) {
-      return PENDING.indexOf(r.status) >= 0
-    })
+    return log.rows.some((r) => PENDING.indexOf(r.status) >= 0)
   }
 
   /**
@@ -1291,7 +1395,9 @@
   }
 
   function activity(s) {
-    return s ? [s.webhook.lastWebhookAt, s.lastDeliveryAt, s.queue.pending, s.queue.sending, s.queue.failed].join('|') : ''
+    return s
+      ? [s.webhook.lastWebhookAt, s.lastDeliveryAt, s.queue.pending, s.queue.sending, s.queue.failed].join('|')
+      : ''
   }
 
   async function pollIdle() {
@@ -1304,21 +1410,21 @@
   }
 
   function initLog() {
-    $('log-filter').addEventListener('change', function () {
+    $('log-filter').addEventListener('change', () => {
       log.filter = $('log-filter').value
       log.rows = []
       refreshLog()
     })
-    $('log-refresh').addEventListener('click', function () {
+    $('log-refresh').addEventListener('click', () => {
       refreshLog()
       refreshState()
       loadStats()
     })
     $('log-more').addEventListener('click', loadMore)
-    $('log-resend-all').addEventListener('click', function (ev) {
+    $('log-resend-all').addEventListener('click', (ev) => {
       resend({ all: true }, ev.currentTarget)
     })
-    $('status-refresh').addEventListener('click', function () {
+    $('status-refresh').addEventListener('click', () => {
       refreshState()
       loadStats()
     })
@@ -1331,8 +1437,8 @@
    * parent) and its heading gets the focus.
    */
   function initNav() {
-    document.querySelectorAll('.app-nav a[href^="#"]').forEach(function (a) {
-      a.addEventListener('click', function (ev) {
+    document.querySelectorAll('.app-nav a[href^="#"]').forEach((a) => {
+      a.addEventListener('click', (ev) => {
         var section = document.getElementById(a.getAttribute('href').slice(1))
         if (!section) return
         ev.preventDefault()
@@ -1376,9 +1482,9 @@
   function formQuestions() {
     var out = []
     if (!tiktok) return out
-    tiktok.connections.forEach(function (c) {
-      c.forms.forEach(function (f) {
-        ;(f.fields || []).forEach(function (q) {
+    tiktok.connections.forEach((c) => {
+      c.forms.forEach((f) => {
+        ;(f.fields || []).forEach((q) => {
           if (out.indexOf(q) < 0) out.push(q)
         })
       })
@@ -1392,7 +1498,7 @@
     var key = JSON.stringify(qs)
     if (key === ttQuestionsKey) return
     ttQuestionsKey = key
-    rules.forEach(function (r) {
+    rules.forEach((r) => {
       if (r.other && qs.indexOf(r.source) >= 0) r.other = false
     })
     var active = document.activeElement
@@ -1401,13 +1507,19 @@
   }
 
   function ttLineId(key) {
-    return 'tt-msg-' + safeId(key)
+    return `tt-msg-${safeId(key)}`
   }
 
   /** A result line that survives re-rendering: its text is kept in ttMsgs. */
   function ttLine(key, testid) {
     var m = ttMsgs[key]
-    var node = el('p', { class: 'line' + (m ? ' line--' + m.kind : ''), id: ttLineId(key), role: m && m.kind === 'error' ? 'alert' : 'status', 'aria-live': 'polite', 'data-testid': testid || null })
+    var node = el('p', {
+      class: `line${m ? ` line--${m.kind}` : ''}`,
+      id: ttLineId(key),
+      role: m && m.kind === 'error' ? 'alert' : 'status',
+      'aria-live': 'polite',
+      'data-testid': testid || null,
+    })
     if (m) node.textContent = m.text
     else node.hidden = true
     return node
@@ -1451,7 +1563,7 @@
 
   /** ttAction for a request: its failure is said on the result line `line` (then onError runs). */
   function ttRequest(key, line, fn, onError) {
-    return ttAction(key, async function () {
+    return ttAction(key, async () => {
       try {
         await fn()
       } catch (e) {
@@ -1527,46 +1639,95 @@
     if (ttPicker.grantId !== grant.id) ttPicker = { grantId: grant.id, picked: {}, days: '30' }
     box.hidden = false
     box.append(el('h3', { id: 'tt-grant-h', tabindex: '-1', text: t.tt_picker_h }))
-    box.append(el('p', { class: 'muted', text: t.tt_picker_intro + ' ' + t.tt_picker_expires }))
-    var list = el('fieldset', { class: 'tt-accounts', id: 'tt-accounts' }, [el('legend', { class: 'sr-only', text: t.tt_picker_h })])
+    box.append(el('p', { class: 'muted', text: `${t.tt_picker_intro} ${t.tt_picker_expires}` }))
+    var list = el('fieldset', { class: 'tt-accounts', id: 'tt-accounts' }, [
+      el('legend', { class: 'sr-only', text: t.tt_picker_h }),
+    ])
     if (!grant.advertisers.length) list.append(el('p', { class: 'muted', text: t.tt_picker_empty }))
-    grant.advertisers.forEach(function (a) {
+    grant.advertisers.forEach((a) => {
       var blocked = typeof a.connectedElsewhere === 'string' && a.connectedElsewhere !== ''
-      var id = 'tt-adv-' + safeId(a.advertiserId)
-      var reason = blocked ? fmt(t.tt_adv_elsewhere, { domain: a.connectedElsewhere }) : a.connectedHere ? t.tt_adv_here : ''
-      var cb = el('input', { type: 'checkbox', id: id, name: 'tt-adv', value: a.advertiserId, 'data-fk': 'adv:' + a.advertiserId, checked: !blocked && !!ttPicker.picked[a.advertiserId], 'aria-describedby': reason ? id + '-why' : null })
+      var id = `tt-adv-${safeId(a.advertiserId)}`
+      var reason = blocked
+        ? fmt(t.tt_adv_elsewhere, { domain: a.connectedElsewhere })
+        : a.connectedHere
+          ? t.tt_adv_here
+          : ''
+      var cb = el('input', {
+        type: 'checkbox',
+        id: id,
+        name: 'tt-adv',
+        value: a.advertiserId,
+        'data-fk': `adv:${a.advertiserId}`,
+        checked: !blocked && !!ttPicker.picked[a.advertiserId],
+        'aria-describedby': reason ? `${id}-why` : null,
+      })
       adminOnly(cb)
       if (blocked) {
         cb.disabled = true
         cb.setAttribute('data-blocked', '')
       }
-      cb.addEventListener('change', function () {
+      cb.addEventListener('change', () => {
         ttPicker.picked[a.advertiserId] = cb.checked
       })
       list.append(
-        el('div', { class: 'tt-account' + (blocked ? ' is-blocked' : ''), 'data-testid': 'tt-account', 'data-advertiser': a.advertiserId }, [
-          cb,
-          el('label', { for: id }, [a.advertiserName, el('span', { class: 'sub', text: fmt(t.tt_adv_id, { id: a.advertiserId }) })]),
-          reason ? el('span', { class: 'tt-why' + (blocked ? ' tt-why--bad' : ''), id: id + '-why', text: reason }) : null,
-        ]),
+        el(
+          'div',
+          {
+            class: `tt-account${blocked ? ' is-blocked' : ''}`,
+            'data-testid': 'tt-account',
+            'data-advertiser': a.advertiserId,
+          },
+          [
+            cb,
+            el('label', { for: id }, [
+              a.advertiserName,
+              el('span', { class: 'sub', text: fmt(t.tt_adv_id, { id: a.advertiserId }) }),
+            ]),
+            reason
+              ? el('span', { class: `tt-why${blocked ? ' tt-why--bad' : ''}`, id: `${id}-why`, text: reason })
+              : null,
+          ],
+        ),
       )
     })
     box.append(list)
-    var days = adminOnly(el('input', { type: 'number', id: 'tt-import-days', class: 'input-days', min: 0, max: 90, step: 1, inputmode: 'numeric', value: ttPicker.days, 'data-fk': 'grant-days' }))
+    var days = adminOnly(
+      el('input', {
+        type: 'number',
+        id: 'tt-import-days',
+        class: 'input-days',
+        min: 0,
+        max: 90,
+        step: 1,
+        inputmode: 'numeric',
+        value: ttPicker.days,
+        'data-fk': 'grant-days',
+      }),
+    )
     if (isAdmin) days.setAttribute('aria-describedby', 'tt-import-days-hint')
-    days.addEventListener('input', function () {
+    days.addEventListener('input', () => {
       ttPicker.days = days.value
     })
     box.append(
       el('div', { class: 'field tt-days' }, [
-        el('label', { for: 'tt-import-days' }, [t.tt_import_before + ' ', days, ' ' + t.tt_import_after]),
+        el('label', { for: 'tt-import-days' }, [`${t.tt_import_before} `, days, ` ${t.tt_import_after}`]),
         el('p', { class: 'hint', id: 'tt-import-days-hint', text: t.tt_import_hint }),
       ]),
     )
     box.append(
       el('div', { class: 'actions' }, [
-        ttButton('grant-connect', { id: 'tt-grant-connect', class: 'btn btn--primary', text: t.tt_connect_selected, onclick: connectSelected }),
-        ttButton('grant-cancel', { id: 'tt-grant-cancel', class: 'btn btn--light', text: t.cancel, onclick: cancelGrant }),
+        ttButton('grant-connect', {
+          id: 'tt-grant-connect',
+          class: 'btn btn--primary',
+          text: t.tt_connect_selected,
+          onclick: connectSelected,
+        }),
+        ttButton('grant-cancel', {
+          id: 'tt-grant-cancel',
+          class: 'btn btn--light',
+          text: t.cancel,
+          onclick: cancelGrant,
+        }),
       ]),
     )
     box.append(ttLine('grant', 'tt-grant-result'))
@@ -1576,12 +1737,8 @@
     var grant = tiktok && tiktok.grant
     if (!grant) return
     var ids = grant.advertisers
-      .filter(function (a) {
-        return ttPicker.picked[a.advertiserId] && !a.connectedElsewhere
-      })
-      .map(function (a) {
-        return a.advertiserId
-      })
+      .filter((a) => ttPicker.picked[a.advertiserId] && !a.connectedElsewhere)
+      .map((a) => a.advertiserId)
     if (!ids.length) return ttSay('grant', 'error', t.tt_pick_one)
     var days = parseDays(ttPicker.days, 0, 90)
     if (days === null) {
@@ -1591,17 +1748,17 @@
     await ttRequest(
       'grant-connect',
       'grant',
-      async function () {
+      async () => {
         ttSay('grant', 'info', days > 0 ? t.tt_importing : '')
         var view = await api('POST', 'tiktok/grant', { grantId: grant.id, advertiserIds: ids, importDays: days })
         ttSay('grant', '', '')
         ttApply(view)
         say('tt-result', 'ok', t.tt_grant_done)
-        var first = ids.map(function (id) { return $('tt-conn-h-' + safeId(id)) }).filter(Boolean)[0]
+        var first = ids.map((id) => $(`tt-conn-h-${safeId(id)}`)).filter(Boolean)[0]
         if (first) first.focus()
         if (days > 0) watchLog()
       },
-      function (e) {
+      (e) => {
         if (e.status === 409) loadTikTok() // shows which account is taken now
       },
     )
@@ -1610,7 +1767,7 @@
   async function cancelGrant() {
     var grant = tiktok && tiktok.grant
     if (!grant) return
-    await ttRequest('grant-cancel', 'grant', async function () {
+    await ttRequest('grant-cancel', 'grant', async () => {
       ttSay('grant', '', '')
       ttApply(await api('POST', 'tiktok/grant/cancel', { grantId: grant.id }))
       say('tt-result', 'info', t.tt_grant_cancelled)
@@ -1626,7 +1783,7 @@
       box.append(el('p', { class: 'muted', id: 'tt-none', text: t.tt_none }))
       return
     }
-    list.forEach(function (c) {
+    list.forEach((c) => {
       box.append(connectionCard(c))
     })
   }
@@ -1634,7 +1791,7 @@
   function draftOf(c) {
     if (!ttDrafts[c.advertiserId]) {
       var ids = {}
-      c.forms.forEach(function (f) {
+      c.forms.forEach((f) => {
         if (f.selected) ids[f.pageId] = true
       })
       ttDrafts[c.advertiserId] = { allForms: !!c.allForms, pageIds: ids, fromServer: true }
@@ -1646,12 +1803,19 @@
     var sid = safeId(c.advertiserId)
     var adv = c.advertiserId
     var pill = c.status === 'active' ? 'pill--ok' : 'pill--bad'
-    var card = el('article', { class: 'tt-conn', id: 'tt-conn-' + sid, 'data-testid': 'tt-conn', 'data-advertiser': adv, 'data-status': c.status, 'aria-labelledby': 'tt-conn-h-' + sid })
-    if (ttBusy['import:' + adv]) card.setAttribute('aria-busy', 'true')
+    var card = el('article', {
+      class: 'tt-conn',
+      id: `tt-conn-${sid}`,
+      'data-testid': 'tt-conn',
+      'data-advertiser': adv,
+      'data-status': c.status,
+      'aria-labelledby': `tt-conn-h-${sid}`,
+    })
+    if (ttBusy[`import:${adv}`]) card.setAttribute('aria-busy', 'true')
     card.append(
       el('div', { class: 'tt-conn__head' }, [
-        el('h3', { id: 'tt-conn-h-' + sid, tabindex: '-1', text: c.advertiserName }),
-        el('span', { class: 'pill ' + pill, 'data-testid': 'tt-conn-status', text: c.statusText }),
+        el('h3', { id: `tt-conn-h-${sid}`, tabindex: '-1', text: c.advertiserName }),
+        el('span', { class: `pill ${pill}`, 'data-testid': 'tt-conn-status', text: c.statusText }),
       ]),
     )
     card.append(
@@ -1664,13 +1828,36 @@
     card.append(formsEditor(c))
     card.append(
       el('div', { class: 'actions', role: 'group', 'aria-label': fmt(t.tt_conn_actions, { name: c.advertiserName }) }, [
-        ttButton('check:' + adv, { class: 'btn btn--light btn--small', 'data-testid': 'tt-check', text: t.tt_check, onclick: function () { checkConnection(c) } }),
-        ttButton('import-open:' + adv, { class: 'btn btn--light btn--small', 'data-testid': 'tt-import', 'aria-expanded': ttImports[adv] ? 'true' : 'false', 'aria-controls': 'tt-import-box-' + sid, text: t.tt_import, onclick: function () { toggleImport(c) } }),
-        ttButton('disconnect:' + adv, { class: 'btn btn--light btn--small btn--danger-light', 'data-testid': 'tt-disconnect', text: t.tt_disconnect, onclick: function () { disconnect(c) } }),
+        ttButton(`check:${adv}`, {
+          class: 'btn btn--light btn--small',
+          'data-testid': 'tt-check',
+          text: t.tt_check,
+          onclick: () => {
+            checkConnection(c)
+          },
+        }),
+        ttButton(`import-open:${adv}`, {
+          class: 'btn btn--light btn--small',
+          'data-testid': 'tt-import',
+          'aria-expanded': ttImports[adv] ? 'true' : 'false',
+          'aria-controls': `tt-import-box-${sid}`,
+          text: t.tt_import,
+          onclick: () => {
+            toggleImport(c)
+          },
+        }),
+        ttButton(`disconnect:${adv}`, {
+          class: 'btn btn--light btn--small btn--danger-light',
+          'data-testid': 'tt-disconnect',
+          text: t.tt_disconnect,
+          onclick: () => {
+            disconnect(c)
+          },
+        }),
       ]),
     )
     if (ttImports[adv]) card.append(importBox(c))
-    card.append(ttLine('conn:' + adv, 'tt-conn-result'))
+    card.append(ttLine(`conn:${adv}`, 'tt-conn-result'))
     return card
   }
 
@@ -1687,10 +1874,20 @@
     ;[
       ['all', true, t.tt_forms_all],
       ['some', false, t.tt_forms_some],
-    ].forEach(function (m) {
-      var id = 'tt-mode-' + m[0] + '-' + sid
-      var radio = adminOnly(el('input', { type: 'radio', id: id, name: 'tt-mode-' + sid, value: m[0], checked: d.allForms === m[1], 'data-fk': 'mode-' + m[0] + ':' + adv, 'data-testid': 'tt-forms-' + m[0] }))
-      radio.addEventListener('change', function () {
+    ].forEach((m) => {
+      var id = `tt-mode-${m[0]}-${sid}`
+      var radio = adminOnly(
+        el('input', {
+          type: 'radio',
+          id: id,
+          name: `tt-mode-${sid}`,
+          value: m[0],
+          checked: d.allForms === m[1],
+          'data-fk': `mode-${m[0]}:${adv}`,
+          'data-testid': `tt-forms-${m[0]}`,
+        }),
+      )
+      radio.addEventListener('change', () => {
         if (!radio.checked) return
         d.allForms = m[1]
         d.fromServer = false
@@ -1703,14 +1900,19 @@
       el(
         'ul',
         { class: 'tt-form-list' },
-        c.forms.map(function (f) {
-          return formRow(c, f, d)
-        }),
+        c.forms.map((f) => formRow(c, f, d)),
       ),
     )
     box.append(
       el('div', { class: 'actions' }, [
-        ttButton('forms-save:' + adv, { class: 'btn btn--primary btn--small', 'data-testid': 'tt-forms-save', text: t.tt_forms_save, onclick: function () { saveForms(c) } }),
+        ttButton(`forms-save:${adv}`, {
+          class: 'btn btn--primary btn--small',
+          'data-testid': 'tt-forms-save',
+          text: t.tt_forms_save,
+          onclick: () => {
+            saveForms(c)
+          },
+        }),
       ]),
     )
     return box
@@ -1718,44 +1920,69 @@
 
   function formRow(c, f, d) {
     var adv = c.advertiserId
-    var id = 'tt-form-' + safeId(adv) + '-' + safeId(f.pageId)
-    var cb = adminOnly(el('input', { type: 'checkbox', id: id, 'data-fk': 'form:' + adv + ':' + f.pageId, 'data-testid': 'tt-form-pick', checked: d.allForms || !!d.pageIds[f.pageId] }))
+    var id = `tt-form-${safeId(adv)}-${safeId(f.pageId)}`
+    var cb = adminOnly(
+      el('input', {
+        type: 'checkbox',
+        id: id,
+        'data-fk': `form:${adv}:${f.pageId}`,
+        'data-testid': 'tt-form-pick',
+        checked: d.allForms || !!d.pageIds[f.pageId],
+      }),
+    )
     if (d.allForms) {
       cb.disabled = true
       cb.setAttribute('data-blocked', '')
     }
-    cb.addEventListener('change', function () {
+    cb.addEventListener('change', () => {
       if (cb.checked) d.pageIds[f.pageId] = true
       else delete d.pageIds[f.pageId]
       d.fromServer = false
     })
-    var row = el('li', { class: 'tt-form' + (f.selected ? '' : ' is-off'), 'data-testid': 'tt-form', 'data-page': f.pageId, 'data-selected': f.selected ? 'true' : 'false' }, [
-      el('div', { class: 'tt-form__head' }, [cb, el('label', { for: id, text: f.title }), f.status ? el('span', { class: 'muted small', text: fmt(t.tt_form_status, { status: f.status }) }) : null]),
-    ])
+    var row = el(
+      'li',
+      {
+        class: `tt-form${f.selected ? '' : ' is-off'}`,
+        'data-testid': 'tt-form',
+        'data-page': f.pageId,
+        'data-selected': f.selected ? 'true' : 'false',
+      },
+      [
+        el('div', { class: 'tt-form__head' }, [
+          cb,
+          el('label', { for: id, text: f.title }),
+          f.status ? el('span', { class: 'muted small', text: fmt(t.tt_form_status, { status: f.status }) }) : null,
+        ]),
+      ],
+    )
     var fieldsList = f.fields || []
     if (fieldsList.length) {
       var newOnes = f.newFields || []
       var unmapped = f.unmappedCustom || []
       row.append(
         el('div', { class: 'tt-questions' }, [
-          el('span', { class: 'muted small', id: id + '-q', text: t.tt_form_questions + ':' }),
+          el('span', { class: 'muted small', id: `${id}-q`, text: `${t.tt_form_questions}:` }),
           el(
             'ul',
-            { 'aria-labelledby': id + '-q' },
-            fieldsList.map(function (q) {
+            { 'aria-labelledby': `${id}-q` },
+            fieldsList.map((q) => {
               var isNew = newOnes.indexOf(q) >= 0
               var isUnmapped = unmapped.indexOf(q) >= 0
-              var li = el('li', { class: 'tt-q' + (isNew ? ' tt-q--new' : ''), 'data-question': q }, [el('span', { class: 'tt-q__text', text: q })])
+              var li = el('li', { class: `tt-q${isNew ? ' tt-q--new' : ''}`, 'data-question': q }, [
+                el('span', { class: 'tt-q__text', text: q }),
+              ])
               if (isNew) li.append(el('span', { class: 'tag tag--warn', 'data-testid': 'tt-q-new', text: t.tt_q_new }))
               else if (isUnmapped) li.append(el('span', { class: 'tag tag--grey', text: t.tt_q_unmapped }))
               if (isUnmapped) {
                 li.append(
-                  ttButton('create-field:' + adv + ':' + f.pageId + ':' + q, {
+                  ttButton(`create-field:${adv}:${f.pageId}:${q}`, {
                     class: 'btn btn--link btn--xs',
                     'data-testid': 'tt-create-field',
                     text: t.tt_create_field,
                     'aria-label': fmt(t.tt_create_field_label, { question: q }),
-                    onclick: function () { createField(c, f, q) },
+                    onclick: () => {
+                      createField(c, f, q)
+                    },
                   }),
                 )
               }
@@ -1767,15 +1994,36 @@
     }
     var b = f.lastBackfill
     if (b) {
-      row.append(b.error ? el('p', { class: 'small err', 'data-testid': 'tt-backfill', text: fmt(t.tt_backfill_failed, { time: fmtTime(b.at), error: b.error }) }) : el('p', { class: 'small muted', 'data-testid': 'tt-backfill', text: fmt(t.tt_backfill_done, { n: num(b.added), time: fmtTime(b.at) }) }))
+      row.append(
+        b.error
+          ? el('p', {
+              class: 'small err',
+              'data-testid': 'tt-backfill',
+              text: fmt(t.tt_backfill_failed, { time: fmtTime(b.at), error: b.error }),
+            })
+          : el('p', {
+              class: 'small muted',
+              'data-testid': 'tt-backfill',
+              text: fmt(t.tt_backfill_done, { n: num(b.added), time: fmtTime(b.at) }),
+            }),
+      )
     }
-    if (f.testLead) row.append(el('p', { class: 'small muted', text: fmt(t.tt_test_lead_last, { time: fmtTime(f.testLead.at) }) }))
+    if (f.testLead)
+      row.append(el('p', { class: 'small muted', text: fmt(t.tt_test_lead_last, { time: fmtTime(f.testLead.at) }) }))
     row.append(
       el('div', { class: 'actions actions--tight' }, [
-        ttButton('test-lead:' + adv + ':' + f.pageId, { class: 'btn btn--light btn--small', 'data-testid': 'tt-test-lead', text: t.tt_test_lead, 'aria-label': fmt(t.tt_test_lead_label, { form: f.title }), onclick: function () { sendTikTokTestLead(c, f) } }),
+        ttButton(`test-lead:${adv}:${f.pageId}`, {
+          class: 'btn btn--light btn--small',
+          'data-testid': 'tt-test-lead',
+          text: t.tt_test_lead,
+          'aria-label': fmt(t.tt_test_lead_label, { form: f.title }),
+          onclick: () => {
+            sendTikTokTestLead(c, f)
+          },
+        }),
       ]),
     )
-    row.append(ttLine('form:' + adv + ':' + f.pageId, 'tt-form-result'))
+    row.append(ttLine(`form:${adv}:${f.pageId}`, 'tt-form-result'))
     return row
   }
 
@@ -1783,27 +2031,63 @@
     var adv = c.advertiserId
     var sid = safeId(adv)
     var st = ttImports[adv]
-    var days = adminOnly(el('input', { type: 'number', id: 'tt-import-n-' + sid, class: 'input-days', min: 1, max: 90, step: 1, inputmode: 'numeric', value: st.days, 'data-fk': 'import-days:' + adv, 'data-testid': 'tt-import-days' }))
-    days.addEventListener('input', function () {
+    var days = adminOnly(
+      el('input', {
+        type: 'number',
+        id: `tt-import-n-${sid}`,
+        class: 'input-days',
+        min: 1,
+        max: 90,
+        step: 1,
+        inputmode: 'numeric',
+        value: st.days,
+        'data-fk': `import-days:${adv}`,
+        'data-testid': 'tt-import-days',
+      }),
+    )
+    days.addEventListener('input', () => {
       st.days = days.value
     })
-    var from = adminOnly(el('select', { id: 'tt-import-form-' + sid, 'data-fk': 'import-form:' + adv, 'data-testid': 'tt-import-form' }))
+    var from = adminOnly(
+      el('select', { id: `tt-import-form-${sid}`, 'data-fk': `import-form:${adv}`, 'data-testid': 'tt-import-form' }),
+    )
     from.append(option('', t.tt_import_all_forms, !st.pageId))
-    c.forms.forEach(function (f) {
+    c.forms.forEach((f) => {
       if (f.selected) from.append(option(f.pageId, f.title, st.pageId === f.pageId))
     })
-    from.addEventListener('change', function () {
+    from.addEventListener('change', () => {
       st.pageId = from.value
     })
-    return el('div', { class: 'tt-import', id: 'tt-import-box-' + sid, role: 'group', 'aria-labelledby': 'tt-import-h-' + sid }, [
-      el('h4', { id: 'tt-import-h-' + sid, text: t.tt_import_h }),
-      el('div', { class: 'field' }, [el('label', { for: days.id }, [t.tt_import_before + ' ', days, ' ' + t.tt_import_after])]),
-      el('div', { class: 'field field--inline' }, [el('label', { for: from.id, text: t.tt_import_form }), from]),
-      el('div', { class: 'actions' }, [
-        ttButton('import:' + adv, { class: 'btn btn--primary btn--small', 'data-testid': 'tt-import-do', text: t.tt_import_do, onclick: function () { runImport(c) } }),
-        el('button', { type: 'button', class: 'btn btn--light btn--small', 'data-fk': 'import-cancel:' + adv, text: t.cancel, onclick: function () { toggleImport(c) } }),
-      ]),
-    ])
+    return el(
+      'div',
+      { class: 'tt-import', id: `tt-import-box-${sid}`, role: 'group', 'aria-labelledby': `tt-import-h-${sid}` },
+      [
+        el('h4', { id: `tt-import-h-${sid}`, text: t.tt_import_h }),
+        el('div', { class: 'field' }, [
+          el('label', { for: days.id }, [`${t.tt_import_before} `, days, ` ${t.tt_import_after}`]),
+        ]),
+        el('div', { class: 'field field--inline' }, [el('label', { for: from.id, text: t.tt_import_form }), from]),
+        el('div', { class: 'actions' }, [
+          ttButton(`import:${adv}`, {
+            class: 'btn btn--primary btn--small',
+            'data-testid': 'tt-import-do',
+            text: t.tt_import_do,
+            onclick: () => {
+              runImport(c)
+            },
+          }),
+          el('button', {
+            type: 'button',
+            class: 'btn btn--light btn--small',
+            'data-fk': `import-cancel:${adv}`,
+            text: t.cancel,
+            onclick: () => {
+              toggleImport(c)
+            },
+          }),
+        ]),
+      ],
+    )
   }
 
   function toggleImport(c) {
@@ -1811,34 +2095,32 @@
     if (ttImports[adv]) delete ttImports[adv]
     else ttImports[adv] = { days: '7', pageId: '' }
     renderTikTok(tiktok)
-    var target = ttImports[adv] ? $('tt-import-n-' + safeId(adv)) : byFk($('sec-tiktok'), 'import-open:' + adv)
+    var target = ttImports[adv] ? $(`tt-import-n-${safeId(adv)}`) : byFk($('sec-tiktok'), `import-open:${adv}`)
     if (target) target.focus()
   }
 
   async function saveForms(c) {
     var adv = c.advertiserId
     var d = draftOf(c)
-    var pageIds = c.forms
-      .filter(function (f) {
-        return d.pageIds[f.pageId]
+    var pageIds = c.forms.filter((f) => d.pageIds[f.pageId]).map((f) => f.pageId)
+    if (!d.allForms && !pageIds.length) return ttSay(`conn:${adv}`, 'error', t.tt_forms_pick_one)
+    await ttRequest(`forms-save:${adv}`, `conn:${adv}`, async () => {
+      var view = await api('POST', 'tiktok/forms', {
+        advertiserId: adv,
+        allForms: d.allForms,
+        pageIds: d.allForms ? [] : pageIds,
       })
-      .map(function (f) {
-        return f.pageId
-      })
-    if (!d.allForms && !pageIds.length) return ttSay('conn:' + adv, 'error', t.tt_forms_pick_one)
-    await ttRequest('forms-save:' + adv, 'conn:' + adv, async function () {
-      var view = await api('POST', 'tiktok/forms', { advertiserId: adv, allForms: d.allForms, pageIds: d.allForms ? [] : pageIds })
       delete ttDrafts[adv]
-      ttSay('conn:' + adv, 'ok', t.tt_forms_saved)
+      ttSay(`conn:${adv}`, 'ok', t.tt_forms_saved)
       ttApply(view)
     })
   }
 
   async function checkConnection(c) {
     var adv = c.advertiserId
-    await ttRequest('check:' + adv, 'conn:' + adv, async function () {
+    await ttRequest(`check:${adv}`, `conn:${adv}`, async () => {
       var view = await api('POST', 'tiktok/check', { advertiserId: adv })
-      ttSay('conn:' + adv, 'ok', t.tt_checked)
+      ttSay(`conn:${adv}`, 'ok', t.tt_checked)
       ttApply(view)
     })
   }
@@ -1849,27 +2131,27 @@
     if (!st) return
     var days = parseDays(st.days, 1, 90)
     if (days === null) {
-      ttSay('conn:' + adv, 'error', fmt(t.tt_days_range, { min: 1, max: 90 }))
-      var input = $('tt-import-n-' + safeId(adv))
+      ttSay(`conn:${adv}`, 'error', fmt(t.tt_days_range, { min: 1, max: 90 }))
+      var input = $(`tt-import-n-${safeId(adv)}`)
       if (input) input.focus()
       return
     }
     var before = {}
-    c.forms.forEach(function (f) {
+    c.forms.forEach((f) => {
       before[f.pageId] = f.lastBackfill ? f.lastBackfill.at : null
     })
     var body = { advertiserId: adv, days: days }
     if (st.pageId) body.pageId = st.pageId
-    var card = $('tt-conn-' + safeId(adv))
+    var card = $(`tt-conn-${safeId(adv)}`)
     if (card) card.setAttribute('aria-busy', 'true')
-    await ttRequest('import:' + adv, 'conn:' + adv, async function () {
-      ttSay('conn:' + adv, 'info', t.tt_importing)
+    await ttRequest(`import:${adv}`, `conn:${adv}`, async () => {
+      ttSay(`conn:${adv}`, 'info', t.tt_importing)
       var view = await api('POST', 'tiktok/backfill', body)
       var added = 0
       var finished = false
-      view.connections.forEach(function (x) {
+      view.connections.forEach((x) => {
         if (x.advertiserId !== adv) return
-        x.forms.forEach(function (f) {
+        x.forms.forEach((f) => {
           if (f.lastBackfill && f.lastBackfill.at !== before[f.pageId]) {
             finished = true
             added += f.lastBackfill.added || 0
@@ -1878,27 +2160,31 @@
       })
       delete ttImports[adv]
       // The server may finish the import after answering: then the view is reloaded a few times.
-      ttSay('conn:' + adv, finished ? 'ok' : 'info', finished ? fmt(t.tt_imported, { n: num(added) }) : t.tt_import_started)
+      ttSay(
+        `conn:${adv}`,
+        finished ? 'ok' : 'info',
+        finished ? fmt(t.tt_imported, { n: num(added) }) : t.tt_import_started,
+      )
       ttApply(view)
       watchLog()
       if (!finished) {
-        ;[3000, 8000, 15000, 30000].forEach(function (ms) {
+        ;[3000, 8000, 15000, 30000].forEach((ms) => {
           setTimeout(loadTikTok, ms)
         })
       }
     })
-    card = $('tt-conn-' + safeId(adv))
+    card = $(`tt-conn-${safeId(adv)}`)
     if (card) card.removeAttribute('aria-busy')
   }
 
   async function disconnect(c) {
     var adv = c.advertiserId
     if (!window.confirm(fmt(t.tt_disconnect_confirm, { name: c.advertiserName }))) return
-    await ttRequest('disconnect:' + adv, 'conn:' + adv, async function () {
+    await ttRequest(`disconnect:${adv}`, `conn:${adv}`, async () => {
       var view = await api('POST', 'tiktok/disconnect', { advertiserId: adv })
       delete ttDrafts[adv]
       delete ttImports[adv]
-      ttSay('conn:' + adv, '', '')
+      ttSay(`conn:${adv}`, '', '')
       ttApply(view)
       say('tt-result', 'ok', fmt(t.tt_disconnected, { name: c.advertiserName }))
       var next = $('tt-connect')
@@ -1912,8 +2198,8 @@
   }
 
   async function sendTikTokTestLead(c, f) {
-    var key = 'form:' + c.advertiserId + ':' + f.pageId
-    await ttRequest('test-lead:' + c.advertiserId + ':' + f.pageId, key, async function () {
+    var key = `form:${c.advertiserId}:${f.pageId}`
+    await ttRequest(`test-lead:${c.advertiserId}:${f.pageId}`, key, async () => {
       await api('POST', 'tiktok/test-lead', { advertiserId: c.advertiserId, pageId: f.pageId })
       ttSay(key, 'info', t.tt_test_lead_sent)
       watchLog()
@@ -1922,9 +2208,13 @@
   }
 
   async function createField(c, f, question) {
-    var key = 'form:' + c.advertiserId + ':' + f.pageId
-    await ttRequest('create-field:' + c.advertiserId + ':' + f.pageId + ':' + question, key, async function () {
-      var res = await api('POST', 'tiktok/create-field', { advertiserId: c.advertiserId, pageId: f.pageId, question: question })
+    var key = `form:${c.advertiserId}:${f.pageId}`
+    await ttRequest(`create-field:${c.advertiserId}:${f.pageId}:${question}`, key, async () => {
+      var res = await api('POST', 'tiktok/create-field', {
+        advertiserId: c.advertiserId,
+        pageId: f.pageId,
+        question: question,
+      })
       ttSay(key, 'ok', fmt(t.tt_field_created, { field: res.fieldName, question: question }))
       if (res.mapping) applyServerMapping(res.mapping)
       loadFields() // the new field is a target now
@@ -1944,11 +2234,11 @@
       renderConstants(mapping.constants)
     } else {
       var have = {}
-      rules.forEach(function (r) {
-        have[r.source + '\u0000' + r.target] = true
+      rules.forEach((r) => {
+        have[`${r.source}\u0000${r.target}`] = true
       })
-      ;(mapping.rules || []).forEach(function (r) {
-        if (have[r.source + '\u0000' + r.target]) return
+      ;(mapping.rules || []).forEach((r) => {
+        if (have[`${r.source}\u0000${r.target}`]) return
         rules.push(ruleModel(r))
       })
       savedJson = JSON.stringify(normalizedSaved())
@@ -1972,7 +2262,7 @@
       w = null
     }
     $('tt-popup-blocked').hidden = true
-    await ttAction('connect', async function () {
+    await ttAction('connect', async () => {
       try {
         var res = await api('POST', 'tiktok/connect', {})
         if (!isHttpUrl(res && res.authUrl)) throw new ApiError(fmt(t.err_http, { status: 200 }), res, 200)
@@ -2022,7 +2312,7 @@
     $('tt-popup-blocked').hidden = true
     say('tt-result', d.ok ? 'ok' : 'error', typeof d.message === 'string' ? d.message : '')
     if (!ttPopup) clearTimeout(ttPollTimer)
-    loadTikTok().then(function () {
+    loadTikTok().then(() => {
       var h = $('tt-grant-h')
       if (h && !$('tt-grant').hidden) h.focus()
     })
@@ -2032,7 +2322,7 @@
     $('tt-connect').addEventListener('click', connectTikTok)
     $('tt-connect').setAttribute('data-fk', 'connect')
     $('tt-refresh').addEventListener('click', loadTikTok)
-    $('tt-open-link').addEventListener('click', function () {
+    $('tt-open-link').addEventListener('click', () => {
       $('tt-popup-blocked').hidden = true
     })
     window.addEventListener('message', onOAuthMessage)

@@ -74,7 +74,11 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
   const track = <T>(fn: () => Promise<T>): Promise<T> => (counts ? counts.track(fn) : fn())
 
   /** Rows moved from `sending` (one count per portal), and portals whose rows came from elsewhere. */
-  function report(fromSending: Array<{ member_id: string }>, to: LeadStatus, unknown: Array<{ member_id: string }>): void {
+  function report(
+    fromSending: Array<{ member_id: string }>,
+    to: LeadStatus,
+    unknown: Array<{ member_id: string }>,
+  ): void {
     if (!counts) return
     for (const [m, n] of perPortal(fromSending)) counts.move(m, 'sending', to, n)
     for (const m of perPortal(unknown).keys()) counts.stale(m)
@@ -84,18 +88,33 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
    * Per-row updates out of `sending` in one transaction (markDuplicate, markFailed): each row first
    * with `status = 'sending'`, and only if that changed nothing, again without it.
    */
-  async function markEach<T extends { id: number }>(items: T[], to: LeadStatus, set: (it: T) => Updateable<LeadTable>): Promise<void> {
+  async function markEach<T extends { id: number }>(
+    items: T[],
+    to: LeadStatus,
+    set: (it: T) => Updateable<LeadTable>,
+  ): Promise<void> {
     await track(async () => {
       const fromSending: Array<{ member_id: string }> = []
       const unknown: Array<{ member_id: string }> = []
       await db.transaction().execute(async (trx) => {
         for (const it of items) {
-          const row = await trx.updateTable('leads').set(set(it)).where('id', '=', it.id).where(isSending).returning('member_id').executeTakeFirst()
+          const row = await trx
+            .updateTable('leads')
+            .set(set(it))
+            .where('id', '=', it.id)
+            .where(isSending)
+            .returning('member_id')
+            .executeTakeFirst()
           if (row) {
             fromSending.push(row)
             continue
           }
-          const other = await trx.updateTable('leads').set(set(it)).where('id', '=', it.id).returning('member_id').executeTakeFirst()
+          const other = await trx
+            .updateTable('leads')
+            .set(set(it))
+            .where('id', '=', it.id)
+            .returning('member_id')
+            .executeTakeFirst()
           if (other) unknown.push(other)
         }
       })
@@ -182,7 +201,10 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
       return outcomes
     } catch (err) {
       // The cause is what callers must see; a rollback that fails too (the transaction is already gone) adds nothing.
-      await trx.rollback().execute().catch(() => undefined)
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => undefined)
       throw err
     }
   }
@@ -192,10 +214,11 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
     pendingInserts = []
     track(async () => {
       const outcomes = await commitGroup(group)
-      if (counts) group.forEach((p, i) => {
-        const o = outcomes[i]!
-        if (o.ok) counts.add(p.memberId, 'received', o.inserted)
-      })
+      if (counts)
+        group.forEach((p, i) => {
+          const o = outcomes[i]!
+          if (o.ok) counts.add(p.memberId, 'received', o.inserted)
+        })
       return outcomes
     }).then(
       (outcomes) =>
@@ -209,7 +232,11 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
   }
 
   /** The claim itself (one transaction); `from` is each claimed row's status before. */
-  async function claimDueIn(memberId: string, limit: number, nowMs: number): Promise<{ rows: Lead[]; from: LeadStatus[] }> {
+  async function claimDueIn(
+    memberId: string,
+    limit: number,
+    nowMs: number,
+  ): Promise<{ rows: Lead[]; from: LeadStatus[] }> {
     return db.transaction().execute(async (trx) => {
       const rows = await trx
         .selectFrom('leads')
@@ -225,9 +252,16 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
       await trx
         .updateTable('leads')
         .set({ status: 'sending', sent_at: nowMs, updated_at: nowMs, attempts: sql`attempts + 1` })
-        .where('id', 'in', rows.map((r) => r.id))
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.id),
+        )
         .execute()
-      return { rows: rows.map((r) => ({ ...r, status: 'sending' as const, sent_at: nowMs, attempts: r.attempts + 1 })), from: rows.map((r) => r.status) }
+      return {
+        rows: rows.map((r) => ({ ...r, status: 'sending' as const, sent_at: nowMs, attempts: r.attempts + 1 })),
+        from: rows.map((r) => r.status),
+      }
     })
   }
 
@@ -239,7 +273,12 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
      * answered only after its own rows are committed, each in its own savepoint so that one
      * failing request does not fail the others. Any number of leads (inserted in chunks).
      */
-    insertMany(memberId: string, leads: IncomingLead[], verify: { scheme: string; valid: boolean }, nowMs = Date.now()): Promise<number> {
+    insertMany(
+      memberId: string,
+      leads: IncomingLead[],
+      verify: { scheme: string; valid: boolean },
+      nowMs = Date.now(),
+    ): Promise<number> {
       if (leads.length === 0) return Promise.resolve(0)
       return new Promise((resolve, reject) => {
         pendingInserts.push({ memberId, leads, verify, nowMs, resolve, reject })
@@ -248,11 +287,21 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
     },
 
     async find(memberId: string, id: number): Promise<Lead | undefined> {
-      return db.selectFrom('leads').selectAll().where('member_id', '=', memberId).where('id', '=', id).executeTakeFirst()
+      return db
+        .selectFrom('leads')
+        .selectAll()
+        .where('member_id', '=', memberId)
+        .where('id', '=', id)
+        .executeTakeFirst()
     },
 
     async findByTikTokId(memberId: string, tiktokLeadId: string): Promise<Lead | undefined> {
-      return db.selectFrom('leads').selectAll().where('member_id', '=', memberId).where('tiktok_lead_id', '=', tiktokLeadId).executeTakeFirst()
+      return db
+        .selectFrom('leads')
+        .selectAll()
+        .where('member_id', '=', memberId)
+        .where('tiktok_lead_id', '=', tiktokLeadId)
+        .executeTakeFirst()
     },
 
     /**
@@ -272,24 +321,49 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
     },
 
     /** One statement for a whole batch: this runs up to twice a second for every portal. */
-    async markDelivered(items: Array<{ id: number; b24LeadId: number; b24ContactId?: number | null }>, nowMs = Date.now(), opts: { entity?: B24Entity } = {}): Promise<void> {
+    async markDelivered(
+      items: Array<{ id: number; b24LeadId: number; b24ContactId?: number | null }>,
+      nowMs = Date.now(),
+      opts: { entity?: B24Entity } = {},
+    ): Promise<void> {
       if (items.length === 0) return
       const write = (its: typeof items) => {
-        const ids = sql.join(its.map((it) => sql`when ${it.id} then ${it.b24LeadId}`), sql` `)
+        const ids = sql.join(
+          its.map((it) => sql`when ${it.id} then ${it.b24LeadId}`),
+          sql` `,
+        )
         // Simple CRM mode: b24_lead_id holds the deal's id, with the contact it is bound to.
-        const contacts = sql.join(its.map((it) => sql`when ${it.id} then ${it.b24ContactId ?? null}`), sql` `)
-        const entity = opts.entity ? { b24_entity: opts.entity, b24_contact_id: sql<number | null>`case id ${contacts} end` } : {}
+        const contacts = sql.join(
+          its.map((it) => sql`when ${it.id} then ${it.b24ContactId ?? null}`),
+          sql` `,
+        )
+        const entity = opts.entity
+          ? { b24_entity: opts.entity, b24_contact_id: sql<number | null>`case id ${contacts} end` }
+          : {}
         return db
           .updateTable('leads')
-          .set({ status: 'delivered', b24_lead_id: sql<number>`case id ${ids} end`, ...entity, last_error: null, done_at: nowMs, updated_at: nowMs })
-          .where('id', 'in', its.map((it) => it.id))
+          .set({
+            status: 'delivered',
+            b24_lead_id: sql<number>`case id ${ids} end`,
+            ...entity,
+            last_error: null,
+            done_at: nowMs,
+            updated_at: nowMs,
+          })
+          .where(
+            'id',
+            'in',
+            its.map((it) => it.id),
+          )
       }
       await track(async () => {
         const done = await write(items).where(isSending).returning(['id', 'member_id']).execute()
         let unknown: Array<{ member_id: string }> = []
         if (done.length < items.length) {
           const seen = new Set(done.map((r) => r.id))
-          unknown = await write(items.filter((it) => !seen.has(it.id))).returning('member_id').execute()
+          unknown = await write(items.filter((it) => !seen.has(it.id)))
+            .returning('member_id')
+            .execute()
         }
         report(done, 'delivered', unknown)
       })
@@ -301,37 +375,77 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
      */
     async setContactIds(items: Array<{ id: number; contactId: number }>): Promise<void> {
       if (items.length === 0) return
-      const ids = sql.join(items.map((it) => sql`when ${it.id} then ${it.contactId}`), sql` `)
-      await db.updateTable('leads').set({ b24_contact_id: sql<number>`case id ${ids} end` }).where('id', 'in', items.map((it) => it.id)).execute()
+      const ids = sql.join(
+        items.map((it) => sql`when ${it.id} then ${it.contactId}`),
+        sql` `,
+      )
+      await db
+        .updateTable('leads')
+        .set({ b24_contact_id: sql<number>`case id ${ids} end` })
+        .where(
+          'id',
+          'in',
+          items.map((it) => it.id),
+        )
+        .execute()
     },
 
-    async markDuplicate(items: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }>, nowMs = Date.now()): Promise<void> {
+    async markDuplicate(
+      items: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }>,
+      nowMs = Date.now(),
+    ): Promise<void> {
       if (items.length === 0) return
-      await markEach(items, 'duplicate', (it) => ({ status: 'duplicate', b24_lead_id: it.b24LeadId, duplicate_of: it.duplicateOf, last_error: null, done_at: nowMs, updated_at: nowMs }))
+      await markEach(items, 'duplicate', (it) => ({
+        status: 'duplicate',
+        b24_lead_id: it.b24LeadId,
+        duplicate_of: it.duplicateOf,
+        last_error: null,
+        done_at: nowMs,
+        updated_at: nowMs,
+      }))
     },
 
     async markFailed(items: Array<{ id: number; error: string }>, nowMs = Date.now()): Promise<void> {
       if (items.length === 0) return
-      await markEach(items, 'failed', (it) => ({ status: 'failed', last_error: it.error, done_at: nowMs, updated_at: nowMs }))
+      await markEach(items, 'failed', (it) => ({
+        status: 'failed',
+        last_error: it.error,
+        done_at: nowMs,
+        updated_at: nowMs,
+      }))
     },
 
     /**
      * Back to the queue after a transient failure, due again at `nextAttemptAt`. `notAttempted`:
      * Bitrix24 refused to run it at all (its operating limit), so the claim does not count as an attempt.
      */
-    async requeue(ids: number[], nextAttemptAt: number, error: string | null, nowMs = Date.now(), opts: { notAttempted?: boolean } = {}): Promise<void> {
+    async requeue(
+      ids: number[],
+      nextAttemptAt: number,
+      error: string | null,
+      nowMs = Date.now(),
+      opts: { notAttempted?: boolean } = {},
+    ): Promise<void> {
       if (ids.length === 0) return
       const write = (these: number[]) =>
         db
           .updateTable('leads')
-          .set({ status: 'queued', next_attempt_at: nextAttemptAt, last_error: error, updated_at: nowMs, ...(opts.notAttempted ? { attempts: sql<number>`max(attempts - 1, 0)` } : {}) })
+          .set({
+            status: 'queued',
+            next_attempt_at: nextAttemptAt,
+            last_error: error,
+            updated_at: nowMs,
+            ...(opts.notAttempted ? { attempts: sql<number>`max(attempts - 1, 0)` } : {}),
+          })
           .where('id', 'in', these)
       await track(async () => {
         const done = await write(ids).where(isSending).returning(['id', 'member_id']).execute()
         let unknown: Array<{ member_id: string }> = []
         if (done.length < ids.length) {
           const seen = new Set(done.map((r) => r.id))
-          unknown = await write(ids.filter((id) => !seen.has(id))).returning('member_id').execute()
+          unknown = await write(ids.filter((id) => !seen.has(id)))
+            .returning('member_id')
+            .execute()
         }
         report(done, 'queued', unknown)
       })
@@ -349,7 +463,14 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
     },
 
     async listSending(memberId: string, limit: number): Promise<Lead[]> {
-      return db.selectFrom('leads').selectAll().where('member_id', '=', memberId).where(isSending).orderBy('id').limit(limit).execute()
+      return db
+        .selectFrom('leads')
+        .selectAll()
+        .where('member_id', '=', memberId)
+        .where(isSending)
+        .orderBy('id')
+        .limit(limit)
+        .execute()
     },
 
     /** Portals with work: pending or in-flight leads. */
@@ -366,7 +487,12 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
     /** Still `sending`, but the outcome is unknown: note why, and restart the reconciliation clock. */
     async requeueUnknown(ids: number[], error: string, nowMs = Date.now()): Promise<void> {
       if (ids.length === 0) return
-      await db.updateTable('leads').set({ last_error: error, updated_at: nowMs }).where('id', 'in', ids).where('status', '=', 'sending').execute()
+      await db
+        .updateTable('leads')
+        .set({ last_error: error, updated_at: nowMs })
+        .where('id', 'in', ids)
+        .where('status', '=', 'sending')
+        .execute()
     },
 
     /** A person asked to send failed leads again (all of the portal's, or the given ids). */
@@ -408,7 +534,10 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
       return rows.map((r) => ({ ...r, n: Number(r.n) }))
     },
 
-    async latest(memberId: string, opts: { status?: LeadStatus | undefined; limit: number; beforeId?: number | undefined }): Promise<Lead[]> {
+    async latest(
+      memberId: string,
+      opts: { status?: LeadStatus | undefined; limit: number; beforeId?: number | undefined },
+    ): Promise<Lead[]> {
       let q = db.selectFrom('leads').selectAll().where('member_id', '=', memberId)
       if (opts.status) q = q.where('status', '=', opts.status)
       if (opts.beforeId) q = q.where('id', '<', opts.beforeId)
@@ -416,8 +545,15 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
     },
 
     /** Per UTC day since `sinceMs`: leads received, and leads finished per status with their delivery times. */
-    async dailyStats(memberId: string, sinceMs: number): Promise<{ received: Array<{ day: string; n: number }>; done: Array<{ day: string; status: LeadStatus; n: number }> }> {
-      const day = (col: 'received_at' | 'done_at') => sql<string>`strftime('%Y-%m-%d', ${sql.ref(col)} / 1000, 'unixepoch')`
+    async dailyStats(
+      memberId: string,
+      sinceMs: number,
+    ): Promise<{
+      received: Array<{ day: string; n: number }>
+      done: Array<{ day: string; status: LeadStatus; n: number }>
+    }> {
+      const day = (col: 'received_at' | 'done_at') =>
+        sql<string>`strftime('%Y-%m-%d', ${sql.ref(col)} / 1000, 'unixepoch')`
       const received = await db
         .selectFrom('leads')
         .select([day('received_at').as('day'), (eb) => eb.fn.countAll<number>().as('n')])
@@ -433,7 +569,10 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
         .where('status', 'in', ['delivered', 'duplicate', 'failed'])
         .groupBy(['day', 'status'])
         .execute()
-      return { received: received.map((r) => ({ day: r.day, n: Number(r.n) })), done: done.map((r) => ({ ...r, n: Number(r.n) })) }
+      return {
+        received: received.map((r) => ({ day: r.day, n: Number(r.n) })),
+        done: done.map((r) => ({ ...r, n: Number(r.n) })),
+      }
     },
 
     /** Median received→delivered time (ms) of leads delivered in [fromMs, toMs). */
@@ -495,7 +634,12 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
      * The stage a Bitrix24 lead (or deal) is at now, on every TikTok lead delivered to it (a
      * duplicate points at the same one). One statement per stage read.
      */
-    async setStages(memberId: string, entity: B24Entity, stages: Array<{ b24Id: number; stageId: string; semantic: StageSemantic | null }>, nowMs = Date.now()): Promise<void> {
+    async setStages(
+      memberId: string,
+      entity: B24Entity,
+      stages: Array<{ b24Id: number; stageId: string; semantic: StageSemantic | null }>,
+      nowMs = Date.now(),
+    ): Promise<void> {
       if (stages.length === 0) return
       await db.transaction().execute(async (trx) => {
         for (const st of stages) {

@@ -88,13 +88,29 @@ export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?:
      * Insert or refresh a portal with verified tokens. An install (`awaitAppToken`) forgets the old
      * application_token so the coming ONAPPINSTALL may set the new one; a re-authorisation keeps it.
      */
-    async upsertInstalled(p: Omit<NewPortal, 'installed_at' | 'updated_at' | 'state' | 'state_reason' | 'uninstalled_at' | 'application_token'>, awaitAppToken: boolean): Promise<Portal> {
+    async upsertInstalled(
+      p: Omit<
+        NewPortal,
+        'installed_at' | 'updated_at' | 'state' | 'state_reason' | 'uninstalled_at' | 'application_token'
+      >,
+      awaitAppToken: boolean,
+    ): Promise<Portal> {
       const now = nowIso()
       const access_token = seal(p.access_token)
       const refresh_token = seal(p.refresh_token)
       await db
         .insertInto('portals')
-        .values({ ...p, access_token, refresh_token, installed_at: now, updated_at: now, state: 'active', state_reason: null, uninstalled_at: null, application_token: null })
+        .values({
+          ...p,
+          access_token,
+          refresh_token,
+          installed_at: now,
+          updated_at: now,
+          state: 'active',
+          state_reason: null,
+          uninstalled_at: null,
+          application_token: null,
+        })
         .onConflict((oc) =>
           oc.column('member_id').doUpdateSet({
             domain: p.domain,
@@ -119,7 +135,11 @@ export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?:
     },
 
     async setApplicationToken(memberId: string, token: string): Promise<void> {
-      await db.updateTable('portals').set({ application_token: box.seal(token), updated_at: nowIso() }).where('member_id', '=', memberId).execute()
+      await db
+        .updateTable('portals')
+        .set({ application_token: box.seal(token), updated_at: nowIso() })
+        .where('member_id', '=', memberId)
+        .execute()
     },
 
     /**
@@ -127,7 +147,15 @@ export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?:
      * application_token came with (null: none stored yet; undefined: unchanged).
      */
     async setAppVersion(memberId: string, version: string, tokenVersion: string | null | undefined): Promise<void> {
-      await db.updateTable('portals').set({ app_version: version, ...(tokenVersion !== undefined ? { app_token_version: tokenVersion } : {}), updated_at: nowIso() }).where('member_id', '=', memberId).execute()
+      await db
+        .updateTable('portals')
+        .set({
+          app_version: version,
+          ...(tokenVersion !== undefined ? { app_token_version: tokenVersion } : {}),
+          updated_at: nowIso(),
+        })
+        .where('member_id', '=', memberId)
+        .execute()
     },
 
     /**
@@ -149,7 +177,8 @@ export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?:
      */
     async saveRefreshedTokens(memberId: string, spentRefreshToken: string, t: TokenSet): Promise<boolean> {
       const row = await findSealed(memberId)
-      if (!row?.refresh_token || row.state === 'uninstalled' || open(row.refresh_token) !== spentRefreshToken) return false
+      if (!row?.refresh_token || row.state === 'uninstalled' || open(row.refresh_token) !== spentRefreshToken)
+        return false
       const res = await db
         .updateTable('portals')
         .set({
@@ -171,11 +200,19 @@ export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?:
 
     /** The portal's CRM mode (crm.settings.mode.get: 1 classic, 2 simple) and when it was asked (unix ms). */
     async setCrmMode(memberId: string, mode: 1 | 2, checkedAt: number): Promise<void> {
-      await db.updateTable('portals').set({ crm_mode: mode, crm_mode_checked_at: checkedAt }).where('member_id', '=', memberId).execute()
+      await db
+        .updateTable('portals')
+        .set({ crm_mode: mode, crm_mode_checked_at: checkedAt })
+        .where('member_id', '=', memberId)
+        .execute()
     },
 
     async setState(memberId: string, state: PortalState, reason: string | null): Promise<void> {
-      await db.updateTable('portals').set({ state, state_reason: reason, updated_at: nowIso() }).where('member_id', '=', memberId).execute()
+      await db
+        .updateTable('portals')
+        .set({ state, state_reason: reason, updated_at: nowIso() })
+        .where('member_id', '=', memberId)
+        .execute()
     },
 
     /** Uninstall without CLEAN: tokens are gone (they no longer work), the portal's data stays. */
@@ -183,7 +220,16 @@ export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?:
       const now = nowIso()
       await db
         .updateTable('portals')
-        .set({ state: 'uninstalled', state_reason: 'The app was uninstalled from the portal', access_token: null, refresh_token: null, expires_at: 0, application_token: null, uninstalled_at: now, updated_at: now })
+        .set({
+          state: 'uninstalled',
+          state_reason: 'The app was uninstalled from the portal',
+          access_token: null,
+          refresh_token: null,
+          expires_at: 0,
+          application_token: null,
+          uninstalled_at: now,
+          updated_at: now,
+        })
         .where('member_id', '=', memberId)
         .execute()
     },
@@ -195,7 +241,10 @@ export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?:
     },
 
     async recordEvent(memberId: string, event: string, payload: unknown): Promise<void> {
-      await db.insertInto('portal_events').values({ member_id: memberId, event, payload: JSON.stringify(payload), received_at: nowIso() }).execute()
+      await db
+        .insertInto('portal_events')
+        .values({ member_id: memberId, event, payload: JSON.stringify(payload), received_at: nowIso() })
+        .execute()
     },
   }
 }

@@ -48,7 +48,9 @@ export function createRetentionRepository(db: DB) {
     async purgeEvents(memberId: string, beforeIso: string, limit: number): Promise<number> {
       const res = await sql`
         delete from portal_events
-        where id in (select id from portal_events where member_id = ${memberId} order by id limit ${limit}) and received_at < ${beforeIso}`.execute(db)
+        where id in (select id from portal_events where member_id = ${memberId} order by id limit ${limit}) and received_at < ${beforeIso}`.execute(
+        db,
+      )
       return Number(res.numAffectedRows ?? 0)
     },
   }

@@ -9,7 +9,10 @@ export const newSecret = () => randomBytes(32).toString('base64url')
 
 export type SettingsRepository = ReturnType<typeof createSettingsRepository>
 
-export type SettingsPatch = Pick<PortalSettingsUpdate, 'verify_mode' | 'rate_per_s' | 'dedup_policy' | 'default_country' | 'mapping_json' | 'retention_days' | 'name_order'>
+export type SettingsPatch = Pick<
+  PortalSettingsUpdate,
+  'verify_mode' | 'rate_per_s' | 'dedup_policy' | 'default_country' | 'mapping_json' | 'retention_days' | 'name_order'
+>
 
 const SEALED = /^v1\./
 
@@ -21,23 +24,35 @@ const SEALED = /^v1\./
 export function createSettingsRepository(db: DB, box: SecretBox) {
   const open = (v: string): string => (SEALED.test(v) ? box.open(v) : v)
   const opened = (row: PortalSettings | undefined): PortalSettings | undefined =>
-    row && { ...row, signing_secret: open(row.signing_secret), previous_secret: row.previous_secret === null ? null : open(row.previous_secret) }
+    row && {
+      ...row,
+      signing_secret: open(row.signing_secret),
+      previous_secret: row.previous_secret === null ? null : open(row.previous_secret),
+    }
 
   const repo = {
     async find(memberId: string): Promise<PortalSettings | undefined> {
-      return opened(await db.selectFrom('portal_settings').selectAll().where('member_id', '=', memberId).executeTakeFirst())
+      return opened(
+        await db.selectFrom('portal_settings').selectAll().where('member_id', '=', memberId).executeTakeFirst(),
+      )
     },
 
     /** At start: seal secrets written before sealing existed, and re-seal those of an old key. */
     async sealAll(): Promise<number> {
-      const rows = await db.selectFrom('portal_settings').select(['member_id', 'signing_secret', 'previous_secret']).execute()
+      const rows = await db
+        .selectFrom('portal_settings')
+        .select(['member_id', 'signing_secret', 'previous_secret'])
+        .execute()
       let n = 0
       for (const r of rows) {
         const stale = (v: string | null) => v !== null && (!SEALED.test(v) || box.isStale(v))
         if (!stale(r.signing_secret) && !stale(r.previous_secret)) continue
         await db
           .updateTable('portal_settings')
-          .set({ signing_secret: box.seal(open(r.signing_secret)), previous_secret: r.previous_secret === null ? null : box.seal(open(r.previous_secret)) })
+          .set({
+            signing_secret: box.seal(open(r.signing_secret)),
+            previous_secret: r.previous_secret === null ? null : box.seal(open(r.previous_secret)),
+          })
           .where('member_id', '=', r.member_id)
           .execute()
         n += 1
@@ -51,7 +66,12 @@ export function createSettingsRepository(db: DB, box: SecretBox) {
         await db
           .selectFrom('portal_settings')
           .selectAll()
-          .where((eb) => eb.or([eb('webhook_key', '=', key), eb.and([eb('previous_webhook_key', '=', key), eb('previous_webhook_key_until', '>', nowMs)])]))
+          .where((eb) =>
+            eb.or([
+              eb('webhook_key', '=', key),
+              eb.and([eb('previous_webhook_key', '=', key), eb('previous_webhook_key_until', '>', nowMs)]),
+            ]),
+          )
           .executeTakeFirst(),
       )
     },
@@ -63,14 +83,23 @@ export function createSettingsRepository(db: DB, box: SecretBox) {
       if (existing) return existing
       await db
         .insertInto('portal_settings')
-        .values({ member_id: memberId, webhook_key: newSecret(), signing_secret: box.seal(newSecret()), updated_at: nowIso() })
+        .values({
+          member_id: memberId,
+          webhook_key: newSecret(),
+          signing_secret: box.seal(newSecret()),
+          updated_at: nowIso(),
+        })
         .onConflict((oc) => oc.column('member_id').doNothing())
         .execute()
       return (await repo.find(memberId))!
     },
 
     async update(memberId: string, patch: SettingsPatch): Promise<void> {
-      await db.updateTable('portal_settings').set({ ...patch, updated_at: nowIso() }).where('member_id', '=', memberId).execute()
+      await db
+        .updateTable('portal_settings')
+        .set({ ...patch, updated_at: nowIso() })
+        .where('member_id', '=', memberId)
+        .execute()
     },
 
     /** New secret now; the old one keeps verifying for `graceMs` so TikTok-side changes need not be instant. */
@@ -78,7 +107,12 @@ export function createSettingsRepository(db: DB, box: SecretBox) {
       const current = await repo.ensure(memberId)
       await db
         .updateTable('portal_settings')
-        .set({ signing_secret: box.seal(newSecret()), previous_secret: box.seal(current.signing_secret), previous_secret_until: nowMs + graceMs, updated_at: nowIso() })
+        .set({
+          signing_secret: box.seal(newSecret()),
+          previous_secret: box.seal(current.signing_secret),
+          previous_secret_until: nowMs + graceMs,
+          updated_at: nowIso(),
+        })
         .where('member_id', '=', memberId)
         .execute()
       return (await repo.find(memberId))!
@@ -89,7 +123,12 @@ export function createSettingsRepository(db: DB, box: SecretBox) {
       const current = await repo.ensure(memberId)
       await db
         .updateTable('portal_settings')
-        .set({ webhook_key: newSecret(), previous_webhook_key: current.webhook_key, previous_webhook_key_until: nowMs + graceMs, updated_at: nowIso() })
+        .set({
+          webhook_key: newSecret(),
+          previous_webhook_key: current.webhook_key,
+          previous_webhook_key_until: nowMs + graceMs,
+          updated_at: nowIso(),
+        })
         .where('member_id', '=', memberId)
         .execute()
       return (await repo.find(memberId))!
@@ -97,11 +136,19 @@ export function createSettingsRepository(db: DB, box: SecretBox) {
 
     /** The install POST opens a short window in which the first ONAPPINSTALL may bring the application_token. */
     async openInstallWindow(memberId: string, untilMs: number): Promise<void> {
-      await db.updateTable('portal_settings').set({ install_event_until: untilMs }).where('member_id', '=', memberId).execute()
+      await db
+        .updateTable('portal_settings')
+        .set({ install_event_until: untilMs })
+        .where('member_id', '=', memberId)
+        .execute()
     },
 
     async closeInstallWindow(memberId: string): Promise<void> {
-      await db.updateTable('portal_settings').set({ install_event_until: null }).where('member_id', '=', memberId).execute()
+      await db
+        .updateTable('portal_settings')
+        .set({ install_event_until: null })
+        .where('member_id', '=', memberId)
+        .execute()
     },
 
     async recordVerification(memberId: string, scheme: string, detail: string): Promise<void> {
@@ -117,5 +164,7 @@ export function createSettingsRepository(db: DB, box: SecretBox) {
 
 /** Secrets that verify right now: the current one, then the previous one inside its grace period. */
 export function activeSecrets(s: PortalSettings, nowMs = Date.now()): string[] {
-  return s.previous_secret && (s.previous_secret_until ?? 0) > nowMs ? [s.signing_secret, s.previous_secret] : [s.signing_secret]
+  return s.previous_secret && (s.previous_secret_until ?? 0) > nowMs
+    ? [s.signing_secret, s.previous_secret]
+    : [s.signing_secret]
 }

@@ -1,6 +1,13 @@
 import type { Insertable, Updateable } from 'kysely'
 import type { DB } from '../database.js'
-import type { TikTokConnection, TikTokConnectionTable, TikTokForm, TikTokFormTable, TikTokGrant, TikTokOAuthStateTable } from '../schema.js'
+import type {
+  TikTokConnection,
+  TikTokConnectionTable,
+  TikTokForm,
+  TikTokFormTable,
+  TikTokGrant,
+  TikTokOAuthStateTable,
+} from '../schema.js'
 
 export type TikTokRepository = ReturnType<typeof createTikTokRepository>
 
@@ -33,7 +40,12 @@ export function createTikTokRepository(db: DB) {
     },
 
     async findGrant(memberId: string, nowMs: number): Promise<TikTokGrant | undefined> {
-      return db.selectFrom('tiktok_grants').selectAll().where('member_id', '=', memberId).where('expires_at', '>', nowMs).executeTakeFirst()
+      return db
+        .selectFrom('tiktok_grants')
+        .selectAll()
+        .where('member_id', '=', memberId)
+        .where('expires_at', '>', nowMs)
+        .executeTakeFirst()
     },
 
     async deleteGrant(memberId: string, id: string): Promise<void> {
@@ -41,17 +53,30 @@ export function createTikTokRepository(db: DB) {
     },
 
     async findConnection(advertiserId: string): Promise<TikTokConnection | undefined> {
-      return db.selectFrom('tiktok_connections').selectAll().where('advertiser_id', '=', advertiserId).executeTakeFirst()
+      return db
+        .selectFrom('tiktok_connections')
+        .selectAll()
+        .where('advertiser_id', '=', advertiserId)
+        .executeTakeFirst()
     },
 
     /** Which portal holds these ad accounts (to tell an agency where an account is connected). */
     async ownersOf(advertiserIds: string[]): Promise<Array<{ advertiser_id: string; member_id: string }>> {
       if (advertiserIds.length === 0) return []
-      return db.selectFrom('tiktok_connections').select(['advertiser_id', 'member_id']).where('advertiser_id', 'in', advertiserIds).execute()
+      return db
+        .selectFrom('tiktok_connections')
+        .select(['advertiser_id', 'member_id'])
+        .where('advertiser_id', 'in', advertiserIds)
+        .execute()
     },
 
     async listConnections(memberId: string): Promise<TikTokConnection[]> {
-      return db.selectFrom('tiktok_connections').selectAll().where('member_id', '=', memberId).orderBy('connected_at').execute()
+      return db
+        .selectFrom('tiktok_connections')
+        .selectAll()
+        .where('member_id', '=', memberId)
+        .orderBy('connected_at')
+        .execute()
     },
 
     async allConnections(): Promise<TikTokConnection[]> {
@@ -60,7 +85,11 @@ export function createTikTokRepository(db: DB) {
 
     /** Insert a connection; false when the ad account is already connected (to any portal). */
     async insertConnection(row: Insertable<TikTokConnectionTable>): Promise<boolean> {
-      const res = await db.insertInto('tiktok_connections').values(row).onConflict((oc) => oc.column('advertiser_id').doNothing()).executeTakeFirst()
+      const res = await db
+        .insertInto('tiktok_connections')
+        .values(row)
+        .onConflict((oc) => oc.column('advertiser_id').doNothing())
+        .executeTakeFirst()
       return Number(res.numInsertedOrUpdatedRows ?? 0) === 1
     },
 
@@ -74,9 +103,17 @@ export function createTikTokRepository(db: DB) {
      */
     async forgetConnection(advertiserId: string, nowMs: number): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        const conn = await trx.selectFrom('tiktok_connections').select('subscription_id').where('advertiser_id', '=', advertiserId).executeTakeFirst()
+        const conn = await trx
+          .selectFrom('tiktok_connections')
+          .select('subscription_id')
+          .where('advertiser_id', '=', advertiserId)
+          .executeTakeFirst()
         if (!conn) return
-        const forms = await trx.selectFrom('tiktok_forms').select('subscription_id').where('advertiser_id', '=', advertiserId).execute()
+        const forms = await trx
+          .selectFrom('tiktok_forms')
+          .select('subscription_id')
+          .where('advertiser_id', '=', advertiserId)
+          .execute()
         const ids = [conn.subscription_id, ...forms.map((f) => f.subscription_id)].filter((s): s is string => !!s)
         if (ids.length) {
           await trx
@@ -96,7 +133,12 @@ export function createTikTokRepository(db: DB) {
     },
 
     async listForms(advertiserId: string): Promise<TikTokForm[]> {
-      return db.selectFrom('tiktok_forms').selectAll().where('advertiser_id', '=', advertiserId).orderBy('title').execute()
+      return db
+        .selectFrom('tiktok_forms')
+        .selectAll()
+        .where('advertiser_id', '=', advertiserId)
+        .orderBy('title')
+        .execute()
     },
 
     async formsOfPortal(memberId: string): Promise<TikTokForm[]> {
@@ -104,7 +146,12 @@ export function createTikTokRepository(db: DB) {
     },
 
     async findForm(advertiserId: string, pageId: string): Promise<TikTokForm | undefined> {
-      return db.selectFrom('tiktok_forms').selectAll().where('advertiser_id', '=', advertiserId).where('page_id', '=', pageId).executeTakeFirst()
+      return db
+        .selectFrom('tiktok_forms')
+        .selectAll()
+        .where('advertiser_id', '=', advertiserId)
+        .where('page_id', '=', pageId)
+        .executeTakeFirst()
     },
 
     /** A form seen in TikTok's list: new ones are inserted; known ones get their title and status. */
@@ -112,16 +159,29 @@ export function createTikTokRepository(db: DB) {
       await db
         .insertInto('tiktok_forms')
         .values(row)
-        .onConflict((oc) => oc.columns(['advertiser_id', 'page_id']).doUpdateSet({ title: row.title, status: row.status, updated_at: row.updated_at }))
+        .onConflict((oc) =>
+          oc
+            .columns(['advertiser_id', 'page_id'])
+            .doUpdateSet({ title: row.title, status: row.status, updated_at: row.updated_at }),
+        )
         .execute()
     },
 
     async updateForm(advertiserId: string, pageId: string, patch: Updateable<TikTokFormTable>): Promise<void> {
-      await db.updateTable('tiktok_forms').set(patch).where('advertiser_id', '=', advertiserId).where('page_id', '=', pageId).execute()
+      await db
+        .updateTable('tiktok_forms')
+        .set(patch)
+        .where('advertiser_id', '=', advertiserId)
+        .where('page_id', '=', pageId)
+        .execute()
     },
 
     async deleteForm(advertiserId: string, pageId: string): Promise<void> {
-      await db.deleteFrom('tiktok_forms').where('advertiser_id', '=', advertiserId).where('page_id', '=', pageId).execute()
+      await db
+        .deleteFrom('tiktok_forms')
+        .where('advertiser_id', '=', advertiserId)
+        .where('page_id', '=', pageId)
+        .execute()
     },
 
     async enqueueUnsubscribe(subscriptionIds: Array<string | null>, nowMs: number): Promise<void> {
@@ -135,11 +195,20 @@ export function createTikTokRepository(db: DB) {
     },
 
     async dueUnsubscribes(nowMs: number, limit = 50): Promise<Array<{ subscription_id: string; attempts: number }>> {
-      return db.selectFrom('tiktok_unsubscribe_outbox').select(['subscription_id', 'attempts']).where('next_attempt_at', '<=', nowMs).orderBy('next_attempt_at').limit(limit).execute()
+      return db
+        .selectFrom('tiktok_unsubscribe_outbox')
+        .select(['subscription_id', 'attempts'])
+        .where('next_attempt_at', '<=', nowMs)
+        .orderBy('next_attempt_at')
+        .limit(limit)
+        .execute()
     },
 
     async pendingUnsubscribes(): Promise<number> {
-      const r = await db.selectFrom('tiktok_unsubscribe_outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst()
+      const r = await db
+        .selectFrom('tiktok_unsubscribe_outbox')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst()
       return Number(r?.n ?? 0)
     },
 

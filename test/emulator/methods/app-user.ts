@@ -84,7 +84,8 @@ function userGet(ctx: CallContext): MethodResult {
   const filter: Record<string, unknown> = isPlainObject(nested) ? { ...nested } : {}
   for (const [key, value] of Object.entries(ctx.params)) {
     // auth_connector is a request parameter of every call (offline events' source key), not a filter.
-    if (!['filter', 'FILTER', 'sort', 'order', 'start', 'select', 'ADMIN_MODE', 'auth', 'auth_connector'].includes(key)) filter[key] = value
+    if (!['filter', 'FILTER', 'sort', 'order', 'start', 'select', 'ADMIN_MODE', 'auth', 'auth_connector'].includes(key))
+      filter[key] = value
   }
   if (filter['ACTIVE'] !== undefined) {
     filter['ACTIVE'] = ['true', '1', 'Y', true, 1].includes(filter['ACTIVE'] as string) ? 'true' : 'false'
@@ -101,7 +102,10 @@ function userGet(ctx: CallContext): MethodResult {
 export const appUserMethods: MethodTable = {
   'app.info': { scope: null, handler: (ctx) => ({ result: appInfo(ctx.portal, ctx.env.clientId) }) },
   scope: { scope: null, handler: (ctx) => ({ result: [...ctx.scopes].filter((s) => s !== 'basic') }) },
-  'server.time': { scope: null, handler: (ctx) => ({ result: new Date(ctx.env.now()).toISOString().replace(/\.\d{3}Z$/, '+00:00') }) },
+  'server.time': {
+    scope: null,
+    handler: (ctx) => ({ result: new Date(ctx.env.now()).toISOString().replace(/\.\d{3}Z$/, '+00:00') }),
+  },
   profile: { scope: null, handler: profile },
   'user.current': { scope: ['user', 'user_brief', 'user_basic'], handler: userCurrent },
   'user.get': { scope: ['user', 'user_brief', 'user_basic'], handler: userGet },

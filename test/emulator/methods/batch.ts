@@ -27,7 +27,11 @@ type Lane = 'result' | 'result_error' | 'result_total' | 'result_next' | 'result
 
 const REFERENCE = /\$(result_error|result_total|result_next|result_time|result)((?:\[[^\]]*\])+)/g
 
-function lookup(lanes: Record<Lane, Map<string, unknown>>, lane: Lane, path: string): { found: boolean; value: unknown } {
+function lookup(
+  lanes: Record<Lane, Map<string, unknown>>,
+  lane: Lane,
+  path: string,
+): { found: boolean; value: unknown } {
   const segments = [...path.matchAll(/\[([^\]]*)\]/g)].map((m) => m[1] ?? '')
   const [head, ...rest] = segments
   if (head === undefined || !lanes[lane].has(head)) return { found: false, value: undefined }

@@ -74,13 +74,15 @@ export const dealSpec: EntitySpec = {
     return record
   },
   finalize(record, ctx) {
-    if (typeof record['TITLE'] !== 'string' || record['TITLE'].trim() === '') record['TITLE'] = `Deal #${String(record['ID'])}`
+    if (typeof record['TITLE'] !== 'string' || record['TITLE'].trim() === '')
+      record['TITLE'] = `Deal #${String(record['ID'])}`
     const stage = ctx.portal.statusesOf('DEAL_STAGE').find((s) => s.STATUS_ID === record['STAGE_ID'])
     const semantics = stage?.EXTRA?.SEMANTICS
     record['STAGE_SEMANTIC_ID'] = semantics === 'success' ? 'S' : semantics === 'failure' ? 'F' : 'P'
     record['CLOSED'] = semantics === 'success' || semantics === 'failure' ? 'Y' : 'N'
     const contacts = record['CONTACT_IDS']
-    if (record['CONTACT_ID'] === null && Array.isArray(contacts) && contacts.length > 0) record['CONTACT_ID'] = String(contacts[0])
+    if (record['CONTACT_ID'] === null && Array.isArray(contacts) && contacts.length > 0)
+      record['CONTACT_ID'] = String(contacts[0])
   },
 }
 

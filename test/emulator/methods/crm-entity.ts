@@ -334,7 +334,13 @@ export function addEntity(spec: EntitySpec, ctx: CallContext): MethodResult {
   spec.store(ctx.portal).set(id, record)
   spec.afterAdd?.(record, ctx)
   ctx.env.emitEvent(ctx.portal, `${spec.eventPrefix}ADD`, { FIELDS: { ID: id } }, ctx.userId)
-  recordOfflineEvent(ctx.portal, ctx.env.now(), `${spec.eventPrefix}ADD`, { FIELDS: { ID: id } }, callConnector(ctx.params))
+  recordOfflineEvent(
+    ctx.portal,
+    ctx.env.now(),
+    `${spec.eventPrefix}ADD`,
+    { FIELDS: { ID: id } },
+    callConnector(ctx.params),
+  )
   return { result: id }
 }
 
@@ -362,7 +368,13 @@ export function updateEntity(spec: EntitySpec, ctx: CallContext): MethodResult {
   record['DATE_MODIFY'] = isoDate(ctx.env.now())
   spec.finalize(record, ctx, 'update')
   ctx.env.emitEvent(ctx.portal, `${spec.eventPrefix}UPDATE`, { FIELDS: { ID: id } }, ctx.userId)
-  recordOfflineEvent(ctx.portal, ctx.env.now(), `${spec.eventPrefix}UPDATE`, { FIELDS: { ID: id } }, callConnector(ctx.params))
+  recordOfflineEvent(
+    ctx.portal,
+    ctx.env.now(),
+    `${spec.eventPrefix}UPDATE`,
+    { FIELDS: { ID: id } },
+    callConnector(ctx.params),
+  )
   return { result: true }
 }
 
@@ -371,7 +383,13 @@ export function deleteEntity(spec: EntitySpec, ctx: CallContext): MethodResult {
   getRecord(spec, ctx, id)
   spec.store(ctx.portal).delete(id)
   ctx.env.emitEvent(ctx.portal, `${spec.eventPrefix}DELETE`, { FIELDS: { ID: id } }, ctx.userId)
-  recordOfflineEvent(ctx.portal, ctx.env.now(), `${spec.eventPrefix}DELETE`, { FIELDS: { ID: id } }, callConnector(ctx.params))
+  recordOfflineEvent(
+    ctx.portal,
+    ctx.env.now(),
+    `${spec.eventPrefix}DELETE`,
+    { FIELDS: { ID: id } },
+    callConnector(ctx.params),
+  )
   return { result: true }
 }
 
@@ -396,7 +414,11 @@ function fieldValues(record: Record<string, unknown>, field: string): unknown[] 
 }
 
 function likeToRegExp(pattern: string): RegExp {
-  const escaped = pattern.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.')
+  const escaped = pattern
+    .toLowerCase()
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/%/g, '.*')
+    .replace(/_/g, '.')
   return new RegExp(`^${escaped}$`)
 }
 
@@ -458,7 +480,11 @@ export function matchesFilter(record: Record<string, unknown>, filter: PhpMap): 
   return true
 }
 
-function selectFields(spec: EntitySpec, ctx: CallContext, select: unknown): (record: Record<string, unknown>) => Record<string, unknown> {
+function selectFields(
+  spec: EntitySpec,
+  ctx: CallContext,
+  select: unknown,
+): (record: Record<string, unknown>) => Record<string, unknown> {
   const requested = (phpValues(select) ?? []).map((s) => scalarString(s) ?? '').filter((s) => s !== '')
   const standard = spec.fields.filter((f) => f.type !== 'crm_multifield' && !f.multiple).map((f) => f.name)
   const names = new Set<string>(['ID'])

@@ -101,7 +101,9 @@ function itemList(ctx: CallContext): MethodResult {
   const params: PhpMap = {
     filter: filterToUpper(param(ctx.params, 'filter')),
     select: ['ID'],
-    ...(isPlainObject(order) ? { order: Object.fromEntries(Object.entries(order).map(([k, v]) => [upperOf(k), v])) } : {}),
+    ...(isPlainObject(order)
+      ? { order: Object.fromEntries(Object.entries(order).map(([k, v]) => [upperOf(k), v])) }
+      : {}),
     ...(param(ctx.params, 'start') !== undefined ? { start: param(ctx.params, 'start') } : {}),
   }
   const listed = listEntities(spec, { ...ctx, params })
@@ -123,7 +125,16 @@ function itemFields(ctx: CallContext): MethodResult {
     fields[camelOf(name)] = { ...def, upperName: name }
   }
   if (spec.typeName === 'CONTACT') {
-    fields['fm'] = { type: 'crm_multifield', isRequired: false, isReadOnly: false, isImmutable: false, isMultiple: true, isDynamic: false, title: 'Multifields', upperName: 'FM' }
+    fields['fm'] = {
+      type: 'crm_multifield',
+      isRequired: false,
+      isReadOnly: false,
+      isImmutable: false,
+      isMultiple: true,
+      isDynamic: false,
+      title: 'Multifields',
+      upperName: 'FM',
+    }
   }
   return { result: { fields } }
 }

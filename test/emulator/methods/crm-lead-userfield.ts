@@ -67,11 +67,13 @@ function draftFrom(ctx: CallContext, fields: PhpMap): UserFieldDraft {
   if (missing.length > 0) throw restErrors.crm(missing.join('\n'))
 
   const name = fullFieldName(code)
-  if (name.length > MAX_FIELD_NAME) throw restErrors.core(`Field name is too long (more than ${MAX_FIELD_NAME} characters).`)
+  if (name.length > MAX_FIELD_NAME)
+    throw restErrors.core(`Field name is too long (more than ${MAX_FIELD_NAME} characters).`)
   if (!/^[A-Z0-9_]+$/.test(name)) {
     throw restErrors.core('Field name contains invalid characters. Allowed characters are: A-Z, 0-9 and _.')
   }
-  if (!(USER_FIELD_TYPES as readonly string[]).includes(typeText)) throw restErrors.core('Invalid custom type specified.')
+  if (!(USER_FIELD_TYPES as readonly string[]).includes(typeText))
+    throw restErrors.core('Invalid custom type specified.')
   const type = typeText as UserFieldType
   // Wording of the user-field core's duplicate check, as the requisite docs print it for CRM_REQUISITE.
   // @see api-reference/crm/requisites/user-fields/crm-requisite-userfield-add.md
@@ -210,7 +212,13 @@ function list(ctx: CallContext): MethodResult {
   const keys: Array<[string, number]> = order
     .filter(([field]) => (SORTABLE as readonly string[]).includes(field.toUpperCase()))
     .map(([field, dir]) => [field.toUpperCase(), String(dir).toUpperCase() === 'DESC' ? -1 : 1])
-  const by = keys.length > 0 ? keys : ([['SORT', 1], ['ID', 1]] as Array<[string, number]>)
+  const by =
+    keys.length > 0
+      ? keys
+      : ([
+          ['SORT', 1],
+          ['ID', 1],
+        ] as Array<[string, number]>)
   const value = (uf: UserField, key: string): string | number => {
     const v = uf[key as (typeof SORTABLE)[number]]
     return typeof v === 'number' ? v : (v ?? '')

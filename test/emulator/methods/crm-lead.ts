@@ -96,14 +96,23 @@ function convertInSimpleMode(lead: Record<string, unknown>, ctx: CallContext): v
   for (const key of ['NAME', 'LAST_NAME', 'SECOND_NAME', 'HONORIFIC', 'POST', 'SOURCE_ID', 'ASSIGNED_BY_ID']) {
     if (lead[key] !== undefined) contact[key] = lead[key]
   }
-  for (const type of ['PHONE', 'EMAIL', 'WEB', 'IM']) if (Array.isArray(lead[type])) contact[type] = structuredClone(lead[type])
+  for (const type of ['PHONE', 'EMAIL', 'WEB', 'IM'])
+    if (Array.isArray(lead[type])) contact[type] = structuredClone(lead[type])
   contact['LEAD_ID'] = String(leadId)
   contactSpec.finalize(contact, ctx, 'add')
   ctx.portal.contacts.set(contactId, contact)
 
   const dealId = ctx.portal.nextId('deal')
   const deal = dealSpec.blank(ctx, dealId, now)
-  for (const key of ['TITLE', 'SOURCE_ID', 'SOURCE_DESCRIPTION', 'ASSIGNED_BY_ID', 'CURRENCY_ID', 'OPPORTUNITY', 'COMMENTS']) {
+  for (const key of [
+    'TITLE',
+    'SOURCE_ID',
+    'SOURCE_DESCRIPTION',
+    'ASSIGNED_BY_ID',
+    'CURRENCY_ID',
+    'OPPORTUNITY',
+    'COMMENTS',
+  ]) {
     if (lead[key] !== undefined) deal[key] = lead[key]
   }
   deal['LEAD_ID'] = String(leadId)
@@ -153,7 +162,8 @@ export const leadSpec: EntitySpec = {
   },
   finalize(record, ctx) {
     // An empty title gets the portal's numbered default. @see api-reference/crm/leads/crm-lead-get.md
-    if (typeof record['TITLE'] !== 'string' || record['TITLE'].trim() === '') record['TITLE'] = `Lead #${String(record['ID'])}`
+    if (typeof record['TITLE'] !== 'string' || record['TITLE'].trim() === '')
+      record['TITLE'] = `Lead #${String(record['ID'])}`
     record['STATUS_SEMANTIC_ID'] = semanticOf(ctx, record['STATUS_ID'])
     record['HAS_PHONE'] = hasMulti(record, 'PHONE')
     record['HAS_EMAIL'] = hasMulti(record, 'EMAIL')

@@ -20,9 +20,15 @@ function crmEvents(entity: string, extra: string[] = []): string[] {
 
 /** Event name → scope it belongs to (null: basic). @see api-reference/events/events.md */
 const EVENT_SCOPES = new Map<string, string | null>([
-  ...['ONAPPINSTALL', 'ONAPPUNINSTALL', 'ONAPPUPDATE', 'ONAPPPAYMENT', 'ONAPPTEST', 'ONAPPMETHODCONFIRM', 'ONOFFLINEEVENT'].map(
-    (e) => [e, null] as [string, null],
-  ),
+  ...[
+    'ONAPPINSTALL',
+    'ONAPPUNINSTALL',
+    'ONAPPUPDATE',
+    'ONAPPPAYMENT',
+    'ONAPPTEST',
+    'ONAPPMETHODCONFIRM',
+    'ONOFFLINEEVENT',
+  ].map((e) => [e, null] as [string, null]),
   ['ONUSERADD', 'user'],
   ...[
     ...crmEvents('LEAD'),
@@ -79,7 +85,13 @@ function bind(ctx: CallContext): MethodResult {
       (b.auth_connector ?? '') === connector,
   )
   if (duplicate) throw restErrors.core('Unable to set event handler: Handler already binded')
-  const binding: EventBinding = { event, handler, event_type: type, auth_type: authType, ...(connector !== '' ? { auth_connector: connector } : {}) }
+  const binding: EventBinding = {
+    event,
+    handler,
+    event_type: type,
+    auth_type: authType,
+    ...(connector !== '' ? { auth_connector: connector } : {}),
+  }
   ctx.portal.eventHandlerId(binding)
   ctx.portal.events.push(binding)
   return { result: true }
