@@ -6,6 +6,7 @@ import { Eta } from 'eta'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { parse as parseQs } from 'qs'
 import { bitrix24Routes } from './bitrix24/routes.js'
+import { type Clock, systemClock } from './clock.js'
 import type { Config } from './config.js'
 import type { OpenedDatabase } from './db/database.js'
 import { healthRoutes } from './health/routes.js'
@@ -27,6 +28,8 @@ import type { DispatcherOptions } from './delivery/dispatcher.js'
 
 export interface AppDeps {
   config: Config
+  /** the time everything reads and schedules by (tests pass test/app-clock.ts's manual clock); default: the system clock */
+  clock?: Clock
   /** an opened and migrated database (server.ts and tests open it; the app closes it) */
   database: OpenedDatabase
   /** a ready logger (server.ts's pino); else `logger` options; default: pino at LOG_LEVEL with secrets redacted */
@@ -44,10 +47,17 @@ export interface AppDeps {
   offlineEvents?: Omit<OfflineEventsOptions, 'config'>
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    clock: Clock
+  }
+}
+
 /**
  * Builds the whole app without listening: server.ts listens, tests use inject() or listen({ port: 0 }).
  */
 export async function buildApp({
+  clock,
   config,
   database,
   logger,
@@ -71,7 +81,8 @@ export async function buildApp({
   await app.register(formbody, { parser: (body) => parseQs(body, { depth: 5, arrayLimit: 100, parameterLimit: 2000 }) })
   await app.register(view, { engine: { eta: new Eta() }, root: VIEWS_DIR })
 
-  // Then the app's own decorators.
+  // Then the app's own decorators; the clock first, everything below reads time from it.
+  app.decorate('clock', clock ?? systemClock)
   await app.register(errorHandler)
   await app.register(databasePlugin, { database, config })
   await app.register(bitrix24Plugin, { config })

@@ -108,6 +108,7 @@ export async function startApp(
     delivery?: AppDeps['delivery']
     autoStartDelivery?: boolean
     tiktok?: AppDeps['tiktok']
+    clock?: AppDeps['clock']
     port?: number
   } = {},
 ): Promise<StartedApp> {
@@ -117,6 +118,7 @@ export async function startApp(
   const app = await buildApp({
     config,
     database,
+    ...(opts.clock ? { clock: opts.clock } : {}),
     logger: opts.logs ? { ...loggerOptions('debug'), stream: opts.logs } : false,
     delivery: { reconcileAfterMs: 300, backoff: { baseMs: 50, maxMs: 400 }, ...opts.delivery },
     ...(opts.autoStartDelivery !== undefined ? { autoStartDelivery: opts.autoStartDelivery } : {}),

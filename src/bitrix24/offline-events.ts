@@ -86,7 +86,10 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
 
   function pendingOf(memberId: string): Set<string> {
     let set = pending.get(memberId)
-    if (!set) pending.set(memberId, (set = new Set()))
+    if (!set) {
+      set = new Set()
+      pending.set(memberId, set)
+    }
     return set
   }
 
@@ -143,7 +146,10 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
       const id = entityId(e.EVENT_DATA)
       if (!entity || id === null) continue
       let set = byEntity.get(entity)
-      if (!set) byEntity.set(entity, (set = new Set()))
+      if (!set) {
+        set = new Set()
+        byEntity.set(entity, set)
+      }
       set.add(id)
     }
     let stored = 0

@@ -121,7 +121,7 @@ export function mapLead(lead: NormalizedLead, opts: MapLeadOptions): MappedLead 
 
   // 2. Rules: the first rule with a value sets a single-value field; multiple fields collect.
   const setByRule = new Set<string>()
-  opts.mapping.rules.forEach((rule, i) => applyRule(rule, i, lead, opts, fields, setByRule, warnings))
+  for (const [i, rule] of opts.mapping.rules.entries()) applyRule(rule, i, lead, opts, fields, setByRule, warnings)
 
   // 3. Constants, over everything else.
   for (const [code, value] of Object.entries(opts.mapping.constants)) {

@@ -273,13 +273,11 @@ export function settingsRoutes(config: Config) {
           const { raw } = await fieldsCache.load(session.m)
           const errors = validateMappingAgainstFields(mapping, raw)
           if (errors.length)
-            return reply
-              .code(400)
-              .send({
-                error: 'APP_ERR_MAPPING_INVALID',
-                message: `The mapping does not fit this portal's lead fields: ${errors.join('; ')}`,
-                errors,
-              })
+            return reply.code(400).send({
+              error: 'APP_ERR_MAPPING_INVALID',
+              message: `The mapping does not fit this portal's lead fields: ${errors.join('; ')}`,
+              errors,
+            })
           await app.settings.update(session.m, { mapping_json: JSON.stringify(mapping) })
           const latest = (await app.leads.latest(session.m, { limit: 1 }))[0]
           const warnings = latest

@@ -14,7 +14,7 @@ const leadAdds = (emu: any, memberId: string) =>
   emu.calls.filter((c: any) => c.memberId === memberId && c.method === 'crm.lead.add')
 
 t.test('a signed webhook becomes exactly one Bitrix24 lead with the mapped fields', async (t) => {
-  const { emu, app, url, portal, conf } = await setup(t)
+  const { app, url, portal, conf } = await setup(t)
   await app.settings.update(portal.memberId, { default_country: 'VN' })
   const lead = sampleLead({ extra: { 'What budget do you have?': 'Over $1000' } })
   const res = await postWebhook(url, conf.webhook_key, notificationBody([lead]), { secret: conf.signing_secret })

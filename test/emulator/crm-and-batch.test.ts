@@ -233,7 +233,7 @@ t.test('crm.lead.update changes fields and notifies ONCRMLEADUPDATE', async (t) 
     200,
   )
 
-  const phoneId = (portal.leads.get(1)?.['PHONE'] as Array<{ ID: string }>)[0]?.ID
+  const phoneId = (portal.leads.get(1)!['PHONE'] as Array<{ ID: string }>)[0]?.ID
   const reply = await callJson(
     portal,
     'crm.lead.update',
@@ -251,7 +251,7 @@ t.test('crm.lead.update changes fields and notifies ONCRMLEADUPDATE', async (t) 
   )
   t.same([reply.status, reply.body.result], [200, true])
   t.match(portal.leads.get(1), { STATUS_ID: 'IN_PROCESS', PHONE: [{ VALUE: '2', VALUE_TYPE: 'HOME' }] })
-  t.equal((portal.leads.get(1)?.['PHONE'] as unknown[]).length, 1, 'an entry with its ID and an empty VALUE is removed')
+  t.equal((portal.leads.get(1)!['PHONE'] as unknown[]).length, 1, 'an entry with its ID and an empty VALUE is removed')
 
   await emu.settled()
   const hit = await receiver.waitFor((r) => r.path === '/events')

@@ -88,7 +88,8 @@ export async function startReceiver(
   t: Teardown,
   respond: (
     r: Received,
-  ) => Promise<{ status?: number; body?: string } | void> | { status?: number; body?: string } | void = () => undefined,
+  ) => Promise<{ status?: number; body?: string } | undefined> | { status?: number; body?: string } | undefined = () =>
+    undefined,
 ): Promise<Receiver> {
   const requests: Received[] = []
   const server = http.createServer((req, res) => {

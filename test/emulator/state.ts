@@ -80,9 +80,9 @@ export function defaultStatuses(): CrmStatus[] {
     ['CONVERTED', 'High-quality lead', 'success', '#7BD500'],
     ['JUNK', 'Low-quality lead', 'failure', '#FF5752'],
   ]
-  leadStages.forEach(([code, name, semantics, color], i) =>
-    out.push(status('STATUS', code, name, (i + 1) * 10, id++, { semantics, color })),
-  )
+  for (const [i, [code, name, semantics, color]] of leadStages.entries()) {
+    out.push(status('STATUS', code, name, (i + 1) * 10, id++, { semantics, color }))
+  }
   const dealStages: Array<[string, string, 'process' | 'success' | 'failure', string]> = [
     ['NEW', 'New', 'process', '#39A8EF'],
     ['PREPARATION', 'Document preparation', 'process', '#2FC6F6'],
@@ -93,16 +93,17 @@ export function defaultStatuses(): CrmStatus[] {
     ['LOSE', 'Deal lost', 'failure', '#FF5752'],
     ['APOLOGY', 'Analyze failure', 'failure', '#FF5752'],
   ]
-  dealStages.forEach(([code, name, semantics, color], i) =>
-    out.push(status('DEAL_STAGE', code, name, (i + 1) * 10, id++, { semantics, color })),
-  )
+  for (const [i, [code, name, semantics, color]] of dealStages.entries()) {
+    out.push(status('DEAL_STAGE', code, name, (i + 1) * 10, id++, { semantics, color }))
+  }
   const contactTypes: Array<[string, string]> = [
     ['CLIENT', 'Clients'],
     ['SUPPLIER', 'Suppliers'],
     ['PARTNER', 'Partners'],
     ['OTHER', 'Other'],
   ]
-  contactTypes.forEach(([code, name], i) => out.push(status('CONTACT_TYPE', code, name, (i + 1) * 10, id++)))
+  for (const [i, [code, name]] of contactTypes.entries())
+    out.push(status('CONTACT_TYPE', code, name, (i + 1) * 10, id++))
   return out
 }
 

@@ -375,9 +375,7 @@ export interface Emulator {
   /** The same for a deal's STAGE_ID / STAGE_SEMANTIC_ID (ONCRMDEALUPDATE). */
   moveDeal(portal: Portal, dealId: number, stageId: string, opts?: { userId?: number }): void
   /** The app's offline event queue on the portal, every record, reserved ones included. */
-  offlineQueue(
-    portal: Portal,
-  ): ReadonlyArray<{
+  offlineQueue(portal: Portal): ReadonlyArray<{
     id: number
     event: string
     entityId: number

@@ -193,11 +193,9 @@ t.test('/metrics after store, deliver, fail, resend and duplicate equals a fresh
   await waitFor('re-sent and delivered', async () => (await app.leads.counts(m)).delivered === 3)
   // Duplicate: with dedup on, a lead whose phone is already in the CRM is skipped.
   await app.settings.update(m, { dedup_policy: 'skip', default_country: 'VN' })
-  await app.b24
-    .forPortal(m)
-    .call('crm.lead.add', {
-      fields: { TITLE: 'Walk-in', NAME: 'An', PHONE: [{ VALUE: '+84 91 234 5679', VALUE_TYPE: 'MOBILE' }] },
-    })
+  await app.b24.forPortal(m).call('crm.lead.add', {
+    fields: { TITLE: 'Walk-in', NAME: 'An', PHONE: [{ VALUE: '+84 91 234 5679', VALUE_TYPE: 'MOBILE' }] },
+  })
   await post([sampleLead({ phone: '0912345679', email: 'other@example.com' })])
   await settledAt(4)
   const table = await app.leads.counts(m)

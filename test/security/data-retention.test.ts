@@ -162,7 +162,10 @@ t.test('intake goes on while a purge runs: batches leave room between them', asy
   const app = await appWith(t, 90, 50)
   for (let i = 0; i < 400; i++) await addLead(app, `d-${i}`, 'delivered', 100)
   const order: string[] = []
-  const purge = app.retention.runOnce(NOW).then((r) => (order.push('purge done'), r))
+  const purge = app.retention.runOnce(NOW).then((r) => {
+    order.push('purge done')
+    return r
+  })
   const stored = await app.leads.insertMany(
     'm1',
     [{ tiktokLeadId: 'fresh', format: 'notification', isTest: false, leadJson: leadJson('fresh'), rawJson: '{}' }],

@@ -98,7 +98,7 @@ t.test(
     t.equal(`${lead.NAME} ${lead.LAST_NAME}`, 'Nguyen Van An')
     t.match(JSON.stringify(lead.PHONE), /\+84912345678/, 'phone in E.164')
     t.match(JSON.stringify(lead.EMAIL), /an@example\.com/)
-    t.match(String(lead.COMMENTS), /Which service\?[^]*Installation/)
+    t.match(String(lead.COMMENTS), /Which service\?[\s\S]*Installation/)
     const row = await w.started.app.leads.findByTikTokId(w.portal.memberId, leadId)
     t.equal(row!.verify_valid, 1, "the push is signed with the developer app's secret and verifies")
 

@@ -227,7 +227,9 @@ export function createLeadRepository(db: DB, counts: LeadCounts | null = null) {
           if (o.ok) p.resolve(o.inserted)
           else p.reject(o.err)
         }),
-      (err: unknown) => group.forEach((p) => p.reject(err)),
+      (err: unknown) => {
+        for (const p of group) p.reject(err)
+      },
     )
   }
 

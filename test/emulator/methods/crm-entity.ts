@@ -488,9 +488,9 @@ function selectFields(
   const requested = (phpValues(select) ?? []).map((s) => scalarString(s) ?? '').filter((s) => s !== '')
   const standard = spec.fields.filter((f) => f.type !== 'crm_multifield' && !f.multiple).map((f) => f.name)
   const names = new Set<string>(['ID'])
-  if (requested.length === 0 || requested.includes('*')) standard.forEach((n) => names.add(n))
+  if (requested.length === 0 || requested.includes('*')) for (const n of standard) names.add(n)
   if (requested.includes('UF_*') && spec.userFields) {
-    ctx.portal.userFields.filter((u) => u.MULTIPLE !== 'Y').forEach((u) => names.add(u.FIELD_NAME))
+    for (const u of ctx.portal.userFields) if (u.MULTIPLE !== 'Y') names.add(u.FIELD_NAME)
   }
   for (const name of requested) if (name !== '*' && name !== 'UF_*') names.add(name)
   return (record) => {
