@@ -5,7 +5,7 @@ import type { Config } from '../config.js'
 import type { Portal } from '../db/schema.js'
 import type { PortalRepository } from '../db/repositories/portals.js'
 import { OAuthError, expiresAt, refreshWithOAuthServer } from './oauth.js'
-import type { PortalQueues } from '../delivery/portal-queues.js'
+import type { PortalQueues } from './portal-queues.js'
 import { BatchResult } from './schemas.js'
 import { AUTH_CONNECTOR, withAuthConnector } from './offline-events.js'
 

@@ -8,7 +8,7 @@ import type { Lead, PortalSettings } from '../db/schema.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { DEDUP_BATCH_SIZE, decide, findDuplicates, type DuplicateMatch } from './dedup.js'
 import { leadCommand, prepareLeads, type LeadCommand, type PreparedLead } from './lead-commands.js'
-import type { PortalQueues } from './portal-queues.js'
+import type { PortalQueues } from '../bitrix24/portal-queues.js'
 import { OperatingBudget, operatingOf } from './operating.js'
 import {
   buildSimpleBatch,

@@ -1,15 +1,7 @@
 import { batchCommand } from '../bitrix24/query.js'
 import type { Lead, PortalSettings } from '../db/schema.js'
-import {
-  escapeHtml,
-  mapLead,
-  NAME_ORDERS,
-  type MapLeadOptions,
-  type MappedLead,
-  type NameOrder,
-} from '../mapping/map-lead.js'
-import { MappingConfig } from '../mapping/schemas.js'
-import type { NormalizedLead } from '../tiktok/schemas.js'
+import { escapeHtml, type MapLeadOptions } from '../mapping/map-lead.js'
+import { mapStoredLead, mappingOf, nameOptions } from '../mapping/stored-lead.js'
 import type { DedupDecision } from './dedup.js'
 
 export interface PreparedLead {
@@ -23,27 +15,6 @@ export interface LeadCommand {
   row: Lead
   /** for updates: the existing Bitrix24 lead the command writes to */
   updates?: { leadId: number; duplicateOf: string }
-}
-
-/** The portal's stored mapping; a row that no longer parses falls back to the defaults. */
-export function mappingOf(conf: PortalSettings): MappingConfig {
-  const parsed = MappingConfig.safeParse(JSON.parse(conf.mapping_json))
-  return parsed.success ? parsed.data : { rules: [], constants: {} }
-}
-
-/** The portal's name order and language, for splitting a full name (portal lang from portals.lang). */
-export function nameOptions(conf: PortalSettings, lang?: string | null): Pick<MapLeadOptions, 'nameOrder' | 'lang'> {
-  const order = (NAME_ORDERS as readonly string[]).includes(conf.name_order) ? (conf.name_order as NameOrder) : 'auto'
-  return { nameOrder: order, lang: lang ?? null }
-}
-
-/**
- * A stored lead through a mapping. Intake wrote `lead_json` after validating it against
- * NormalizedLead, so it is not validated again on the delivery hot path.
- */
-export function mapStoredLead(row: Lead, opts: MapLeadOptions): MappedLead & { lead: NormalizedLead } {
-  const lead = JSON.parse(row.lead_json) as NormalizedLead
-  return { lead, ...mapLead(lead, opts) }
 }
 
 /**

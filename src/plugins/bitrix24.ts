@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { createB24Clients, type B24Clients } from '../bitrix24/client.js'
-import { PortalQueues } from '../delivery/portal-queues.js'
+import { PortalQueues } from '../bitrix24/portal-queues.js'
 
 export const DEFAULT_RATE_PER_S = 2
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { manifest } from '../../manifest/app.js'
-import { mappingOf } from '../delivery/lead-commands.js'
+import { mappingOf } from '../mapping/stored-lead.js'
 import type { Lead, Portal, PortalSettings } from '../db/schema.js'
 import { NormalizedLead } from '../tiktok/schemas.js'
 import { fieldsOf } from '../tiktok-business/forms.js'

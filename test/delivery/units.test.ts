@@ -1,6 +1,6 @@
 import t from 'tap'
 import { backoffDelay } from '../../src/delivery/backoff.js'
-import { PortalQueues } from '../../src/delivery/portal-queues.js'
+import { PortalQueues } from '../../src/bitrix24/portal-queues.js'
 import { decide } from '../../src/delivery/dedup.js'
 
 t.test('backoff doubles, jitters within [half, full], and caps', async (t) => {
