@@ -1,6 +1,7 @@
 import { batchCommand } from '../bitrix24/query.js'
 import type { Lead, PortalSettings } from '../db/schema.js'
-import { escapeHtml, type MapLeadOptions } from '../mapping/map-lead.js'
+import { escapeHtml } from '../mapping/lead-text.js'
+import type { MapLeadOptions } from '../mapping/map-lead.js'
 import { mapStoredLead, mappingOf, nameOptions } from '../mapping/stored-lead.js'
 import type { DedupDecision } from './dedup.js'
 

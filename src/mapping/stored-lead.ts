@@ -1,6 +1,7 @@
 import type { Lead, PortalSettings } from '../db/schema.js'
 import type { NormalizedLead } from '../tiktok/schemas.js'
-import { mapLead, NAME_ORDERS, type MapLeadOptions, type MappedLead, type NameOrder } from './map-lead.js'
+import { mapLead, type MapLeadOptions, type MappedLead } from './map-lead.js'
+import { NAME_ORDERS, type NameOrder } from './name-order.js'
 import { MappingConfig } from './schemas.js'
 
 /**

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import { parse as parseCsv } from 'csv-parse'
 import { Unzip, UnzipInflate, type UnzipFile } from 'fflate'
-import { toIsoTime } from '../tiktok/adapters.js'
+import { toIsoTime } from '../tiktok/create-time.js'
 import { LeadIdValue, type LeadAnswer, type NormalizedLead } from '../tiktok/schemas.js'
 
 /**

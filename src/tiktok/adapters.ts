@@ -7,9 +7,10 @@ import {
   TikTokNotificationEnvelope,
   TikTokPullLead,
   type AdMetadata,
-  type LeadAnswer,
   type NormalizedLead,
 } from './schemas.js'
+import { answerText, flatAnswers } from './answers.js'
+import { toIsoTime } from './create-time.js'
 
 /**
  * Turns any accepted lead body into NormalizedLead records: one small adapter per format.
@@ -180,108 +181,6 @@ function fromForwarder(body: Record<string, unknown>): NormalizeResult {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/**
- * The first non-empty answer among `keys`, tried in the order given. Keys match exactly first,
- * then loosely ("Phone Number" finds `phone_number`), since standard keys and question texts are
- * not documented precisely.
- */
-export function answerValue(lead: Pick<NormalizedLead, 'answers'>, ...keys: string[]): string | null {
-  for (const key of keys) {
-    const exact = lead.answers.find((a) => a.key === key && a.value.trim() !== '')
-    if (exact) return exact.value.trim()
-    const loose = normalizeAnswerKey(key)
-    const found = lead.answers.find((a) => normalizeAnswerKey(a.key) === loose && a.value.trim() !== '')
-    if (found) return found.value.trim()
-  }
-  return null
-}
-
-/** Every non-empty answer among `keys` (e.g. several phone questions), without repeats. */
-export function answerValues(lead: Pick<NormalizedLead, 'answers'>, ...keys: string[]): string[] {
-  const wanted = new Set(keys.map(normalizeAnswerKey))
-  const out: string[] = []
-  for (const a of lead.answers) {
-    const v = a.value.trim()
-    if (v !== '' && wanted.has(normalizeAnswerKey(a.key)) && !out.includes(v)) out.push(v)
-  }
-  return out
-}
-
-const normalizedKeys = new Map<string, string>()
-
-/**
- * Lower case, every run of non-letters/digits as one underscore: "Phone Number " → "phone_number".
- * Memoised: a portal's forms have few distinct questions, and mapping asks for them per field per lead.
- */
-export function normalizeAnswerKey(key: string): string {
-  let normalized = normalizedKeys.get(key)
-  if (normalized === undefined) {
-    normalized = key
-      .normalize('NFKC')
-      .toLowerCase()
-      .replace(/[^\p{L}\p{N}]+/gu, '_')
-      .replace(/^_+|_+$/g, '')
-    if (normalizedKeys.size >= 10_000) normalizedKeys.clear()
-    normalizedKeys.set(key, normalized)
-  }
-  return normalized
-}
-
-/**
- * An answer as text. Lists (multi-select; encoding undocumented) are joined with ', ';
- * objects, which no source shows, are kept as JSON rather than dropped.
- */
-export function answerText(value: unknown): string {
-  if (value === null || value === undefined) return ''
-  if (typeof value === 'string') return value.trim()
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
-  if (Array.isArray(value)) {
-    return value
-      .map(answerText)
-      .filter((v) => v !== '')
-      .join(', ')
-  }
-  return JSON.stringify(value)
-}
-
-function flatAnswers(data: Record<string, unknown>): LeadAnswer[] {
-  const answers: LeadAnswer[] = []
-  for (const [key, value] of Object.entries(data)) {
-    const k = key.trim()
-    if (k !== '') answers.push({ key: k, value: answerText(value) })
-  }
-  return answers
-}
-
-/** Unix values above this are taken as milliseconds (1e11 s is the year 5138). */
-const MS_THRESHOLD = 1e11
-const NAIVE_DATETIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)$/
-const ZONED_DATETIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i
-
-/**
- * `create_time` as ISO 8601 UTC. TikTok sends unix seconds on the webhook and a
- * "YYYY-MM-DD HH:MM:SS" UTC string on pull endpoints; a datetime without a zone is read as UTC.
- * Unreadable values give null: a lead is never rejected over its timestamp.
- */
-export function toIsoTime(value: string | number | null | undefined): string | null {
-  if (value === null || value === undefined) return null
-  let ms: number
-  if (typeof value === 'number' || /^\d+(?:\.\d+)?$/.test(value.trim())) {
-    const n = Number(value)
-    if (!Number.isFinite(n) || n <= 0) return null
-    ms = n >= MS_THRESHOLD ? n : n * 1000
-  } else {
-    const s = value.trim()
-    const naive = NAIVE_DATETIME.exec(s)
-    if (naive) ms = Date.parse(`${naive[1]}T${naive[2]}Z`)
-    else if (ZONED_DATETIME.test(s)) ms = Date.parse(s.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
-    else return null
-  }
-  if (!Number.isFinite(ms)) return null
-  const d = new Date(Math.round(ms))
-  return Number.isNaN(d.getTime()) ? null : d.toISOString()
-}
 
 function check<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.output<S> {
   const res = schema.safeParse(value)

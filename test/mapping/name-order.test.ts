@@ -1,5 +1,6 @@
 import t from 'tap'
-import { effectiveNameOrder, mapLead, type MapLeadOptions } from '../../src/mapping/map-lead.js'
+import { mapLead, type MapLeadOptions } from '../../src/mapping/map-lead.js'
+import { effectiveNameOrder } from '../../src/mapping/name-order.js'
 import { MappingConfig } from '../../src/mapping/schemas.js'
 import { normalizeTikTokBody } from '../../src/tiktok/adapters.js'
 import type { NormalizedLead } from '../../src/tiktok/schemas.js'

@@ -1,5 +1,7 @@
 import t from 'tap'
-import { answerText, answerValue, normalizeTikTokBody, TikTokBodyError, toIsoTime } from '../../src/tiktok/adapters.js'
+import { normalizeTikTokBody, TikTokBodyError } from '../../src/tiktok/adapters.js'
+import { answerText, answerValue } from '../../src/tiktok/answers.js'
+import { toIsoTime } from '../../src/tiktok/create-time.js'
 import { parseJsonPreservingBigInts } from '../../src/tiktok/json.js'
 import { NormalizedLead } from '../../src/tiktok/schemas.js'
 
