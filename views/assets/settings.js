@@ -101,7 +101,7 @@
   function safe(fn, fallback) {
     try {
       return fn()
-    } catch (e) {
+    } catch {
       return fallback
     }
   }
@@ -113,7 +113,7 @@
   function fmtTime(iso) {
     if (!iso) return t.never
     var d = new Date(iso)
-    if (isNaN(d.getTime())) return String(iso)
+    if (Number.isNaN(d.getTime())) return String(iso)
     return dateTimeFmt ? dateTimeFmt.format(d) : d.toISOString()
   }
 
@@ -188,13 +188,13 @@
     var res
     try {
       res = await fetch(API + path, init)
-    } catch (e) {
+    } catch {
       throw new ApiError(t.err_network, null, 0)
     }
     var data = null
     try {
       data = await res.json()
-    } catch (e) {
+    } catch {
       data = null
     }
     if (!res.ok) {
@@ -225,13 +225,13 @@
     try {
       b24 = await Promise.race([
         window.B24Js.initializeB24Frame(),
-        new Promise((resolve, reject) => {
+        new Promise((_resolve, reject) => {
           setTimeout(() => {
             reject(new Error('no answer from Bitrix24'))
           }, FRAME_INIT_TIMEOUT_MS)
         }),
       ])
-    } catch (e) {
+    } catch {
       b24 = null
       return
     }
@@ -341,7 +341,7 @@
     try {
       renderStatus(await api('GET', 'state'))
       say('global-error', '', '')
-    } catch (e) {
+    } catch {
       say('global-error', 'error', errText(e))
     }
   }
@@ -463,7 +463,7 @@
 
   function dayLabel(isoDate) {
     var d = new Date(`${isoDate}T00:00:00Z`)
-    return dayFmt && !isNaN(d.getTime()) ? dayFmt.format(d) : isoDate
+    return dayFmt && !Number.isNaN(d.getTime()) ? dayFmt.format(d) : isoDate
   }
 
   async function loadStats() {
@@ -473,7 +473,7 @@
       renderCounters('counters-week', st.week)
       renderChart(st.days)
       say('stats-error', '', '')
-    } catch (e) {
+    } catch {
       say('stats-error', 'error', fmt(t.stats_failed_load, { error: errText(e) }))
     }
   }
@@ -487,7 +487,7 @@
     try {
       await navigator.clipboard.writeText(text)
       return true
-    } catch (e) {
+    } catch {
       // Inside an iframe without clipboard-write permission: the old way still works on a click.
       var area = el('textarea', { class: 'sr-only', readonly: true })
       area.value = text
@@ -496,7 +496,7 @@
       var ok = false
       try {
         ok = document.execCommand('copy')
-      } catch (e2) {
+      } catch {
         ok = false
       }
       area.remove()
@@ -526,7 +526,7 @@
         var res = await api('POST', 'secret/reveal')
         showSecret(res.secret)
         say('connection-result', '', '')
-      } catch (e) {
+      } catch {
         say('connection-result', 'error', errText(e))
       }
     })
@@ -541,7 +541,7 @@
         showSecret(revealed === null ? null : res.secret)
         say('connection-result', 'ok', fmt(t.rotated, { until: fmtTime(res.previousValidUntil) }))
         $('secret-rotate').focus()
-      } catch (e) {
+      } catch {
         say('connection-result', 'error', errText(e))
       }
     })
@@ -560,7 +560,7 @@
         prev.textContent = fmt(t.url_previous_until, { until: fmtTime(res.previousValidUntil) })
         say('connection-result', 'ok', fmt(t.url_rotated, { until: fmtTime(res.previousValidUntil) }))
         $('url-rotate').focus()
-      } catch (e) {
+      } catch {
         say('connection-result', 'error', errText(e))
       }
     })
@@ -621,7 +621,7 @@
           say('options-result', 'ok', t.options_saved)
           refreshState()
           schedulePreview()
-        } catch (e) {
+        } catch {
           say('options-result', 'error', errText(e))
         }
       })
@@ -995,7 +995,7 @@
         sel.append(option(id, `${user.name || `#${id}`} (#${id})`, true))
       sel.value = id
       markDirty()
-    } catch (e) {
+    } catch {
       say('mapping-result', 'error', errText(e))
     }
   }
@@ -1005,7 +1005,7 @@
     try {
       fields = await api('GET', 'fields')
       say('fields-status', '', '')
-    } catch (e) {
+    } catch {
       say('fields-status', 'error', fmt(t.fields_failed, { error: errText(e) }))
     }
     // Keep whatever was picked while the list was loading.
@@ -1048,7 +1048,7 @@
         if (res.warnings && res.warnings.length) say('mapping-result', 'info', t.saved_with_warnings, res.warnings)
         else say('mapping-result', 'ok', t.mapping_saved)
         markDirty()
-      } catch (e) {
+      } catch {
         var list = e.data && Array.isArray(e.data.errors) ? e.data.errors : null
         say('mapping-result', 'error', list && list.length ? t.mapping_invalid : errText(e), list)
       }
@@ -1157,7 +1157,7 @@
           ]),
         )
       }
-    } catch (e) {
+    } catch {
       if (seq !== previewSeq) return
       clear(body).append(
         el('p', { class: 'line line--error', role: 'alert', text: fmt(t.preview_failed, { error: errText(e) }) }),
@@ -1195,7 +1195,7 @@
         watchedTestId = res.leadId
         say('test-lead-result', 'info', fmt(t.test_sent, { id: res.tiktokLeadId }))
         await refreshLog()
-      } catch (e) {
+      } catch {
         say('test-lead-result', 'error', errText(e))
       }
     })
@@ -1328,7 +1328,7 @@
         reportTestLead(row)
       }
       if (!$('log-result').classList.contains('line--ok')) say('log-result', '', '')
-    } catch (e) {
+    } catch {
       say('log-result', 'error', fmt(t.log_failed_load, { error: errText(e) }))
     } finally {
       refreshing = false
@@ -1350,7 +1350,7 @@
         log.rows = log.rows.concat(data.leads)
         log.nextBefore = data.nextBefore
         renderLog()
-      } catch (e) {
+      } catch {
         say('log-result', 'error', fmt(t.log_failed_load, { error: errText(e) }))
       }
     })
@@ -1363,7 +1363,7 @@
         say('log-result', 'ok', fmt(t.log_resent, { n: res.requeued }))
         await refreshLog()
         refreshState()
-      } catch (e) {
+      } catch {
         say('log-result', 'error', errText(e))
       }
     })
@@ -1566,7 +1566,7 @@
     return ttAction(key, async () => {
       try {
         await fn()
-      } catch (e) {
+      } catch {
         ttSay(line, 'error', errText(e))
         if (onError) onError(e)
       }
@@ -1591,7 +1591,7 @@
       var view = await api('GET', 'tiktok')
       if (seq === ttSeq) renderTikTok(view)
       if (ttMsgs.load) ttSay('load', '', '')
-    } catch (e) {
+    } catch {
       if (seq !== ttSeq) return
       if (!tiktok) clear($('tt-connections'))
       ttSay('load', 'error', fmt(t.tt_failed_load, { error: errText(e) }))
@@ -2258,7 +2258,7 @@
     var w = null
     try {
       w = window.open('', 'tiktok-connect', 'width=720,height=820')
-    } catch (e) {
+    } catch {
       w = null
     }
     $('tt-popup-blocked').hidden = true
@@ -2278,7 +2278,7 @@
           link.focus()
           watchPopup(null)
         }
-      } catch (e) {
+      } catch {
         if (w && !w.closed) w.close()
         say('tt-result', 'error', errText(e))
       }
@@ -2350,7 +2350,7 @@
 
   try {
     start()
-  } catch (e) {
+  } catch {
     say('global-error', 'error', errText(e))
   }
 })()

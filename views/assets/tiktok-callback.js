@@ -18,7 +18,7 @@
         ok ? 800 : 4000,
       )
     }
-  } catch (e) {
+  } catch {
     // opener from another origin or gone: the page itself says what happened
   }
 })()
