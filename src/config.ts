@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { MAX_REQUEST_S, OPERATING_LIMIT_S } from './bitrix24/limits.js'
 
 /**
  * Every setting the app reads from its environment, parsed once at start.
@@ -29,13 +30,13 @@ export const ConfigSchema = z.object({
    * outcome is unknown is looked up only after it can no longer be executing.
    * @see https://apidocs.bitrix24.com/limits.html
    */
-  B24_MAX_REQUEST_S: z.coerce.number().int().min(1).max(3600).default(60),
+  B24_MAX_REQUEST_S: z.coerce.number().int().min(1).max(3600).default(MAX_REQUEST_S),
   /**
    * Keep each method's operating time (server seconds within Bitrix24's 10-minute window) under
    * this; Bitrix24 refuses the method with OPERATION_TIME_LIMIT past 480.
    * @see https://apidocs.bitrix24.com/limits.html
    */
-  B24_OPERATING_LIMIT_S: z.coerce.number().min(0.01).max(480).default(480),
+  B24_OPERATING_LIMIT_S: z.coerce.number().min(0.01).max(OPERATING_LIMIT_S).default(OPERATING_LIMIT_S),
   /**
    * How often each portal's offline event queue (lead and deal changes made while we were not
    * listening) is collected, to keep the delivered leads' stages; also once at start.

@@ -6,6 +6,7 @@ import type { Portal } from '../db/schema.js'
 import type { PortalRepository } from '../db/repositories/portals.js'
 import { OAuthError, expiresAt, refreshWithOAuthServer } from './oauth.js'
 import type { PortalQueues } from './portal-queues.js'
+import { burstLimit, RATE_LIMIT_PAUSE_MS } from './limits.js'
 import { BatchResult } from './schemas.js'
 import { AUTH_CONNECTOR, withAuthConnector } from './offline-events.js'
 
@@ -124,8 +125,6 @@ export interface ClientOptions {
   priority?: number
 }
 
-/** How long to hold a portal's requests after QUERY_LIMIT_EXCEEDED: long enough for the bucket to drain a few slots. */
-export const RATE_LIMIT_PAUSE_MS = 2000
 /** Bitrix24 refused the access token as such (not merely expired, which the SDK refreshes itself). */
 const AUTH_REFUSED_CODES = new Set(['invalid_token', 'NO_AUTH_FOUND', 'expired_token'])
 
@@ -228,7 +227,7 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     const margin = config.B24_TOKEN_REFRESH_MARGIN_S
     const drainRate = rateFor(portal.member_id)
     // The SDK's own limiter mirrors the portal's bucket; ours (the queue) is stricter and runs first.
-    const rate = { drainRate, burstLimit: drainRate * 25 }
+    const rate = { drainRate, burstLimit: burstLimit(drainRate) }
     const b24 = new B24OAuth(
       {
         applicationToken: '',

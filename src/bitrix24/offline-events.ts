@@ -4,6 +4,7 @@ import { manifest } from '../../manifest/app.js'
 import type { LeadRepository } from '../db/repositories/leads.js'
 import type { B24Entity, StageSemantic } from '../db/schema.js'
 import { classifyError, type B24Client } from './client.js'
+import { OFFLINE_EVENTS_PER_CALL } from './limits.js'
 
 /**
  * Lossless lead stages. Online events are never retried (a missed ONCRMLEADUPDATE is gone), so
@@ -22,7 +23,7 @@ import { classifyError, type B24Client } from './client.js'
 
 export const AUTH_CONNECTOR = manifest.offlineAuthConnector
 /** Records per get (the portal's default and a list page). */
-const LIMIT = 50
+const LIMIT = OFFLINE_EVENTS_PER_CALL
 /** Rounds per drain, so one busy portal cannot hold its queue for long. */
 const MAX_ROUNDS = 20
 

@@ -1,3 +1,5 @@
+import { RATE_WINDOW_MS } from './limits.js'
+
 /**
  * One queue per portal: every REST request to a portal starts through it, so the app never
  * starts more than `rate` requests in any rolling second (strict sliding window) nor has more
@@ -23,7 +25,7 @@ interface PortalQueue {
   timer: NodeJS.Timeout | null
 }
 
-const WINDOW_MS = 1000
+const WINDOW_MS = RATE_WINDOW_MS
 
 export class PortalQueues {
   readonly #queues = new Map<string, PortalQueue>()

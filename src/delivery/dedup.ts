@@ -7,9 +7,6 @@ export interface DuplicateMatch {
   contactIds: number[]
 }
 
-/** Leads per batch when deduplicating: each lead needs up to two look-ups (phone, e-mail), 50 commands at most. */
-export const DEDUP_BATCH_SIZE = 25
-
 type Multi = Array<{ VALUE?: unknown }> | undefined
 
 function values(field: unknown): string[] {

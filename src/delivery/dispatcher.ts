@@ -6,8 +6,15 @@ import type { PortalRepository } from '../db/repositories/portals.js'
 import type { SettingsRepository } from '../db/repositories/settings.js'
 import type { Lead, PortalSettings } from '../db/schema.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
-import { DEDUP_BATCH_SIZE, decide, findDuplicates, type DuplicateMatch } from './dedup.js'
+import { decide, findDuplicates, type DuplicateMatch } from './dedup.js'
 import { leadCommand, prepareLeads, type LeadCommand, type PreparedLead } from './lead-commands.js'
+import {
+  DEDUP_BATCH_SIZE,
+  MAX_REQUEST_S,
+  OPERATING_BASKET_MS,
+  OPERATING_LIMIT_S,
+  SIMPLE_BATCH_SIZE,
+} from '../bitrix24/limits.js'
 import type { PortalQueues } from '../bitrix24/portal-queues.js'
 import { OperatingBudget, operatingOf } from './operating.js'
 import {
@@ -16,12 +23,11 @@ import {
   ITEM_ADD,
   readSimpleBatch,
   reconcileSimple,
-  SIMPLE_BATCH_SIZE,
   type SimpleOutcome,
 } from './simple-mode.js'
 
 export interface DispatcherOptions {
-  /** commands per `batch` call; Bitrix24 allows at most 50 */
+  /** commands per `batch` call; Bitrix24 allows at most MAX_BATCH_COMMANDS (50) */
   batchSize: number
   /** batches a portal may have in flight at once (each still starts through the portal's queue) */
   concurrency: number
@@ -95,10 +101,10 @@ export function createDispatcher(deps: DispatcherDeps) {
   // with no answer counts against the budget for as long as it may still be running.
   const budget = new OperatingBudget(
     {
-      limitSec: options.operatingLimitSec ?? 480,
-      basketMs: options.operatingBasketMs ?? 60_000,
+      limitSec: options.operatingLimitSec ?? OPERATING_LIMIT_S,
+      basketMs: options.operatingBasketMs ?? OPERATING_BASKET_MS,
       resetSlackMs: 1000,
-      pendingTtlMs: (mayRun || 60_000) + 1000,
+      pendingTtlMs: (mayRun || MAX_REQUEST_S * 1000) + 1000,
     },
     now,
   )

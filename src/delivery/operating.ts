@@ -1,3 +1,5 @@
+import { MAX_REQUEST_S } from '../bitrix24/limits.js'
+
 /**
  * Bitrix24's second budget, per app, per portal, per method: the "operating" time a method spent
  * on the server within the last ten minutes (ten one-minute baskets). Every answer says how much is
@@ -86,7 +88,7 @@ export class OperatingBudget {
     private readonly now: () => number = Date.now,
   ) {
     this.#slack = opts.resetSlackMs ?? 0
-    this.#ttl = opts.pendingTtlMs ?? 60_000
+    this.#ttl = opts.pendingTtlMs ?? MAX_REQUEST_S * 1000
   }
 
   #get(memberId: string, method: string): MethodState {

@@ -23,8 +23,6 @@ import type { PreparedLead } from './lead-commands.js'
  */
 
 export const ITEM_ADD = 'crm.item.add'
-/** Two commands per lead, at most 50 per batch. */
-export const SIMPLE_BATCH_SIZE = 25
 
 function commValues(fields: Record<string, unknown>, type: 'PHONE' | 'EMAIL'): string[] {
   return (Array.isArray(fields[type]) ? (fields[type] as Multi) : [])

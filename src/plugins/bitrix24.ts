@@ -1,9 +1,8 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { createB24Clients, type B24Clients } from '../bitrix24/client.js'
+import { DEFAULT_RATE_PER_S } from '../bitrix24/limits.js'
 import { PortalQueues } from '../bitrix24/portal-queues.js'
-
-export const DEFAULT_RATE_PER_S = 2
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { manifest } from '../../manifest/app.js'
+import { MAX_BATCH_COMMANDS, MAX_REQUEST_S } from '../bitrix24/limits.js'
 import { DEFAULT_BACKOFF } from '../delivery/backoff.js'
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.js'
 
@@ -10,10 +11,10 @@ declare module 'fastify' {
 }
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
-  batchSize: 50,
+  batchSize: MAX_BATCH_COMMANDS,
   concurrency: 2,
   reconcileAfterMs: 10_000,
-  requestMayRunMs: 60_000,
+  requestMayRunMs: MAX_REQUEST_S * 1000,
   backoff: DEFAULT_BACKOFF,
   originatorId: manifest.code,
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_RATE_PER_S, ENTERPRISE_RATE_PER_S } from '../bitrix24/limits.js'
 import { NAME_ORDERS, type NameOrder } from '../mapping/name-order.js'
 import { DefaultCountry, MappingConfig } from '../mapping/schemas.js'
 
@@ -30,7 +31,7 @@ export type RetentionDays = z.infer<typeof RetentionDays>
 
 export const OptionsBody = z.object({
   dedup_policy: z.enum(['off', 'skip', 'update', 'link']),
-  rate_per_s: z.union([z.literal(2), z.literal(5)]),
+  rate_per_s: z.union([z.literal(DEFAULT_RATE_PER_S), z.literal(ENTERPRISE_RATE_PER_S)]),
   default_country: DefaultCountry,
   verify_mode: z.enum(['log_only', 'enforce']),
   /**

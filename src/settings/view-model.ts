@@ -6,6 +6,7 @@ import { NormalizedLead } from '../tiktok/schemas.js'
 import { fieldsOf } from '../tiktok-business/forms.js'
 import { buildTikTokView } from '../tiktok-business/view.js'
 import { parseCrmMode, SIMPLE } from '../bitrix24/crm-mode.js'
+import { DEFAULT_RATE_PER_S, ENTERPRISE_RATE_PER_S } from '../bitrix24/limits.js'
 import { applicationTokenStale } from '../bitrix24/lifecycle.js'
 import { strings, type Lang } from './i18n.js'
 import type { LeadRowView, OptionsBody, OptionsView, StateView, StatsView } from './schemas.js'
@@ -79,7 +80,7 @@ export function leadUrlTemplate(domain: string): string {
 export function optionsOf(conf: PortalSettings, defaultRetentionDays: number): OptionsView {
   return {
     dedup_policy: conf.dedup_policy,
-    rate_per_s: conf.rate_per_s === 5 ? 5 : 2,
+    rate_per_s: conf.rate_per_s === ENTERPRISE_RATE_PER_S ? ENTERPRISE_RATE_PER_S : DEFAULT_RATE_PER_S,
     // stored only after validation against the same schema
     default_country: conf.default_country as OptionsBody['default_country'],
     verify_mode: conf.verify_mode,
