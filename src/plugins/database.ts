@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { secretBoxFor, type SecretBox } from '../crypto/secret-box.js'
 import type { DB, OpenedDatabase } from '../db/database.js'
+import { createLeadStatsRepository, type LeadStatsRepository } from '../db/repositories/lead-stats.js'
 import { createLeadRepository, type LeadRepository } from '../db/repositories/leads.js'
 import { createPortalRepository, type PortalRepository } from '../db/repositories/portals.js'
 import { createSettingsRepository, type SettingsRepository } from '../db/repositories/settings.js'
@@ -15,6 +16,8 @@ declare module 'fastify' {
     portals: PortalRepository
     settings: SettingsRepository
     leads: LeadRepository
+    /** the settings tab's statistics over the leads (reads only) */
+    leadStats: LeadStatsRepository
     /** leads per portal and status, kept as the lead repository writes (what /metrics serves) */
     leadCounts: LeadCounts
   }
@@ -33,14 +36,18 @@ export default fp<{ database: OpenedDatabase; config: Pick<Config, 'SECRETS_KEY'
     const leadCounts = new LeadCounts(database.sqlite)
     leadCounts.seed()
     // A CLEAN uninstall cascades to the portal's leads: re-count it (no rows: its series go).
-    const portals = createPortalRepository(database.db, box, { purged: (memberId) => leadCounts.stale(memberId) })
+    const portals = createPortalRepository(database.db, box, {
+      purged: (memberId) => leadCounts.stale(memberId),
+      clock: app.clock,
+    })
     app.decorate('db', database.db)
     app.decorate('secretBox', box)
     app.decorate('portals', portals)
-    const settings = createSettingsRepository(database.db, box)
+    const settings = createSettingsRepository(database.db, box, app.clock)
     app.decorate('settings', settings)
     app.decorate('leadCounts', leadCounts)
-    app.decorate('leads', createLeadRepository(database.db, leadCounts))
+    app.decorate('leads', createLeadRepository(database.db, { counts: leadCounts, clock: app.clock }))
+    app.decorate('leadStats', createLeadStatsRepository(database.db))
     await portals.sealAll()
     await settings.sealAll()
     app.addHook('onClose', async () => {

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import type { Timer } from '../clock.js'
 import type { Config } from '../config.js'
 import { isBusyError } from '../db/database.js'
 import { createRetentionRepository } from '../db/repositories/retention.js'
@@ -48,7 +49,8 @@ export default fp<RetentionOptions>(
     const days = config.RETENTION_DAYS
     let running: Promise<RetentionResult> | null = null
     let stopped = false
-    const pause = () => new Promise<void>((resolve) => setTimeout(resolve, pauseMs))
+    // A zero pause only yields to the event loop (no time passes, so no clock is asked to wait).
+    const pause = () => (pauseMs > 0 ? app.clock.sleep(pauseMs) : new Promise<void>((resolve) => setImmediate(resolve)))
 
     async function drain(step: () => Promise<number>): Promise<number> {
       let total = 0
@@ -82,7 +84,7 @@ export default fp<RetentionOptions>(
       return result
     }
 
-    function runOnce(nowMs = Date.now()): Promise<RetentionResult> {
+    function runOnce(nowMs = app.clock.now()): Promise<RetentionResult> {
       // Runs even when RETENTION_DAYS is 0: a portal may have set its own retention.
       running ??= pass(nowMs).finally(() => {
         running = null
@@ -92,23 +94,23 @@ export default fp<RetentionOptions>(
 
     app.decorate('retention', { days, runOnce })
 
-    let timer: NodeJS.Timeout | undefined
+    let timer: Timer | undefined
     if (schedule) {
       app.addHook('onReady', async () => {
         // The first pass waits a minute: start-up (re-queued leads, TikTok checks) goes first.
-        timer = setTimeout(
+        timer = app.clock.setTimer(
           function tick() {
             void runOnce().finally(() => {
-              if (!stopped) timer = setTimeout(tick, intervalMs).unref()
+              if (!stopped) timer = app.clock.setTimer(tick, intervalMs)
             })
           },
           Math.min(60_000, intervalMs),
-        ).unref()
+        )
       })
     }
     app.addHook('preClose', async () => {
       stopped = true
-      if (timer) clearTimeout(timer)
+      timer?.cancel()
       await running
     })
   },

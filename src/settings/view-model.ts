@@ -184,8 +184,8 @@ export async function buildState(
   const m = portal.member_id
   const [counts, lastDelivered, oldest, questions] = await Promise.all([
     app.leads.counts(m),
-    app.leads.lastDeliveredAt(m),
-    app.leads.oldestWaiting(m),
+    app.leadStats.lastDeliveredAt(m),
+    app.leadStats.oldestWaiting(m),
     questionsSeen(app, m),
   ])
   const text = lang === 'ru' ? PROBLEMS.ru : PROBLEMS.en
@@ -194,14 +194,15 @@ export async function buildState(
   if (portal.state === 'uninstalled') problems.push(text.uninstalled())
   if (portal.state === 'active' && applicationTokenStale(portal))
     problems.push(text.app_token_stale(portal.app_version ?? ''))
+  const now = app.clock.now()
   const paused = portal.state === 'active' ? app.dispatcher.pauseOf(m) : null
-  if (paused) problems.push(text.portal_paused(paused.reason, hhmm(Math.max(paused.until, Date.now()))))
+  if (paused) problems.push(text.portal_paused(paused.reason, hhmm(Math.max(paused.until, now))))
   const limited = portal.state === 'active' ? app.dispatcher.limitOf(m) : null
   if (limited)
     problems.push(text.operating_limit(hhmm(limited.until), counts.received + counts.queued + counts.sending))
   if (counts.failed > 0) problems.push(text.failed(counts.failed))
-  if (oldest && Date.now() - oldest.received_at > STUCK_AFTER_MS)
-    problems.push(text.stuck(Math.round((Date.now() - oldest.received_at) / 60_000), oldest.last_error ?? ''))
+  if (oldest && now - oldest.received_at > STUCK_AFTER_MS)
+    problems.push(text.stuck(Math.round((now - oldest.received_at) / 60_000), oldest.last_error ?? ''))
   const connected = (await app.tiktok.repo.listConnections(m)).length > 0
   if (!conf.last_webhook_at && !connected) problems.push(text.no_webhook())
   else if (conf.last_verify_detail && conf.verify_mode === 'log_only' && !/valid/i.test(conf.last_verify_detail))
@@ -218,7 +219,7 @@ export async function buildState(
       url: user.isAdmin ? webhookUrl(args.base, conf) : null,
       secretMasked: user.isAdmin ? maskSecret(conf.signing_secret) : null,
       previousUrlValidUntil:
-        user.isAdmin && conf.previous_webhook_key_until && conf.previous_webhook_key_until > Date.now()
+        user.isAdmin && conf.previous_webhook_key_until && conf.previous_webhook_key_until > now
           ? new Date(conf.previous_webhook_key_until).toISOString()
           : null,
       verifyMode: conf.verify_mode,
@@ -246,10 +247,10 @@ type Bucket = StatsView['today']
 const empty = (): Bucket => ({ received: 0, delivered: 0, duplicate: 0, failed: 0, medianDeliveryMs: null })
 
 /** Today and each of the last 7 UTC days, plus the week's totals. */
-export async function buildStats(app: FastifyInstance, memberId: string, nowMs = Date.now()): Promise<StatsView> {
+export async function buildStats(app: FastifyInstance, memberId: string, nowMs = app.clock.now()): Promise<StatsView> {
   const todayStart = Math.floor(nowMs / DAY_MS) * DAY_MS
   const since = todayStart - 6 * DAY_MS
-  const { received, done } = await app.leads.dailyStats(memberId, since)
+  const { received, done } = await app.leadStats.dailyStats(memberId, since)
   const days: StatsView['days'] = []
   for (let i = 0; i < 7; i++) {
     const start = since + i * DAY_MS
@@ -258,7 +259,7 @@ export async function buildStats(app: FastifyInstance, memberId: string, nowMs =
     b.received = received.find((r) => r.day === date)?.n ?? 0
     for (const d of done.filter((x) => x.day === date))
       if (d.status === 'delivered' || d.status === 'duplicate' || d.status === 'failed') b[d.status] = d.n
-    b.medianDeliveryMs = b.delivered ? await app.leads.medianDeliveryMs(memberId, start, start + DAY_MS) : null
+    b.medianDeliveryMs = b.delivered ? await app.leadStats.medianDeliveryMs(memberId, start, start + DAY_MS) : null
     days.push(b)
   }
   const week = empty()
@@ -268,7 +269,9 @@ export async function buildStats(app: FastifyInstance, memberId: string, nowMs =
     week.duplicate += d.duplicate
     week.failed += d.failed
   }
-  week.medianDeliveryMs = week.delivered ? await app.leads.medianDeliveryMs(memberId, since, todayStart + DAY_MS) : null
+  week.medianDeliveryMs = week.delivered
+    ? await app.leadStats.medianDeliveryMs(memberId, since, todayStart + DAY_MS)
+    : null
   const { date: _date, ...today } = days[6]!
   void _date
   return { days, today, week }

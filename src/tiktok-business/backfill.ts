@@ -1,4 +1,4 @@
-import type { IncomingLead } from '../db/repositories/leads.js'
+import type { IncomingLead } from '../db/repositories/lead-inserts.js'
 import type { TikTokConnection, TikTokForm } from '../db/schema.js'
 import { TikTokApiError } from '../errors.js'
 import { reason, type TikTokContext } from './context.js'

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
-import { createLeadRepository, type IncomingLead } from '../../src/db/repositories/leads.js'
+import type { IncomingLead } from '../../src/db/repositories/lead-inserts.js'
+import { createLeadRepository } from '../../src/db/repositories/leads.js'
 
 async function repo() {
   const { db } = openDatabase(':memory:')

@@ -6,7 +6,8 @@
 import t from 'tap'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
-import { createLeadRepository, type IncomingLead } from '../../src/db/repositories/leads.js'
+import type { IncomingLead } from '../../src/db/repositories/lead-inserts.js'
+import { createLeadRepository } from '../../src/db/repositories/leads.js'
 import { createPortalRepository } from '../../src/db/repositories/portals.js'
 import { secretBoxFor } from '../../src/crypto/secret-box.js'
 import { LEAD_STATUSES, LeadCounts } from '../../src/metrics/lead-counts.js'
@@ -48,7 +49,7 @@ async function setup(seedWith: string[] = []) {
   if (seedWith.length) await createLeadRepository(opened.db).insertMany('m1', seedWith.map(lead), verify)
   const counts = new LeadCounts(opened.sqlite)
   counts.seed()
-  const leads = createLeadRepository(opened.db, counts)
+  const leads = createLeadRepository(opened.db, { counts })
   const portals = createPortalRepository(
     opened.db,
     secretBoxFor(`k1:${Buffer.alloc(32, 7).toString('base64')}`, ':memory:'),

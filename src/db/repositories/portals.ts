@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { type Clock, isoNow, systemClock } from '../../clock.js'
 import type { SecretBox } from '../../crypto/secret-box.js'
 import type { DB } from '../database.js'
 import type { NewPortal, Portal, PortalState } from '../schema.js'
@@ -13,8 +14,6 @@ export interface TokenSet {
   server_endpoint?: string
   app_status?: string
 }
-
-const nowIso = () => new Date().toISOString()
 
 /** The columns that hold Bitrix24 secrets: sealed at rest, opened by this repository only. */
 const SECRET_COLUMNS = ['access_token', 'refresh_token', 'application_token'] as const
@@ -33,7 +32,13 @@ export type PortalRepository = ReturnType<typeof createPortalRepository>
  * value. A clear value left from before sealing, or one sealed with a key that is no longer the
  * current one (SECRETS_KEY rotated), is re-sealed with the current key the first time it is read.
  */
-export function createPortalRepository(db: DB, box: SecretBox, hooks: { purged?: (memberId: string) => void } = {}) {
+export function createPortalRepository(
+  db: DB,
+  box: SecretBox,
+  hooks: { purged?: (memberId: string) => void; clock?: Clock } = {},
+) {
+  const clock = hooks.clock ?? systemClock
+  const nowIso = () => isoNow(clock)
   const seal = <T extends string | null | undefined>(v: T): T => (typeof v === 'string' ? (box.seal(v) as T) : v)
   const open = (v: string): string => (SEALED.test(v) ? box.open(v) : v)
 

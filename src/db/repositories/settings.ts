@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
+import { type Clock, isoNow, systemClock } from '../../clock.js'
 import type { SecretBox } from '../../crypto/secret-box.js'
 import type { DB } from '../database.js'
 import type { PortalSettings, PortalSettingsUpdate } from '../schema.js'
 
-const nowIso = () => new Date().toISOString()
 /** 32 random bytes, URL-safe: unguessable webhook keys and signing secrets. */
 export const newSecret = () => randomBytes(32).toString('base64url')
 
@@ -21,7 +21,8 @@ const SEALED = /^v1\./
  * out opened, like the portals' tokens. The webhook key stays readable: it is looked up on every
  * webhook and shown to admins as the URL.
  */
-export function createSettingsRepository(db: DB, box: SecretBox) {
+export function createSettingsRepository(db: DB, box: SecretBox, clock: Clock = systemClock) {
+  const nowIso = () => isoNow(clock)
   const open = (v: string): string => (SEALED.test(v) ? box.open(v) : v)
   const opened = (row: PortalSettings | undefined): PortalSettings | undefined =>
     row && {
@@ -61,7 +62,7 @@ export function createSettingsRepository(db: DB, box: SecretBox) {
     },
 
     /** The portal whose current webhook key this is, or whose rotated-out key still is inside its grace period. */
-    async findByWebhookKey(key: string, nowMs = Date.now()): Promise<PortalSettings | undefined> {
+    async findByWebhookKey(key: string, nowMs = clock.now()): Promise<PortalSettings | undefined> {
       return opened(
         await db
           .selectFrom('portal_settings')
@@ -103,7 +104,7 @@ export function createSettingsRepository(db: DB, box: SecretBox) {
     },
 
     /** New secret now; the old one keeps verifying for `graceMs` so TikTok-side changes need not be instant. */
-    async rotateSecret(memberId: string, graceMs: number, nowMs = Date.now()): Promise<PortalSettings> {
+    async rotateSecret(memberId: string, graceMs: number, nowMs = clock.now()): Promise<PortalSettings> {
       const current = await repo.ensure(memberId)
       await db
         .updateTable('portal_settings')
@@ -119,7 +120,7 @@ export function createSettingsRepository(db: DB, box: SecretBox) {
     },
 
     /** New webhook key now; the old one keeps accepting leads for `graceMs` while TikTok and forwarders move. */
-    async rotateWebhookKey(memberId: string, graceMs: number, nowMs = Date.now()): Promise<PortalSettings> {
+    async rotateWebhookKey(memberId: string, graceMs: number, nowMs = clock.now()): Promise<PortalSettings> {
       const current = await repo.ensure(memberId)
       await db
         .updateTable('portal_settings')
@@ -163,7 +164,7 @@ export function createSettingsRepository(db: DB, box: SecretBox) {
 }
 
 /** Secrets that verify right now: the current one, then the previous one inside its grace period. */
-export function activeSecrets(s: PortalSettings, nowMs = Date.now()): string[] {
+export function activeSecrets(s: PortalSettings, nowMs: number): string[] {
   return s.previous_secret && (s.previous_secret_until ?? 0) > nowMs
     ? [s.signing_secret, s.previous_secret]
     : [s.signing_secret]

@@ -1,0 +1,94 @@
+import { sql } from 'kysely'
+import type { DB } from '../database.js'
+import type { Lead, LeadStatus } from '../schema.js'
+
+export type LeadStatsRepository = ReturnType<typeof createLeadStatsRepository>
+
+/**
+ * The settings tab's statistics over the leads table: per-day counts, delivery times, the oldest
+ * lead still waiting. Reads only; the lead repository does every write.
+ */
+export function createLeadStatsRepository(db: DB) {
+  return {
+    async countsAllPortals(): Promise<Array<{ member_id: string; status: LeadStatus; n: number }>> {
+      const rows = await db
+        .selectFrom('leads')
+        .select(['member_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy(['member_id', 'status'])
+        .execute()
+      return rows.map((r) => ({ ...r, n: Number(r.n) }))
+    },
+
+    /** Per UTC day since `sinceMs`: leads received, and leads finished per status with their delivery times. */
+    async dailyStats(
+      memberId: string,
+      sinceMs: number,
+    ): Promise<{
+      received: Array<{ day: string; n: number }>
+      done: Array<{ day: string; status: LeadStatus; n: number }>
+    }> {
+      const day = (col: 'received_at' | 'done_at') =>
+        sql<string>`strftime('%Y-%m-%d', ${sql.ref(col)} / 1000, 'unixepoch')`
+      const received = await db
+        .selectFrom('leads')
+        .select([day('received_at').as('day'), (eb) => eb.fn.countAll<number>().as('n')])
+        .where('member_id', '=', memberId)
+        .where('received_at', '>=', sinceMs)
+        .groupBy('day')
+        .execute()
+      const done = await db
+        .selectFrom('leads')
+        .select([day('done_at').as('day'), 'status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('member_id', '=', memberId)
+        .where('done_at', '>=', sinceMs)
+        .where('status', 'in', ['delivered', 'duplicate', 'failed'])
+        .groupBy(['day', 'status'])
+        .execute()
+      return {
+        received: received.map((r) => ({ day: r.day, n: Number(r.n) })),
+        done: done.map((r) => ({ ...r, n: Number(r.n) })),
+      }
+    },
+
+    /** Median received→delivered time (ms) of leads delivered in [fromMs, toMs). */
+    async medianDeliveryMs(memberId: string, fromMs: number, toMs: number): Promise<number | null> {
+      const base = db
+        .selectFrom('leads')
+        .where('member_id', '=', memberId)
+        .where('status', '=', 'delivered')
+        .where('done_at', '>=', fromMs)
+        .where('done_at', '<', toMs)
+      const { n } = (await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst()) ?? { n: 0 }
+      if (!Number(n)) return null
+      const row = await base
+        .select(sql<number>`done_at - received_at`.as('d'))
+        .orderBy('d')
+        .limit(1)
+        .offset(Math.floor((Number(n) - 1) / 2))
+        .executeTakeFirst()
+      return row ? Number(row.d) : null
+    },
+
+    /** The oldest lead still waiting (pending or in flight), for "leads are stuck" warnings. */
+    async oldestWaiting(memberId: string): Promise<Lead | undefined> {
+      return db
+        .selectFrom('leads')
+        .selectAll()
+        .where('member_id', '=', memberId)
+        .where('status', 'in', ['received', 'queued', 'sending'])
+        .orderBy('id')
+        .limit(1)
+        .executeTakeFirst()
+    },
+
+    async lastDeliveredAt(memberId: string): Promise<number | null> {
+      const row = await db
+        .selectFrom('leads')
+        .select((eb) => eb.fn.max('done_at').as('at'))
+        .where('member_id', '=', memberId)
+        .where('status', '=', 'delivered')
+        .executeTakeFirst()
+      return row?.at ?? null
+    },
+  }
+}
