@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
+import type { Timer } from '../clock.js'
 import { type Config, tiktokApp } from '../config.js'
 import type { SecretBox } from '../crypto/secret-box.js'
 import { createTikTokRepository, type TikTokRepository } from '../db/repositories/tiktok.js'
@@ -62,6 +63,7 @@ export default fp<TikTokPluginOptions>(
             timeoutMs: config.TIKTOK_REQUEST_TIMEOUT_MS,
             limiter,
             log: app.log,
+            clock: app.clock,
           }),
           repo,
           leads: app.leads,
@@ -71,7 +73,7 @@ export default fp<TikTokPluginOptions>(
           dispatcher: app.dispatcher,
           box,
           log: app.log,
-          now: Date.now,
+          now: () => app.clock.now(),
           taskPollMs,
         }
       : null
@@ -127,7 +129,7 @@ export default fp<TikTokPluginOptions>(
     async function forgetPortal(memberId: string): Promise<void> {
       if (connector) return connector.forgetPortal(memberId)
       // Not configured (any more): still forget the tokens; the outbox cancels once it is configured.
-      await repo.forgetPortal(memberId, Date.now())
+      await repo.forgetPortal(memberId, app.clock.now())
     }
 
     app.decorate('tiktok', {
@@ -141,18 +143,19 @@ export default fp<TikTokPluginOptions>(
       forgetPortal,
     })
 
-    let timer: NodeJS.Timeout | undefined
+    let timer: Timer | undefined
     if (ctx && schedule) {
       const tickMs = Math.max(1000, Math.min(60_000, checkMs, backfillMs))
-      app.addHook('onReady', async () => {
+      // Every tickMs of the app's clock (a pass still running is joined, as an interval did).
+      const tick = () => {
         void runDue()
-        timer = setInterval(() => void runDue(), tickMs)
-        timer.unref()
-      })
+        if (!stopped) timer = app.clock.setTimer(tick, tickMs)
+      }
+      app.addHook('onReady', async () => tick())
     }
     app.addHook('preClose', async () => {
       stopped = true
-      if (timer) clearInterval(timer)
+      timer?.cancel()
       await running
       limiter.close()
     })

@@ -15,6 +15,8 @@ import PQueue from 'p-queue'
  *   (for the default 600/min the second limit already caps a minute at 600, so nothing is lost).
  *
  * `run()` returns what `fn` returns; the limiter never retries (the client does, on 40100).
+ * It keeps p-queue's own time (Date.now and timers inside p-queue), not the app's clock: the
+ * windows are TikTok's real-time quota, and p-queue has no way to be handed a clock.
  * @see https://business-api.tiktok.com/portal/docs (rate limits / quota)
  */
 export interface TikTokLimiter {
