@@ -12,9 +12,9 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
-import type { Emulator } from '../test/emulator/app.js'
+import type { Emulator } from '../test/emulator/index.js'
 import { api, freePort, openTab } from '../test/helpers.js'
-import { buildTikTokEmulator, type TikTokEmulator } from '../test/tiktok-emulator/app.js'
+import { buildTikTokEmulator, type TikTokEmulator } from '../test/tiktok-emulator/index.js'
 
 export const BACKFILL_LEADS = 10_000
 const TT_APP_ID = '7400000000000000099'

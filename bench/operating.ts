@@ -28,7 +28,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
-import { buildEmulator } from '../test/emulator/app.js'
+import { buildEmulator } from '../test/emulator/index.js'
 import { freePort } from '../test/helpers.js'
 import type { ChildApp } from './backfill.js'
 

@@ -25,10 +25,9 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openDatabase } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrate.js'
-import { buildEmulator } from '../test/emulator/app.js'
-import { startFrameHost } from '../test/emulator/frame-host.js'
+import { buildEmulator, startFrameHost } from '../test/emulator/index.js'
 import { leadId, notificationBody, postWebhook } from '../test/fixtures.js'
-import { buildTikTokEmulator } from '../test/tiktok-emulator/app.js'
+import { buildTikTokEmulator } from '../test/tiktok-emulator/index.js'
 
 const CLIENT_ID = 'local.demo.app'
 const CLIENT_SECRET = randomBytes(16).toString('hex')

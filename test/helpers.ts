@@ -9,8 +9,8 @@ import { loadConfig, type Config } from '../src/config.js'
 import { openDatabase, type OpenedDatabase } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrate.js'
 import { loggerOptions } from '../src/logger.js'
-import { buildEmulator, type Emulator, type EmulatorOptions, type Portal } from './emulator/app.js'
-import { buildTikTokEmulator, type TikTokEmulator, type TikTokEmulatorOptions } from './tiktok-emulator/app.js'
+import { buildEmulator, type Emulator, type EmulatorOptions, type Portal } from './emulator/index.js'
+import { buildTikTokEmulator, type TikTokEmulator, type TikTokEmulatorOptions } from './tiktok-emulator/index.js'
 
 export interface Teardown {
   teardown(fn: () => unknown): void

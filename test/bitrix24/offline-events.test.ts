@@ -22,7 +22,7 @@ import {
   type Teardown,
 } from '../helpers.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
-import type { Emulator, Portal } from '../emulator/app.js'
+import type { Emulator, Portal } from '../emulator/index.js'
 import type { StartedApp } from '../helpers.js'
 
 async function deliverOne(

@@ -7,7 +7,7 @@
  * @see https://apidocs.bitrix24.com/settings/oauth/index.html
  */
 import t from 'tap'
-import type { Emulator, Portal } from '../emulator/app.js'
+import type { Emulator, Portal } from '../emulator/index.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 import {
   api,

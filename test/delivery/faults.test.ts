@@ -1,7 +1,7 @@
 import t from 'tap'
 import { installedPortal, startApp, startEmulator, waitFor } from '../helpers.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
-import type { Emulator, Portal } from '../emulator/app.js'
+import type { Emulator, Portal } from '../emulator/index.js'
 
 async function backlog(emu: Emulator, url: string, portal: Portal, key: string, secret: string, n: number) {
   for (let i = 0; i < n; i += 50) {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { RecordedCall } from '../emulator/types.js'
+import type { RecordedCall } from '../emulator/index.js'
 import { api, installedPortal, openTab, startApp, startEmulator, waitFor } from '../helpers.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 

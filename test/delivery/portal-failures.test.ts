@@ -1,7 +1,7 @@
 import t from 'tap'
 import { api, installedPortal, openTab, startApp, startEmulator, waitFor } from '../helpers.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
-import type { Emulator, Portal } from '../emulator/app.js'
+import type { Emulator, Portal } from '../emulator/index.js'
 
 /** Bitrix24 stops accepting the access tokens it issued to the portal (the refresh token still works). */
 function revokeAccessTokens(emu: Emulator, portal: Portal): void {

@@ -13,9 +13,8 @@ import t from 'tap'
 import { manifest } from '../../manifest/app.js'
 import { notificationBody, postWebhook, sampleLead, type SampleLead } from '../fixtures.js'
 import { api, installedPortal, openTab, startApp, startEmulator, waitFor } from '../helpers.js'
-import type { Emulator, Portal } from '../emulator/app.js'
+import { startFrameHost, type Emulator, type Portal } from '../emulator/index.js'
 import { callJson } from '../emulator/helpers.js'
-import { startFrameHost } from '../emulator/frame-host.js'
 import { launch, openTab as openFrame, text, watchErrors } from '../settings/browser-harness.js'
 
 let n = 0

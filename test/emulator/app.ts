@@ -18,28 +18,19 @@ import type { Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { EmulatorContext } from './context.js'
 import { registerControl } from './control.js'
+import { moveEntity } from './crm-moves.js'
+import { deliverEvent } from './event-delivery.js'
 import { FaultController } from './faults.js'
 import * as lifecycle from './lifecycle.js'
-import * as offline from './offline-events.js'
+import { offlineRecords } from './offline-queue.js'
 import { registerOAuth } from './oauth.js'
 import { OperatingMeter } from './operating.js'
 import { registerRest } from './rest.js'
 import { PortalState } from './state.js'
 import { TokenStore } from './tokens.js'
-import type {
-  CreatePortalInput,
-  Emulator,
-  EmulatorOptions,
-  HttpReply,
-  OperatingOptions,
-  InstallAppInput,
-  Portal,
-  RecordedCall,
-  RecordedDelivery,
-  RecordedOAuthCall,
-} from './types.js'
-
-export type * from './types.js'
+import type { CreatePortalInput, Emulator, InstallAppInput, Portal } from './types/emulator.js'
+import type { EmulatorOptions, OperatingOptions } from './types/options.js'
+import type { HttpReply, RecordedCall, RecordedDelivery, RecordedOAuthCall } from './types/records.js'
 
 const DEFAULT_SCOPE = 'crm,placement,user_brief'
 /** @see settings/oauth/auto-renewal.md: "The lifetime of refresh_token is 180 days." */
@@ -193,7 +184,7 @@ class EmulatorServer implements Emulator {
     data: Record<string, unknown>,
     opts?: { applicationToken?: string; url?: string },
   ): Promise<HttpReply[]> {
-    return lifecycle.deliverEvent(this.ctx, this.state(portal), event, data, opts)
+    return deliverEvent(this.ctx, this.state(portal), event, data, opts)
   }
 
   uninstallApp(portal: Portal, opts?: { clean?: boolean }): Promise<HttpReply[]> {
@@ -205,15 +196,15 @@ class EmulatorServer implements Emulator {
   }
 
   moveLead(portal: Portal, leadId: number, statusId: string, opts: { userId?: number } = {}): void {
-    offline.moveEntity(this.ctx, this.state(portal), 'lead', leadId, statusId, opts.userId)
+    moveEntity(this.ctx, this.state(portal), 'lead', leadId, statusId, opts.userId)
   }
 
   moveDeal(portal: Portal, dealId: number, stageId: string, opts: { userId?: number } = {}): void {
-    offline.moveEntity(this.ctx, this.state(portal), 'deal', dealId, stageId, opts.userId)
+    moveEntity(this.ctx, this.state(portal), 'deal', dealId, stageId, opts.userId)
   }
 
   offlineQueue(portal: Portal): ReturnType<Emulator['offlineQueue']> {
-    return offline.offlineRecords(this.state(portal)).map((r) => ({
+    return offlineRecords(this.state(portal)).map((r) => ({
       id: r.id,
       event: r.event,
       entityId: Number((r.data['FIELDS'] as { ID?: unknown } | undefined)?.ID),
@@ -246,8 +237,6 @@ class EmulatorServer implements Emulator {
     void promise.finally(() => this.pending.delete(promise))
   }
 }
-
-export type { EmulatorServer }
 
 export async function buildEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const emulator = new EmulatorServer(opts)

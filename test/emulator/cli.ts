@@ -13,7 +13,7 @@
  *   --json               print one JSON line instead of the human summary
  */
 import { parseArgs } from 'node:util'
-import { buildEmulator } from './app.js'
+import { buildEmulator } from './index.js'
 
 // `tap test/emulator/` runs every file of the folder as a test: this one is a program, not a test.
 if (process.env['TAP_CHILD_ID'] !== undefined) {

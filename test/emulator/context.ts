@@ -4,7 +4,8 @@ import type { FaultController } from './faults.js'
 import type { OperatingMeter } from './operating.js'
 import type { PortalState } from './state.js'
 import type { TokenStore } from './tokens.js'
-import type { Emulator, RecordedCall, RecordedDelivery, RecordedOAuthCall } from './types.js'
+import type { Emulator } from './types/emulator.js'
+import type { RecordedCall, RecordedDelivery, RecordedOAuthCall } from './types/records.js'
 
 export interface EmulatorContext {
   readonly clientId: string

@@ -18,16 +18,13 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isPlainObject } from './php-query.js'
-import type {
-  CreatePortalInput,
-  Emulator,
-  FaultKind,
-  InstallAppInput,
-  OperatingOptions,
-  Portal,
-  RefreshFault,
-  UserFieldInput,
-} from './types.js'
+import type { UserFieldInput } from './types/crm.js'
+import type { CreatePortalInput, Emulator, InstallAppInput, Portal } from './types/emulator.js'
+import type { FaultKind, RefreshFault } from './types/faults.js'
+import type { OperatingOptions } from './types/options.js'
+
+/** Where the control API lives on the emulator's server. */
+export const CONTROL_PATH = '/_emulator'
 
 type Controlled = Emulator & { listPortals(): Portal[] }
 
@@ -69,18 +66,18 @@ export function registerControl(app: FastifyInstance, emu: Controlled): void {
       }
     }
 
-  app.get('/_emulator/portals', async () => emu.listPortals().map(describe))
-  app.post('/_emulator/portals', async (request) => describe(emu.createPortal(json(request) as CreatePortalInput)))
+  app.get(`${CONTROL_PATH}/portals`, async () => emu.listPortals().map(describe))
+  app.post(`${CONTROL_PATH}/portals`, async (request) => describe(emu.createPortal(json(request) as CreatePortalInput)))
   app.post(
-    '/_emulator/portals/:memberId/install',
+    `${CONTROL_PATH}/portals/:memberId/install`,
     withPortal((portal, body) => emu.installApp(portal, body as unknown as InstallAppInput)),
   )
   app.post(
-    '/_emulator/portals/:memberId/placement',
+    `${CONTROL_PATH}/portals/:memberId/placement`,
     withPortal((portal, body) => emu.openPlacement(portal, body as { url: string })),
   )
   app.post(
-    '/_emulator/portals/:memberId/events',
+    `${CONTROL_PATH}/portals/:memberId/events`,
     withPortal((portal, body) =>
       emu.deliverEvent(portal, String(body['event'] ?? ''), isPlainObject(body['data']) ? body['data'] : {}, {
         ...(typeof body['applicationToken'] === 'string' ? { applicationToken: body['applicationToken'] } : {}),
@@ -89,21 +86,21 @@ export function registerControl(app: FastifyInstance, emu: Controlled): void {
     ),
   )
   app.post(
-    '/_emulator/portals/:memberId/uninstall',
+    `${CONTROL_PATH}/portals/:memberId/uninstall`,
     withPortal((portal, body) => emu.uninstallApp(portal, { clean: body['clean'] === true })),
   )
   app.post(
-    '/_emulator/portals/:memberId/user-fields',
+    `${CONTROL_PATH}/portals/:memberId/user-fields`,
     withPortal((portal, body) => {
       portal.addUserField(body as unknown as UserFieldInput)
       return portal.userFields
     }),
   )
   app.get(
-    '/_emulator/portals/:memberId/leads',
+    `${CONTROL_PATH}/portals/:memberId/leads`,
     withPortal((portal) => [...portal.leads.values()]),
   )
-  app.post('/_emulator/faults', async (request) => {
+  app.post(`${CONTROL_PATH}/faults`, async (request) => {
     const body = json(request)
     if (body['clear'] === true) emu.faults.clear()
     const fail = body['failNext']
@@ -131,9 +128,9 @@ export function registerControl(app: FastifyInstance, emu: Controlled): void {
     }
     return { ok: true }
   })
-  app.post('/_emulator/operating', async (request) => {
+  app.post(`${CONTROL_PATH}/operating`, async (request) => {
     emu.setOperating(json(request) as OperatingOptions)
     return { ok: true }
   })
-  app.get('/_emulator/calls', async () => emu.calls)
+  app.get(`${CONTROL_PATH}/calls`, async () => emu.calls)
 }

@@ -11,7 +11,7 @@
  *   @see settings/how-to-call-rest-api/batch.md
  */
 import t from 'tap'
-import type { Portal } from './app.js'
+import type { Portal } from './index.js'
 import { callForm, callJson, startEmulator, startReceiver } from './helpers.js'
 
 // ---- crm-lead ----------------------------------------------------------------

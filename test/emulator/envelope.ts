@@ -3,7 +3,7 @@
  * @see api-reference/data-types.md#time (b24restdocs)
  * @see limits.md "Resource Intensity Limits" (operating, operating_reset_at)
  */
-import { isoDate } from './methods/crm-entity.js'
+import { isoDate } from './methods/crm-entity-spec.js'
 
 export interface TimeBlock {
   start: number

@@ -19,7 +19,7 @@
  * (QUERY_LIMIT_EXCEEDED, OPERATION_TIME_LIMIT, ERROR_CORE, INTERNAL_SERVER_ERROR).
  * @see settings/how-to-call-rest-api/batch.md "Error Handling", settings/performance/limits.md
  */
-import type { EventFaults, FaultKind, Faults, RefreshFault } from './types.js'
+import type { EventFaults, FaultKind, Faults, RefreshFault } from './types/faults.js'
 
 interface CommandRule {
   remaining: number

@@ -5,7 +5,7 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { buildEmulator, type Emulator, type EmulatorOptions, type Portal } from './app.js'
+import { buildEmulator, type Emulator, type EmulatorOptions, type Portal } from './index.js'
 import { parsePhpQuery, stringifyPhpQuery, type PhpMap } from './php-query.js'
 
 export { fakeClock, type Clock } from '../fake-clock.js'

@@ -14,7 +14,7 @@
  */
 import { B24OAuth } from '@bitrix24/b24jssdk'
 import t from 'tap'
-import type { Portal } from './app.js'
+import type { Portal } from './index.js'
 import { callJson, startEmulator, startReceiver, type Received } from './helpers.js'
 
 // ---- lifecycle ---------------------------------------------------------------

@@ -6,125 +6,20 @@
  *   APPLICATION_SCOPE, member_id, status, PLACEMENT, PLACEMENT_OPTIONS in the body and DOMAIN,
  *   PROTOCOL (0: http here), LANG, APP_SID in the query.
  *   @see settings/oauth/simple-way.md, api-reference/widgets/crm/detail-tab.md
- * - Events: a server-to-server POST, PHP-nested form fields: event, event_handler_id, data[…],
- *   ts, auth[…] with auth[application_token]. Not sent before the install is finished.
+ * - Events (ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL) go out as event-delivery.ts sends them.
  *   @see api-reference/common/events/on-app-install.md, on-app-uninstall.md
- *   @see api-reference/crm/leads/events/on-crm-lead-update.md
- *   @see settings/app-installation/installation-finish.md ("Events will not be sent…")
  * - Uninstall: every token is revoked first, then ONAPPUNINSTALL goes out with no usable token.
  *   @see api-reference/events/safe-event-handlers.md
  */
 import type { EmulatorContext } from './context.js'
-import { stringifyPhpQuery, type PhpMap } from './php-query.js'
+import { boundFor, sendEvent, ts } from './event-delivery.js'
+import { postEvent, postForm } from './outbound-post.js'
+import type { PhpMap } from './php-query.js'
 import type { PortalState } from './state.js'
 import { randomHex } from './tokens.js'
-import type { EventBinding, HttpReply, InstallAppInput, IssuedTokens } from './types.js'
-
-interface PostInput {
-  kind: 'install' | 'placement' | 'event'
-  portal: PortalState
-  url: string
-  form: PhpMap
-  query?: Record<string, string>
-  event?: string
-}
-
-function withQuery(url: string, query: Record<string, string> | undefined): string {
-  if (!query || Object.keys(query).length === 0) return url
-  return `${url}${url.includes('?') ? '&' : '?'}${new URLSearchParams(query).toString()}`
-}
-
-function headersOf(response: Response): HttpReply['headers'] {
-  const out: HttpReply['headers'] = {}
-  response.headers.forEach((value, key) => {
-    out[key] = value
-  })
-  const cookies = response.headers.getSetCookie()
-  if (cookies.length > 0) out['set-cookie'] = cookies
-  return out
-}
-
-/** One POST to the app. Network failures come back as status 0 with the reason in `body`. */
-export async function postForm(ctx: EmulatorContext, input: PostInput): Promise<HttpReply> {
-  const url = withQuery(input.url, input.query)
-  const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(new Error('outbound timeout')), ctx.outboundTimeoutMs)
-  const onClose = () => controller.abort(new Error('emulator closed'))
-  ctx.closing.addEventListener('abort', onClose, { once: true })
-  let reply: HttpReply
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: stringifyPhpQuery(input.form),
-      redirect: 'manual',
-      signal: controller.signal,
-    })
-    reply = { status: response.status, headers: headersOf(response), body: await response.text() }
-  } catch (err) {
-    reply = { status: 0, headers: {}, body: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }
-  } finally {
-    clearTimeout(timer)
-    ctx.closing.removeEventListener('abort', onClose)
-  }
-  ctx.deliveries.push({
-    at: ctx.now(),
-    memberId: input.portal.memberId,
-    kind: input.kind,
-    url,
-    ...(input.event !== undefined ? { event: input.event } : {}),
-    status: reply.status,
-  })
-  return reply
-}
-
-const heldEvents = new WeakMap<EmulatorContext, () => Promise<void>>()
-/** How long a reordered event waits for a next one before it goes out anyway. */
-const REORDER_HOLD_MS = 1000
-
-/**
- * An event POST through the event faults (ctx.faults.events): lost (never sent, never retried),
- * delayed, or held back and sent after the next event. Events are queued on the portal and
- * delivered late or out of order; a failed delivery is not retried.
- * @see events/index.md, api-reference/events/index.md
- */
-async function postEvent(ctx: EmulatorContext, input: PostInput): Promise<HttpReply> {
-  const f = ctx.faults.events
-  if (f.loseNext > 0) {
-    f.loseNext -= 1
-    ctx.deliveries.push({
-      at: ctx.now(),
-      memberId: input.portal.memberId,
-      kind: input.kind,
-      url: input.url,
-      ...(input.event !== undefined ? { event: input.event } : {}),
-      status: 0,
-      fault: 'lost',
-    })
-    return { status: 0, headers: {}, body: 'lost' }
-  }
-  if (f.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, f.delayMs))
-  if (!f.reorder) return postForm(ctx, input)
-  const previous = heldEvents.get(ctx)
-  if (previous) {
-    heldEvents.delete(ctx)
-    const reply = await postForm(ctx, input)
-    await previous()
-    return reply
-  }
-  return new Promise<HttpReply>((resolve) => {
-    let sent = false
-    const send = async () => {
-      if (sent) return
-      sent = true
-      clearTimeout(timer)
-      if (heldEvents.get(ctx) === send) heldEvents.delete(ctx)
-      resolve(await postForm(ctx, input))
-    }
-    const timer = setTimeout(() => void send(), REORDER_HOLD_MS)
-    heldEvents.set(ctx, send)
-  })
-}
+import type { EventBinding } from './types/crm.js'
+import type { HttpReply, IssuedTokens } from './types/records.js'
+import type { InstallAppInput } from './types/emulator.js'
 
 function frameQuery(portal: PortalState): Record<string, string> {
   return { DOMAIN: portal.domain, PROTOCOL: '0', LANG: portal.lang, APP_SID: randomHex(16) }
@@ -149,52 +44,6 @@ function frameForm(
     PLACEMENT: placement,
     PLACEMENT_OPTIONS: JSON.stringify(options),
   }
-}
-
-function eventAuth(ctx: EmulatorContext, portal: PortalState, userId: number, applicationToken: string | null): PhpMap {
-  const tokens = portal.issueToken(userId)
-  return {
-    access_token: tokens.access_token,
-    expires: String(tokens.expires),
-    expires_in: String(tokens.expires_in),
-    scope: ctx.scopeText,
-    domain: portal.domain,
-    server_endpoint: portal.serverEndpoint,
-    status: portal.appStatus,
-    client_endpoint: portal.clientEndpoint,
-    member_id: portal.memberId,
-    user_id: String(userId),
-    refresh_token: tokens.refresh_token,
-    application_token: applicationToken ?? '',
-  }
-}
-
-function ts(ctx: EmulatorContext): string {
-  return String(Math.floor(ctx.now() / 1000))
-}
-
-function boundFor(portal: PortalState, event: string): EventBinding[] {
-  return portal.events.filter((b) => b.event === event && b.event_type === 'online')
-}
-
-async function sendEvent(
-  ctx: EmulatorContext,
-  portal: PortalState,
-  event: string,
-  data: Record<string, unknown>,
-  target: { url: string; binding?: EventBinding },
-  userId: number,
-  applicationToken: string | null,
-): Promise<HttpReply> {
-  const authUser = target.binding?.auth_type ? target.binding.auth_type : userId
-  const form: PhpMap = {
-    event,
-    ...(target.binding ? { event_handler_id: String(portal.eventHandlerId(target.binding)) } : {}),
-    data,
-    ts: ts(ctx),
-    auth: eventAuth(ctx, portal, authUser, applicationToken),
-  }
-  return postEvent(ctx, { kind: 'event', portal, url: target.url, form, event })
 }
 
 async function deliverInstallEvent(ctx: EmulatorContext, portal: PortalState): Promise<HttpReply[]> {
@@ -258,43 +107,6 @@ export async function openPlacement(
     query: frameQuery(portal),
     form: frameForm(ctx, portal, tokens, args.placement ?? 'DEFAULT', args.options ?? {}),
   })
-}
-
-/**
- * Delivers `event` to every online handler bound for it (or only to `opts.url`), with the
- * portal's application_token unless `opts.applicationToken` forges another. Without `opts.url`
- * nothing is sent while the app is not installed.
- */
-export async function deliverEvent(
-  ctx: EmulatorContext,
-  portal: PortalState,
-  event: string,
-  data: Record<string, unknown>,
-  opts: { applicationToken?: string; url?: string } = {},
-  userId?: number,
-): Promise<HttpReply[]> {
-  const name = event.toUpperCase()
-  const token = opts.applicationToken ?? portal.applicationToken
-  const user = userId ?? portal.installerUserId
-  if (opts.url !== undefined) return [await sendEvent(ctx, portal, name, data, { url: opts.url }, user, token)]
-  if (!portal.installed) return []
-  const replies: HttpReply[] = []
-  for (const binding of boundFor(portal, name)) {
-    replies.push(await sendEvent(ctx, portal, name, data, { url: binding.handler, binding }, user, token))
-  }
-  return replies
-}
-
-/** Fire-and-forget delivery of a CRM event raised by a REST call. */
-export function emitEvent(
-  ctx: EmulatorContext,
-  portal: PortalState,
-  event: string,
-  data: Record<string, unknown>,
-  userId: number,
-): void {
-  if (!portal.installed || boundFor(portal, event).length === 0) return
-  ctx.track(() => deliverEvent(ctx, portal, event, data, {}, userId))
 }
 
 /**

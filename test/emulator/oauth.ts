@@ -17,8 +17,8 @@ import type { EmulatorContext } from './context.js'
 import { timeBlock } from './envelope.js'
 import { appInfo } from './methods/app-user.js'
 import { restErrors } from './rest-error.js'
-import { normalizeMethod, requestParams } from './rest.js'
-import type { RecordedOAuthCall } from './types.js'
+import { normalizeMethod, requestParams } from './rest-params.js'
+import type { RecordedOAuthCall } from './types/records.js'
 
 interface OAuthAnswer {
   status: number

@@ -18,7 +18,7 @@
  * @see settings/performance/limits.md "Resource Intensity Limits", "Request Execution Time Limit"
  */
 import { RestError } from './rest-error.js'
-import type { OperatingOptions } from './types.js'
+import type { OperatingOptions } from './types/options.js'
 
 const DEFAULT_COST: Record<string, [number, number]> = { 'crm.lead.add': [0.1, 0.5] }
 const OTHER_COST: [number, number] = [0.005, 0.02]

@@ -15,7 +15,7 @@
  *   latency delays replies; close() ends held sockets.
  */
 import t from 'tap'
-import { buildEmulator, type Portal } from './app.js'
+import { buildEmulator, type Portal } from './index.js'
 import { callForm, callGet, callJson, fakeClock, startEmulator } from './helpers.js'
 
 // ---- oauth -------------------------------------------------------------------

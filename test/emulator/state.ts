@@ -4,18 +4,10 @@
  */
 import { LeakyBucket, PLAN_LIMITS } from './bucket.js'
 import { randomHex, type TokenStore } from './tokens.js'
-import type {
-  CreatePortalInput,
-  CrmStatus,
-  EventBinding,
-  IssuedTokens,
-  Plan,
-  PlacementBinding,
-  Portal,
-  PortalUser,
-  UserField,
-  UserFieldInput,
-} from './types.js'
+import type { CrmStatus, EventBinding, PlacementBinding, PortalUser, UserField, UserFieldInput } from './types/crm.js'
+import type { CreatePortalInput, Portal } from './types/emulator.js'
+import type { Plan } from './types/options.js'
+import type { IssuedTokens } from './types/records.js'
 import { draftItems, fullFieldName, labelMap, userFieldSettings, type UserFieldDraft } from './user-fields.js'
 
 /** What a portal needs from the emulator around it. */

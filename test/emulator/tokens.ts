@@ -8,7 +8,7 @@
  * @see settings/oauth/auto-renewal.md (b24restdocs)
  */
 import { randomBytes } from 'node:crypto'
-import type { IssuedTokens } from './types.js'
+import type { IssuedTokens } from './types/records.js'
 
 interface AccessRecord {
   memberId: string

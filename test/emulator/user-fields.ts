@@ -8,7 +8,7 @@
  * @see api-reference/crm/leads/userfield/crm-lead-userfield-add.md
  * @see api-reference/crm/leads/userfield/crm-lead-userfield-get.md (record shape, language keys)
  */
-import type { LangMap, UserField, UserFieldLabelKind, UserFieldType } from './types.js'
+import type { LangMap, UserField, UserFieldLabelKind, UserFieldType } from './types/crm.js'
 
 /**
  * The documented USER_TYPE_ID values (the "custom field types" an app registers with

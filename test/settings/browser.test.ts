@@ -13,7 +13,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { startFrameHost } from '../emulator/frame-host.js'
+import { startFrameHost } from '../emulator/index.js'
 import { installedPortal, startApp, startEmulator } from '../helpers.js'
 import { commands, launch, openTab, OUT, text, waitForCommand, watchErrors } from './browser-harness.js'
 

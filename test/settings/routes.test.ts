@@ -2,7 +2,7 @@ import t from 'tap'
 import { createSessionSigner } from '../../src/settings/session.js'
 import { api, installedPortal, openTab, startApp, startEmulator, waitFor, type Teardown } from '../helpers.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
-import type { Emulator, Portal } from '../emulator/app.js'
+import type { Emulator, Portal } from '../emulator/index.js'
 
 async function setup(
   t: Teardown,

@@ -16,9 +16,9 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { startFrameHost } from '../emulator/frame-host.js'
+import { startFrameHost } from '../emulator/index.js'
 import { installedPortal, startApp, startEmulator, waitFor, type Teardown } from '../helpers.js'
-import { buildTikTokEmulator, type TikTokEmulator } from '../tiktok-emulator/app.js'
+import { buildTikTokEmulator, type TikTokEmulator } from '../tiktok-emulator/index.js'
 import { launch, openTab, OUT, text, watchErrors } from './browser-harness.js'
 
 /** Generous waits: two test files share the two cores with their browsers and emulators in CI. */

@@ -6,7 +6,7 @@ import { type ApiLog, createTikTokApi, type TikTokApi } from '../../src/tiktok-b
 import { classify } from '../../src/tiktok-business/return-codes.js'
 import { readLeadExport } from '../../src/tiktok-business/lead-export.js'
 import { createTikTokLimiter, type TikTokLimiterOptions } from '../../src/tiktok-business/limiter.js'
-import { buildTikTokEmulator, type TikTokEmulator } from '../tiktok-emulator/app.js'
+import { buildTikTokEmulator, type TikTokEmulator } from '../tiktok-emulator/index.js'
 
 const APP = { appId: 'tt-app-client', appSecret: 'tt-secret-client-0123456789' }
 const REDIRECT = 'https://crm.example.com/tiktok/callback'

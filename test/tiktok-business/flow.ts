@@ -2,7 +2,7 @@
  * Shared steps of the TikTok connection tests: an installed portal, the app configured for the
  * TikTok emulator, and "Connect TikTok" pressed and approved the way an admin does it.
  */
-import type { Emulator, Portal } from '../emulator/app.js'
+import type { Emulator, Portal } from '../emulator/index.js'
 import {
   api,
   installedPortal,
@@ -14,7 +14,7 @@ import {
   type StartedApp,
   type Teardown,
 } from '../helpers.js'
-import type { TikTokEmulator } from '../tiktok-emulator/app.js'
+import type { TikTokEmulator } from '../tiktok-emulator/index.js'
 
 export const FIELDS = [{ name: 'name' }, { name: 'email' }, { name: 'phone_number' }, { name: 'Which service?' }]
 

@@ -39,8 +39,6 @@ import type {
 } from './types.js'
 import { newNotification } from './webhook-body.js'
 
-export type * from './types.js'
-
 class TikTokEmulatorServer implements TikTokEmulator {
   readonly deliveries: RecordedDelivery[] = []
   readonly calls: RecordedApiCall[] = []

@@ -5,7 +5,7 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { buildTikTokEmulator, type TikTokEmulator, type TikTokEmulatorOptions } from './app.js'
+import { buildTikTokEmulator, type TikTokEmulator, type TikTokEmulatorOptions } from './index.js'
 
 export { fakeClock, type Clock } from '../fake-clock.js'
 

@@ -4,8 +4,9 @@
 import { appVersionOf } from '../lifecycle.js'
 import { isPlainObject } from '../php-query.js'
 import type { PortalState } from '../state.js'
-import type { PortalUser } from '../types.js'
-import { matchesFilter, PAGE_SIZE } from './crm-entity.js'
+import type { PortalUser } from '../types/crm.js'
+import { PAGE_SIZE } from './crm-entity-spec.js'
+import { matchesFilter } from './crm-filter.js'
 import { param, toInt, type CallContext, type MethodResult, type MethodTable } from './registry.js'
 
 const LICENSE: Record<PortalState['plan'], { type: string; family: string }> = {

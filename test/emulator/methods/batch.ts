@@ -10,7 +10,7 @@
  *   parameter value is replaced by an earlier command's output.
  * - A nested batch is ERROR_BATCH_METHOD_NOT_ALLOWED.
  * - Each command counts against its own method's operating limit; one over it gets
- *   OPERATION_TIME_LIMIT in result_error and is not run (rest.ts wraps `dispatch`); its
+ *   OPERATION_TIME_LIMIT in result_error and is not run (rest-execute.ts wraps `dispatch`); its
  *   result_time carries that method's `operating` / `operating_reset_at`.
  * - A request past the execution time limit (limits.md: 60 s) starts no more commands.
  * The batch itself answers 200 whatever its commands did.

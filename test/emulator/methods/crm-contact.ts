@@ -2,7 +2,8 @@
  * crm.contact.* — enough of contacts for the simple-mode path. Same field rules as leads.
  * @see api-reference/crm/contacts/crm-contact-add.md
  */
-import { entityMethods, fieldTable, type EntitySpec } from './crm-entity.js'
+import { entityMethods } from './crm-entity.js'
+import { fieldTable, type EntitySpec } from './crm-entity-spec.js'
 import type { MethodTable } from './registry.js'
 
 export const CONTACT_FIELDS = fieldTable([

@@ -3,7 +3,8 @@
  * lead). Same field rules as leads; no user fields.
  * @see api-reference/crm/deals/crm-deal-add.md
  */
-import { entityMethods, fieldTable, type EntitySpec } from './crm-entity.js'
+import { entityMethods } from './crm-entity.js'
+import { fieldTable, type EntitySpec } from './crm-entity-spec.js'
 import type { MethodTable } from './registry.js'
 
 export const DEAL_FIELDS = fieldTable([

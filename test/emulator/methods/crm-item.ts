@@ -14,7 +14,9 @@ import { isPlainObject, phpValues, type PhpMap } from '../php-query.js'
 import { restErrors } from '../rest-error.js'
 import { contactSpec } from './crm-contact.js'
 import { dealSpec } from './crm-deal.js'
-import { addEntity, describeFields, listEntities, MULTIFIELD_TYPES, type EntitySpec } from './crm-entity.js'
+import { addEntity, describeFields } from './crm-entity.js'
+import { MULTIFIELD_TYPES, type EntitySpec } from './crm-entity-spec.js'
+import { listEntities } from './crm-list.js'
 import { param, toInt, type CallContext, type MethodResult, type MethodTable } from './registry.js'
 
 const SPECS: Record<number, EntitySpec> = { 2: dealSpec, 3: contactSpec }

@@ -16,7 +16,7 @@
  */
 import { isPlainObject, phpValues, type PhpMap } from '../php-query.js'
 import { restErrors } from '../rest-error.js'
-import type { UserField, UserFieldType } from '../types.js'
+import type { UserField, UserFieldType } from '../types/crm.js'
 import {
   LABEL_KINDS,
   MAX_FIELD_NAME,

@@ -10,7 +10,9 @@
  */
 import { contactSpec } from './crm-contact.js'
 import { dealSpec } from './crm-deal.js'
-import { entityMethods, fieldTable, isoDate, listEntities, type EntitySpec } from './crm-entity.js'
+import { entityMethods } from './crm-entity.js'
+import { fieldTable, isoDate, type EntitySpec } from './crm-entity-spec.js'
+import { listEntities } from './crm-list.js'
 import type { CallContext, MethodTable } from './registry.js'
 
 /** @see api-reference/crm/leads/crm-lead-fields.md */

@@ -3,7 +3,7 @@
  */
 import { isPlainObject, phpValues } from '../php-query.js'
 import { restErrors } from '../rest-error.js'
-import { matchesFilter } from './crm-entity.js'
+import { matchesFilter } from './crm-filter.js'
 import { param, type CallContext, type MethodResult, type MethodTable } from './registry.js'
 
 /**

@@ -5,12 +5,12 @@
  * handler: Handler already binded" (the portal's uniqueness check, as SDKs in the wild match it).
  * An unknown event, or one whose scope the app lacks, is ERROR_EVENT_NOT_FOUND.
  * Offline bindings (event_type=offline, administrators only) need no handler and may carry an
- * `auth_connector`; their queue and the event.offline.* methods are in ../offline-events.ts.
+ * `auth_connector`; their queue is in ../offline-queue.ts, the event.offline.* methods in event-offline.ts.
  * @see api-reference/events/event-bind.md, event-unbind.md, event-get.md, offline-events.md
  */
-import { offlineEventMethods } from '../offline-events.js'
+import { offlineEventMethods } from './event-offline.js'
 import { restErrors } from '../rest-error.js'
-import type { EventBinding } from '../types.js'
+import type { EventBinding } from '../types/crm.js'
 import { checkHandlerUrl } from './handler-url.js'
 import { toInt, type CallContext, type MethodResult, type MethodTable } from './registry.js'
 

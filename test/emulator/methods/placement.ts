@@ -10,7 +10,7 @@
 import { checkHandlerUrl } from './handler-url.js'
 import { isPlainObject } from '../php-query.js'
 import { restErrors } from '../rest-error.js'
-import type { PlacementBinding } from '../types.js'
+import type { PlacementBinding } from '../types/crm.js'
 import type { CallContext, MethodResult, MethodTable } from './registry.js'
 
 const CRM_ENTITY = '(LEAD|DEAL|CONTACT|COMPANY|QUOTE|SMART_INVOICE|DYNAMIC_\\d+)'

@@ -6,7 +6,7 @@
 import { RestError, restErrors } from '../rest-error.js'
 import type { PhpMap } from '../php-query.js'
 import type { PortalState } from '../state.js'
-import type { RecordedCall } from '../types.js'
+import type { RecordedCall } from '../types/records.js'
 
 export interface MethodResult {
   result: unknown

@@ -1,19 +1,6 @@
 /**
- * The offline event queue of the app on one portal, and the methods that read it.
+ * The methods that read the app's offline event queue (offline-queue.ts).
  *
- * What the docs say, and how it is emulated:
- * - An offline binding (event.bind event_type=offline, no handler) does not call anything: each
- *   change is recorded in a queue on the portal. @see api-reference/events/offline-events.md
- * - The queue keeps the current state, not the history: the same object changed 1000 times is
- *   one record with the time of the last change. Here: one unreserved record per event name +
- *   MESSAGE_ID (a hash of the event's data, i.e. of the entity id) + source; a later change moves
- *   its TIMESTAMP_X. A record already reserved by a `clear=0` get is not touched: the change
- *   after the reservation becomes a new record, so clearing the reserved batch cannot drop it
- *   (the docs do not say this; it is the only reading under which reservation is lossless).
- * - `auth_connector` (a source key) on the binding makes a separate queue; a modifying call that
- *   passes the same key is not recorded there. get/list without the matching key see only the
- *   records without a source. @see offline-events.md "How to Avoid Cycles"
- *   In a batch the key counts per command (the modifying call is the command, not the batch).
  * - event.offline.get: `clear=1` (default) returns the first records and deletes them; `clear=0`
  *   marks them with a new `process_id`, returns it and hides them from other requests;
  *   `process_id` re-selects that process's unprocessed records (plus free ones) under the same id.
@@ -29,115 +16,18 @@
  * - All four: administrators only (403 ACCESS_DENIED). The emulator knows only app auth, which
  *   is the only context they work in.
  */
-import { createHash } from 'node:crypto'
-import type { EmulatorContext } from './context.js'
-import { emitEvent } from './lifecycle.js'
-import { isPlainObject, phpValues, type PhpMap } from './php-query.js'
-import { restErrors } from './rest-error.js'
-import type { PortalState } from './state.js'
-import { randomHex } from './tokens.js'
-import { isoDate, matchesFilter } from './methods/crm-entity.js'
-import { param, toInt, type CallContext, type MethodResult, type MethodTable } from './methods/registry.js'
+import { isPlainObject, phpValues, type PhpMap } from '../php-query.js'
+import { expire, queueOf, callConnector, type OfflineRecord } from '../offline-queue.js'
+import { restErrors } from '../rest-error.js'
+import { randomHex } from '../tokens.js'
+import { isoDate } from './crm-entity-spec.js'
+import { matchesFilter } from './crm-filter.js'
+import { param, toInt, type CallContext, type MethodResult, type MethodTable } from './registry.js'
 
-export interface OfflineRecord {
-  id: number
-  /** ms of the last change */
-  timestamp: number
-  event: string
-  data: Record<string, unknown>
-  messageId: string
-  /** the binding's auth_connector ('' = no source) */
-  connector: string
-  /** '' while free */
-  processId: string
-  reservedAt: number
-  error: boolean
-}
-
-interface Queue {
-  records: OfflineRecord[]
-  nextId: number
-}
-
-const RESERVATION_MS = 30 * 24 * 3600 * 1000
 const PAGE = 50
-const queues = new WeakMap<PortalState, Queue>()
-
-function queueOf(portal: PortalState): Queue {
-  let q = queues.get(portal)
-  if (!q) {
-    q = { records: [], nextId: 0 }
-    queues.set(portal, q)
-  }
-  return q
-}
-
-/** Every record of the portal's queue (for tests), oldest first. */
-export function offlineRecords(portal: PortalState): readonly OfflineRecord[] {
-  return queueOf(portal).records
-}
-
-/** The `auth_connector` a modifying call passed ('' when none). */
-export function callConnector(params: PhpMap): string {
-  const value = param(params, 'auth_connector')
-  return typeof value === 'string' ? value.trim() : ''
-}
-
-function messageIdOf(event: string, data: Record<string, unknown>): string {
-  return createHash('md5')
-    .update(`${event}|${JSON.stringify(data)}`)
-    .digest('hex')
-}
-
-/**
- * Records a change for each offline binding of `event`, except bindings whose source key the
- * changing call passed.
- */
-export function recordOfflineEvent(
-  portal: PortalState,
-  now: number,
-  event: string,
-  data: Record<string, unknown>,
-  connector: string,
-): void {
-  const sources = new Set(
-    portal.events.filter((b) => b.event === event && b.event_type === 'offline').map((b) => b.auth_connector ?? ''),
-  )
-  if (sources.size === 0) return
-  const q = queueOf(portal)
-  const messageId = messageIdOf(event, data)
-  for (const source of sources) {
-    if (source !== '' && source === connector) continue
-    const free = q.records.find(
-      (r) => r.event === event && r.messageId === messageId && r.connector === source && r.processId === '' && !r.error,
-    )
-    if (free) {
-      free.timestamp = now
-      continue
-    }
-    q.nextId += 1
-    q.records.push({
-      id: q.nextId,
-      timestamp: now,
-      event,
-      data: structuredClone(data),
-      messageId,
-      connector: source,
-      processId: '',
-      reservedAt: 0,
-      error: false,
-    })
-  }
-}
 
 function requireAdmin(ctx: CallContext): void {
   if (ctx.portal.user(ctx.userId)?.ADMIN !== true) throw restErrors.accessDenied()
-}
-
-/** Drops reservations older than 30 days, as the portal deletes them. */
-function expire(portal: PortalState, now: number): void {
-  const q = queueOf(portal)
-  q.records = q.records.filter((r) => r.processId === '' || now - r.reservedAt < RESERVATION_MS)
 }
 
 function asRow(r: OfflineRecord, withProcess: boolean): Record<string, unknown> {
@@ -286,46 +176,4 @@ export const offlineEventMethods: MethodTable = {
   'event.offline.clear': { scope: null, handler: clear },
   'event.offline.error': { scope: null, handler: error },
   'event.offline.list': { scope: null, handler: list },
-}
-
-/**
- * A person moves a lead (STATUS_ID) or a deal (STAGE_ID) in the CRM: the record changes, its
- * semantic follows the portal's stage directory, ONCRM…UPDATE goes to online handlers and
- * into the offline queue (a person's change carries no source key).
- * @see api-reference/crm/leads/crm-lead-update.md, api-reference/crm/deals/crm-deal-update.md
- */
-export function moveEntity(
-  ctx: EmulatorContext,
-  portal: PortalState,
-  kind: 'lead' | 'deal',
-  id: number,
-  stageId: string,
-  userId = portal.installerUserId,
-): void {
-  const store = kind === 'lead' ? portal.leads : portal.deals
-  const record = store.get(id)
-  if (!record) throw new Error(`b24 emulator: no ${kind} ${id} on portal ${portal.memberId}`)
-  const directory = kind === 'lead' ? 'STATUS' : 'DEAL_STAGE'
-  const stage = portal.statusesOf(directory).find((s) => s.STATUS_ID === stageId)
-  if (!stage) throw new Error(`b24 emulator: ${stageId} is not in ${directory}`)
-  const semantics = stage.EXTRA?.SEMANTICS
-  const letter = semantics === 'success' ? 'S' : semantics === 'failure' ? 'F' : 'P'
-  const now = ctx.now()
-  const at = isoDate(now)
-  if (kind === 'lead') {
-    record['STATUS_ID'] = stageId
-    record['STATUS_SEMANTIC_ID'] = letter
-  } else {
-    record['STAGE_ID'] = stageId
-    record['STAGE_SEMANTIC_ID'] = letter
-    record['CLOSED'] = letter === 'P' ? 'N' : 'Y'
-  }
-  record['MOVED_BY_ID'] = String(userId)
-  record['MOVED_TIME'] = at
-  record['MODIFY_BY_ID'] = String(userId)
-  record['DATE_MODIFY'] = at
-  const event = kind === 'lead' ? 'ONCRMLEADUPDATE' : 'ONCRMDEALUPDATE'
-  const data = { FIELDS: { ID: id } }
-  emitEvent(ctx, portal, event, data, userId)
-  recordOfflineEvent(portal, now, event, data, '')
 }
