@@ -1,60 +1,29 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { manifest } from '../../manifest/app.js'
 import type { TikTokConnection } from '../db/schema.js'
 import { Errors } from '../errors.js'
-import { DAY_MS, type TikTokContext } from './context.js'
+import { createAuthorisation, type GrantedAdvertiser } from './authorisation.js'
 import { backfillForm } from './backfill.js'
-import { fieldsOf, isWanted, refreshForms } from './forms.js'
-import { createStateSigner, STATE_TTL_MS } from './oauth-state.js'
+import { DAY_MS, type TikTokContext } from './context.js'
+import { isWanted, refreshForms } from './forms.js'
+import { fieldFor } from './question-field.js'
 import { drainUnsubscribes, liveSubscriptionIds, syncSubscriptions } from './subscriptions.js'
-
-/** How long an approved authorisation waits for the admin to pick ad accounts. */
-const GRANT_TTL_MS = 60 * 60_000
-
-export type ConnectRefusal = 'forged_state' | 'replayed_state' | 'denied' | 'portal_gone' | 'exchange_failed'
-
-export class ConnectRefused extends Error {
-  constructor(
-    readonly why: ConnectRefusal,
-    detail: string,
-  ) {
-    super(detail)
-    this.name = 'ConnectRefused'
-  }
-}
-
-export interface GrantedAdvertiser {
-  advertiserId: string
-  advertiserName: string
-}
 
 export type TikTokConnector = ReturnType<typeof createTikTokConnector>
 
 /**
- * "Connect TikTok" and what an admin does with a connection afterwards.
+ * "Connect TikTok" (authorisation.ts) and what an admin does with a connection afterwards.
  * @see https://business-api.tiktok.com/portal/docs (advertiser authorisation; Lead Generation subscriptions, test leads)
  */
 export function createTikTokConnector(
   ctx: TikTokContext,
   opts: { appId: string; authUrl: string; stateSecret: string },
 ) {
-  const signer = createStateSigner(opts.stateSecret)
+  const authorisation = createAuthorisation(ctx, opts)
 
   async function own(memberId: string, advertiserId: string): Promise<TikTokConnection> {
     const conn = await ctx.repo.findConnection(advertiserId)
     // Another portal's ad account looks exactly like a missing one.
     if (!conn || conn.member_id !== memberId) throw Errors.notFound('this ad account is not connected to this portal')
     return conn
-  }
-
-  /** Distinct answers to one question among the portal's latest leads (list items for a new field). */
-  async function answersSeen(memberId: string, question: string): Promise<string[]> {
-    const seen = new Set<string>()
-    for (const row of await ctx.leads.latest(memberId, { limit: 200 })) {
-      const lead = JSON.parse(row.lead_json) as { answers?: Array<{ key: string; value: string }> }
-      for (const a of lead.answers ?? []) if (a.key === question && a.value.trim()) seen.add(a.value.trim())
-    }
-    return [...seen]
   }
 
   /** Drain the cancel outbox now, without making the admin wait for TikTok. */
@@ -65,77 +34,7 @@ export function createTikTokConnector(
   }
 
   const connector = {
-    /** The TikTok authorisation URL for this admin, with a fresh single-use state. */
-    async startConnect(memberId: string, user: { id: number; name: string }, redirectUri: string): Promise<string> {
-      const now = ctx.now()
-      const { state, payload } = signer.sign(memberId, user.id, now)
-      await ctx.repo.saveState({
-        nonce: payload.n,
-        member_id: memberId,
-        user_id: user.id,
-        user_name: user.name,
-        redirect_uri: redirectUri,
-        expires_at: now + STATE_TTL_MS,
-      })
-      const url = new URL(opts.authUrl)
-      url.searchParams.set('app_id', opts.appId)
-      url.searchParams.set('state', state)
-      url.searchParams.set('redirect_uri', redirectUri)
-      return url.toString()
-    },
-
-    /**
-     * TikTok's redirect back: check the state (signature, expiry, single use, portal and user), then
-     * exchange the auth_code for the advertiser's long-term token and keep the ad accounts it grants
-     * as a pending grant for the admin to pick from. A refusal changes nothing.
-     */
-    async finishConnect(q: {
-      state?: string | undefined
-      auth_code?: string | undefined
-    }): Promise<{ memberId: string; advertisers: GrantedAdvertiser[] }> {
-      const now = ctx.now()
-      const payload = signer.verify(q.state, now)
-      if (!payload) throw new ConnectRefused('forged_state', 'the state is missing, forged or expired')
-      const row = await ctx.repo.consumeState(payload.n)
-      if (!row || row.member_id !== payload.m || row.user_id !== payload.u || row.expires_at <= now)
-        throw new ConnectRefused('replayed_state', 'this authorisation was already used or has expired')
-      if (!q.auth_code) throw new ConnectRefused('denied', 'TikTok did not grant access (no auth_code)')
-      const portal = await ctx.portals.find(row.member_id)
-      if (!portal || portal.state === 'uninstalled')
-        throw new ConnectRefused('portal_gone', 'the app is no longer installed on this portal')
-      let token: string
-      let scope: number[]
-      let advertisers: GrantedAdvertiser[]
-      try {
-        const exchanged = await ctx.api.exchangeAuthCode(q.auth_code)
-        token = exchanged.accessToken
-        scope = exchanged.scope
-        const granted = new Set(exchanged.advertiserIds)
-        advertisers = (await ctx.api.listAdvertisers(token)).filter(
-          (a) => granted.size === 0 || granted.has(a.advertiserId),
-        )
-      } catch (err) {
-        throw new ConnectRefused('exchange_failed', err instanceof Error ? err.message : String(err))
-      }
-      const settings = await ctx.settings.ensure(row.member_id)
-      const callbackUrl = new URL(
-        manifest.paths.tiktokWebhook.replace(':key', settings.webhook_key),
-        row.redirect_uri,
-      ).toString()
-      await ctx.repo.saveGrant({
-        id: randomBytes(12).toString('base64url'),
-        member_id: row.member_id,
-        user_id: row.user_id,
-        user_name: row.user_name,
-        token_sealed: ctx.box.seal(token),
-        scope_json: JSON.stringify(scope),
-        advertisers_json: JSON.stringify(advertisers),
-        callback_url: callbackUrl,
-        expires_at: now + GRANT_TTL_MS,
-      })
-      ctx.log.info({ memberId: row.member_id, advertisers: advertisers.length }, 'TikTok authorisation received')
-      return { memberId: row.member_id, advertisers }
-    },
+    ...authorisation,
 
     async cancelGrant(memberId: string, grantId: string): Promise<void> {
       await ctx.repo.deleteGrant(memberId, grantId)
@@ -297,10 +196,8 @@ export function createTikTokConnector(
     },
 
     /**
-     * The question's field definition for crm.lead.userfield.add. TikTok's page/field/get gives
-     * question names only (no type, no choices), so the admin says whether it is a list; a list's
-     * items are the choices given, else the answers already seen for the question.
-     * @see https://apidocs.bitrix24.com/api-reference/crm/leads/userfield/crm-lead-userfield-add.html
+     * The question's field definition for crm.lead.userfield.add (question-field.ts), for one of the
+     * portal's own ad accounts.
      */
     async fieldFor(
       memberId: string,
@@ -311,34 +208,7 @@ export function createTikTokConnector(
       items: string[],
     ): Promise<{ fieldName: string; fields: Record<string, unknown> }> {
       await own(memberId, advertiserId)
-      const form = await ctx.repo.findForm(advertiserId, pageId)
-      const field = form && fieldsOf(form).find((f) => f.name === question)
-      if (!field) throw Errors.notFound('this form has no such question')
-      // Stable per question and short (names are at most 50 characters with the UF_CRM_ prefix).
-      const code = `TT${createHash('sha256').update(question).digest('hex').slice(0, 8).toUpperCase()}`
-      const choices =
-        kind === 'enumeration'
-          ? [
-              ...new Set([...field.options, ...items, ...(items.length ? [] : await answersSeen(memberId, question))]),
-            ].slice(0, 100)
-          : []
-      if (kind === 'enumeration' && choices.length === 0)
-        throw Errors.badRequest(
-          'a list field needs its items: no answers to this question have been seen yet, so give them',
-        )
-      const label = question.slice(0, 250)
-      return {
-        fieldName: `UF_CRM_${code}`,
-        fields: {
-          FIELD_NAME: code,
-          USER_TYPE_ID: kind,
-          LABEL: label,
-          EDIT_FORM_LABEL: label,
-          LIST_COLUMN_LABEL: label,
-          LIST_FILTER_LABEL: label,
-          ...(kind === 'enumeration' ? { LIST: choices.map((VALUE, i) => ({ VALUE, SORT: (i + 1) * 10 })) } : {}),
-        },
-      }
+      return fieldFor(ctx, memberId, advertiserId, pageId, question, kind, items)
     },
 
     /** Run one backfill in the background (the admin's "import" and the opt-in import at connect). */

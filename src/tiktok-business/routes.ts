@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { manifest } from '../../manifest/app.js'
 import { pickLang } from '../settings/i18n.js'
-import { ConnectRefused } from './connector.js'
+import { ConnectRefused } from './authorisation.js'
 
 /** TikTok's redirect after the advertiser approved (or not). Extra parameters are ignored. */
 const CallbackQuery = z.object({

@@ -3,7 +3,7 @@ import type { TikTokConnection, TikTokForm } from '../db/schema.js'
 import type { MappingConfig } from '../mapping/schemas.js'
 import type { TikTokContext } from './context.js'
 import { fieldsOf, isWanted, newFieldsOf, unmappedCustom } from './forms.js'
-import type { GrantedAdvertiser } from './connector.js'
+import type { GrantedAdvertiser } from './authorisation.js'
 import { tiktokText, type TikTokText } from './status-text.js'
 
 type Lang = 'en' | 'ru' | 'vn'
