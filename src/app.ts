@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import formbody from '@fastify/formbody'
 import view from '@fastify/view'
 import { Eta } from 'eta'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import { parse as parseQs } from 'qs'
 import { bitrix24Routes } from './bitrix24/routes.js'
 import { type Clock, systemClock } from './clock.js'
@@ -11,14 +10,23 @@ import type { Config } from './config.js'
 import type { OpenedDatabase } from './db/database.js'
 import { healthRoutes } from './health/routes.js'
 import { loggerOptions } from './logger.js'
-import { B24JSSDK_BUNDLE, VIEWS_DIR } from './paths.js'
+import { VIEWS_DIR } from './paths.js'
 import bitrix24Plugin from './plugins/bitrix24.js'
 import databasePlugin from './plugins/database.js'
 import metricsPlugin from './plugins/metrics.js'
 import deliveryPlugin from './plugins/delivery.js'
 import errorHandler from './plugins/error-handler.js'
+import openapiPlugin from './plugins/openapi.js'
+import settingsTabPlugin from './plugins/settings-tab.js'
+import { staticFiles } from './plugins/static.js'
 import { metricsRoutes } from './metrics/routes.js'
-import { settingsRoutes } from './settings/routes.js'
+import settingsApiGuard from './settings/api-guard.js'
+import { settingsLeadRoutes } from './settings/lead-routes.js'
+import { settingsMappingRoutes } from './settings/mapping-routes.js'
+import { settingsPageRoutes } from './settings/routes.js'
+import { settingsStateRoutes } from './settings/state-routes.js'
+import { tiktokSettingsRoutes } from './settings/tiktok-routes.js'
+import { settingsWebhookRoutes } from './settings/webhook-routes.js'
 import { tiktokRoutes } from './tiktok/routes.js'
 import tiktokPlugin, { type TikTokPluginOptions } from './plugins/tiktok.js'
 import retentionPlugin, { type RetentionOptions } from './plugins/retention.js'
@@ -76,10 +84,15 @@ export async function buildApp({
     requestTimeout: 30_000,
   })
 
+  // Route schemas are zod (the type provider types each handler from them); openapi.ts publishes them.
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+
   // Third-party plugins first.
   // Bitrix24 posts PHP-style nested keys (auth[member_id]=…); qs turns them into objects.
   await app.register(formbody, { parser: (body) => parseQs(body, { depth: 5, arrayLimit: 100, parameterLimit: 2000 }) })
   await app.register(view, { engine: { eta: new Eta() }, root: VIEWS_DIR })
+  await app.register(openapiPlugin)
 
   // Then the app's own decorators; the clock first, everything below reads time from it.
   app.decorate('clock', clock ?? systemClock)
@@ -99,38 +112,27 @@ export async function buildApp({
   await app.register(retentionPlugin, { config, ...retention })
   await app.register(offlineEventsPlugin, { config, ...offlineEvents })
   await app.register(metricsPlugin)
+  await app.register(settingsTabPlugin, { config })
 
   // Then routes.
   await app.register(healthRoutes)
   await app.register(bitrix24Routes(config))
   await app.register(tiktokRoutes, { config })
   await app.register(tiktokOAuthRoutes)
-  await app.register(settingsRoutes(config))
+  await app.register(settingsPageRoutes(config))
+  // The settings tab's API: every module in this scope runs behind the guard's session checks.
+  await app.register(
+    async (api) => {
+      await api.register(settingsApiGuard)
+      await api.register(settingsStateRoutes(config))
+      await api.register(settingsWebhookRoutes(config))
+      await api.register(settingsMappingRoutes)
+      await api.register(settingsLeadRoutes)
+      await api.register(tiktokSettingsRoutes(config))
+    },
+    { prefix: '/api/settings' },
+  )
   await app.register(metricsRoutes(config))
-
-  staticFile(app, '/static/b24jssdk.js', B24JSSDK_BUNDLE, 'application/javascript; charset=utf-8')
-  staticFile(
-    app,
-    '/static/settings.js',
-    join(VIEWS_DIR, 'assets', 'settings.js'),
-    'application/javascript; charset=utf-8',
-  )
-  staticFile(
-    app,
-    '/static/tiktok-callback.js',
-    join(VIEWS_DIR, 'assets', 'tiktok-callback.js'),
-    'application/javascript; charset=utf-8',
-  )
-  staticFile(app, '/static/settings.css', join(VIEWS_DIR, 'assets', 'settings.css'), 'text/css; charset=utf-8')
+  await app.register(staticFiles)
   return app
-}
-
-/** A few fixed files (the SDK bundle, the settings page's script and styles), read once. */
-function staticFile(app: FastifyInstance, route: string, path: string, type: string): void {
-  let content: Promise<Buffer> | null = null
-  app.get(route, async (_req, reply) => {
-    content ??= readFile(path)
-    reply.header('cache-control', 'public, max-age=3600').header('x-content-type-options', 'nosniff').type(type)
-    return content
-  })
 }

@@ -1,27 +1,48 @@
 /**
  * Every error the app answers with: a stable code, an HTTP status and a message template.
- * Tests check codes, not wording.
+ * Tests check codes, not wording. Below 500 the client sees the template with its detail; from
+ * 500 up only the template (a fixed phrase), while the detail goes to the log
+ * (src/plugins/error-handler.ts).
  */
 export class AppError extends Error {
   constructor(
     readonly code: string,
     readonly statusCode: number,
     message: string,
+    /** the fixed phrase shown instead of `message` from 500 up */
+    readonly phrase: string = message,
+    /** extra answer fields (below 500 only), e.g. the list of mapping problems */
+    readonly extra?: Record<string, unknown>,
   ) {
     super(message)
     this.name = 'AppError'
   }
 }
 
-function define(code: string, statusCode: number, template: string) {
-  return (detail?: string) => new AppError(code, statusCode, detail ? `${template}: ${detail}` : template)
+/** A catalogue entry: call it for an error; its `code` and `statusCode` are there for subclasses and tests. */
+export interface AppErrorFactory {
+  (detail?: string): AppError
+  readonly code: string
+  readonly statusCode: number
 }
+
+function define(code: string, statusCode: number, template: string): AppErrorFactory {
+  const make = (detail?: string) =>
+    new AppError(code, statusCode, detail ? `${template}: ${detail}` : template, template)
+  return Object.assign(make, { code, statusCode })
+}
+
+const mappingInvalid = define('APP_ERR_MAPPING_INVALID', 400, "The mapping does not fit this portal's lead fields")
 
 export const Errors = {
   badRequest: define('APP_ERR_BAD_REQUEST', 400, 'Bad request'),
   unauthorized: define('APP_ERR_UNAUTHORIZED', 401, 'Not authorised'),
   forbidden: define('APP_ERR_FORBIDDEN', 403, 'Forbidden'),
   notFound: define('APP_ERR_NOT_FOUND', 404, 'Not found'),
+  /** a body over BODY_LIMIT_BYTES (Fastify's own 413) */
+  bodyTooLarge: define('APP_ERR_BODY_TOO_LARGE', 413, 'Request body is too large'),
+  /** anything not in this catalogue: the real error is logged, the client gets this phrase */
+  internal: define('APP_ERR_INTERNAL', 500, 'Internal error'),
   unknownPortal: define('APP_ERR_UNKNOWN_PORTAL', 401, 'Unknown portal'),
   badApplicationToken: define(
     'APP_ERR_BAD_APPLICATION_TOKEN',
@@ -34,7 +55,20 @@ export const Errors = {
     'The install request could not be verified with Bitrix24',
   ),
   notConfigured: define('APP_ERR_NOT_CONFIGURED', 503, 'The app is not configured'),
-  upstream: define('APP_ERR_UPSTREAM', 502, 'Bitrix24 call failed'),
+  /** Bitrix24 (the OAuth server or the portal) failed or did not answer */
+  upstream: define('APP_ERR_UPSTREAM', 502, 'Bitrix24 did not complete the request'),
+  /** the same failure when the portal must be re-authorised or is not installed: the client's part to fix */
+  upstreamRefused: define('APP_ERR_UPSTREAM', 409, 'Bitrix24 did not complete the request'),
+  /** the settings tab's mapping names fields this portal does not have; `errors` lists each problem */
+  mappingInvalid: Object.assign(
+    (errors: string[]) => {
+      const e = mappingInvalid(errors.join('; '))
+      return new AppError(e.code, e.statusCode, e.message, e.phrase, { errors })
+    },
+    { code: mappingInvalid.code, statusCode: mappingInvalid.statusCode },
+  ),
+  /** a webhook body that is JSON but no lead notification TikTok or a forwarder sends (tiktok/adapters.ts) */
+  tiktokBody: define('APP_ERR_TIKTOK_BODY', 400, 'The body is not a TikTok lead notification'),
   /** SQLITE_BUSY/LOCKED: another process holds the database lock; answered fast with Retry-After */
   databaseBusy: define('APP_ERR_DB_BUSY', 503, 'The database is busy, try again shortly'),
   /** SQLITE_FULL/IOERR/…: the disk cannot take writes now; the real cause is logged */

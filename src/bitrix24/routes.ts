@@ -1,13 +1,14 @@
 import { timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { manifest } from '../../manifest/app.js'
 import type { Config } from '../config.js'
 import { Errors } from '../errors.js'
-import { parseInput } from '../validation.js'
+import { publicBase } from '../public-url.js'
 import { parseCrmMode } from './crm-mode.js'
 import { bindManifest, normaliseLang, verifyAndStorePortal } from './install.js'
 import { namesThisApp, versionOf } from './lifecycle.js'
-import { EventBody, FrameRequestQuery, InstallBody } from './schemas.js'
+import { EventBody, EventResult, FrameRequestQuery, InstallBody } from './schemas.js'
 import { callWithToken } from './token-call.js'
 
 function safeEqual(a: string, b: string): boolean {
@@ -16,36 +17,17 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-/**
- * The base URL handlers are bound at and webhook URLs are shown with: PUBLIC_URL. Without it
- * (local development only: config refuses to start in production without it) the address this
- * server listens on. Never the request's Host header, which whoever sends the request chooses.
- */
-export function publicBase(config: Config, request: Pick<FastifyRequest, 'server'>): string {
-  if (config.PUBLIC_URL) return config.PUBLIC_URL
-  const addr = request.server.server.address()
-  if (!addr || typeof addr === 'string') return 'http://localhost'
-  const host =
-    addr.address === '0.0.0.0' || addr.address === '::'
-      ? 'localhost'
-      : addr.family === 'IPv6'
-        ? `[${addr.address}]`
-        : addr.address
-  return `http://${host}:${addr.port}`
-}
-
 /** How long after the install POST its ONAPPINSTALL may bring the application_token. */
 export const INSTALL_EVENT_WINDOW_MS = 10 * 60_000
 
-export { namesThisApp }
-
 export function bitrix24Routes(config: Config) {
-  return async function routes(app: FastifyInstance): Promise<void> {
+  return async function routes(plain: FastifyInstance): Promise<void> {
+    const app = plain.withTypeProvider<ZodTypeProvider>()
     // The placement set follows the CRM mode: when a portal switches (seen before a delivery or
     // when the tab opens), its placements are bound again for the new mode.
     app.dispatcher.crmModes.onChange(async (memberId, _from, to) => {
       const log = app.log.child({ memberId })
-      const binding = await bindManifest(app.b24, memberId, publicBase(config, { server: app }), log, { crmMode: to })
+      const binding = await bindManifest(app.b24, memberId, publicBase(config, { server: plain }), log, { crmMode: to })
       log.info({ crmMode: to, bound: binding.ok }, 'CRM mode changed: placements rebound')
     })
 
@@ -54,9 +36,9 @@ export function bitrix24Routes(config: Config) {
      * then answer the page that calls installFinish() inside the portal's frame.
      * @see https://apidocs.bitrix24.com/api-reference/app-installation/local-apps/index.html
      */
-    app.post(manifest.paths.install, async (request, reply) => {
-      const body = parseInput(InstallBody, request.body, 'install request')
-      const query = parseInput(FrameRequestQuery, request.query, 'install query')
+    const installSchema = { body: InstallBody, querystring: FrameRequestQuery, hide: true }
+    app.post(manifest.paths.install, { schema: installSchema }, async (request, reply) => {
+      const { body, query } = request
       const portal = await verifyAndStorePortal(
         { config, portals: app.portals },
         { memberId: body.member_id, refreshToken: body.REFRESH_ID, lang: query.LANG, isInstall: true },
@@ -71,7 +53,7 @@ export function bitrix24Routes(config: Config) {
         await app.portals.setApplicationToken(portal.member_id, body.APPLICATION_TOKEN)
         await app.settings.closeInstallWindow(portal.member_id)
       } else {
-        await app.settings.openInstallWindow(portal.member_id, Date.now() + INSTALL_EVENT_WINDOW_MS)
+        await app.settings.openInstallWindow(portal.member_id, app.clock.now() + INSTALL_EVENT_WINDOW_MS)
       }
       const log = request.log.child({ memberId: portal.member_id })
       // Leads on or off (simple CRM mode): decides what a TikTok lead becomes and which list menu
@@ -116,8 +98,14 @@ export function bitrix24Routes(config: Config) {
      * anything else is refused and changes nothing.
      * @see https://apidocs.bitrix24.com/api-reference/events/safe-event-handlers.html
      */
-    app.post(manifest.paths.events, async (request, reply) => {
-      const evt = parseInput(EventBody, request.body, 'event')
+    const eventSchema = {
+      summary: 'Bitrix24 event delivery (ONAPPINSTALL, ONAPPUPDATE, ONAPPUNINSTALL, …)',
+      consumes: ['application/x-www-form-urlencoded'],
+      body: EventBody,
+      response: { 200: EventResult },
+    }
+    app.post(manifest.paths.events, { schema: eventSchema }, async (request, reply) => {
+      const evt = request.body
       const memberId = evt.auth.member_id
       const portal = await app.portals.find(memberId)
       const log = request.log.child({ memberId, event: evt.event })
@@ -134,7 +122,7 @@ export function bitrix24Routes(config: Config) {
         // server and app.info there names this app (a token of another app on the portal does not).
         const conf = await app.settings.find(memberId)
         const token = evt.auth.access_token
-        const inWindow = (conf?.install_event_until ?? 0) > Date.now()
+        const inWindow = (conf?.install_event_until ?? 0) > app.clock.now()
         const info =
           inWindow && token
             ? await app.portalQueues.run(

@@ -94,3 +94,6 @@ export const BatchResult = z.object({
   result_time: z.unknown().optional(),
 })
 export type BatchResult = z.infer<typeof BatchResult>
+
+/** What the event handler answers once an event is taken (refusals are the app's error shape). */
+export const EventResult = z.object({ ok: z.literal(true) })

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
+import { Errors } from '../errors.js'
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
 
@@ -20,14 +21,13 @@ function bearerMatches(header: string | undefined, token: string): boolean {
  */
 export function metricsRoutes(config: Pick<Config, 'METRICS_TOKEN'>) {
   return async function routes(app: FastifyInstance): Promise<void> {
-    app.get('/metrics', async (request, reply) => {
+    // Prometheus text, not JSON: left out of the OpenAPI document.
+    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
       const token = config.METRICS_TOKEN
-      if (!token) return reply.code(404).send({ error: 'APP_ERR_NOT_FOUND', message: 'Not found' })
+      if (!token) throw Errors.notFound()
       if (!bearerMatches(request.headers.authorization, token)) {
-        return reply
-          .code(401)
-          .header('www-authenticate', 'Bearer realm="metrics"')
-          .send({ error: 'APP_ERR_UNAUTHORIZED', message: 'Not authorised' })
+        reply.header('www-authenticate', 'Bearer realm="metrics"')
+        throw Errors.unauthorized()
       }
       const text = await app.metrics.registry.metrics()
       reply.header('cache-control', 'no-store').type(app.metrics.registry.contentType)

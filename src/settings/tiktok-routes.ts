@@ -1,16 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { manifest } from '../../manifest/app.js'
 import { effectiveMode, SIMPLE } from '../bitrix24/crm-mode.js'
-import { publicBase } from '../bitrix24/routes.js'
 import type { Config } from '../config.js'
 import { mappingOf } from '../mapping/stored-lead.js'
 import { Errors, TikTokApiError } from '../errors.js'
 import { MappingConfig } from '../mapping/schemas.js'
+import { publicBase } from '../public-url.js'
 import { DAY_MS } from '../tiktok-business/context.js'
 import { buildTikTokView } from '../tiktok-business/view.js'
-import { parseInput } from '../validation.js'
-import type { createFieldsCache } from './portal-data.js'
 
 const Id = z
   .string()
@@ -38,15 +37,17 @@ const CreateFieldBody = z.object({
 
 /**
  * The TikTok section's API (registered inside /api/settings, so the session, CSRF and admin checks
- * of settings/routes.ts apply to every route here).
+ * of api-guard.ts apply to every route here).
  */
-export function tiktokSettingsRoutes(config: Config, fieldsCache: ReturnType<typeof createFieldsCache>) {
-  return async function routes(api: FastifyInstance): Promise<void> {
+export function tiktokSettingsRoutes(config: Config) {
+  return async function routes(plain: FastifyInstance): Promise<void> {
+    const api = plain.withTypeProvider<ZodTypeProvider>()
+    const fieldsCache = api.portalFields
     const connector = () => {
       if (!api.tiktok.connector) throw Errors.tiktokNotConfigured()
       return api.tiktok.connector
     }
-    const view = async (request: FastifyRequest) => {
+    const view = async (request: Pick<FastifyRequest, 'session'>) => {
       const s = request.session!
       const conf = await api.settings.ensure(s.m)
       return buildTikTokView(api.tiktok.ctx, s.m, mappingOf(conf), s.l)
@@ -61,53 +62,62 @@ export function tiktokSettingsRoutes(config: Config, fieldsCache: ReturnType<typ
       }
     }
 
-    api.get('/tiktok', async (request) => view(request))
+    api.get(
+      '/tiktok',
+      { schema: { summary: 'The TikTok section: connections, ad accounts, forms' } },
+      async (request) => view(request),
+    )
 
-    api.post('/tiktok/connect', async (request) => {
+    api.post('/tiktok/connect', { schema: { summary: "TikTok's authorisation URL to open" } }, async (request) => {
       const s = request.session!
       const redirectUri = new URL(manifest.paths.tiktokOAuthCallback, publicBase(config, request)).toString()
       return { authUrl: await connector().startConnect(s.m, { id: s.u, name: s.n }, redirectUri) }
     })
 
-    /** An admin action on the connection: parse the body, act, answer the section's new view. */
-    const action = <S extends z.ZodType>(
-      path: string,
-      schema: S,
-      what: string,
-      run: (memberId: string, body: z.infer<S>) => Promise<unknown>,
-    ) =>
-      api.post(path, async (request) => {
-        const body = parseInput(schema, request.body, what)
-        await tiktokCall(() => run(request.session!.m, body))
-        return view(request)
-      })
+    /** An admin action on the connection: act (TikTok's refusals become 502), answer the section's new view. */
+    const act = async (request: Pick<FastifyRequest, 'session'>, run: (memberId: string) => Promise<unknown>) => {
+      await tiktokCall(() => run(request.session!.m))
+      return view(request)
+    }
+    const body = <S extends z.ZodType>(schema: S, summary: string) => ({ schema: { summary, body: schema } })
 
-    action('/tiktok/grant', GrantBody, 'grant', (m, b) =>
-      connector().selectGrant(m, b.grantId, b.advertiserIds, b.importDays),
+    api.post('/tiktok/grant', body(GrantBody, 'Connect the chosen ad accounts of an authorisation'), (request) => {
+      const b = request.body
+      return act(request, (m) => connector().selectGrant(m, b.grantId, b.advertiserIds, b.importDays))
+    })
+    api.post('/tiktok/grant/cancel', body(GrantCancelBody, 'Drop an authorisation'), (request) =>
+      act(request, (m) => connector().cancelGrant(m, request.body.grantId)),
     )
-    action('/tiktok/grant/cancel', GrantCancelBody, 'grant', (m, b) => connector().cancelGrant(m, b.grantId))
-    action('/tiktok/forms', FormsBody, 'forms', (m, b) =>
-      connector().setForms(m, b.advertiserId, b.allForms, b.pageIds),
+    api.post('/tiktok/forms', body(FormsBody, 'Which lead forms of an ad account deliver'), (request) => {
+      const b = request.body
+      return act(request, (m) => connector().setForms(m, b.advertiserId, b.allForms, b.pageIds))
+    })
+    api.post('/tiktok/disconnect', body(AdvertiserBody, 'Disconnect an ad account'), (request) =>
+      act(request, (m) => connector().disconnect(m, request.body.advertiserId)),
     )
-    action('/tiktok/disconnect', AdvertiserBody, 'disconnect', (m, b) => connector().disconnect(m, b.advertiserId))
-    action('/tiktok/check', AdvertiserBody, 'check', async (m, b) =>
-      api.tiktok.check(await connector().own(m, b.advertiserId)),
+    api.post('/tiktok/check', body(AdvertiserBody, 'Check a connection now'), (request) =>
+      act(request, async (m) => api.tiktok.check(await connector().own(m, request.body.advertiserId))),
     )
-    action('/tiktok/backfill', BackfillBody, 'backfill', async (m, b) => {
-      const conn = await connector().own(m, b.advertiserId)
-      // TikTok prepares the export in its own time (up to minutes): answer now, the tab reloads to see it.
-      void connector().backfillSoon(conn, Date.now() - b.days * DAY_MS, b.pageId)
+    api.post('/tiktok/backfill', body(BackfillBody, 'Import the leads of the last days'), (request) => {
+      const b = request.body
+      return act(request, async (m) => {
+        const conn = await connector().own(m, b.advertiserId)
+        // TikTok prepares the export in its own time (up to minutes): answer now, the tab reloads to see it.
+        void connector().backfillSoon(conn, api.clock.now() - b.days * DAY_MS, b.pageId)
+      })
     })
 
-    api.post('/tiktok/test-lead', async (request) => {
-      const body = parseInput(FormBody, request.body, 'test lead')
+    const testLeadSchema = { summary: "Ask TikTok to send a form's test lead", body: FormBody }
+    api.post('/tiktok/test-lead', { schema: testLeadSchema }, async (request) => {
+      const body = request.body
       const leadId = await tiktokCall(() => connector().testLead(request.session!.m, body.advertiserId, body.pageId))
       return { ok: true, leadId }
     })
 
     /** Create a lead field for a form's question and map the question to it. */
-    api.post('/tiktok/create-field', async (request) => {
-      const body = parseInput(CreateFieldBody, request.body, 'field')
+    const createFieldSchema = { summary: "Create a CRM field for a form's question and map it", body: CreateFieldBody }
+    api.post('/tiktok/create-field', { schema: createFieldSchema }, async (request) => {
+      const body = request.body
       const m = request.session!.m
       const { fieldName, fields } = await connector().fieldFor(
         m,

@@ -48,7 +48,8 @@ const TEXT = {
  * @see https://business-api.tiktok.com/portal/docs (authorisation)
  */
 export async function tiktokOAuthRoutes(app: FastifyInstance): Promise<void> {
-  app.get(manifest.paths.tiktokOAuthCallback, async (request, reply) => {
+  // An HTML page for the popup, not part of the JSON API; its query is read leniently (a bad one says why on the page).
+  app.get(manifest.paths.tiktokOAuthCallback, { schema: { hide: true } }, async (request, reply) => {
     const parsed = CallbackQuery.safeParse(request.query ?? {})
     const q = parsed.success ? parsed.data : {}
     const t = pickLang(q.lang) === 'ru' ? TEXT.ru : TEXT.en

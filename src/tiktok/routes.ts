@@ -7,7 +7,7 @@ import { activeSecrets } from '../db/repositories/settings.js'
 import { Errors } from '../errors.js'
 import { normalizeTikTokBody } from './adapters.js'
 import { JsonDepthError, parseJsonPreservingBigInts, topLevelArrayElements } from './json.js'
-import type { NormalizedLead } from './schemas.js'
+import { type NormalizedLead, TikTokLeadWebhook } from './schemas.js'
 import { verifyTikTokRequest } from './verify.js'
 import { createWebhookBudget } from './webhook-budget.js'
 
@@ -16,8 +16,33 @@ const WebhookParams = z.object({
     .string()
     .min(16)
     .max(128)
-    .regex(/^[A-Za-z0-9_-]+$/),
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .describe("the portal's webhook key, shown in the settings tab"),
 })
+
+/** What a lead notification is answered with once it is stored (or knowingly ignored). */
+const WebhookResult = z.object({
+  ok: z.literal(true),
+  ignored: z.string().optional(),
+  received: z.number().int().optional(),
+  stored: z.number().int().optional(),
+  duplicates: z.number().int().optional(),
+})
+
+/**
+ * The route's schema is published in the OpenAPI document but not enforced by Fastify: the
+ * signature is over the exact bytes, so the handler checks the key and the signature first and
+ * then parses the body itself (an unknown key must stay a 404, whatever the body).
+ */
+const webhookRoute = {
+  schema: {
+    summary: 'TikTok lead notification (TikTok pushes, forwarders and test tools post here)',
+    params: WebhookParams,
+    body: TikTokLeadWebhook,
+    response: { 200: WebhookResult },
+  },
+  validatorCompiler: () => () => true,
+}
 
 /**
  * Leads one request may carry. TikTok pushes one lead per notification; 100 leaves room for
@@ -74,7 +99,7 @@ export async function tiktokRoutes(app: FastifyInstance, opts: TikTokRoutesOptio
     await app.settings.recordVerification(memberId, scheme, detail)
   }
 
-  app.post(manifest.paths.tiktokWebhook, async (request, reply) => {
+  app.post(manifest.paths.tiktokWebhook, webhookRoute, async (request, reply) => {
     const params = WebhookParams.safeParse(request.params)
     const conf = params.success ? await app.settings.findByWebhookKey(params.data.key) : undefined
     if (!conf) throw Errors.notFound('no portal has this webhook URL')
@@ -83,7 +108,7 @@ export async function tiktokRoutes(app: FastifyInstance, opts: TikTokRoutesOptio
     const log = request.log
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
 
-    const nowMs = Date.now()
+    const nowMs = app.clock.now()
     // Charged per key, before anything else is done for the request; only known keys get here.
     const spent = budget.take(params.data!.key, raw.length, nowMs)
     if (!spent.ok) {

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { isoNow } from '../clock.js'
+import type { NormalizedLead } from '../tiktok/schemas.js'
+import { LeadsQuery, ResendBody } from './schemas.js'
+import { leadRowView, leadUrlTemplate } from './view-model.js'
+
+/**
+ * The delivery log: list leads, send a test lead through the whole pipeline, re-send failed
+ * ones. Registered inside /api/settings, behind api-guard.ts.
+ */
+export async function settingsLeadRoutes(plain: FastifyInstance): Promise<void> {
+  const app = plain.withTypeProvider<ZodTypeProvider>()
+
+  app.get(
+    '/leads',
+    { schema: { summary: 'The delivery log, newest first', querystring: LeadsQuery } },
+    async (request) => {
+      const portal = request.portal!
+      const q = request.query
+      const rows = await app.leads.latest(portal.member_id, { status: q.status, limit: q.limit, beforeId: q.before })
+      const template = leadUrlTemplate(portal.domain)
+      // Lead names are personal data: administrators only, masked for everyone else.
+      return {
+        leads: rows.map((r) => leadRowView(r, template, request.session!.a)),
+        nextBefore: rows.length === q.limit ? rows[rows.length - 1]!.id : null,
+      }
+    },
+  )
+
+  app.post('/test-lead', { schema: { summary: 'Store a sample lead and deliver it' } }, async (request) => {
+    const m = request.session!.m
+    const tiktokLeadId = `test-${app.clock.now()}-${randomBytes(3).toString('hex')}`
+    const lead: NormalizedLead = {
+      leadId: tiktokLeadId,
+      format: 'pull',
+      createdAt: isoNow(app.clock),
+      formId: null,
+      formName: 'Test form (TikTok Leads app)',
+      pageId: null,
+      pageName: null,
+      advertiserId: null,
+      advertiserName: null,
+      campaignId: null,
+      campaignName: 'Test campaign',
+      adgroupId: null,
+      adgroupName: null,
+      adId: null,
+      adName: 'Test ad',
+      answers: [
+        { key: 'name', value: 'Test Lead' },
+        { key: 'phone_number', value: '+84912345678' },
+        { key: 'email', value: 'test.lead@example.com' },
+        { key: 'What are you interested in?', value: 'A demo' },
+      ],
+    }
+    await app.leads.insertMany(
+      m,
+      [
+        {
+          tiktokLeadId,
+          format: 'pull',
+          isTest: true,
+          leadJson: JSON.stringify(lead),
+          rawJson: JSON.stringify({ test: true }),
+        },
+      ],
+      { scheme: 'test', valid: true },
+    )
+    const row = (await app.leads.findByTikTokId(m, tiktokLeadId))!
+    app.dispatcher.notify(m)
+    return { ok: true, leadId: row.id, tiktokLeadId }
+  })
+
+  app.post('/leads/resend', { schema: { summary: 'Send failed leads again', body: ResendBody } }, async (request) => {
+    const body = request.body
+    const m = request.session!.m
+    const requeued = await app.leads.resend(m, 'all' in body ? 'all-failed' : body.ids)
+    if (requeued) app.dispatcher.notify(m)
+    return { ok: true, requeued }
+  })
+}
