@@ -5,6 +5,7 @@ import { batchCommand } from '../bitrix24/query.js'
 import { callWithToken } from '../bitrix24/token-call.js'
 import { SIMPLE, type CrmMode } from '../bitrix24/crm-mode.js'
 import type { PortalQueues } from '../bitrix24/portal-queues.js'
+import { systemClock } from '../clock.js'
 import { CONTACT_TYPE, DEAL_TYPE } from '../bitrix24/entity-types.js'
 import { isContactField } from '../mapping/item-fields.js'
 import type { PortalFields } from '../mapping/schemas.js'
@@ -29,11 +30,17 @@ export interface VerifierOptions {
   refillMs: number
   /** how long a refused AUTH_ID is remembered, so repeating it costs no call */
   failureTtlMs: number
+  /** the app clock's now (routes pass app.clock's) */
   now: () => number
 }
 
 /** At most 3 at once, then 1 per 2 s: under a quarter of the smallest (2/s) budget, whatever the traffic. */
-export const VERIFIER_DEFAULTS: VerifierOptions = { burst: 3, refillMs: 2000, failureTtlMs: 60_000, now: Date.now }
+export const VERIFIER_DEFAULTS: VerifierOptions = {
+  burst: 3,
+  refillMs: 2000,
+  failureTtlMs: 60_000,
+  now: systemClock.now,
+}
 
 /** The portal's verification share is spent: answer 429 without calling Bitrix24. */
 export const VERIFY_BUSY = Symbol('verify-busy')
@@ -105,7 +112,7 @@ export function createUserVerifier(queues: PortalQueues, timeoutMs: number, opti
 }
 
 /** Requests per window per client address, for the routes anyone can POST to. */
-export function createIpLimiter(limit: number, windowMs: number, now: () => number = Date.now) {
+export function createIpLimiter(limit: number, windowMs: number, now: () => number = systemClock.now) {
   const seen = new Map<string, { n: number; start: number }>()
   return function allow(ip: string): boolean {
     const t = now()
@@ -175,15 +182,19 @@ export function simpleModeFields(
 
 /**
  * The portal's lead fields (in simple CRM mode its contact and deal fields), users and
- * directories, fetched in one `batch` and cached briefly.
+ * directories, fetched in one `batch` and cached briefly (by `now`, the app clock's).
  * @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-fields.html
  */
-export function createFieldsCache(b24: B24Clients, modeOf: (memberId: string) => Promise<CrmMode> = async () => 1) {
+export function createFieldsCache(
+  b24: B24Clients,
+  modeOf: (memberId: string) => Promise<CrmMode> = async () => 1,
+  now: () => number = systemClock.now,
+) {
   const cache = new Map<string, { view: FieldsView; raw: PortalFields; until: number; mode: CrmMode }>()
   async function load(memberId: string): Promise<{ view: FieldsView; raw: PortalFields }> {
     const mode = await modeOf(memberId)
     const hit = cache.get(memberId)
-    if (hit && hit.until > Date.now() && hit.mode === mode) return hit
+    if (hit && hit.until > now() && hit.mode === mode) return hit
     const simple = mode === SIMPLE
     const res = await b24.forPortal(memberId, { priority: 1 }).batch({
       ...(simple
@@ -229,7 +240,7 @@ export function createFieldsCache(b24: B24Clients, modeOf: (memberId: string) =>
         name: s.NAME,
       })),
     }
-    const entry = { view, raw: rawFields as unknown as PortalFields, until: Date.now() + FIELDS_TTL_MS, mode }
+    const entry = { view, raw: rawFields as unknown as PortalFields, until: now() + FIELDS_TTL_MS, mode }
     cache.set(memberId, entry)
     return entry
   }
