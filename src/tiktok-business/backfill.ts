@@ -39,6 +39,7 @@ export async function backfillForm(
       if (task.status === 'SUCCEED') break
       if (task.status === 'FAILED') throw new Error('TikTok could not prepare the lead export (task FAILED)')
       if (ctx.now() > until) throw new Error('TikTok did not finish the lead export within 10 minutes')
+      // Real time for now: TikTokContext (context.ts) gives the app clock's now, not its sleep.
       await new Promise((r) => setTimeout(r, ctx.taskPollMs))
     }
     const file = await ctx.api.downloadLeadTask(token, conn.advertiser_id, taskId)
