@@ -1,44 +1,16 @@
 import t from 'tap'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
-import type { IncomingLead } from '../../src/db/repositories/lead-inserts.js'
 import { createLeadRepository } from '../../src/db/repositories/leads.js'
+import { incomingLead as lead, portalTableRow } from '../fixtures.js'
 
 async function repo() {
   const { db } = openDatabase(':memory:')
   await migrateToLatest(db)
-  await db
-    .insertInto('portals')
-    .values({
-      member_id: 'm1',
-      domain: 'x',
-      client_endpoint: 'https://x/rest/',
-      server_endpoint: 'https://o/rest/',
-      access_token: 'a',
-      refresh_token: 'r',
-      expires_at: 0,
-      scope: '',
-      app_status: 'L',
-      lang: 'en',
-      installer_user_id: 1,
-      application_token: 't',
-      state: 'active',
-      state_reason: null,
-      installed_at: '',
-      updated_at: '',
-      uninstalled_at: null,
-    })
-    .execute()
+  await db.insertInto('portals').values(portalTableRow('m1')).execute()
   return { db, leads: createLeadRepository(db) }
 }
 
-const lead = (id: string): IncomingLead => ({
-  tiktokLeadId: id,
-  format: 'notification',
-  isTest: false,
-  leadJson: '{}',
-  rawJson: '{}',
-})
 const verify = { scheme: 'url-key', valid: true }
 
 t.test('inserts from the same tick share a commit but each gets its own count, duplicates included', async (t) => {

@@ -8,6 +8,7 @@ import { buildApp } from '../../src/app.js'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
 import { manualClock } from '../app-clock.js'
+import { installedPortalRow } from '../fixtures.js'
 import { type Teardown, testConfig, waitFor } from '../helpers.js'
 
 const DAY = 86_400_000
@@ -27,22 +28,7 @@ async function appAt(t: Teardown, schedule: boolean) {
     retention: { schedule, intervalMs: HOUR },
   })
   t.teardown(() => app.close())
-  await app.portals.upsertInstalled(
-    {
-      member_id: 'm1',
-      domain: 'x.bitrix24.com',
-      client_endpoint: 'https://x.bitrix24.com/rest/',
-      server_endpoint: 'https://oauth.bitrix.info/rest/',
-      access_token: 'a',
-      refresh_token: 'r',
-      expires_at: 0,
-      scope: 'crm',
-      app_status: 'L',
-      lang: 'en',
-      installer_user_id: 1,
-    },
-    true,
-  )
+  await app.portals.upsertInstalled(installedPortalRow(), true)
   // Delivered 90 days less half an hour before the clock's now: kept for half an hour more.
   const doneAt = clock.now() - 90 * DAY + HOUR / 2
   await app.db

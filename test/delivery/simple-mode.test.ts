@@ -11,7 +11,7 @@
  */
 import t from 'tap'
 import { manifest } from '../../manifest/app.js'
-import { notificationBody, postWebhook, sampleLead, type SampleLead } from '../fixtures.js'
+import { notificationBody, postWebhook, sampleLead, storedLead, type SampleLead } from '../fixtures.js'
 import { api, installedPortal, openTab, startApp, startEmulator, waitFor } from '../helpers.js'
 import { startFrameHost, type Emulator, type Portal } from '../emulator/index.js'
 import { callJson } from '../emulator/helpers.js'
@@ -316,24 +316,9 @@ t.test(
       format: 'push',
       isTest: false,
       rawJson: '{}',
-      leadJson: JSON.stringify({
-        leadId: id,
-        format: 'push',
-        createdAt: null,
-        formId: null,
-        formName: 'F',
-        pageId: null,
-        pageName: null,
-        advertiserId: null,
-        advertiserName: null,
-        campaignId: null,
-        campaignName: null,
-        adgroupId: null,
-        adgroupName: null,
-        adId: null,
-        adName: null,
-        answers: [{ key: 'name', value: `Le Van ${id.slice(-1)}` }],
-      }),
+      leadJson: JSON.stringify(
+        storedLead(id, { format: 'push', formName: 'F', answers: [{ key: 'name', value: `Le Van ${id.slice(-1)}` }] }),
+      ),
     }))
     await app.leads.insertMany(m, stored, { scheme: 'test', valid: true })
     // Claimed long ago and never answered: what a crash or a lost answer leaves behind.

@@ -3,12 +3,13 @@ import { mapLead, type MapLeadOptions } from '../../src/mapping/map-lead.js'
 import { MappingConfig, type PortalFields } from '../../src/mapping/schemas.js'
 import { normalizeTikTokBody } from '../../src/tiktok/adapters.js'
 import type { NormalizedLead } from '../../src/tiktok/schemas.js'
+import { RESEARCH_LEAD_ID, RESEARCH_LEAD_META } from '../fixtures.js'
 
 function notificationLead(
   changes: Array<{ field: string; value: unknown }>,
   extra: Record<string, unknown> = {},
 ): NormalizedLead {
-  const res = normalizeTikTokBody({ object: 1, entry: [{ id: '7489000000000000001', changes, ...extra }] })
+  const res = normalizeTikTokBody({ object: 1, entry: [{ id: RESEARCH_LEAD_ID, changes, ...extra }] })
   if (res.kind !== 'leads' || !res.leads[0]) throw new Error('expected a lead')
   return res.leads[0]
 }
@@ -22,19 +23,7 @@ const sample = notificationLead(
     { field: 'Which service are you interested in?', value: 'Installation' },
     { field: 'Anything else?', value: 'Fast <please> & cheap' },
   ],
-  {
-    advertiser_id: '7000000000000000000',
-    advertiser_name: 'Acme LLC',
-    page_id: '7480000000000000000',
-    page_name: 'Spring promo form',
-    campaign_id: '1820000000000001',
-    campaign_name: 'Leads RU spring',
-    adgroup_id: '1820000000000002',
-    adgroup_name: 'Moscow 25-45',
-    ad_id: '1820000000000003',
-    ad_name: 'Video A',
-    create_time: 1743639757,
-  },
+  RESEARCH_LEAD_META,
 )
 
 const noMapping = MappingConfig.parse({})

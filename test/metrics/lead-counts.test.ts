@@ -6,40 +6,19 @@
 import t from 'tap'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
-import type { IncomingLead } from '../../src/db/repositories/lead-inserts.js'
 import { createLeadRepository } from '../../src/db/repositories/leads.js'
 import { createPortalRepository } from '../../src/db/repositories/portals.js'
 import { secretBoxFor } from '../../src/crypto/secret-box.js'
 import { LEAD_STATUSES, LeadCounts } from '../../src/metrics/lead-counts.js'
 import { installedPortal, metricsAuth, startApp, startEmulator, waitFor } from '../helpers.js'
-import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
+import {
+  incomingLead as lead,
+  notificationBody,
+  portalTableRow as portalRow,
+  postWebhook,
+  sampleLead,
+} from '../fixtures.js'
 
-const portalRow = (member_id: string) => ({
-  member_id,
-  domain: 'x',
-  client_endpoint: 'https://x/rest/',
-  server_endpoint: 'https://o/rest/',
-  access_token: 'a',
-  refresh_token: 'r',
-  expires_at: 0,
-  scope: '',
-  app_status: 'L',
-  lang: 'en',
-  installer_user_id: 1,
-  application_token: 't',
-  state: 'active' as const,
-  state_reason: null,
-  installed_at: '',
-  updated_at: '',
-  uninstalled_at: null,
-})
-const lead = (id: string): IncomingLead => ({
-  tiktokLeadId: id,
-  format: 'notification',
-  isTest: false,
-  leadJson: '{}',
-  rawJson: '{}',
-})
 const verify = { scheme: 'url-key', valid: true }
 
 async function setup(seedWith: string[] = []) {

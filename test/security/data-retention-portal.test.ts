@@ -8,6 +8,7 @@ import { sql } from 'kysely'
 import { buildApp } from '../../src/app.js'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
+import { installedPortalRow, STORED_ANSWERS, storedLead } from '../fixtures.js'
 import { api, installedPortal, openTab, startApp, startEmulator, testConfig } from '../helpers.js'
 
 const DAY = 86_400_000
@@ -27,51 +28,15 @@ async function appWith(t: { teardown(fn: () => unknown): void }, days: number, p
   })
   t.teardown(() => app.close())
   for (const [m, retention] of Object.entries(portals)) {
-    await app.portals.upsertInstalled(
-      {
-        member_id: m,
-        domain: `${m}.bitrix24.com`,
-        client_endpoint: `https://${m}.bitrix24.com/rest/`,
-        server_endpoint: 'https://oauth.bitrix.info/rest/',
-        access_token: 'a',
-        refresh_token: 'r',
-        expires_at: 0,
-        scope: 'crm',
-        app_status: 'L',
-        lang: 'en',
-        installer_user_id: 1,
-      },
-      true,
-    )
+    await app.portals.upsertInstalled(installedPortalRow(m, `${m}.bitrix24.com`), true)
     const conf = await app.settings.ensure(m)
     await app.settings.update(m, { verify_mode: conf.verify_mode, retention_days: retention })
   }
   return app
 }
 
-const answers = [
-  { key: 'name', value: 'Nguyen Van An' },
-  { key: 'phone_number', value: '+84912345678' },
-]
-const leadJson = (id: string) =>
-  JSON.stringify({
-    leadId: id,
-    format: 'notification',
-    createdAt: null,
-    formId: null,
-    formName: null,
-    pageId: null,
-    pageName: null,
-    advertiserId: null,
-    advertiserName: null,
-    campaignId: null,
-    campaignName: null,
-    adgroupId: null,
-    adgroupName: null,
-    adId: null,
-    adName: null,
-    answers,
-  })
+const answers = STORED_ANSWERS
+const leadJson = (id: string) => JSON.stringify(storedLead(id, { answers }))
 
 async function addLead(app: App, m: string, id: string, doneDaysAgo: number, nowMs = NOW) {
   const at = nowMs - doneDaysAgo * DAY

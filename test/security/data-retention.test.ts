@@ -13,6 +13,7 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
+import { installedPortalRow, STORED_ANSWERS, storedLead } from '../fixtures.js'
 import { testConfig } from '../helpers.js'
 
 const DAY = 86_400_000
@@ -30,48 +31,12 @@ async function appWith(t: { teardown(fn: () => unknown): void }, days?: number, 
     retention: { schedule: false, batchSize, pauseMs: 0 },
   })
   t.teardown(() => app.close())
-  await app.portals.upsertInstalled(
-    {
-      member_id: 'm1',
-      domain: 'x.bitrix24.com',
-      client_endpoint: 'https://x.bitrix24.com/rest/',
-      server_endpoint: 'https://oauth.bitrix.info/rest/',
-      access_token: 'a',
-      refresh_token: 'r',
-      expires_at: 0,
-      scope: 'crm',
-      app_status: 'L',
-      lang: 'en',
-      installer_user_id: 1,
-    },
-    true,
-  )
+  await app.portals.upsertInstalled(installedPortalRow(), true)
   return app
 }
 
-const answers = [
-  { key: 'name', value: 'Nguyen Van An' },
-  { key: 'phone_number', value: '+84912345678' },
-]
-const leadJson = (id: string) =>
-  JSON.stringify({
-    leadId: id,
-    format: 'notification',
-    createdAt: null,
-    formId: null,
-    formName: null,
-    pageId: null,
-    pageName: null,
-    advertiserId: null,
-    advertiserName: null,
-    campaignId: null,
-    campaignName: null,
-    adgroupId: null,
-    adgroupName: null,
-    adId: null,
-    adName: null,
-    answers,
-  })
+const answers = STORED_ANSWERS
+const leadJson = (id: string) => JSON.stringify(storedLead(id, { answers }))
 
 type Status = 'received' | 'queued' | 'delivered' | 'duplicate' | 'failed'
 async function addLead(

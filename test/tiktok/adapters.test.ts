@@ -4,6 +4,7 @@ import { answerText, answerValue } from '../../src/tiktok/answers.js'
 import { toIsoTime } from '../../src/tiktok/create-time.js'
 import { parseJsonPreservingBigInts } from '../../src/tiktok/json.js'
 import { NormalizedLead } from '../../src/tiktok/schemas.js'
+import { RESEARCH_LEAD_ID, RESEARCH_LEAD_META } from '../fixtures.js'
 
 /** The research's assembled sample (tiktok-research.md §2.1). */
 const notification = {
@@ -12,19 +13,9 @@ const notification = {
   time: 1743639760,
   entry: [
     {
-      id: '7489000000000000001',
+      id: RESEARCH_LEAD_ID,
       lead_source: 'INSTANT_FORM',
-      advertiser_id: '7000000000000000000',
-      advertiser_name: 'Acme LLC',
-      page_id: '7480000000000000000',
-      page_name: 'Spring promo form',
-      campaign_id: '1820000000000001',
-      campaign_name: 'Leads RU spring',
-      adgroup_id: '1820000000000002',
-      adgroup_name: 'Moscow 25-45',
-      ad_id: '1820000000000003',
-      ad_name: 'Video A',
-      create_time: 1743639757,
+      ...RESEARCH_LEAD_META,
       changes: [
         { field: 'name', value: 'Ivan Petrov' },
         { field: 'email', value: 'ivan@example.com' },
