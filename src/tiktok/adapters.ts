@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { AppError } from '../errors.js'
+import { AppError, Errors } from '../errors.js'
 import {
   ForwarderLead,
   TikTokApiEnvelope,
@@ -29,12 +29,13 @@ import { toIsoTime } from './create-time.js'
  * @see https://business-api.tiktok.com/portal/docs (Lead Generation: lead webhook body, lead fields)
  */
 
+/** The catalogue's APP_ERR_TIKTOK_BODY (src/errors.ts) with every issue found, the message naming them. */
 export class TikTokBodyError extends AppError {
   constructor(
     message: string,
     readonly issues: string[] = [message],
   ) {
-    super('APP_ERR_TIKTOK_BODY', 400, message)
+    super(Errors.tiktokBody.code, Errors.tiktokBody.statusCode, message)
     this.name = 'TikTokBodyError'
   }
 }
