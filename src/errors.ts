@@ -129,3 +129,81 @@ export class TikTokApiError extends Error {
     this.name = 'TikTokApiError'
   }
 }
+
+// ── Bitrix24 ────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * How a failed Bitrix24 call should be handled. Every reply is sorted into one of these once, in
+ * src/bitrix24/classify.ts.
+ * - rate_limited: not executed (QUERY_LIMIT_EXCEEDED / OPERATION_TIME_LIMIT); wait and retry.
+ * - transient: not executed (could not connect, 402 subscription lapse); retry later.
+ * - outcome_unknown: sent, but we do not know whether it ran (timeout, reset, 5xx); reconcile before repeating a write.
+ * - reauth_required: the portal's refresh token is dead; a person must open the app again.
+ * - not_installed: the portal has no usable tokens (uninstalled or never verified).
+ * - permanent: Bitrix24 refused this call as such (bad field, no access); repeating it cannot help.
+ */
+export type B24ErrorKind =
+  | 'rate_limited'
+  | 'transient'
+  | 'outcome_unknown'
+  | 'reauth_required'
+  | 'not_installed'
+  | 'permanent'
+
+/**
+ * The app's stable codes for a failed Bitrix24 call: one per kind, and one for the operating limit,
+ * which holds one method (not the portal) and is waited out differently. Tests check these (or
+ * Bitrix24's own `b24Code`), never the wording.
+ */
+export const B24_ERR = {
+  RATE_LIMITED: 'B24_ERR_RATE_LIMITED',
+  OPERATING_LIMIT: 'B24_ERR_OPERATING_LIMIT',
+  TRANSIENT: 'B24_ERR_TRANSIENT',
+  OUTCOME_UNKNOWN: 'B24_ERR_OUTCOME_UNKNOWN',
+  REAUTH_REQUIRED: 'B24_ERR_REAUTH_REQUIRED',
+  NOT_INSTALLED: 'B24_ERR_NOT_INSTALLED',
+  PERMANENT: 'B24_ERR_PERMANENT',
+} as const
+export type B24ErrorCode = (typeof B24_ERR)[keyof typeof B24_ERR]
+
+const B24_CODE_OF_KIND: Record<B24ErrorKind, B24ErrorCode> = {
+  rate_limited: B24_ERR.RATE_LIMITED,
+  transient: B24_ERR.TRANSIENT,
+  outcome_unknown: B24_ERR.OUTCOME_UNKNOWN,
+  reauth_required: B24_ERR.REAUTH_REQUIRED,
+  not_installed: B24_ERR.NOT_INSTALLED,
+  permanent: B24_ERR.PERMANENT,
+}
+
+/** Bitrix24's code for a method held by the operating limit. @see https://apidocs.bitrix24.com/settings/performance/limits.html */
+export const OPERATION_TIME_LIMIT = 'OPERATION_TIME_LIMIT'
+
+/**
+ * A failed Bitrix24 call. `code` is ours (B24_ERR_*), `b24Code` is what Bitrix24 (or the network)
+ * said, as messages and the delivery log show it. The original error stays reachable as a
+ * non-enumerable `cause`, so spreading or serialising this error never carries it (an SDK error
+ * holds the request, tokens included).
+ */
+export class B24Error extends Error {
+  readonly code: B24ErrorCode
+  declare readonly cause?: unknown
+
+  constructor(
+    /** Bitrix24's own code (QUERY_LIMIT_EXCEEDED, expired_token, ECONNRESET…) */
+    readonly b24Code: string,
+    readonly status: number,
+    readonly kind: B24ErrorKind,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message)
+    this.name = 'B24Error'
+    this.code = b24Code === OPERATION_TIME_LIMIT ? B24_ERR.OPERATING_LIMIT : B24_CODE_OF_KIND[kind]
+    Object.defineProperty(this, 'cause', { value: cause, enumerable: false, writable: false, configurable: true })
+  }
+
+  /** The same failure sorted as another kind (a look-up that changes nothing is safe to repeat). */
+  as(kind: B24ErrorKind): B24Error {
+    return new B24Error(this.b24Code, this.status, kind, this.message, this.cause)
+  }
+}

@@ -1,97 +1,19 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
-import { AjaxError, ApiVersion, B24OAuth, EnumAppStatus, ParamsFactory, type HttpV2 } from '@bitrix24/b24jssdk'
 import type { FastifyBaseLogger } from 'fastify'
+import { type Clock, systemClock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Portal } from '../db/schema.js'
 import type { PortalRepository } from '../db/repositories/portals.js'
+import { B24Error, OPERATION_TIME_LIMIT } from '../errors.js'
+import { classifyError } from './classify.js'
 import { OAuthError, expiresAt, refreshWithOAuthServer } from './oauth.js'
 import type { PortalQueues } from './portal-queues.js'
-import { burstLimit, RATE_LIMIT_PAUSE_MS } from './limits.js'
+import { RATE_LIMIT_PAUSE_MS } from './limits.js'
+import { buildSdkClient, type ClientEntry, sentWith } from './sdk-client.js'
 import { BatchResult } from './schemas.js'
 import { AUTH_CONNECTOR, withAuthConnector } from './offline-events.js'
 
-/**
- * How a failed call should be handled. Every Bitrix24 reply is sorted into one of these once, here.
- * - rate_limited: not executed (QUERY_LIMIT_EXCEEDED / OPERATION_TIME_LIMIT); wait and retry.
- * - transient: not executed (could not connect, 402 subscription lapse); retry later.
- * - outcome_unknown: sent, but we do not know whether it ran (timeout, reset, 5xx); reconcile before repeating a write.
- * - reauth_required: the portal's refresh token is dead; a person must open the app again.
- * - not_installed: the portal has no usable tokens (uninstalled or never verified).
- * - permanent: Bitrix24 refused this call as such (bad field, no access); repeating it cannot help.
- */
-export type B24ErrorKind =
-  | 'rate_limited'
-  | 'transient'
-  | 'outcome_unknown'
-  | 'reauth_required'
-  | 'not_installed'
-  | 'permanent'
-
-export class B24Error extends Error {
-  constructor(
-    readonly code: string,
-    readonly status: number,
-    readonly kind: B24ErrorKind,
-    message: string,
-  ) {
-    super(message)
-    this.name = 'B24Error'
-  }
-}
-
-// Connection never established: the request cannot have run.
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ERR_INVALID_URL',
-])
-const RATE_CODES = new Set(['QUERY_LIMIT_EXCEEDED', 'OPERATION_TIME_LIMIT'])
-// Codes the HTTP client makes up when the answer carried no Bitrix24 `error` (axios ERR_*, the SDK's JSSDK_*).
-// A Bitrix24 error code is one word (ERROR_CORE, invalid_token); a web server's own JSON 404 says "Not Found".
-const BITRIX24_CODE_SHAPE = /^[A-Za-z0-9_]+$/
-const NOT_BITRIX24_CODE =
-  /^(ERR_BAD_REQUEST|ERR_BAD_RESPONSE|JSSDK_AXIOS_ERROR|JSSDK_INTERNAL_AJAX_ERROR|JSSDK_RESPONSE_ERROR)$/
-
-export function classifyError(err: unknown): B24Error {
-  if (err instanceof B24Error) return err
-  if (err instanceof AjaxError) {
-    const original = (err as unknown as { originalError?: unknown }).originalError
-    if (original instanceof OAuthError) return fromOAuthError(original)
-    const code = String(err.code)
-    const status = err.status
-    const message = `${code}: ${err.message}`
-    if (RATE_CODES.has(code)) return new B24Error(code, status, 'rate_limited', message)
-    if (NOT_SENT_CODES.has(code)) return new B24Error(code, status, 'transient', message)
-    if (code === 'PAYMENT_REQUIRED' || status === 402) return new B24Error(code, status, 'transient', message)
-    if (
-      code === 'REQUEST_TIMEOUT' ||
-      code === 'NETWORK_ERROR' ||
-      code === 'ECONNRESET' ||
-      code === 'ECONNABORTED' ||
-      code === 'EPIPE' ||
-      status === 0 ||
-      status >= 500
-    ) {
-      return new B24Error(code, status, 'outcome_unknown', message)
-    }
-    if (code === 'expired_token' || code === 'invalid_token' || code === 'NO_AUTH_FOUND')
-      return new B24Error(code, status, 'reauth_required', message)
-    // An HTTP error with no Bitrix24 error in it (a 404 page from a wrong or moved endpoint, a
-    // proxy's 4xx): the portal did not run the method, so it is the portal's failure, not the call's.
-    if (NOT_BITRIX24_CODE.test(code) || !BITRIX24_CODE_SHAPE.test(code))
-      return new B24Error(code, status, 'transient', `HTTP ${status} without a Bitrix24 error (${err.message})`)
-    return new B24Error(code, status, 'permanent', message)
-  }
-  if (err instanceof OAuthError) return fromOAuthError(err)
-  return new B24Error('UNKNOWN', 0, 'outcome_unknown', err instanceof Error ? err.message : String(err))
-}
-
-function fromOAuthError(e: OAuthError): B24Error {
-  return new B24Error(e.code, 401, e.permanent ? 'reauth_required' : 'transient', e.message)
-}
+// Moved to src/errors.ts; src/plugins/error-handler.ts still imports it from here.
+export { B24Error } from '../errors.js'
 
 export interface CallResult<T = unknown> {
   result: T
@@ -113,6 +35,8 @@ export interface B24ClientsDeps {
   queues: PortalQueues
   /** requests per second for a portal (2, or 5 on Enterprise plans) */
   rateFor: (memberId: string) => number
+  /** time (app.clock) for token expiry; the system clock when not given */
+  clock?: Pick<Clock, 'now'>
 }
 
 export interface ClientOptions {
@@ -130,29 +54,12 @@ const AUTH_REFUSED_CODES = new Set(['invalid_token', 'NO_AUTH_FOUND', 'expired_t
 
 export type B24Clients = ReturnType<typeof createB24Clients>
 
-/** One SDK client of a portal and what it was built with. */
-interface ClientEntry {
-  http: HttpV2
-  /** the refresh token stored when this client was built or last refreshed: another one means a re-install */
-  refreshToken: string | null
-  rate: number
-  /** the access token this client sends now */
-  held: string | null
-}
-
-/**
- * The access token a call of ours was sent with. The SDK asks for a refresh from inside that call
- * (before it, or after its expired_token answer), so the refresh can tell a token that is still the
- * current one from one that was already replaced while the call was on the way.
- */
-const sentWith = new AsyncLocalStorage<{ token: string | null }>()
-
 /**
  * One b24jssdk OAuth client per portal, built from the endpoint stored at install
  * (never from anything a later request says), with refreshes that are single-flight,
  * go to the configured OAuth server and are persisted atomically.
  */
-export function createB24Clients({ config, portals, log, queues, rateFor }: B24ClientsDeps) {
+export function createB24Clients({ config, portals, log, queues, rateFor, clock = systemClock }: B24ClientsDeps) {
   const clients = new Map<string, ClientEntry>()
   const refreshing = new Map<string, Promise<Portal>>()
 
@@ -176,7 +83,7 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
       stored?.access_token &&
       stored.access_token !== held &&
       stored.state === 'active' &&
-      stored.expires_at * 1000 > Date.now()
+      stored.expires_at * 1000 > clock.now()
     )
       return stored
     const p = doRefresh(memberId).finally(() => refreshing.delete(memberId))
@@ -210,7 +117,7 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     const saved = await portals.saveRefreshedTokens(memberId, spent, {
       access_token: answer.access_token,
       refresh_token: answer.refresh_token,
-      expires_at: expiresAt(answer),
+      expires_at: expiresAt(answer, clock.now()),
       scope: answer.scope,
       app_status: answer.status,
     })
@@ -221,75 +128,6 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     if (!fresh)
       throw new B24Error('NOT_INSTALLED', 401, 'not_installed', 'The portal was removed during a token refresh')
     return fresh
-  }
-
-  function build(portal: Portal): ClientEntry {
-    const margin = config.B24_TOKEN_REFRESH_MARGIN_S
-    const drainRate = rateFor(portal.member_id)
-    // The SDK's own limiter mirrors the portal's bucket; ours (the queue) is stricter and runs first.
-    const rate = { drainRate, burstLimit: burstLimit(drainRate) }
-    const b24 = new B24OAuth(
-      {
-        applicationToken: '',
-        userId: portal.installer_user_id ?? 0,
-        memberId: portal.member_id,
-        accessToken: portal.access_token ?? '',
-        refreshToken: portal.refresh_token ?? '',
-        // The SDK refreshes once `expires` is past: moving it earlier makes it refresh before Bitrix24 would say expired_token.
-        expires: portal.expires_at - margin,
-        expiresIn: 3600,
-        scope: portal.scope,
-        domain: portal.domain,
-        clientEndpoint: portal.client_endpoint,
-        serverEndpoint: portal.server_endpoint,
-        status: EnumAppStatus.Local,
-      },
-      { clientId: config.B24_CLIENT_ID ?? '', clientSecret: config.B24_CLIENT_SECRET ?? '' },
-      {
-        restrictionParams: {
-          ...ParamsFactory.getDefault(),
-          rateLimit: { ...rate, adaptiveEnabled: false },
-          adaptiveConfig: { enabled: false, thresholdPercent: 100, coefficient: 0, maxDelay: 0 },
-          // Retries belong to the delivery queue, which knows whether a write is safe to repeat.
-          maxRetries: 1,
-          retryOnNetworkError: false,
-        },
-      },
-    )
-    b24.offClientSideWarning()
-    const entry: ClientEntry = {
-      http: undefined as unknown as HttpV2,
-      refreshToken: portal.refresh_token,
-      rate: drainRate,
-      held: portal.access_token,
-    }
-    // The SDK would refresh at server_endpoint's host; we refresh at the configured OAuth server
-    // and persist there, so the stored row is always the truth. The SDK calls this when its token
-    // is past `expires` or was answered expired_token/invalid_token (it merges overlapping calls
-    // on one client only; `refresh` merges the rest).
-    b24.setCustomRefreshAuth(async () => {
-      const fresh = await refresh(portal.member_id, sentWith.getStore()?.token ?? entry.held)
-      entry.refreshToken = fresh.refresh_token
-      entry.held = fresh.access_token
-      // A token that lives less than twice the margin is used for half its life instead of never.
-      const life = fresh.expires_at - Math.floor(Date.now() / 1000)
-      return {
-        access_token: fresh.access_token ?? '',
-        refresh_token: fresh.refresh_token ?? '',
-        expires: fresh.expires_at - Math.min(margin, Math.floor(life / 2)),
-        expires_in: 3600,
-        client_endpoint: portal.client_endpoint,
-        server_endpoint: portal.server_endpoint,
-        member_id: fresh.member_id,
-        scope: fresh.scope,
-        status: EnumAppStatus.Local,
-        domain: fresh.domain,
-      } as never
-    })
-    const http = b24.getHttpClient(ApiVersion.v2) as HttpV2
-    http.ajaxClient.defaults.timeout = config.B24_REQUEST_TIMEOUT_MS
-    entry.http = http
-    return entry
   }
 
   async function clientFor(memberId: string): Promise<ClientEntry> {
@@ -309,7 +147,7 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     // A re-install (new refresh token written by someone else) invalidates the cached client, and
     // so does a changed rate (2 → 5 req/s in the settings): the SDK's own limiter must follow at once.
     if (cached && cached.refreshToken === portal.refresh_token && cached.rate === rateFor(memberId)) return cached
-    const entry = build(portal)
+    const entry = buildSdkClient(portal, { config, rate: rateFor(memberId), clock, refresh })
     clients.set(memberId, entry)
     return entry
   }
@@ -335,8 +173,8 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
     } catch (err) {
       const e = classifyError(err)
       // The request bucket is the portal's; OPERATION_TIME_LIMIT holds one method only (the dispatcher's budget).
-      if (e.kind === 'rate_limited' && e.code !== 'OPERATION_TIME_LIMIT') queues.pause(memberId, RATE_LIMIT_PAUSE_MS)
-      if (e.kind === 'reauth_required' && AUTH_REFUSED_CODES.has(e.code)) {
+      if (e.kind === 'rate_limited' && e.b24Code !== OPERATION_TIME_LIMIT) queues.pause(memberId, RATE_LIMIT_PAUSE_MS)
+      if (e.kind === 'reauth_required' && AUTH_REFUSED_CODES.has(e.b24Code)) {
         if (!retried) {
           try {
             // The token refused is the one the client holds now (after the SDK's own refresh, if any).
@@ -350,9 +188,9 @@ export function createB24Clients({ config, portals, log, queues, rateFor }: B24C
         await portals.setState(
           memberId,
           'needs_reauth',
-          `Bitrix24 refused the app's access token (${e.code}) even after a token refresh; open the app in Bitrix24 to re-authorise it`,
+          `Bitrix24 refused the app's access token (${e.b24Code}) even after a token refresh; open the app in Bitrix24 to re-authorise it`,
         )
-        log.warn({ memberId, code: e.code }, 'portal needs re-authorisation: access refused after a refresh')
+        log.warn({ memberId, code: e.b24Code }, 'portal needs re-authorisation: access refused after a refresh')
       }
       throw e
     }

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { type Clock, systemClock } from '../clock.js'
 import type { PortalRepository } from '../db/repositories/portals.js'
 import type { Portal } from '../db/schema.js'
 import type { B24Clients } from './client.js'
@@ -37,7 +38,8 @@ export interface CrmModesDeps {
   portals: PortalRepository
   log: FastifyBaseLogger
   maxAgeMs?: number
-  now?: () => number
+  /** time (app.clock); the system clock when not given */
+  clock?: Pick<Clock, 'now'>
 }
 
 /** Called after a stored mode changed to another known one (not on the first detection). */
@@ -46,7 +48,8 @@ export type ModeChangeListener = (memberId: string, from: CrmMode, to: CrmMode) 
 export type CrmModes = ReturnType<typeof createCrmModes>
 
 export function createCrmModes(deps: CrmModesDeps) {
-  const now = deps.now ?? Date.now
+  const clock = deps.clock ?? systemClock
+  const now = () => clock.now()
   const maxAge = deps.maxAgeMs ?? CRM_MODE_MAX_AGE_MS
   const listeners: ModeChangeListener[] = []
   const inFlight = new Map<string, Promise<CrmMode | null>>()

@@ -83,6 +83,6 @@ export async function refreshWithOAuthServer(config: Config, refreshToken: strin
 }
 
 /** unix seconds at which a token from this answer expires */
-export function expiresAt(answer: OAuthTokenAnswer, nowMs = Date.now()): number {
+export function expiresAt(answer: OAuthTokenAnswer, nowMs: number): number {
   return answer.expires ?? Math.floor(nowMs / 1000) + answer.expires_in
 }

@@ -1,9 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { z } from 'zod'
 import { manifest } from '../../manifest/app.js'
+import { type Clock, systemClock } from '../clock.js'
 import type { LeadRepository } from '../db/repositories/leads.js'
 import type { B24Entity, StageSemantic } from '../db/schema.js'
-import { classifyError, type B24Client } from './client.js'
+import { classifyError } from './classify.js'
+import type { B24Client } from './client.js'
 import { OFFLINE_EVENTS_PER_CALL } from './limits.js'
 
 /**
@@ -71,7 +73,8 @@ export interface DrainResult {
 export interface OfflineDrainDeps {
   leads: LeadRepository
   log: FastifyBaseLogger
-  now?: () => number
+  /** time (app.clock); the system clock when not given */
+  clock?: Pick<Clock, 'now'>
 }
 
 /**
@@ -79,7 +82,8 @@ export interface OfflineDrainDeps {
  * keeps the reserved batch's process_id for the next drain.
  */
 export function createOfflineDrainer(deps: OfflineDrainDeps) {
-  const now = deps.now ?? Date.now
+  const clock = deps.clock ?? systemClock
+  const now = () => clock.now()
   /** process_ids reserved but not cleared, per portal (a failed round, or found after a restart) */
   const pending = new Map<string, Set<string>>()
   /** portals whose reservations from an earlier process were looked for */

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../clock.js'
 import { RATE_WINDOW_MS } from './limits.js'
 
 /**
@@ -22,7 +23,10 @@ interface PortalQueue {
   /** start times (ms) of the requests started within the last second */
   starts: number[]
   pausedUntil: number
-  timer: NodeJS.Timeout | null
+  /** when the armed wake-up fires (this clock's ms), or null */
+  wakeAt: number | null
+  /** bumped to disown an armed wake-up (a sleep cannot be cancelled) */
+  wakeGen: number
 }
 
 const WINDOW_MS = RATE_WINDOW_MS
@@ -32,13 +36,13 @@ export class PortalQueues {
 
   constructor(
     private readonly rateFor: (memberId: string) => number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Pick<Clock, 'now' | 'sleep'> = systemClock,
   ) {}
 
   #queue(memberId: string): PortalQueue {
     let q = this.#queues.get(memberId)
     if (!q) {
-      q = { waiting: [], running: 0, starts: [], pausedUntil: 0, timer: null }
+      q = { waiting: [], running: 0, starts: [], pausedUntil: 0, wakeAt: null, wakeGen: 0 }
       this.#queues.set(memberId, q)
     }
     return q
@@ -78,7 +82,7 @@ export class PortalQueues {
       if (q.waiting.length === 0) return
       const rate = Math.max(1, this.rateFor(memberId))
       if (q.running >= rate) return
-      const t = this.now()
+      const t = this.clock.now()
       while (q.starts.length && q.starts[0]! <= t - WINDOW_MS) q.starts.shift()
       const wakeAt = Math.max(
         q.pausedUntil,
@@ -94,17 +98,24 @@ export class PortalQueues {
   }
 
   #wakeAt(memberId: string, q: PortalQueue, ms: number): void {
-    if (q.timer) clearTimeout(q.timer)
-    q.timer = setTimeout(() => {
-      q.timer = null
+    const at = this.clock.now() + ms
+    // An earlier wake-up already armed pumps first and arms again for the rest.
+    if (q.wakeAt !== null && q.wakeAt <= at) return
+    q.wakeAt = at
+    const gen = ++q.wakeGen
+    // A sleep, not a timer: a request waiting here is work in progress, so the wait keeps the
+    // process alive (as the setTimeout it replaced did); clock.setTimer's timers never do.
+    void this.clock.sleep(ms).then(() => {
+      if (q.wakeGen !== gen) return
+      q.wakeAt = null
       this.#pump(memberId)
-    }, ms)
+    })
   }
 
   /** Hold the portal's requests for `ms` (Bitrix24 said QUERY_LIMIT_EXCEEDED: others share the bucket). */
   pause(memberId: string, ms: number): void {
     const q = this.#queue(memberId)
-    q.pausedUntil = Math.max(q.pausedUntil, this.now() + ms)
+    q.pausedUntil = Math.max(q.pausedUntil, this.clock.now() + ms)
     this.#pump(memberId)
   }
 
@@ -120,8 +131,8 @@ export class PortalQueues {
 
   close(): void {
     for (const q of this.#queues.values()) {
-      if (q.timer) clearTimeout(q.timer)
-      q.timer = null
+      q.wakeGen += 1
+      q.wakeAt = null
       q.pausedUntil = 0
       // Requests not yet started are dropped, as before (nothing of them reached Bitrix24).
       q.waiting = []

@@ -85,7 +85,8 @@ export class OperatingBudget {
 
   constructor(
     private readonly opts: OperatingOptions,
-    private readonly now: () => number = Date.now,
+    /** the clock's now (app.clock via the dispatcher) */
+    private readonly now: () => number,
   ) {
     this.#slack = opts.resetSlackMs ?? 0
     this.#ttl = opts.pendingTtlMs ?? MAX_REQUEST_S * 1000

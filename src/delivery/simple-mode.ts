@@ -10,7 +10,7 @@ import type { PreparedLead } from './lead-commands.js'
  * deal bound to it, written explicitly with the universal `crm.item.add` (entityTypeId 3, then 2)
  * in one `batch`, the deal taking the new contact's id through `$result[c_<row>][item][id]`.
  * Nothing depends on Bitrix24 converting a lead by itself. Both carry originatorId/originId, so a
- * batch whose answer was lost is found again (reconcileSimple), and a contact already on the
+ * batch whose answer was lost is found again (reconcile.ts), and a contact already on the
  * portal with the lead's phone or e-mail is reused instead of doubled.
  *
  * The mapping keeps lead field names (NAME, PHONE, SOURCE_ID, UF_CRM_…): the person's fields go
@@ -148,100 +148,4 @@ export function buildSimpleBatch(
     plans.push({ row: p.row, contactKey, contactId: existing, sharesContactOf: shared, dealKey })
   }
   return { commands, plans, skipped }
-}
-
-export type SimpleOutcome =
-  | { kind: 'delivered'; dealId: number; contactId: number | null }
-  /** the deal was not made; `contactId` is the contact that was (reused by the next attempt) */
-  | { kind: 'limited' | 'retry' | 'unknown'; contactId: number | null; error?: string }
-  | { kind: 'failed'; contactId: number | null; error: string }
-
-type CommandError = { error?: string; error_description?: string }
-
-function itemId(value: unknown): number | null {
-  const id = Number((value as { item?: { id?: unknown } } | undefined)?.item?.id)
-  return Number.isInteger(id) && id > 0 ? id : null
-}
-
-/** Each lead's outcome from the batch answer; `transient` tells which command errors are worth a retry. */
-export function readSimpleBatch(
-  plans: SimplePlan[],
-  results: Record<string, unknown>,
-  errors: Record<string, CommandError>,
-  transient: (code: string) => boolean,
-): Map<number, SimpleOutcome> {
-  const out = new Map<number, SimpleOutcome>()
-  for (const plan of plans) {
-    const ownKey = plan.contactKey ?? plan.sharesContactOf
-    const contactId = plan.contactId ?? (ownKey ? itemId(results[ownKey]) : null)
-    const dealId = itemId(results[plan.dealKey])
-    const err = errors[plan.dealKey]
-    if (dealId !== null) {
-      out.set(plan.row.id, { kind: 'delivered', dealId, contactId })
-      continue
-    }
-    const code = String(err?.error ?? '')
-    if (err && code === 'OPERATION_TIME_LIMIT') out.set(plan.row.id, { kind: 'limited', contactId })
-    else if (err && transient(code)) out.set(plan.row.id, { kind: 'retry', contactId })
-    else if (err)
-      out.set(plan.row.id, {
-        kind: 'failed',
-        contactId,
-        error: `${code || 'error'}: ${err.error_description ?? 'Bitrix24 refused the deal'}`,
-      })
-    else out.set(plan.row.id, { kind: 'unknown', contactId })
-  }
-  return out
-}
-
-/**
- * After an unknown outcome: which of these leads' deals (and contacts) exist, by originId, in one
- * batch. A lead sent as a lead before the portal switched modes is looked for among leads too.
- */
-export async function reconcileSimple(
-  client: B24Client,
-  originatorId: string,
-  rows: Lead[],
-): Promise<{
-  deals: Map<string, { dealId: number; contactId: number | null }>
-  contacts: Map<string, number>
-  leads: Map<string, number>
-}> {
-  const originIds = rows.map((r) => r.tiktok_lead_id)
-  const filter = { originatorId, '@originId': originIds }
-  const res = await client.batch(
-    {
-      d: batchCommand('crm.item.list', {
-        entityTypeId: DEAL_TYPE,
-        filter,
-        select: ['id', 'originId', 'contactId', 'contactIds'],
-      }),
-      c: batchCommand('crm.item.list', { entityTypeId: CONTACT_TYPE, filter, select: ['id', 'originId'] }),
-      // `@` is the documented IN filter: @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-list.html
-      l: batchCommand('crm.lead.list', {
-        filter: { ORIGINATOR_ID: originatorId, '@ORIGIN_ID': originIds },
-        select: ['ID', 'ORIGIN_ID'],
-      }),
-    },
-    false,
-  )
-  const results = res.result as Record<string, unknown>
-  const errors = res.result_error as Record<string, CommandError>
-  // A failed look-up must not read as "not there": that would send the leads again.
-  for (const key of ['d', 'c'])
-    if (errors[key])
-      throw new Error(`${key === 'd' ? 'deal' : 'contact'} look-up failed: ${errors[key]!.error ?? 'error'}`)
-  const items = (key: string) => (results[key] as { items?: Array<Record<string, unknown>> } | undefined)?.items ?? []
-  const deals = new Map<string, { dealId: number; contactId: number | null }>()
-  for (const d of items('d')) {
-    const contact = Number(d.contactId ?? (Array.isArray(d.contactIds) ? d.contactIds[0] : null))
-    if (!deals.has(String(d.originId)))
-      deals.set(String(d.originId), { dealId: Number(d.id), contactId: contact > 0 ? contact : null })
-  }
-  const contacts = new Map<string, number>()
-  for (const c of items('c')) if (!contacts.has(String(c.originId))) contacts.set(String(c.originId), Number(c.id))
-  const leads = new Map<string, number>()
-  for (const l of Array.isArray(results.l) ? (results.l as Array<{ ID: unknown; ORIGIN_ID: unknown }>) : [])
-    leads.set(String(l.ORIGIN_ID), Number(l.ID))
-  return { deals, contacts, leads }
 }

@@ -20,10 +20,13 @@ export default fp<{ config: Config }>(
     const rows = await app.db.selectFrom('portal_settings').select(['member_id', 'rate_per_s']).execute()
     for (const r of rows) rates.set(r.member_id, r.rate_per_s)
     const rateFor = (memberId: string) => rates.get(memberId) ?? DEFAULT_RATE_PER_S
-    const queues = new PortalQueues(rateFor)
+    const queues = new PortalQueues(rateFor, app.clock)
     app.decorate('portalRates', rates)
     app.decorate('portalQueues', queues)
-    app.decorate('b24', createB24Clients({ config, portals: app.portals, log: app.log, queues, rateFor }))
+    app.decorate(
+      'b24',
+      createB24Clients({ config, portals: app.portals, log: app.log, queues, rateFor, clock: app.clock }),
+    )
     app.addHook('onClose', async () => queues.close())
   },
   { name: 'bitrix24', dependencies: ['database'] },

@@ -29,6 +29,7 @@ export default fp<{ options?: Partial<DispatcherOptions>; autoStart?: boolean }>
       b24: app.b24,
       queues: app.portalQueues,
       log: app.log,
+      clock: app.clock,
       options: { ...DEFAULT_DISPATCHER_OPTIONS, ...options },
     })
     app.decorate('dispatcher', dispatcher)

@@ -1,0 +1,184 @@
+import { asB24Error } from '../bitrix24/classify.js'
+import type { PortalSettings } from '../db/schema.js'
+import { commandTimes, methodOf, sortLeadBatch, sortSimpleBatch } from './batch-results.js'
+import { decide, findDuplicates, type DuplicateMatch } from './dedup.js'
+import { leadCommand, type LeadCommand, type PreparedLead } from './lead-commands.js'
+import { handleBatchError, operatingRefused, requeue, requeueUnknown } from './outcomes.js'
+import { ADD_METHOD, type PortalWorker } from './portal-worker.js'
+import { buildSimpleBatch, findContacts, ITEM_ADD } from './simple-mode.js'
+
+/**
+ * Sending a claimed batch and recording each lead's outcome (batch-results.ts sorts the answer).
+ * Every function here runs inside a slot of the portal's queue, so it calls the unpaced client.
+ */
+
+/** A look-up before the send; on failure the leads go back to the queue (nothing was written). */
+async function lookUp<T>(w: PortalWorker, prepared: PreparedLead[], find: () => Promise<T>): Promise<T | null> {
+  try {
+    return await find()
+  } catch (err) {
+    const e = asB24Error(err, 'transient')
+    // A look-up changes nothing in Bitrix24, so even an unknown outcome is safe to repeat.
+    await handleBatchError(
+      w,
+      prepared.map((p) => p.row),
+      e.kind === 'outcome_unknown' ? e.as('transient') : e,
+    )
+    for (const p of prepared) w.inFlight.delete(p.row.id)
+    return null
+  }
+}
+
+/** Duplicate look-up for a dedup portal. */
+export function lookUpDuplicates(
+  w: PortalWorker,
+  prepared: PreparedLead[],
+): Promise<Map<number, DuplicateMatch> | null> {
+  return lookUp(w, prepared, () =>
+    findDuplicates(
+      w.client(),
+      prepared.map((p) => ({ id: p.row.id, fields: p.fields })),
+    ),
+  )
+}
+
+/**
+ * Simple mode: existing contacts with the leads' phones/e-mails (a lead whose contact an earlier
+ * attempt made needs no look-up).
+ */
+export function lookUpContacts(w: PortalWorker, prepared: PreparedLead[]): Promise<Map<number, number[]> | null> {
+  return lookUp(w, prepared, () =>
+    findContacts(
+      w.client(),
+      prepared.filter((p) => p.row.b24_contact_id === null),
+    ),
+  )
+}
+
+/** Classic mode: the prepared leads as one batch of lead commands (or skipped as duplicates). */
+export async function sendLeads(
+  w: PortalWorker,
+  prepared: PreparedLead[],
+  matches: Map<number, DuplicateMatch>,
+  conf: PortalSettings,
+): Promise<void> {
+  const rowIds = prepared.map((p) => p.row.id)
+  try {
+    const skipped: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }> = []
+    const commands: LeadCommand[] = []
+    for (const p of prepared) {
+      const decision = decide(conf.dedup_policy, matches.get(p.row.id))
+      if (decision.action === 'skip')
+        skipped.push({ id: p.row.id, b24LeadId: decision.existingLeadId, duplicateOf: decision.duplicateOf })
+      const cmd = leadCommand(p, decision)
+      if (cmd) commands.push(cmd)
+    }
+    if (skipped.length) await w.ctx.leads.markDuplicate(skipped, w.now())
+    if (commands.length) await sendCommands(w, commands)
+  } finally {
+    for (const id of rowIds) w.inFlight.delete(id)
+  }
+}
+
+async function sendCommands(w: PortalWorker, commands: LeadCommand[]): Promise<void> {
+  const { leads, budget } = w.ctx
+  const started = w.now()
+  try {
+    const res = await w.client().batch(Object.fromEntries(commands.map((c) => [c.key, c.command])), false)
+    w.portalWorks()
+    const methods = new Map(commands.map((c) => [c.key, methodOf(c.command)]))
+    for (const { key, time, cost } of commandTimes(methods.keys(), res))
+      budget.observe(w.memberId, methods.get(key)!, time, cost)
+    const sorted = sortLeadBatch(commands, res)
+    const t = w.now()
+    await leads.markDelivered(sorted.delivered, t)
+    if (sorted.updated.length) await leads.markDuplicate(sorted.updated, t)
+    await leads.markFailed(sorted.failed, t)
+    await requeue(w, sorted.retry, 'Bitrix24 asked to retry this lead later')
+    if (sorted.limited.length) await operatingRefused(w, sorted.limited, ADD_METHOD)
+    if (sorted.unknown.length)
+      await requeueUnknown(
+        w,
+        sorted.unknown,
+        'the batch answer did not mention this lead; checking Bitrix24 before re-sending',
+        started,
+      )
+    w.log.info(
+      {
+        sent: commands.length,
+        delivered: sorted.delivered.length,
+        updated: sorted.updated.length,
+        failed: sorted.failed.length,
+        retry: sorted.retry.length,
+        ms: t - started,
+      },
+      'batch sent',
+    )
+  } catch (err) {
+    await handleBatchError(
+      w,
+      commands.map((c) => c.row),
+      asB24Error(err, 'outcome_unknown'),
+      started,
+    )
+  }
+}
+
+/** Simple mode: a contact and a deal per lead in one batch (simple-mode.ts), each lead's outcome recorded. */
+export async function sendSimple(
+  w: PortalWorker,
+  prepared: PreparedLead[],
+  contacts: Map<number, number[]>,
+  conf: PortalSettings,
+): Promise<void> {
+  const { leads, budget } = w.ctx
+  const started = w.now()
+  const { commands, plans, skipped } = buildSimpleBatch(prepared, contacts, conf.dedup_policy)
+  // Two commands were taken per lead; a reused contact or a skipped lead sends fewer.
+  budget.giveBack(w.memberId, ITEM_ADD, prepared.length * 2 - Object.keys(commands).length)
+  try {
+    if (skipped.length) await leads.markDuplicate(skipped, w.now())
+    if (plans.length === 0) return
+    let res
+    try {
+      res = await w.client().batch(commands, false)
+    } catch (err) {
+      await handleBatchError(
+        w,
+        plans.map((p) => p.row),
+        asB24Error(err, 'outcome_unknown'),
+        started,
+      )
+      return
+    }
+    w.portalWorks()
+    for (const { time, cost } of commandTimes(Object.keys(commands), res))
+      budget.observe(w.memberId, ITEM_ADD, time, cost)
+    const sorted = sortSimpleBatch(plans, res)
+    await leads.setContactIds(sorted.madeContacts)
+    const t = w.now()
+    await leads.markDelivered(sorted.delivered, t, { entity: 'deal' })
+    await leads.markFailed(sorted.failed, t)
+    await requeue(w, sorted.retry, 'Bitrix24 asked to retry this lead later')
+    if (sorted.limited.length) await operatingRefused(w, sorted.limited, ITEM_ADD)
+    if (sorted.unknown.length)
+      await requeueUnknown(
+        w,
+        sorted.unknown,
+        'the batch answer did not mention this deal; checking Bitrix24 before re-sending',
+        started,
+      )
+    w.log.info(
+      {
+        sent: plans.length,
+        commands: Object.keys(commands).length,
+        delivered: sorted.delivered.length,
+        contactsReused: plans.filter((p) => p.contactId !== null).length,
+        ms: t - started,
+      },
+      'simple-mode batch sent (contacts and deals)',
+    )
+  } finally {
+    for (const p of prepared) w.inFlight.delete(p.row.id)
+  }
+}
