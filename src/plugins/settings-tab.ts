@@ -31,8 +31,10 @@ export default fp(
     // The editor's target fields follow the portal's CRM mode (lead fields, or contact and deal fields).
     app.decorate(
       'portalFields',
-      createFieldsCache(app.b24, async (memberId) =>
-        effectiveMode((await app.portals.find(memberId)) ?? { crm_mode: null }),
+      createFieldsCache(
+        app.b24,
+        async (memberId) => effectiveMode((await app.portals.find(memberId)) ?? { crm_mode: null }),
+        () => app.clock.now(),
       ),
     )
   },
