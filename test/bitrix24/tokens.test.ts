@@ -55,7 +55,10 @@ t.test('a refused refresh flags the portal as needing re-authorisation and keeps
   const portal = await installedPortal(emu, url)
   emu.faults.expireAllTokens()
   emu.faults.refreshFails = 'invalid_grant'
-  t.equal((await rejection(app.b24.forPortal(portal.memberId).call('app.info'))).kind, 'reauth_required')
+  const refused = await rejection(app.b24.forPortal(portal.memberId).call('app.info'))
+  t.equal(refused.kind, 'reauth_required')
+  t.equal(refused.code, 'B24_ERR_REAUTH_REQUIRED')
+  t.equal((refused as { b24Code?: string }).b24Code, 'invalid_grant', "the OAuth server's own code is kept")
   const row = await app.portals.find(portal.memberId)
   t.equal(row!.state, 'needs_reauth')
   t.match(row!.state_reason, /re-authorise/)
@@ -63,7 +66,9 @@ t.test('a refused refresh flags the portal as needing re-authorisation and keeps
   t.ok(await app.settings.find(portal.memberId), 'settings kept')
   // Later calls fail fast with the same reason instead of hammering the OAuth server.
   const refreshes = emu.counters.refreshes
-  t.equal((await rejection(app.b24.forPortal(portal.memberId).call('app.info'))).kind, 'reauth_required')
+  const again = await rejection(app.b24.forPortal(portal.memberId).call('app.info'))
+  t.equal(again.kind, 'reauth_required')
+  t.equal((again as { b24Code?: string }).b24Code, 'NEEDS_REAUTH', 'refused before any request')
   t.equal(emu.counters.refreshes, refreshes)
 })
 
