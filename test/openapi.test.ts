@@ -28,6 +28,10 @@ t.test('GET /openapi.json describes the webhook, the event handler and the setti
     properties: { dedup_policy: { enum: ['off', 'skip', 'update', 'link'] }, rate_per_s: {} },
     required: ['dedup_policy', 'rate_per_s', 'verify_mode'],
   })
+  t.same(doc.paths['/api/settings/options'].post.security, [{ session: [], csrf: [] }], 'changes need both tokens')
+  t.same(doc.paths['/api/settings/state'].get.security, [{ session: [] }], 'reads the session')
+  t.match(doc.components.securitySchemes, { session: { in: 'header', name: 'X-Session' } })
+  t.notOk(doc.paths['/tiktok/webhook/{key}'].post.security, 'the webhook needs no session')
   const leads = doc.paths['/api/settings/leads'].get.parameters.map((p: { name: string }) => p.name)
   t.same(leads.sort(), ['before', 'limit', 'status'])
   const webhook = doc.paths['/tiktok/webhook/{key}'].post

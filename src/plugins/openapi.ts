@@ -21,6 +21,12 @@ export default fp(
           // the API's own version: bumped when a route or schema changes incompatibly
           version: '1',
         },
+        components: {
+          securitySchemes: {
+            session: { type: 'apiKey', in: 'header', name: 'X-Session' },
+            csrf: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token' },
+          },
+        },
       },
       transform: jsonSchemaTransform,
     })

@@ -23,6 +23,12 @@ declare module 'fastify' {
  */
 export default fp(
   async (api) => {
+    // The OpenAPI document says so for each route here (plugins/openapi.ts names the two headers).
+    api.addHook('onRoute', (route) => {
+      const security = route.method === 'GET' ? [{ session: [] }] : [{ session: [], csrf: [] }]
+      route.schema = { ...route.schema, security }
+    })
+
     // Answers carry portal data and secrets: never kept by a browser or proxy cache.
     api.addHook('onSend', async (_request, reply, payload) => {
       reply.header('cache-control', 'no-store')
