@@ -17,6 +17,8 @@
 export interface BackoffOptions {
   baseMs: number
   maxMs: number
+  /** the jitter's source, [0, 1); Math.random unless a test pins it */
+  random?: () => number
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 5 * 60_000 }
@@ -24,7 +26,7 @@ export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 5 * 60_000
 export function backoffDelay(
   attempt: number,
   opts: BackoffOptions = DEFAULT_BACKOFF,
-  random: () => number = Math.random,
+  random: () => number = opts.random ?? Math.random,
 ): number {
   const exp = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.max(0, attempt - 1))
   return Math.round(exp / 2 + (exp / 2) * random())
