@@ -35,9 +35,14 @@ export type PortalRepository = ReturnType<typeof createPortalRepository>
 export function createPortalRepository(
   db: DB,
   box: SecretBox,
-  hooks: { purged?: (memberId: string) => void; clock?: Clock } = {},
+  opts: {
+    /** told when an uninstall purged the portal's rows */
+    purged?: (memberId: string) => void
+    /** what stamps installed_at / updated_at / received_at (the app's clock) */
+    clock?: Clock
+  } = {},
 ) {
-  const clock = hooks.clock ?? systemClock
+  const clock = opts.clock ?? systemClock
   const nowIso = () => isoNow(clock)
   const seal = <T extends string | null | undefined>(v: T): T => (typeof v === 'string' ? (box.seal(v) as T) : v)
   const open = (v: string): string => (SEALED.test(v) ? box.open(v) : v)
@@ -239,10 +244,10 @@ export function createPortalRepository(
         .execute()
     },
 
-    /** Uninstall with CLEAN: everything of the portal goes (child tables cascade; `hooks.purged` then re-counts its leads). */
+    /** Uninstall with CLEAN: everything of the portal goes (child tables cascade; `opts.purged` then re-counts its leads). */
     async purge(memberId: string): Promise<void> {
       await db.deleteFrom('portals').where('member_id', '=', memberId).execute()
-      hooks.purged?.(memberId)
+      opts.purged?.(memberId)
     },
 
     async recordEvent(memberId: string, event: string, payload: unknown): Promise<void> {
