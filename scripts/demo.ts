@@ -25,7 +25,7 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openDatabase } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrate.js'
-import { buildEmulator, startFrameHost } from '../test/emulator/index.js'
+import { buildEmulator, CONTROL_PATH, startFrameHost } from '../test/emulator/index.js'
 import { leadId, notificationBody, postWebhook } from '../test/fixtures.js'
 import { buildTikTokEmulator } from '../test/tiktok-emulator/index.js'
 
@@ -161,7 +161,7 @@ process.stdout.write(
     `    in Russian / Vietnamese:                ${host.url}?lang=ru   ${host.url}?lang=vn`,
     `    narrow slider / full tab width:         ${host.url}?width=620   ${host.url}?width=1300`,
     `  App:                ${appUrl}`,
-    `  Bitrix24 emulator:  ${emulator.url}   (leads: ${emulator.url}/_emulator/portals/${portal.memberId}/leads)`,
+    `  Bitrix24 emulator:  ${emulator.url}   (leads: ${emulator.url}${CONTROL_PATH}/portals/${portal.memberId}/leads)`,
     `  TikTok emulator:    ${tt.url}   (ad account "Demo Ads" ${demoAds.id}, two instant forms)`,
     '',
     'Press "Send test lead" in the page, or press Enter here to send a TikTok webhook lead.',

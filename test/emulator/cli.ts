@@ -13,7 +13,7 @@
  *   --json               print one JSON line instead of the human summary
  */
 import { parseArgs } from 'node:util'
-import { buildEmulator } from './index.js'
+import { buildEmulator, CONTROL_PATH } from './index.js'
 
 // `tap test/emulator/` runs every file of the folder as a test: this one is a program, not a test.
 if (process.env['TAP_CHILD_ID'] !== undefined) {
@@ -72,7 +72,7 @@ const summary = {
   url,
   oauthTokenEndpoint: `${emulator.oauthUrl}/oauth/token/`,
   serverEndpoint: portal.serverEndpoint,
-  control: `${url}/_emulator/`,
+  control: `${url}${CONTROL_PATH}/`,
   portal: {
     memberId: portal.memberId,
     domain: portal.domain,
@@ -102,7 +102,7 @@ if (values.json) {
       `  admin access_token    ${admin.access_token}`,
       `  admin refresh_token   ${admin.refresh_token}`,
       ...(installStatus !== undefined ? [`  install POST answered ${installStatus}`] : []),
-      `Install the app: POST ${url}/_emulator/portals/${portal.memberId}/install {"installUrl": "…"}`,
+      `Install the app: POST ${url}${CONTROL_PATH}/portals/${portal.memberId}/install {"installUrl": "…"}`,
       '',
     ].join('\n'),
   )

@@ -114,6 +114,19 @@ export function labelIn(uf: UserField, kind: UserFieldLabelKind, lang: string): 
 
 type SettingsDefaults = Record<string, unknown>
 
+/** Section and element links of an information block take the same settings. */
+const IBLOCK_SETTINGS = {
+  keys: ['IBLOCK_TYPE_ID', 'IBLOCK_ID', 'DEFAULT_VALUE', 'DISPLAY', 'LIST_HEIGHT', 'ACTIVE_FILTER'],
+  defaults: {
+    IBLOCK_TYPE_ID: '',
+    IBLOCK_ID: 0,
+    DEFAULT_VALUE: '',
+    DISPLAY: 'LIST',
+    LIST_HEIGHT: 1,
+    ACTIVE_FILTER: 'N',
+  },
+}
+
 /**
  * SETTINGS per type: the documented keys with their defaults ("This method only supports those
  * described below": other keys are dropped). Extra keys the portal prints with them (SIZE,
@@ -135,28 +148,8 @@ const SETTINGS: Partial<Record<UserFieldType, { keys: string[]; defaults: Settin
     keys: ['DISPLAY', 'LIST_HEIGHT'],
     defaults: { DISPLAY: 'LIST', LIST_HEIGHT: 1, CAPTION_NO_VALUE: '', SHOW_NO_VALUE: 'Y' },
   },
-  iblock_section: {
-    keys: ['IBLOCK_TYPE_ID', 'IBLOCK_ID', 'DEFAULT_VALUE', 'DISPLAY', 'LIST_HEIGHT', 'ACTIVE_FILTER'],
-    defaults: {
-      IBLOCK_TYPE_ID: '',
-      IBLOCK_ID: 0,
-      DEFAULT_VALUE: '',
-      DISPLAY: 'LIST',
-      LIST_HEIGHT: 1,
-      ACTIVE_FILTER: 'N',
-    },
-  },
-  iblock_element: {
-    keys: ['IBLOCK_TYPE_ID', 'IBLOCK_ID', 'DEFAULT_VALUE', 'DISPLAY', 'LIST_HEIGHT', 'ACTIVE_FILTER'],
-    defaults: {
-      IBLOCK_TYPE_ID: '',
-      IBLOCK_ID: 0,
-      DEFAULT_VALUE: '',
-      DISPLAY: 'LIST',
-      LIST_HEIGHT: 1,
-      ACTIVE_FILTER: 'N',
-    },
-  },
+  iblock_section: IBLOCK_SETTINGS,
+  iblock_element: IBLOCK_SETTINGS,
   crm_status: { keys: ['ENTITY_TYPE'], defaults: { ENTITY_TYPE: '' } },
   crm: { keys: ['LEAD', 'CONTACT', 'COMPANY', 'DEAL'], defaults: { LEAD: 'N', CONTACT: 'N', COMPANY: 'N', DEAL: 'N' } },
 }

@@ -3,6 +3,7 @@
  * @see api-reference/crm/contacts/crm-contact-add.md
  */
 import { entityMethods } from './crm-entity.js'
+import { AUDIT_ROWS, LEAD_ORIGIN_ROWS } from './crm-common-fields.js'
 import { fieldTable, type EntitySpec } from './crm-entity-spec.js'
 import type { MethodTable } from './registry.js'
 
@@ -22,20 +23,9 @@ export const CONTACT_FIELDS = fieldTable([
   ['EXPORT', 'char', 'Export'],
   ['HAS_PHONE', 'char', 'Has phone', 'r'],
   ['HAS_EMAIL', 'char', 'Has email', 'r'],
-  ['ASSIGNED_BY_ID', 'user', 'Responsible person'],
-  ['CREATED_BY_ID', 'user', 'Created by', 'r'],
-  ['MODIFY_BY_ID', 'user', 'Modified by', 'r'],
-  ['DATE_CREATE', 'datetime', 'Created on', 'r'],
-  ['DATE_MODIFY', 'datetime', 'Modified on', 'r'],
+  ...AUDIT_ROWS,
   ['COMPANY_ID', 'crm_company', 'Company', 'd'],
-  ['LEAD_ID', 'crm_lead', 'Lead'],
-  ['ORIGINATOR_ID', 'string', 'External source'],
-  ['ORIGIN_ID', 'string', 'Item ID in data source'],
-  ['UTM_SOURCE', 'string', 'Ad system'],
-  ['UTM_MEDIUM', 'string', 'Medium'],
-  ['UTM_CAMPAIGN', 'string', 'Ad campaign UTM'],
-  ['UTM_CONTENT', 'string', 'Campaign contents'],
-  ['UTM_TERM', 'string', 'Campaign search term'],
+  ...LEAD_ORIGIN_ROWS,
   ['PHONE', 'crm_multifield', 'Phone'],
   ['EMAIL', 'crm_multifield', 'E-mail'],
   ['WEB', 'crm_multifield', 'Website'],

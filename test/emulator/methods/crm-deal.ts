@@ -4,6 +4,7 @@
  * @see api-reference/crm/deals/crm-deal-add.md
  */
 import { entityMethods } from './crm-entity.js'
+import { AUDIT_ROWS, LEAD_ORIGIN_ROWS } from './crm-common-fields.js'
 import { fieldTable, type EntitySpec } from './crm-entity-spec.js'
 import type { MethodTable } from './registry.js'
 
@@ -26,21 +27,10 @@ export const DEAL_FIELDS = fieldTable([
   ['OPENED', 'char', 'Available to everyone'],
   ['CLOSED', 'char', 'Closed', 'r'],
   ['COMMENTS', 'string', 'Comment'],
-  ['ASSIGNED_BY_ID', 'user', 'Responsible person'],
-  ['CREATED_BY_ID', 'user', 'Created by', 'r'],
-  ['MODIFY_BY_ID', 'user', 'Modified by', 'r'],
-  ['DATE_CREATE', 'datetime', 'Created on', 'r'],
-  ['DATE_MODIFY', 'datetime', 'Modified on', 'r'],
+  ...AUDIT_ROWS,
   ['SOURCE_ID', 'crm_status', 'Source', '', 'SOURCE'],
   ['SOURCE_DESCRIPTION', 'string', 'Source information'],
-  ['LEAD_ID', 'crm_lead', 'Lead'],
-  ['ORIGINATOR_ID', 'string', 'External source'],
-  ['ORIGIN_ID', 'string', 'Item ID in data source'],
-  ['UTM_SOURCE', 'string', 'Ad system'],
-  ['UTM_MEDIUM', 'string', 'Medium'],
-  ['UTM_CAMPAIGN', 'string', 'Ad campaign UTM'],
-  ['UTM_CONTENT', 'string', 'Campaign contents'],
-  ['UTM_TERM', 'string', 'Campaign search term'],
+  ...LEAD_ORIGIN_ROWS,
 ])
 
 export const dealSpec: EntitySpec = {

@@ -56,8 +56,11 @@ export function isoDate(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00')
 }
 
-/** Compact field tables: [name, type, title, flags, statusType]; flags r=read-only m=multiple d=deprecated. */
-export function fieldTable(rows: Array<[string, FieldType, string, string?, string?]>): FieldDef[] {
+/** One row of a compact field table: [name, type, title, flags, statusType]. */
+export type FieldRow = [string, FieldType, string, string?, string?]
+
+/** Compact field tables (FieldRow); flags r=read-only m=multiple d=deprecated. */
+export function fieldTable(rows: FieldRow[]): FieldDef[] {
   return rows.map(([name, type, title, flags = '', statusType]) => ({
     name,
     type,
