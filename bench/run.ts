@@ -2,23 +2,24 @@
  * `npm run bench [-- --json] [-- --quick] [-- --only=<phase>]`: the app (a child process, as in
  * production) against the Bitrix24 emulator with the real leaky bucket (2 requests/s drain, burst
  * 50), on 127.0.0.1 only. Phases: latency, intake, sustained, portals, rss, backfill (the TikTok lead
- * export import, bench/backfill.ts), operating (the operating-limit ratio, bench/operating.ts). Prints a table; with --json also one JSON object on the last
- * line. Every load loop is bounded.
+ * export import, bench/backfill.ts), operating (the operating-limit ratio, bench/operating.ts).
+ * Prints a table (bench/report.ts); with --json also one JSON object on the last line. Every load
+ * loop is bounded. The app runs as a child process (bench/app-process.ts); the webhook bodies,
+ * installs and seeded backlogs are in bench/load.ts.
  */
-import { secretBoxFor } from '../src/crypto/secret-box.js'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { mkdtempSync } from 'node:fs'
-import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import SQLite from 'better-sqlite3'
 import { signTikTokSignature } from '../src/tiktok/verify.js'
-import { buildEmulator, type Emulator, type Portal } from '../test/emulator/index.js'
+import { buildEmulator, type Portal } from '../test/emulator/index.js'
 import { freePort } from '../test/helpers.js'
+import { AppProcess } from './app-process.js'
 import { BACKFILL_LEADS, runBackfill } from './backfill.js'
+import { agent, body, creationTimes, hookOf, install, seed, sendLeads } from './load.js'
 import { BASKET_S, runOperating } from './operating.js'
+import { printReport } from './report.js'
 
 const args = new Set(process.argv.slice(2))
 const JSON_OUT = args.has('--json')
@@ -54,127 +55,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN
-}
-
-class AppProcess {
-  child: ChildProcess | null = null
-  peakRssMb = 0
-  #sampler: NodeJS.Timeout | null = null
-  constructor(
-    readonly env: Record<string, string>,
-    readonly url: string,
-  ) {}
-  async start(): Promise<void> {
-    if (this.child) return
-    this.child = spawn(
-      process.execPath,
-      [
-        ...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
-        '--import',
-        'tsx',
-        'src/server.ts',
-      ],
-      { env: { ...process.env, ...this.env }, stdio: ['ignore', 'ignore', 'inherit'] },
-    )
-    for (let i = 0; i < 300; i++) {
-      if (
-        await fetch(`${this.url}/ready`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break
-      await sleep(100)
-    }
-    this.peakRssMb = 0
-    this.#sampler = setInterval(() => {
-      try {
-        const status = readFileSync(`/proc/${this.child!.pid}/status`, 'utf8')
-        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
-        this.peakRssMb = Math.max(this.peakRssMb, kb / 1024)
-      } catch {
-        // process gone
-      }
-    }, 200)
-  }
-  async stop(): Promise<void> {
-    if (this.#sampler) clearInterval(this.#sampler)
-    if (!this.child) return
-    const exited = new Promise((r) => this.child!.once('exit', r))
-    this.child.kill('SIGTERM')
-    await Promise.race([exited, sleep(15_000)])
-    this.child.kill('SIGKILL')
-    this.child = null
-  }
-}
-
-const agent = new Agent({ keepAlive: true, maxSockets: 64 })
-function post(url: string, body: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
-let seq = 0
-const nextId = () => `7300${String(Date.now()).slice(-9)}${String(++seq).padStart(6, '0')}`
-function body(n: number): { text: string; ids: string[] } {
-  const ids = Array.from({ length: n }, nextId)
-  const entries = ids.map(
-    (id) =>
-      `{"id":${id},"lead_source":"INSTANT_FORM","form_name":"Bench form","campaign_id":1790000000000000003,"campaign_name":"Bench campaign","ad_id":1790000000000000005,"ad_name":"Ad","create_time":${Math.floor(Date.now() / 1000)},"changes":[{"field":"name","value":"Bench Lead"},{"field":"phone_number","value":"+84912345678"},{"field":"email","value":"bench@example.com"},{"field":"What do you need?","value":"A quote"}]}`,
-  )
-  return { text: `{"object":1,"entry":[${entries.join(',')}]}`, ids }
-}
-
-interface Hook {
-  key: string
-  secret: string
-}
-function sendLeads(appUrl: string, hook: Hook, n: number): { done: Promise<number>; ids: string[] } {
-  const b = body(n)
-  const sig = signTikTokSignature(hook.secret, b.text, Math.floor(Date.now() / 1000))
-  return { done: post(`${appUrl}/tiktok/webhook/${hook.key}`, b.text, { 'tiktok-signature': sig }), ids: b.ids }
-}
-
-function hookOf(dbPath: string, memberId: string): Hook {
-  const db = new SQLite(dbPath, { readonly: true })
-  const row = db
-    .prepare('select webhook_key key, signing_secret secret from portal_settings where member_id = ?')
-    .get(memberId) as Hook
-  db.close()
-  // The secret is stored sealed; the app's key file sits beside its database.
-  return { ...row, secret: secretBoxFor(undefined, dbPath).open(row.secret) }
-}
-
-async function install(emu: Emulator, appUrl: string): Promise<Portal> {
-  const p = emu.createPortal()
-  const r = await emu.installApp(p, { installUrl: `${appUrl}/bitrix24/install` })
-  if (r.status !== 200) throw new Error(`install failed ${r.status} ${r.body}`)
-  return p
-}
-
-/** When each lead (by ORIGIN_ID) was created in the emulator. */
-function creationTimes(emu: Emulator, memberId: string): Map<string, number> {
-  const out = new Map<string, number>()
-  for (const c of emu.calls) {
-    if (c.memberId !== memberId || c.method !== 'crm.lead.add') continue
-    const origin = (c.params as { fields?: { ORIGIN_ID?: string } }).fields?.ORIGIN_ID
-    if (origin) out.set(String(origin), c.at)
-  }
-  return out
 }
 
 async function main(): Promise<void> {
@@ -392,97 +272,14 @@ async function main(): Promise<void> {
   await emu.close()
   agent.destroy()
 
-  const rows: Array<[string, string, string]> = [
-    ['sustained_leads_per_s', `${results.sustained_leads_per_s}`, `>= 97 (97% of ${results.limit_leads_per_s})`],
-    ['limit_leads_per_s', `${results.limit_leads_per_s}`, 'drain 2/s x 50 per batch'],
-    ['rate_limit_errors', `${results.rate_limit_errors}`, '0'],
-    ['lone_lead_latency_ms_p50', `${results.lone_lead_latency_ms_p50}`, '< 300'],
-    ['lone_lead_latency_ms_p99', `${results.lone_lead_latency_ms_p99}`, ''],
-    ['intake_req_per_s', `${results.intake_req_per_s}`, '>= 3000'],
-    ['intake_ack_ms_p99', `${results.intake_ack_ms_p99}`, ''],
-    ['portals', `${results.portals}`, '200'],
-    ['portal_min_share', `${results.portal_min_share}`, '>= 0.9'],
-    ['portal_median_share', `${results.portal_median_share}`, ''],
-    ['rss_mb_with_backlog', `${results.rss_mb_with_backlog}`, `< 250 (${BACKLOG.toLocaleString()} pending)`],
-    [
-      'backfill_leads_per_s',
-      `${results.backfill_leads_per_s}`,
-      `${BACKFILL_N.toLocaleString()} leads from a CSV export, request to all stored`,
-    ],
-    [
-      'backfill_rss_mb_peak',
-      `${results.backfill_rss_mb_peak}`,
-      results.backfill_rss_mb_before === undefined ? '' : `before: ${results.backfill_rss_mb_before}`,
-    ],
-    ['backfill_rss_mb_delta', `${results.backfill_rss_mb_delta}`, 'peak - before'],
-    ['backfill_zip_leads_per_s', `${results.backfill_zip_leads_per_s}`, 'the same export zipped'],
-    ['backfill_zip_rss_mb_delta', `${results.backfill_zip_rss_mb_delta}`, 'peak - before'],
-    ...OPERATING_COSTS.flatMap((cost): Array<[string, string, string]> => {
-      const k = `operating_c${String(cost).replace('.', '')}`
-      return [
-        [
-          `${k}_ratio`,
-          `${results[`${k}_ratio`]}`,
-          `>= 0.95: ${results[`${k}_leads_per_s`]} of ${results[`${k}_ceiling_leads_per_s`]} leads/s, c = ${cost} s per add; time scaled ${60 / BASKET_S}x (basket ${BASKET_S} s, window ${BASKET_S * 10} s, limit ${BASKET_S * 8} s), c unscaled`,
-        ],
-        [
-          `${k}_refused`,
-          `${results[`${k}_refused`]}`,
-          `OPERATION_TIME_LIMIT answers (refused batches ${results[`${k}_refused_batches`]}, spins ${results[`${k}_spins`]}: target 0; ${results[`${k}_batches`]} batch calls)`,
-        ],
-        [
-          `${k}_dropped`,
-          `${results[`${k}_dropped`]}`,
-          `0 (${results[`${k}_delivered`]} of ${results[`${k}_leads`]} delivered, ${results[`${k}_pending_at_stop`]} still queued for the next reset, duplicates ${results[`${k}_duplicates`]}: 0)`,
-        ],
-      ]
-    }),
-  ]
-  const w = Math.max(...rows.map((r) => r[0].length))
-  console.log(`${'metric'.padEnd(w)}  ${'value'.padStart(10)}  target`)
-  for (const [k, v, target] of rows)
-    console.log(`${k.padEnd(w)}  ${(v === 'undefined' ? '-' : v).padStart(10)}  ${target}`)
-  if (JSON_OUT) console.log(JSON.stringify(results))
-}
-
-/** Pending leads written straight into the database (as if TikTok had delivered them while Bitrix24 was down). */
-function seed(dbPath: string, memberIds: string[], perPortal: number): void {
-  const db = new SQLite(dbPath)
-  db.pragma('journal_mode = WAL')
-  const insert = db.prepare(
-    "insert into leads (member_id, tiktok_lead_id, format, lead_json, raw_json, received_at, updated_at) values (?, ?, 'notification', ?, '{}', ?, ?)",
-  )
-  const now = Date.now()
-  const many = db.transaction((m: string, from: number, to: number) => {
-    for (let i = from; i < to; i++) {
-      const id = `8${String(i).padStart(12, '0')}${m.slice(0, 6)}`
-      const lead = {
-        leadId: id,
-        format: 'notification',
-        createdAt: new Date(now).toISOString(),
-        formId: null,
-        formName: 'Seeded form',
-        pageId: null,
-        pageName: null,
-        advertiserId: null,
-        advertiserName: null,
-        campaignId: '1790000000000000003',
-        campaignName: 'Seeded campaign',
-        adgroupId: null,
-        adgroupName: null,
-        adId: null,
-        adName: 'Ad',
-        answers: [
-          { key: 'name', value: 'Seeded Lead' },
-          { key: 'phone_number', value: '+84912345678' },
-          { key: 'email', value: 'seed@example.com' },
-        ],
-      }
-      insert.run(m, id, JSON.stringify(lead), now, now)
-    }
+  printReport({
+    results,
+    backlog: BACKLOG,
+    backfillLeads: BACKFILL_N,
+    operatingCosts: OPERATING_COSTS,
+    basketS: BASKET_S,
   })
-  for (const m of memberIds) for (let i = 0; i < perPortal; i += 50_000) many(m, i, Math.min(perPortal, i + 50_000))
-  db.close()
+  if (JSON_OUT) console.log(JSON.stringify(results))
 }
 
 main().catch((err) => {
