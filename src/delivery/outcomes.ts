@@ -1,6 +1,7 @@
 import type { Lead } from '../db/schema.js'
 import { B24_ERR, type B24Error } from '../errors.js'
 import { backoffDelay } from './backoff.js'
+import type { LeadBatchSort } from './batch-results.js'
 import type { PortalWorker } from './portal-worker.js'
 
 /**
@@ -49,6 +50,27 @@ export async function handleBatchError(w: PortalWorker, rows: Lead[], e: B24Erro
         w.now(),
       )
   }
+}
+
+/**
+ * An answered batch's leads that were not delivered: failed, back after a backoff, held by the
+ * operating limit on `method`, or (not mentioned by the answer) looked up before any resend.
+ */
+export async function recordUndelivered(
+  w: PortalWorker,
+  sorted: Pick<LeadBatchSort, 'failed' | 'retry' | 'limited' | 'unknown'>,
+  opts: { at: number; started: number; method: string; what: 'lead' | 'deal' },
+): Promise<void> {
+  await w.ctx.leads.markFailed(sorted.failed, opts.at)
+  await requeue(w, sorted.retry, 'Bitrix24 asked to retry this lead later')
+  if (sorted.limited.length) await operatingRefused(w, sorted.limited, opts.method)
+  if (sorted.unknown.length)
+    await requeueUnknown(
+      w,
+      sorted.unknown,
+      `the batch answer did not mention this ${opts.what}; checking Bitrix24 before re-sending`,
+      opts.started,
+    )
 }
 
 /**

@@ -3,7 +3,7 @@ import type { PortalSettings } from '../db/schema.js'
 import { commandTimes, methodOf, sortLeadBatch, sortSimpleBatch } from './batch-results.js'
 import { decide, findDuplicates, type DuplicateMatch } from './dedup.js'
 import { leadCommand, type LeadCommand, type PreparedLead } from './lead-commands.js'
-import { handleBatchError, operatingRefused, requeue, requeueUnknown } from './outcomes.js'
+import { handleBatchError, recordUndelivered } from './outcomes.js'
 import { ADD_METHOD, type PortalWorker } from './portal-worker.js'
 import { buildSimpleBatch, findContacts, ITEM_ADD } from './simple-mode.js'
 
@@ -93,16 +93,7 @@ async function sendCommands(w: PortalWorker, commands: LeadCommand[]): Promise<v
     const t = w.now()
     await leads.markDelivered(sorted.delivered, t)
     if (sorted.updated.length) await leads.markDuplicate(sorted.updated, t)
-    await leads.markFailed(sorted.failed, t)
-    await requeue(w, sorted.retry, 'Bitrix24 asked to retry this lead later')
-    if (sorted.limited.length) await operatingRefused(w, sorted.limited, ADD_METHOD)
-    if (sorted.unknown.length)
-      await requeueUnknown(
-        w,
-        sorted.unknown,
-        'the batch answer did not mention this lead; checking Bitrix24 before re-sending',
-        started,
-      )
+    await recordUndelivered(w, sorted, { at: t, started, method: ADD_METHOD, what: 'lead' })
     w.log.info(
       {
         sent: commands.length,
@@ -158,16 +149,7 @@ export async function sendSimple(
     await leads.setContactIds(sorted.madeContacts)
     const t = w.now()
     await leads.markDelivered(sorted.delivered, t, { entity: 'deal' })
-    await leads.markFailed(sorted.failed, t)
-    await requeue(w, sorted.retry, 'Bitrix24 asked to retry this lead later')
-    if (sorted.limited.length) await operatingRefused(w, sorted.limited, ITEM_ADD)
-    if (sorted.unknown.length)
-      await requeueUnknown(
-        w,
-        sorted.unknown,
-        'the batch answer did not mention this deal; checking Bitrix24 before re-sending',
-        started,
-      )
+    await recordUndelivered(w, sorted, { at: t, started, method: ITEM_ADD, what: 'deal' })
     w.log.info(
       {
         sent: plans.length,
