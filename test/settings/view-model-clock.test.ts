@@ -9,6 +9,7 @@ import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
 import { buildStats } from '../../src/settings/view-model.js'
 import { manualClock } from '../app-clock.js'
+import { installedPortalRow } from '../fixtures.js'
 import { testConfig } from '../helpers.js'
 
 const MINUTE = 60_000
@@ -27,22 +28,7 @@ t.test("'today' rolls over at the clock's midnight", async (t) => {
     retention: { schedule: false },
   })
   t.teardown(() => app.close())
-  await app.portals.upsertInstalled(
-    {
-      member_id: 'm1',
-      domain: 'x.bitrix24.com',
-      client_endpoint: 'https://x.bitrix24.com/rest/',
-      server_endpoint: 'https://oauth.bitrix.info/rest/',
-      access_token: 'a',
-      refresh_token: 'r',
-      expires_at: 0,
-      scope: 'crm',
-      app_status: 'L',
-      lang: 'en',
-      installer_user_id: 1,
-    },
-    true,
-  )
+  await app.portals.upsertInstalled(installedPortalRow(), true)
   // Received at 23:40 and delivered at 23:45 on the clock's 10 March.
   const receivedAt = clock.now() - 10 * MINUTE
   await app.db
