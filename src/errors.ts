@@ -2,7 +2,7 @@
  * Every error the app answers with: a stable code, an HTTP status and a message template.
  * Tests check codes, not wording. Below 500 the client sees the template with its detail; from
  * 500 up only the template (a fixed phrase), while the detail goes to the log
- * (src/plugins/error-handler.ts).
+ * (src/plugins/error-handler.ts), except for the few entries marked `expose`.
  */
 export class AppError extends Error {
   constructor(
@@ -26,9 +26,16 @@ export interface AppErrorFactory {
   readonly statusCode: number
 }
 
-function define(code: string, statusCode: number, template: string): AppErrorFactory {
-  const make = (detail?: string) =>
-    new AppError(code, statusCode, detail ? `${template}: ${detail}` : template, template)
+/**
+ * `expose`: from 500 up the detail is shown too. Only for entries whose detail is another
+ * platform's own answer (Bitrix24's or TikTok's reason) or a missing setting's name, written by
+ * our code for the person reading the tab; a failure must be visible with its reason.
+ */
+function define(code: string, statusCode: number, template: string, opts: { expose?: boolean } = {}): AppErrorFactory {
+  const make = (detail?: string) => {
+    const message = detail ? `${template}: ${detail}` : template
+    return new AppError(code, statusCode, message, opts.expose ? message : template)
+  }
   return Object.assign(make, { code, statusCode })
 }
 
@@ -54,9 +61,9 @@ export const Errors = {
     401,
     'The install request could not be verified with Bitrix24',
   ),
-  notConfigured: define('APP_ERR_NOT_CONFIGURED', 503, 'The app is not configured'),
+  notConfigured: define('APP_ERR_NOT_CONFIGURED', 503, 'The app is not configured', { expose: true }),
   /** Bitrix24 (the OAuth server or the portal) failed or did not answer */
-  upstream: define('APP_ERR_UPSTREAM', 502, 'Bitrix24 did not complete the request'),
+  upstream: define('APP_ERR_UPSTREAM', 502, 'Bitrix24 did not complete the request', { expose: true }),
   /** the same failure when the portal must be re-authorised or is not installed: the client's part to fix */
   upstreamRefused: define('APP_ERR_UPSTREAM', 409, 'Bitrix24 did not complete the request'),
   /** the settings tab's mapping names fields this portal does not have; `errors` lists each problem */
@@ -84,7 +91,7 @@ export const Errors = {
     'The TikTok authorisation has expired or was already used: press "Connect TikTok" again',
   ),
   tiktokAdAccountTaken: define('APP_ERR_TIKTOK_AD_ACCOUNT_TAKEN', 409, 'The ad account is already connected'),
-  tiktokUpstream: define('APP_ERR_TIKTOK_UPSTREAM', 502, 'TikTok did not complete the request'),
+  tiktokUpstream: define('APP_ERR_TIKTOK_UPSTREAM', 502, 'TikTok did not complete the request', { expose: true }),
   tooManyVerifications: define(
     'APP_ERR_TOO_MANY_VERIFICATIONS',
     429,

@@ -6,7 +6,8 @@ import errorHandler from '../../src/plugins/error-handler.js'
 import { logCapture, type Teardown } from '../helpers.js'
 
 // Clients see an error's words only below 500. From 500 up they get the catalogue's fixed phrase
-// and the real error goes to the log with its request: a thrown message may carry anything.
+// and the real error goes to the log with its request: a thrown message may carry anything. The
+// exception is an entry marked `expose`, whose detail is Bitrix24's or TikTok's own reason.
 
 async function appWith(t: Teardown, route: () => never) {
   const logs = logCapture()
@@ -33,11 +34,23 @@ t.test('an unexpected error answers 500 with the fixed phrase and is logged with
 
 t.test('an app error from 500 up shows its phrase, not its detail', async (t) => {
   const { app } = await appWith(t, () => {
-    throw Errors.notConfigured(`B24_CLIENT_SECRET=${SECRET}`)
+    throw Errors.databaseUnavailable(`SQLITE_IOERR at /secret/${SECRET}.sqlite`)
   })
   const res = await app.inject('/boom')
   t.equal(res.statusCode, 503)
-  t.same(res.json(), { error: 'APP_ERR_NOT_CONFIGURED', message: Errors.notConfigured().phrase })
+  t.same(res.json(), { error: 'APP_ERR_DB_UNAVAILABLE', message: Errors.databaseUnavailable().phrase })
+})
+
+t.test("an exposed entry from 500 up (another platform's reason) shows its detail", async (t) => {
+  const { app } = await appWith(t, () => {
+    throw Errors.tiktokUpstream('Access token is incorrect or has been revoked (code 40105)')
+  })
+  const res = await app.inject('/boom')
+  t.equal(res.statusCode, 502)
+  t.same(res.json(), {
+    error: 'APP_ERR_TIKTOK_UPSTREAM',
+    message: `${Errors.tiktokUpstream().phrase}: Access token is incorrect or has been revoked (code 40105)`,
+  })
 })
 
 t.test('below 500 the detail is shown, with any extra fields', async (t) => {
