@@ -14,8 +14,23 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { APP, call, connect, startReceiver, startTikTok, subscribeBody } from './helpers.js'
+import type { TikTokEmulator } from './index.js'
 
 const FAST = { firstDelayMs: 20, factor: 2, windowMs: 150 }
+
+/** An advertiser "Acme" with one form "F", subscribed advertiser-wide to push to `callbackUrl`. */
+async function subscribedForm(tt: TikTokEmulator, callbackUrl: string) {
+  const adv = tt.addAdvertiser({ name: 'Acme' })
+  const { pageId } = tt.addForm(adv.id, { title: 'F' })
+  const token = await connect(tt)
+  const res = await call(
+    tt,
+    'POST',
+    'subscription/subscribe/',
+    subscribeBody(token, callbackUrl, { advertiser_id: adv.id }),
+  )
+  return { adv, pageId, token, res }
+}
 
 t.test('subscribe validation, duplicates allowed, listing', async (t) => {
   const tt = await startTikTok(t)
@@ -167,14 +182,7 @@ t.test('push: body, big ids intact, signature, duplicates each get it', async (t
 t.test('numericIds false sends strings', async (t) => {
   const tt = await startTikTok(t, { numericIds: false })
   const receiver = await startReceiver(t)
-  const adv = tt.addAdvertiser({ name: 'Acme' })
-  const { pageId } = tt.addForm(adv.id, { title: 'F' })
-  await call(
-    tt,
-    'POST',
-    'subscription/subscribe/',
-    subscribeBody(await connect(tt), receiver.url, { advertiser_id: adv.id }),
-  )
+  const { pageId } = await subscribedForm(tt, receiver.url)
   const { leadId } = tt.submitLead(pageId, { name: 'A' })
   await tt.settled()
   t.match(receiver.received[0]?.body, new RegExp(`"id":"${leadId}"`))
@@ -183,14 +191,7 @@ t.test('numericIds false sends strings', async (t) => {
 t.test('retry with backoff on 500, then success', async (t) => {
   const tt = await startTikTok(t, { retry: FAST })
   const receiver = await startReceiver(t, [500, 503])
-  const adv = tt.addAdvertiser({ name: 'Acme' })
-  const { pageId } = tt.addForm(adv.id, { title: 'F' })
-  await call(
-    tt,
-    'POST',
-    'subscription/subscribe/',
-    subscribeBody(await connect(tt), receiver.url, { advertiser_id: adv.id }),
-  )
+  const { pageId } = await subscribedForm(tt, receiver.url)
   const started = Date.now()
   tt.submitLead(pageId, { name: 'A' })
   await tt.settled()
@@ -205,15 +206,8 @@ t.test('retry with backoff on 500, then success', async (t) => {
 
 t.test('gives up after the window; network errors count as failures', async (t) => {
   const tt = await startTikTok(t, { retry: FAST })
-  const adv = tt.addAdvertiser({ name: 'Acme' })
-  const { pageId } = tt.addForm(adv.id, { title: 'F' })
   // Nothing listens on port 9 of loopback: connection refused.
-  await call(
-    tt,
-    'POST',
-    'subscription/subscribe/',
-    subscribeBody(await connect(tt), 'http://127.0.0.1:9/hook', { advertiser_id: adv.id }),
-  )
+  const { pageId } = await subscribedForm(tt, 'http://127.0.0.1:9/hook')
   tt.submitLead(pageId, { name: 'A' })
   await tt.settled()
   // Delays 20, 40, 80 (sum 140 ≤ 150); the next (160) would pass the window.
@@ -231,10 +225,7 @@ t.test('gives up after the window; network errors count as failures', async (t) 
 t.test('revoked token: 40105, subscription invalid, no more pushes (pending retries stop too)', async (t) => {
   const tt = await startTikTok(t, { retry: { firstDelayMs: 50, factor: 2, windowMs: 10_000 } })
   const receiver = await startReceiver(t, [500])
-  const adv = tt.addAdvertiser({ name: 'Acme' })
-  const { pageId } = tt.addForm(adv.id, { title: 'F' })
-  const token = await connect(tt)
-  await call(tt, 'POST', 'subscription/subscribe/', subscribeBody(token, receiver.url, { advertiser_id: adv.id }))
+  const { adv, pageId, token } = await subscribedForm(tt, receiver.url)
   tt.submitLead(pageId, { name: 'A' })
   await new Promise((r) => setTimeout(r, 20))
   tt.revokeAdvertiserAccess(adv.id)
@@ -260,14 +251,7 @@ t.test('revoked token: 40105, subscription invalid, no more pushes (pending retr
 t.test('deleted subscription is not pushed', async (t) => {
   const tt = await startTikTok(t)
   const receiver = await startReceiver(t)
-  const adv = tt.addAdvertiser({ name: 'Acme' })
-  const { pageId } = tt.addForm(adv.id, { title: 'F' })
-  const res = await call(
-    tt,
-    'POST',
-    'subscription/subscribe/',
-    subscribeBody(await connect(tt), receiver.url, { advertiser_id: adv.id }),
-  )
+  const { pageId, res } = await subscribedForm(tt, receiver.url)
   tt.deleteSubscription(res.body.data.subscription_id)
   tt.submitLead(pageId, { name: 'A' })
   await tt.settled()
