@@ -12,9 +12,6 @@ import { buildSdkClient, type ClientEntry, sentWith } from './sdk-client.js'
 import { BatchResult } from './schemas.js'
 import { AUTH_CONNECTOR, withAuthConnector } from './offline-events.js'
 
-// Moved to src/errors.ts; src/plugins/error-handler.ts still imports it from here.
-export { B24Error } from '../errors.js'
-
 export interface CallResult<T = unknown> {
   result: T
   total: number

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { manifest } from '../../manifest/app.js'
-import { type Clock, systemClock } from '../clock.js'
+import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { Portal } from '../db/schema.js'
 import type { PortalRepository } from '../db/repositories/portals.js'
@@ -16,7 +16,7 @@ import { batchCommand } from './query.js'
  * REST endpoint. That stored endpoint is the only one REST calls ever go to (no SSRF through DOMAIN).
  */
 export async function verifyAndStorePortal(
-  deps: { config: Config; portals: PortalRepository; clock?: Pick<Clock, 'now'> },
+  deps: { config: Config; portals: PortalRepository; clock: Pick<Clock, 'now'> },
   claim: { memberId: string; refreshToken: string; lang?: string | undefined; isInstall: boolean },
 ): Promise<Portal> {
   if (!deps.config.B24_CLIENT_ID || !deps.config.B24_CLIENT_SECRET) {
@@ -38,7 +38,7 @@ export async function verifyAndStorePortal(
       server_endpoint: answer.server_endpoint,
       access_token: answer.access_token,
       refresh_token: answer.refresh_token,
-      expires_at: expiresAt(answer, (deps.clock ?? systemClock).now()),
+      expires_at: expiresAt(answer, deps.clock.now()),
       scope: answer.scope,
       app_status: answer.status,
       lang: normaliseLang(claim.lang),

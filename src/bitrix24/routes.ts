@@ -40,7 +40,7 @@ export function bitrix24Routes(config: Config) {
     app.post(manifest.paths.install, { schema: installSchema }, async (request, reply) => {
       const { body, query } = request
       const portal = await verifyAndStorePortal(
-        { config, portals: app.portals },
+        { config, portals: app.portals, clock: app.clock },
         { memberId: body.member_id, refreshToken: body.REFRESH_ID, lang: query.LANG, isInstall: true },
       )
       app.b24.forget(portal.member_id)

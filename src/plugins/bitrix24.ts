@@ -16,9 +16,7 @@ declare module 'fastify' {
 /** Bitrix24 REST clients, paced per portal by one shared set of queues. */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const rates = new Map<string, number>()
-    const rows = await app.db.selectFrom('portal_settings').select(['member_id', 'rate_per_s']).execute()
-    for (const r of rows) rates.set(r.member_id, r.rate_per_s)
+    const rates = await app.settings.ratesPerPortal()
     const rateFor = (memberId: string) => rates.get(memberId) ?? DEFAULT_RATE_PER_S
     const queues = new PortalQueues(rateFor, app.clock)
     app.decorate('portalRates', rates)

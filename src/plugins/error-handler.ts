@@ -1,9 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { B24Error } from '../bitrix24/client.js'
 import { isBusyError, isStorageError } from '../db/database.js'
-import { AppError, Errors } from '../errors.js'
+import { AppError, B24Error, Errors } from '../errors.js'
 
 /** Seconds a client should wait after a busy database (a lock is held for moments) or a storage failure (a disk gets freed by a person). */
 export const RETRY_AFTER_BUSY_S = 2
@@ -30,7 +29,10 @@ function toAppError(err: unknown, request: FastifyRequest): AppError {
   if (err instanceof AppError) return err
   if (err instanceof B24Error) {
     // A page or action that needed the portal, and the portal said no (or nothing): say so.
-    request.log.warn({ code: err.code, kind: err.kind, reason: err.message }, 'Bitrix24 call failed')
+    request.log.warn(
+      { code: err.code, b24Code: err.b24Code, kind: err.kind, reason: err.message },
+      'Bitrix24 call failed',
+    )
     return err.kind === 'reauth_required' || err.kind === 'not_installed'
       ? Errors.upstreamRefused(err.message)
       : Errors.upstream(err.message)

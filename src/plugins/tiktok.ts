@@ -73,7 +73,7 @@ export default fp<TikTokPluginOptions>(
           dispatcher: app.dispatcher,
           box,
           log: app.log,
-          now: () => app.clock.now(),
+          clock: app.clock,
           taskPollMs,
         }
       : null
@@ -91,7 +91,7 @@ export default fp<TikTokPluginOptions>(
     let running: Promise<void> | null = null
     let stopped = false
     async function pass(c: TikTokContext): Promise<void> {
-      const now = c.now()
+      const now = c.clock.now()
       await repo.purgeExpired(now)
       await drainUnsubscribes(c)
       let live: Set<string> | undefined

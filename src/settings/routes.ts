@@ -81,7 +81,7 @@ export function settingsPageRoutes(config: Config) {
         if (portal.state === 'needs_reauth' && profile.ADMIN && body.REFRESH_ID) {
           try {
             portal = await verifyAndStorePortal(
-              { config, portals: app.portals },
+              { config, portals: app.portals, clock: app.clock },
               { memberId: portal.member_id, refreshToken: body.REFRESH_ID, lang: portal.lang, isInstall: false },
             )
             app.b24.forget(portal.member_id)

@@ -33,7 +33,7 @@ export function createAuthorisation(ctx: TikTokContext, opts: { appId: string; a
   return {
     /** The TikTok authorisation URL for this admin, with a fresh single-use state. */
     async startConnect(memberId: string, user: { id: number; name: string }, redirectUri: string): Promise<string> {
-      const now = ctx.now()
+      const now = ctx.clock.now()
       const { state, payload } = signer.sign(memberId, user.id, now)
       await ctx.repo.saveState({
         nonce: payload.n,
@@ -59,7 +59,7 @@ export function createAuthorisation(ctx: TikTokContext, opts: { appId: string; a
       state?: string | undefined
       auth_code?: string | undefined
     }): Promise<{ memberId: string; advertisers: GrantedAdvertiser[] }> {
-      const now = ctx.now()
+      const now = ctx.clock.now()
       const payload = signer.verify(q.state, now)
       if (!payload) throw new ConnectRefused('forged_state', 'the state is missing, forged or expired')
       const row = await ctx.repo.consumeState(payload.n)

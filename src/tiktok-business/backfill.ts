@@ -33,14 +33,13 @@ export async function backfillForm(
   try {
     const token = ctx.box.open(conn.token_sealed)
     const taskId = await ctx.api.startLeadTask(token, conn.advertiser_id, form.page_id)
-    const until = ctx.now() + TASK_TIMEOUT_MS
+    const until = ctx.clock.now() + TASK_TIMEOUT_MS
     for (;;) {
       const task = await ctx.api.pollLeadTask(token, conn.advertiser_id, form.page_id, taskId)
       if (task.status === 'SUCCEED') break
       if (task.status === 'FAILED') throw new Error('TikTok could not prepare the lead export (task FAILED)')
-      if (ctx.now() > until) throw new Error('TikTok did not finish the lead export within 10 minutes')
-      // Real time for now: TikTokContext (context.ts) gives the app clock's now, not its sleep.
-      await new Promise((r) => setTimeout(r, ctx.taskPollMs))
+      if (ctx.clock.now() > until) throw new Error('TikTok did not finish the lead export within 10 minutes')
+      await ctx.clock.sleep(ctx.taskPollMs)
     }
     const file = await ctx.api.downloadLeadTask(token, conn.advertiser_id, taskId)
     // The export's times have whole seconds: a lead made in the same second as `sinceMs` counts.
@@ -69,7 +68,7 @@ export async function backfillForm(
     result.error = err instanceof TikTokApiError ? `${err.message} (code ${err.code})` : reason(err)
     log.warn({ err: result.error }, 'TikTok backfill failed')
   }
-  const now = ctx.now()
+  const now = ctx.clock.now()
   await ctx.repo.updateForm(conn.advertiser_id, form.page_id, {
     last_backfill_at: now,
     last_backfill_added: result.added,

@@ -47,7 +47,7 @@ export function createTikTokConnector(
      * subscriptions are dead, so they are made again).
      */
     async selectGrant(memberId: string, grantId: string, advertiserIds: string[], importDays: number): Promise<void> {
-      const now = ctx.now()
+      const now = ctx.clock.now()
       const grant = await ctx.repo.findGrant(memberId, now)
       if (!grant || grant.id !== grantId) throw Errors.tiktokGrantExpired()
       const granted = new Map(
@@ -100,7 +100,7 @@ export function createTikTokConnector(
           await ctx.repo.updateConnection(advertiserId, {
             status: 'subscription_lost',
             status_reason: err instanceof Error ? err.message : String(err),
-            updated_at: ctx.now(),
+            updated_at: ctx.clock.now(),
           })
         }
         if (importDays > 0) connector.backfillSoon(conn, now - importDays * DAY_MS)
@@ -113,7 +113,7 @@ export function createTikTokConnector(
     /** All forms, or only the picked ones; subscriptions follow. */
     async setForms(memberId: string, advertiserId: string, allForms: boolean, pageIds: string[]): Promise<void> {
       const conn = await own(memberId, advertiserId)
-      const now = ctx.now()
+      const now = ctx.clock.now()
       const picked = new Set(pageIds)
       await ctx.repo.updateConnection(advertiserId, { all_forms: allForms ? 1 : 0, updated_at: now })
       for (const f of await ctx.repo.listForms(advertiserId))
@@ -136,7 +136,7 @@ export function createTikTokConnector(
      */
     async moveCallback(memberId: string, url: string): Promise<void> {
       for (const conn of await ctx.repo.listConnections(memberId)) {
-        await ctx.repo.updateConnection(conn.advertiser_id, { callback_url: url, updated_at: ctx.now() })
+        await ctx.repo.updateConnection(conn.advertiser_id, { callback_url: url, updated_at: ctx.clock.now() })
         const moved = (await ctx.repo.findConnection(conn.advertiser_id))!
         try {
           // An empty "live" set: every stored subscription counts as gone, so each is made again at the new URL.
@@ -151,11 +151,11 @@ export function createTikTokConnector(
           await ctx.repo.updateConnection(conn.advertiser_id, {
             status: 'subscription_lost',
             status_reason: err instanceof Error ? err.message : String(err),
-            updated_at: ctx.now(),
+            updated_at: ctx.clock.now(),
           })
         }
       }
-      const grant = await ctx.repo.findGrant(memberId, ctx.now())
+      const grant = await ctx.repo.findGrant(memberId, ctx.clock.now())
       if (grant) await ctx.repo.saveGrant({ ...grant, callback_url: url })
       drainSoon()
     },
@@ -163,14 +163,14 @@ export function createTikTokConnector(
     /** Unsubscribe (through the outbox) and forget the token. */
     async disconnect(memberId: string, advertiserId: string): Promise<void> {
       await own(memberId, advertiserId)
-      await ctx.repo.forgetConnection(advertiserId, ctx.now())
+      await ctx.repo.forgetConnection(advertiserId, ctx.clock.now())
       ctx.log.info({ memberId, advertiserId }, 'TikTok ad account disconnected')
       drainSoon()
     },
 
     /** Uninstall (with or without CLEAN): every connection of the portal goes, subscriptions are cancelled. */
     async forgetPortal(memberId: string): Promise<void> {
-      await ctx.repo.forgetPortal(memberId, ctx.now())
+      await ctx.repo.forgetPortal(memberId, ctx.clock.now())
       drainSoon()
     },
 
@@ -189,8 +189,8 @@ export function createTikTokConnector(
       const { leadId } = await ctx.api.createMockLead(token, advertiserId, pageId)
       await ctx.repo.updateForm(advertiserId, pageId, {
         test_lead_id: leadId,
-        test_lead_at: ctx.now(),
-        updated_at: ctx.now(),
+        test_lead_at: ctx.clock.now(),
+        updated_at: ctx.clock.now(),
       })
       return leadId
     },

@@ -6,6 +6,7 @@ import type { PortalRepository } from '../db/repositories/portals.js'
 import type { SettingsRepository } from '../db/repositories/settings.js'
 import type { TikTokRepository } from '../db/repositories/tiktok.js'
 import type { Dispatcher } from '../delivery/dispatcher.js'
+import type { Clock } from '../clock.js'
 import type { TikTokApi } from './api-client.js'
 
 /** What the TikTok connection's parts share (built once in plugins/tiktok.ts). */
@@ -19,7 +20,8 @@ export interface TikTokContext {
   dispatcher: Dispatcher
   box: SecretBox
   log: FastifyBaseLogger
-  now: () => number
+  /** the app's clock (stamps, expiries and the export task's poll wait) */
+  clock: Clock
   /** how often a running lead download task is polled */
   taskPollMs: number
 }

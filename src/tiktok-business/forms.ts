@@ -38,7 +38,7 @@ export const isWanted = (conn: TikTokConnection, form: TikTokForm): boolean =>
  * @see https://business-api.tiktok.com/portal/docs (Lead Generation: page/get, page/field/get)
  */
 export async function refreshForms(ctx: TikTokContext, conn: TikTokConnection, token: string): Promise<TikTokForm[]> {
-  const now = ctx.now()
+  const now = ctx.clock.now()
   const listed = await ctx.api.listForms(token, conn.advertiser_id)
   const known = new Map((await ctx.repo.listForms(conn.advertiser_id)).map((f) => [f.page_id, f]))
   for (const f of listed) {

@@ -17,7 +17,7 @@ export async function checkConnection(
   conn: TikTokConnection,
   live?: Set<string>,
 ): Promise<TikTokConnection> {
-  const now = ctx.now()
+  const now = ctx.clock.now()
   const set = async (status: TikTokConnection['status'], why: string | null) => {
     await ctx.repo.updateConnection(conn.advertiser_id, {
       status,

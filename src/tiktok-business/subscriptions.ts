@@ -3,6 +3,7 @@ import type { TikTokRepository } from '../db/repositories/tiktok.js'
 import type { TikTokConnection, TikTokForm } from '../db/schema.js'
 import { TikTokApiError } from '../errors.js'
 import type { TikTokApi } from './api-client.js'
+import type { Clock } from '../clock.js'
 
 /**
  * Keeps TikTok's LEAD subscriptions for one connection equal to what the admin chose: one
@@ -18,7 +19,7 @@ export interface SyncResult {
 }
 
 export async function syncSubscriptions(
-  deps: { api: TikTokApi; repo: TikTokRepository; now: () => number },
+  deps: { api: TikTokApi; repo: TikTokRepository; clock: Clock },
   conn: TikTokConnection,
   forms: TikTokForm[],
   token: string,
@@ -47,29 +48,29 @@ export async function syncSubscriptions(
   if (conn.all_forms === 1) {
     if (!alive(conn.subscription_id)) {
       const id = await subscribe(null, conn.subscription_id)
-      await repo.updateConnection(conn.advertiser_id, { subscription_id: id, updated_at: deps.now() })
+      await repo.updateConnection(conn.advertiser_id, { subscription_id: id, updated_at: deps.clock.now() })
     }
     for (const f of forms) {
       if (!f.subscription_id) continue
       stale.push(f.subscription_id)
-      await repo.updateForm(f.advertiser_id, f.page_id, { subscription_id: null, updated_at: deps.now() })
+      await repo.updateForm(f.advertiser_id, f.page_id, { subscription_id: null, updated_at: deps.clock.now() })
     }
   } else {
     for (const f of forms) {
       if (f.selected === 1 && !alive(f.subscription_id)) {
         const id = await subscribe(f.page_id, f.subscription_id)
-        await repo.updateForm(f.advertiser_id, f.page_id, { subscription_id: id, updated_at: deps.now() })
+        await repo.updateForm(f.advertiser_id, f.page_id, { subscription_id: id, updated_at: deps.clock.now() })
       } else if (f.selected === 0 && f.subscription_id) {
         stale.push(f.subscription_id)
-        await repo.updateForm(f.advertiser_id, f.page_id, { subscription_id: null, updated_at: deps.now() })
+        await repo.updateForm(f.advertiser_id, f.page_id, { subscription_id: null, updated_at: deps.clock.now() })
       }
     }
     if (conn.subscription_id) {
       stale.push(conn.subscription_id)
-      await repo.updateConnection(conn.advertiser_id, { subscription_id: null, updated_at: deps.now() })
+      await repo.updateConnection(conn.advertiser_id, { subscription_id: null, updated_at: deps.clock.now() })
     }
   }
-  await repo.enqueueUnsubscribe(stale, deps.now())
+  await repo.enqueueUnsubscribe(stale, deps.clock.now())
   return result
 }
 
@@ -87,11 +88,11 @@ const OUTBOX_RETRY_MS = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3600_000, 12 * 360
 export async function drainUnsubscribes(deps: {
   api: TikTokApi
   repo: TikTokRepository
-  now: () => number
+  clock: Clock
   log: FastifyBaseLogger
 }): Promise<number> {
   let done = 0
-  for (const row of await deps.repo.dueUnsubscribes(deps.now())) {
+  for (const row of await deps.repo.dueUnsubscribes(deps.clock.now())) {
     try {
       await deps.api.unsubscribe(row.subscription_id)
       await deps.repo.unsubscribed(row.subscription_id)
@@ -107,7 +108,7 @@ export async function drainUnsubscribes(deps: {
       await deps.repo.unsubscribeFailed(
         row.subscription_id,
         err instanceof Error ? err.message : String(err),
-        deps.now() + wait,
+        deps.clock.now() + wait,
       )
     }
   }

@@ -100,7 +100,7 @@ export async function buildTikTokView(
   const [conns, forms, grant] = await Promise.all([
     ctx.repo.listConnections(memberId),
     ctx.repo.formsOfPortal(memberId),
-    ctx.repo.findGrant(memberId, ctx.now()),
+    ctx.repo.findGrant(memberId, ctx.clock.now()),
   ])
   const connections = conns.map((c) => ({
     advertiserId: c.advertiser_id,

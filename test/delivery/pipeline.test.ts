@@ -121,16 +121,25 @@ t.test('a rotated secret keeps the old one working for the grace period', async 
 
 t.test('bad bodies: malformed JSON, wrong shape, unknown key, too large, non-lead objects', async (t) => {
   const { app, url, portal, conf } = await setup(t, {}, { config: { BODY_LIMIT_BYTES: 8192 } })
-  const cases: Array<[string, string, number, RegExp]> = [
-    ['not JSON', '{"object":1,', 400, /JSON/],
-    ['entry without id', '{"object":1,"entry":[{"changes":[]}]}', 400, /entry\[0\]\.id/],
-    ['a string', '"hello"', 400, /object/],
-    ['too large', JSON.stringify({ object: 1, entry: [], pad: 'x'.repeat(10_000) }), 413, /too large/],
+  // The code says what kind of refusal it is; the message names what was wrong, for the sender.
+  const cases: Array<[string, string, number, string, RegExp]> = [
+    ['not JSON', '{"object":1,', 400, 'APP_ERR_BAD_REQUEST', /JSON/],
+    ['entry without id', '{"object":1,"entry":[{"changes":[]}]}', 400, 'APP_ERR_TIKTOK_BODY', /entry\[0\]\.id/],
+    ['a string', '"hello"', 400, 'APP_ERR_TIKTOK_BODY', /object/],
+    [
+      'too large',
+      JSON.stringify({ object: 1, entry: [], pad: 'x'.repeat(10_000) }),
+      413,
+      'APP_ERR_BODY_TOO_LARGE',
+      /./,
+    ],
   ]
-  for (const [name, body, status, message] of cases) {
+  for (const [name, body, status, code, message] of cases) {
     const res = await postWebhook(url, conf.webhook_key, body, { secret: conf.signing_secret })
     t.equal(res.status, status, name)
-    t.match((await res.json()).message, message, name)
+    const answer = await res.json()
+    t.equal(answer.error, code, name)
+    t.match(answer.message, message, name)
   }
   const unknown = await postWebhook(url, 'x'.repeat(43), notificationBody([sampleLead()]), null)
   t.equal(unknown.status, 404)

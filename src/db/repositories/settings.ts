@@ -32,6 +32,12 @@ export function createSettingsRepository(db: DB, box: SecretBox, clock: Clock = 
     }
 
   const repo = {
+    /** each portal's request rate (the plan's 2 or 5 per second), read once at start to seed the queues */
+    async ratesPerPortal(): Promise<Map<string, number>> {
+      const rows = await db.selectFrom('portal_settings').select(['member_id', 'rate_per_s']).execute()
+      return new Map(rows.map((r) => [r.member_id, r.rate_per_s]))
+    },
+
     async find(memberId: string): Promise<PortalSettings | undefined> {
       return opened(
         await db.selectFrom('portal_settings').selectAll().where('member_id', '=', memberId).executeTakeFirst(),
