@@ -5,7 +5,7 @@
  * @see settings/oauth/simple-way.md, events/index.md
  */
 import t from 'tap'
-import { openTab, startApp, startEmulator } from '../helpers.js'
+import { openTab, startApp, startEmulator, type Teardown } from '../helpers.js'
 
 t.test('ONAPPINSTALL lost: later events from the portal are still accepted, forged ones refused', async (t) => {
   const emu = await startEmulator(t)
@@ -76,10 +76,7 @@ t.test('a late ONAPPINSTALL after the install POST is accepted and changes nothi
 })
 
 t.test('after an app update the new application_token is taken, handlers rebound, later events accepted', async (t) => {
-  const emu = await startEmulator(t)
-  const { app, url } = await startApp(t, { emu })
-  const portal = emu.createPortal()
-  await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  const { emu, app, portal } = await installed(t)
   const replies = await emu.updateApp(portal, { version: '2' })
   t.same(
     replies.map((r) => r.status),
@@ -105,10 +102,7 @@ t.test('after an app update the new application_token is taken, handlers rebound
 })
 
 t.test('a forged ONAPPUPDATE changes nothing', async (t) => {
-  const emu = await startEmulator(t)
-  const { app, url } = await startApp(t, { emu })
-  const portal = emu.createPortal()
-  await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  const { emu, app, url, portal } = await installed(t)
   const before = await app.portals.find(portal.memberId)
   const res = await fetch(`${url}/bitrix24/events`, {
     method: 'POST',
@@ -156,6 +150,15 @@ t.test(
 )
 
 /** What the portal's REST says is bound for the app now (placement.get / event.get with the app's token). */
+/** The app installed on a fresh emulated portal the way Bitrix24 does it. */
+async function installed(t: Teardown) {
+  const emu = await startEmulator(t)
+  const { app, url } = await startApp(t, { emu })
+  const portal = emu.createPortal()
+  await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+  return { emu, app, url, portal }
+}
+
 async function bindings(
   app: import('fastify').FastifyInstance,
   memberId: string,
@@ -168,10 +171,7 @@ async function bindings(
 t.test(
   'ONAPPUPDATE lost: the next administrator page open notices the new version, rebinds, takes the page APPLICATION_TOKEN; events work again',
   async (t) => {
-    const emu = await startEmulator(t)
-    const { app, url } = await startApp(t, { emu })
-    const portal = emu.createPortal()
-    await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+    const { emu, app, url, portal } = await installed(t)
     const bound = await bindings(app, portal.memberId)
     t.match(
       await app.portals.find(portal.memberId),
@@ -264,10 +264,7 @@ t.test(
 t.test(
   'ONAPPUPDATE lost and the page carries no APPLICATION_TOKEN: handlers rebound, the tab says plainly that events are refused, a page with the token fixes it',
   async (t) => {
-    const emu = await startEmulator(t)
-    const { app, url } = await startApp(t, { emu })
-    const portal = emu.createPortal()
-    await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+    const { emu, app, url, portal } = await installed(t)
     const bound = await bindings(app, portal.memberId)
     const oldToken = portal.applicationToken!
     emu.faults.events.loseNext = 1
@@ -321,10 +318,7 @@ t.test(
 t.test(
   'a late ONAPPUPDATE arriving after the page open already recovered changes nothing: one binding each, the new token kept',
   async (t) => {
-    const emu = await startEmulator(t)
-    const { app, url } = await startApp(t, { emu })
-    const portal = emu.createPortal()
-    await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
+    const { emu, app, url, portal } = await installed(t)
     const bound = await bindings(app, portal.memberId)
     emu.faults.events.delayMs = 3000
     const late = emu.updateApp(portal, { version: '2' })
