@@ -341,7 +341,7 @@
     try {
       renderStatus(await api('GET', 'state'))
       say('global-error', '', '')
-    } catch {
+    } catch (e) {
       say('global-error', 'error', errText(e))
     }
   }
@@ -473,7 +473,7 @@
       renderCounters('counters-week', st.week)
       renderChart(st.days)
       say('stats-error', '', '')
-    } catch {
+    } catch (e) {
       say('stats-error', 'error', fmt(t.stats_failed_load, { error: errText(e) }))
     }
   }
@@ -526,7 +526,7 @@
         var res = await api('POST', 'secret/reveal')
         showSecret(res.secret)
         say('connection-result', '', '')
-      } catch {
+      } catch (e) {
         say('connection-result', 'error', errText(e))
       }
     })
@@ -541,7 +541,7 @@
         showSecret(revealed === null ? null : res.secret)
         say('connection-result', 'ok', fmt(t.rotated, { until: fmtTime(res.previousValidUntil) }))
         $('secret-rotate').focus()
-      } catch {
+      } catch (e) {
         say('connection-result', 'error', errText(e))
       }
     })
@@ -560,7 +560,7 @@
         prev.textContent = fmt(t.url_previous_until, { until: fmtTime(res.previousValidUntil) })
         say('connection-result', 'ok', fmt(t.url_rotated, { until: fmtTime(res.previousValidUntil) }))
         $('url-rotate').focus()
-      } catch {
+      } catch (e) {
         say('connection-result', 'error', errText(e))
       }
     })
@@ -621,7 +621,7 @@
           say('options-result', 'ok', t.options_saved)
           refreshState()
           schedulePreview()
-        } catch {
+        } catch (e) {
           say('options-result', 'error', errText(e))
         }
       })
@@ -995,7 +995,7 @@
         sel.append(option(id, `${user.name || `#${id}`} (#${id})`, true))
       sel.value = id
       markDirty()
-    } catch {
+    } catch (e) {
       say('mapping-result', 'error', errText(e))
     }
   }
@@ -1005,7 +1005,7 @@
     try {
       fields = await api('GET', 'fields')
       say('fields-status', '', '')
-    } catch {
+    } catch (e) {
       say('fields-status', 'error', fmt(t.fields_failed, { error: errText(e) }))
     }
     // Keep whatever was picked while the list was loading.
@@ -1048,7 +1048,7 @@
         if (res.warnings && res.warnings.length) say('mapping-result', 'info', t.saved_with_warnings, res.warnings)
         else say('mapping-result', 'ok', t.mapping_saved)
         markDirty()
-      } catch {
+      } catch (e) {
         var list = e.data && Array.isArray(e.data.errors) ? e.data.errors : null
         say('mapping-result', 'error', list && list.length ? t.mapping_invalid : errText(e), list)
       }
@@ -1157,7 +1157,7 @@
           ]),
         )
       }
-    } catch {
+    } catch (e) {
       if (seq !== previewSeq) return
       clear(body).append(
         el('p', { class: 'line line--error', role: 'alert', text: fmt(t.preview_failed, { error: errText(e) }) }),
@@ -1195,7 +1195,7 @@
         watchedTestId = res.leadId
         say('test-lead-result', 'info', fmt(t.test_sent, { id: res.tiktokLeadId }))
         await refreshLog()
-      } catch {
+      } catch (e) {
         say('test-lead-result', 'error', errText(e))
       }
     })
@@ -1328,7 +1328,7 @@
         reportTestLead(row)
       }
       if (!$('log-result').classList.contains('line--ok')) say('log-result', '', '')
-    } catch {
+    } catch (e) {
       say('log-result', 'error', fmt(t.log_failed_load, { error: errText(e) }))
     } finally {
       refreshing = false
@@ -1350,7 +1350,7 @@
         log.rows = log.rows.concat(data.leads)
         log.nextBefore = data.nextBefore
         renderLog()
-      } catch {
+      } catch (e) {
         say('log-result', 'error', fmt(t.log_failed_load, { error: errText(e) }))
       }
     })
@@ -1363,7 +1363,7 @@
         say('log-result', 'ok', fmt(t.log_resent, { n: res.requeued }))
         await refreshLog()
         refreshState()
-      } catch {
+      } catch (e) {
         say('log-result', 'error', errText(e))
       }
     })
@@ -1566,7 +1566,7 @@
     return ttAction(key, async () => {
       try {
         await fn()
-      } catch {
+      } catch (e) {
         ttSay(line, 'error', errText(e))
         if (onError) onError(e)
       }
@@ -1591,7 +1591,7 @@
       var view = await api('GET', 'tiktok')
       if (seq === ttSeq) renderTikTok(view)
       if (ttMsgs.load) ttSay('load', '', '')
-    } catch {
+    } catch (e) {
       if (seq !== ttSeq) return
       if (!tiktok) clear($('tt-connections'))
       ttSay('load', 'error', fmt(t.tt_failed_load, { error: errText(e) }))
@@ -2278,7 +2278,7 @@
           link.focus()
           watchPopup(null)
         }
-      } catch {
+      } catch (e) {
         if (w && !w.closed) w.close()
         say('tt-result', 'error', errText(e))
       }
@@ -2350,7 +2350,7 @@
 
   try {
     start()
-  } catch {
+  } catch (e) {
     say('global-error', 'error', errText(e))
   }
 })()
