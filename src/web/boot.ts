@@ -1,0 +1,25 @@
+import type { StateView } from '../settings/schemas.js'
+
+/** The catalogue's words for the page's language, keyed as the server's en catalogue. */
+export type Strings = Record<string, string>
+
+/** What the server renders into the page (views/settings-kit.eta): read once, never executed. */
+export interface Boot {
+  lang: 'en' | 'ru' | 'vn'
+  strings: Strings
+  session: string
+  csrf: string
+  state: StateView
+  leadUrlTemplate: string
+}
+
+export function readBoot(): Boot {
+  const el = document.getElementById('boot')
+  if (!el?.textContent) throw new Error('the page carries no #boot state')
+  return JSON.parse(el.textContent) as Boot
+}
+
+/** `{name}` placeholders filled from `values` (the server's catalogue uses the same form). */
+export function fmt(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? String(values[key]) : whole))
+}
