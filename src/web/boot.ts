@@ -1,7 +1,8 @@
+import type { Strings } from '../settings/i18n/en.js'
 import type { StateView } from '../settings/schemas.js'
 
-/** The catalogue's words for the page's language, keyed as the server's en catalogue. */
-export type Strings = Record<string, string>
+/** The catalogue's words for the page's language: every key of the server's en catalogue (src/settings/i18n/). */
+export type { Strings }
 
 /** What the server renders into the page (views/settings-kit.eta): read once, never executed. */
 export interface Boot {

@@ -10,5 +10,5 @@ import { connectFrame } from './frame.js'
 // refuses; the platform attributes it would set on <html> are rendered by the server instead.
 const boot = readBoot()
 const api = createApi(boot)
-const frame = connectFrame(boot.strings.page_title ?? '')
+const frame = connectFrame(boot.strings.page_title)
 createApp(App, { boot, api, frame }).mount('#app')
