@@ -10,6 +10,7 @@ interface B24Frame {
     message?: { send(command: string, params: Record<string, unknown>): Promise<unknown> }
   }
   slider: { openPath(url: string, width?: number): Promise<unknown> }
+  dialog: { selectUser(): Promise<{ id?: number | string; name?: string } | null> }
 }
 
 declare global {
@@ -21,12 +22,17 @@ declare global {
 const INIT_TIMEOUT_MS = 5000
 
 export interface Frame {
+  /** framed by Bitrix24 (false: a direct open; the picker then is not offered) */
+  framed: boolean
   openLead(url: string): void
+  /** Bitrix24's own user picker; null when cancelled or not framed */
+  selectUser(): Promise<{ id: number; name: string } | null>
 }
 
 export async function connectFrame(title: string): Promise<Frame> {
   const b24 = await init()
-  if (!b24) return { openLead: (url) => window.open(url, '_blank', 'noopener') }
+  if (!b24)
+    return { framed: false, openLead: (url) => window.open(url, '_blank', 'noopener'), selectUser: async () => null }
   document.documentElement.classList.add('is-framed')
   b24.parent.setTitle(title).catch(() => {})
   let last = 0
@@ -47,8 +53,13 @@ export async function connectFrame(title: string): Promise<Frame> {
   }).observe(document.body)
   fit()
   return {
+    framed: true,
     openLead: (url) => {
       b24.slider.openPath(url, 950).catch(() => window.open(url, '_blank', 'noopener'))
+    },
+    selectUser: async () => {
+      const user = await b24.dialog.selectUser()
+      return user?.id ? { id: Number(user.id), name: user.name || `#${user.id}` } : null
     },
   }
 }
