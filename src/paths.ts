@@ -15,4 +15,6 @@ function findRoot(): string {
 
 export const ROOT = findRoot()
 export const VIEWS_DIR = join(ROOT, 'views')
+/** The settings tab on the UI kit, as Vite builds it (src/web/vite.config.ts) */
+export const WEB_DIST = join(ROOT, 'dist', 'web')
 export const B24JSSDK_BUNDLE = join(ROOT, 'node_modules', '@bitrix24', 'b24jssdk', 'dist', 'umd', 'index.min.js')

@@ -1,7 +1,8 @@
 import { basename, dirname, extname, join } from 'node:path'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
-import { B24JSSDK_BUNDLE, VIEWS_DIR } from '../paths.js'
+import { existsSync } from 'node:fs'
+import { B24JSSDK_BUNDLE, VIEWS_DIR, WEB_DIST } from '../paths.js'
 
 /** The types the pages' files are served with (the exact strings, not the mime table's guess). */
 const TYPES: Record<string, string> = {
@@ -31,6 +32,24 @@ export async function staticFiles(app: FastifyInstance): Promise<void> {
     schemaHide: true,
     ...cache,
   })
+  // The kit tab's build (npm run build:web): hashed names, so cached for a year and never revalidated.
+  if (existsSync(join(WEB_DIST, 'assets'))) {
+    await app.register(fastifyStatic, {
+      root: join(WEB_DIST, 'assets'),
+      prefix: '/static/web/assets/',
+      wildcard: false,
+      index: false,
+      dotfiles: 'deny',
+      decorateReply: false,
+      setHeaders,
+      schemaHide: true,
+      cacheControl: true,
+      maxAge: 365 * 86_400_000,
+      immutable: true,
+      etag: true,
+      contentType: false,
+    })
+  }
   // The SDK's bundle keeps the name the pages have always asked for.
   app.get('/static/b24jssdk.js', { schema: { hide: true } }, (_request, reply) =>
     reply.sendFile(basename(B24JSSDK_BUNDLE), dirname(B24JSSDK_BUNDLE), cache),

@@ -1,15 +1,15 @@
 /**
  * The settings tab's words. The page is server-rendered with `strings(lang)` and the same record
  * is embedded for the page's script, so every key is present in every language: English is the
- * base, Russian is complete, Vietnamese covers the welcome, headings and the main actions and
- * falls back to English for the rest.
+ * base and names the keys, Russian and Vietnamese are complete (each typed `Strings`, so a key
+ * missing in either fails to compile; no language falls back to English).
  *
  * Placeholders are `{name}`; the page's script fills them.
  *
  * @see https://apidocs.bitrix24.com/settings/app-installation/index.html (LANG in the frame query)
  */
 
-import { en, type StringKey, type Strings } from './i18n/en.js'
+import { en, type Strings } from './i18n/en.js'
 import { ru } from './i18n/ru.js'
 import { vn } from './i18n/vn.js'
 
@@ -19,15 +19,8 @@ export const LANGS: readonly Lang[] = ['en', 'ru', 'vn']
 
 export type { StringKey, Strings } from './i18n/en.js'
 
-/** Every language's full record (vn filled from en). */
-export const STRINGS: Record<Lang, Strings> = {
-  en,
-  ru,
-  vn: { ...en, ...vn },
-}
-
-/** Only the keys Vietnamese translates itself (for tests and translators). */
-export const VN_TRANSLATED: readonly StringKey[] = Object.keys(vn) as StringKey[]
+/** Every language's full record. */
+export const STRINGS: Record<Lang, Strings> = { en, ru, vn }
 
 /**
  * The page's language from the portal's LANG (the frame query's, else the one stored at install).

@@ -11,6 +11,7 @@ import { publicBase } from '../public-url.js'
 import { pickLang, strings } from './i18n.js'
 import { createIpLimiter, createUserVerifier, VERIFY_BUSY } from './portal-data.js'
 import { buildState, leadUrlTemplate } from './view-model.js'
+import { readWebEntry } from './web-entry.js'
 
 /** Page opens (placement/app POSTs) per client address per minute: generous for people, a wall for floods. */
 const PAGE_POSTS_PER_IP_PER_MIN = 60
@@ -29,10 +30,15 @@ export function frameAncestors(portalDomain: string): string {
   return loopback ? `frame-ancestors https://${domain} http://${domain}` : `frame-ancestors https://${domain}`
 }
 
-function pageHeaders(reply: FastifyReply, portal: Portal): void {
+/**
+ * The classic tab sets a few inline styles; the kit tab needs none (its components style through
+ * element.style, which CSP does not govern), so it gets `style-src 'self'`.
+ */
+function pageHeaders(reply: FastifyReply, portal: Portal, kit: boolean): void {
+  const styles = kit ? "style-src 'self'" : "style-src 'self' 'unsafe-inline'"
   reply.header(
     'content-security-policy',
-    `${frameAncestors(portal.domain)}; default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`,
+    `${frameAncestors(portal.domain)}; default-src 'self'; script-src 'self'; ${styles}; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`,
   )
   reply.header('x-content-type-options', 'nosniff')
   reply.header('referrer-policy', 'no-referrer')
@@ -53,6 +59,8 @@ export function settingsPageRoutes(config: Config) {
     })
     const checkUpdate = createUpdateCheck(app, config)
     const pageLimiter = createIpLimiter(PAGE_POSTS_PER_IP_PER_MIN, 60_000, () => app.clock.now())
+    // Read once: a kit tab that was never built stops the start with the command that builds it.
+    const web = config.SETTINGS_UI === 'kit' ? readWebEntry() : null
 
     const options = {
       schema: { body: FrameRequestBody, querystring: FrameRequestQuery, hide: true },
@@ -116,8 +124,9 @@ export function settingsPageRoutes(config: Config) {
         }
         const session = app.sessions.sign({ m: portal.member_id, u: user.id, a: user.isAdmin, n: user.name, l: lang })
         const state = await buildState(app, { portal, conf, user, base: publicBase(config, request), lang })
-        pageHeaders(reply, portal)
-        return reply.type('text/html; charset=utf-8').view('settings.eta', {
+        pageHeaders(reply, portal, web !== null)
+        return reply.type('text/html; charset=utf-8').view(web ? 'settings-kit.eta' : 'settings.eta', {
+          web,
           lang,
           strings: strings(lang),
           session,

@@ -58,6 +58,9 @@ export const ResendBody = z.union([
   z.object({ ids: z.array(z.number().int().positive()).min(1).max(500) }),
 ])
 
+/** GET /api/settings/tiktok and every TikTok action's answer (src/settings/tiktok-routes.ts) */
+export type { TikTokView } from '../tiktok-business/view-schema.js'
+
 /** GET /api/settings/state */
 export interface StateView {
   portal: {

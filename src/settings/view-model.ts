@@ -14,7 +14,7 @@ import type { LeadRowView, OptionsBody, OptionsView, StateView, StatsView } from
 const DAY_MS = 86_400_000
 const STUCK_AFTER_MS = 5 * 60_000
 
-/** Plain-language problem lines, in the page's language. */
+/** Plain-language problem lines, in the page's language (en, ru and vn complete). */
 const PROBLEMS = {
   en: {
     needs_reauth: (why: string) =>
@@ -53,6 +53,26 @@ const PROBLEMS = {
       `Последний запрос TikTok не прошёл проверку подписи (${detail}). Он принят, так как проверка в режиме «только журнал».`,
     app_token_stale: (version: string) =>
       `Битрикс24 обновил приложение до версии ${version}, но уведомление об обновлении до приложения не дошло, поэтому события из Битрикс24 (например, изменения лидов) отклоняются, пока Битрикс24 не передаст приложению новый ключ. Лиды из TikTok по-прежнему отправляются. Чтобы это исправить, администратор портала открывает приложение из меню Битрикс24 («Приложения»); если сообщение не исчезнет, переустановите приложение, сохранив его данные, когда Битрикс24 спросит (настройки и лиды тогда сохранятся).`,
+  },
+  vn: {
+    needs_reauth: (why: string) =>
+      `Bitrix24 không còn chấp nhận quyền truy cập của ứng dụng (${why}). Quản trị viên cổng cần mở trang này để ủy quyền lại; khách hàng tiềm năng vẫn được lưu giữ và sẽ được gửi khi đó.`,
+    uninstalled: () =>
+      'Ứng dụng đã bị gỡ cài đặt khỏi cổng này: khách hàng tiềm năng được lưu lại nhưng không được gửi.',
+    operating_limit: (at: string, n: number) =>
+      `Bitrix24 đang giới hạn ứng dụng này: việc gửi sẽ tiếp tục lúc ${at}. ${n} khách hàng tiềm năng đang chờ và sẽ được gửi khi đó; không có gì bị mất.`,
+    portal_paused: (why: string, at: string) =>
+      `Việc gửi tới Bitrix24 đang tạm dừng: cổng không phản hồi như mong đợi (${why}). Khách hàng tiềm năng vẫn được lưu giữ và việc gửi sẽ tự động thử lại, lần tiếp theo lúc ${at}.`,
+    failed: (n: number) =>
+      `${n} khách hàng tiềm năng không gửi được. Hãy xem nhật ký gửi bên dưới, khắc phục nguyên nhân và gửi lại.`,
+    stuck: (min: number, err: string) =>
+      `Khách hàng tiềm năng đang chờ: mục cũ nhất đã chờ ${min} phút${err ? ` (lỗi gần nhất: ${err})` : ''}.`,
+    no_webhook: () =>
+      'Chưa có yêu cầu nào từ TikTok: hãy dán URL webhook vào TikTok (các bước bên dưới) hoặc gửi một khách hàng tiềm năng thử nghiệm.',
+    verify_failed: (detail: string) =>
+      `Yêu cầu TikTok gần nhất không vượt qua kiểm tra chữ ký (${detail}). Yêu cầu vẫn được chấp nhận vì chế độ kiểm tra đang là “Chỉ ghi nhật ký”.`,
+    app_token_stale: (version: string) =>
+      `Bitrix24 đã cập nhật ứng dụng này lên phiên bản ${version}, nhưng thông báo cập nhật không đến được ứng dụng, vì vậy các sự kiện từ Bitrix24 (như thay đổi khách hàng tiềm năng) bị từ chối cho đến khi Bitrix24 cấp khóa mới cho ứng dụng. Khách hàng tiềm năng từ TikTok vẫn được gửi. Để khắc phục, quản trị viên cổng hãy mở ứng dụng này từ menu Bitrix24 (Ứng dụng); nếu thông báo này vẫn còn, hãy cài đặt lại ứng dụng và chọn giữ lại dữ liệu khi Bitrix24 hỏi (khi đó cài đặt và khách hàng tiềm năng được giữ nguyên).`,
   },
 }
 
@@ -188,7 +208,7 @@ export async function buildState(
     app.leadStats.oldestWaiting(m),
     questionsSeen(app, m),
   ])
-  const text = lang === 'ru' ? PROBLEMS.ru : PROBLEMS.en
+  const text = PROBLEMS[lang]
   const problems: string[] = []
   if (portal.state === 'needs_reauth') problems.push(text.needs_reauth(portal.state_reason ?? 'token refresh refused'))
   if (portal.state === 'uninstalled') problems.push(text.uninstalled())

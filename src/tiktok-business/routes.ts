@@ -25,6 +25,7 @@ const TEXT = {
       `TikTok did not accept the authorisation (${why}). Nothing was changed; try again.`,
     title: 'Connect TikTok',
     close: 'You can close this window.',
+    not_configured: 'The TikTok connection is not configured on this server.',
   },
   ru: {
     ok: (n: number) =>
@@ -38,6 +39,21 @@ const TEXT = {
     exchange_failed: (why: string) => `TikTok не принял авторизацию (${why}). Ничего не изменено; попробуйте ещё раз.`,
     title: 'Подключение TikTok',
     close: 'Это окно можно закрыть.',
+    not_configured: 'Подключение TikTok на этом сервере не настроено.',
+  },
+  vn: {
+    ok: (n: number) =>
+      `Đã cấp quyền truy cập TikTok cho ${n} tài khoản quảng cáo. Hãy quay lại thẻ Bitrix24 để chọn tài khoản và biểu mẫu.`,
+    forged_state:
+      'Liên kết này không hợp lệ (bị giả mạo hoặc đã hết hạn). Hãy nhấn lại “Kết nối TikTok” trong thẻ Bitrix24.',
+    replayed_state:
+      'Lần ủy quyền này đã được sử dụng hoặc đã hết hạn. Hãy nhấn lại “Kết nối TikTok” trong thẻ Bitrix24.',
+    denied: 'TikTok không cấp quyền truy cập. Không có gì bị thay đổi.',
+    portal_gone: 'Ứng dụng không còn được cài đặt trên cổng Bitrix24 này.',
+    exchange_failed: (why: string) => `TikTok không chấp nhận ủy quyền (${why}). Không có gì bị thay đổi; hãy thử lại.`,
+    title: 'Kết nối TikTok',
+    close: 'Bạn có thể đóng cửa sổ này.',
+    not_configured: 'Kết nối TikTok chưa được cấu hình trên máy chủ này.',
   },
 }
 
@@ -52,11 +68,12 @@ export async function tiktokOAuthRoutes(app: FastifyInstance): Promise<void> {
   app.get(manifest.paths.tiktokOAuthCallback, { schema: { hide: true } }, async (request, reply) => {
     const parsed = CallbackQuery.safeParse(request.query ?? {})
     const q = parsed.success ? parsed.data : {}
-    const t = pickLang(q.lang) === 'ru' ? TEXT.ru : TEXT.en
+    const lang = pickLang(q.lang)
+    const t = TEXT[lang]
     let ok = false
     let message: string
     if (!app.tiktok.connector) {
-      message = 'The TikTok connection is not configured on this server.'
+      message = t.not_configured
     } else {
       try {
         const { advertisers } = await app.tiktok.connector.finishConnect({
@@ -82,6 +99,12 @@ export async function tiktokOAuthRoutes(app: FastifyInstance): Promise<void> {
     return reply
       .code(ok ? 200 : 400)
       .type('text/html; charset=utf-8')
-      .view('tiktok-callback.eta', { ok, message, title: t.title, close: t.close })
+      .view('tiktok-callback.eta', {
+        ok,
+        message,
+        title: t.title,
+        close: t.close,
+        lang: lang === 'vn' ? 'vi' : lang,
+      })
   })
 }

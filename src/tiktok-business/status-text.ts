@@ -1,6 +1,6 @@
 /**
- * Plain-language lines about the TikTok connection, in the tab's language. Vietnamese falls back
- * to English here, as the rest of the tab does for its longer texts.
+ * Plain-language lines about the TikTok connection, in the tab's language (en, ru and vn
+ * complete; each typed as the English one, so a missing line fails to compile).
  */
 type Lang = 'en' | 'ru' | 'vn'
 
@@ -41,5 +41,26 @@ const ru: typeof en = {
     `Не удалось загрузить лиды формы «${form}» из TikTok: ${why}. Попытка повторится при следующей ежедневной загрузке.`,
 }
 
+const vn: typeof en = {
+  tokenInvalid: (name) =>
+    `TikTok không còn chấp nhận kết nối tới tài khoản quảng cáo “${name}” (quyền ủy quyền đã bị thu hồi hoặc đã hết hạn). Khách hàng tiềm năng từ tài khoản này sẽ dừng lại cho đến khi quản trị viên nhấn lại “Kết nối TikTok” và chọn tài khoản này.`,
+  lostAccess: (name) =>
+    `Người dùng TikTok đã kết nối không còn quyền truy cập vào tài khoản quảng cáo “${name}”. Hãy kết nối lại bằng một người dùng là quản trị viên của tài khoản đó.`,
+  unreachable: (name, why) =>
+    `Lần kiểm tra gần nhất của tài khoản quảng cáo “${name}” không kết nối được tới TikTok (${why}). Ứng dụng sẽ thử lại sau; khách hàng tiềm năng đến trong thời gian này vẫn được lưu giữ.`,
+  subscriptionLost: (name, why) =>
+    `TikTok đã từ chối đăng ký (lại) nhận khách hàng tiềm năng của tài khoản quảng cáo “${name}” (${why}).`,
+  recreated:
+    'Một đăng ký nhận khách hàng tiềm năng đã biến mất ở TikTok và đã được tạo lại trong lần kiểm tra hằng ngày.',
+  active: 'Đã kết nối: TikTok gửi khách hàng tiềm năng của tài khoản này về đây.',
+  notConfigured:
+    'Kết nối TikTok chưa được cấu hình trên máy chủ này (TIKTOK_APP_ID / TIKTOK_APP_SECRET). Khách hàng tiềm năng vẫn có thể đến qua URL webhook bên dưới (các dịch vụ chuyển tiếp như Zapier hoặc Make).',
+  newQuestions: (form, qs) =>
+    `Biểu mẫu “${form}” có câu hỏi mới chưa được ánh xạ tới trường khách hàng tiềm năng nào: ${qs.join(', ')}. Câu trả lời của chúng được ghi vào phần bình luận cho đến khi bạn ánh xạ.`,
+  backfillFailed: (form, why) =>
+    `Không thể nhập khách hàng tiềm năng của biểu mẫu “${form}” từ TikTok: ${why}. Ứng dụng sẽ thử lại ở lần nhập hằng ngày tiếp theo.`,
+}
+
 export type TikTokText = typeof en
-export const tiktokText = (lang: Lang): TikTokText => (lang === 'ru' ? ru : en)
+const TEXT: Record<Lang, TikTokText> = { en, ru, vn }
+export const tiktokText = (lang: Lang): TikTokText => TEXT[lang]

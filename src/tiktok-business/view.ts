@@ -1,57 +1,15 @@
-import { z } from 'zod'
+import type { z } from 'zod'
 import type { TikTokConnection, TikTokForm } from '../db/schema.js'
 import type { MappingConfig } from '../mapping/schemas.js'
 import type { TikTokContext } from './context.js'
 import { fieldsOf, isWanted, newFieldsOf, unmappedCustom } from './forms.js'
 import type { GrantedAdvertiser } from './authorisation.js'
 import { tiktokText, type TikTokText } from './status-text.js'
+import type { TikTokFormView, TikTokView } from './view-schema.js'
+
+export { TikTokConnectionView, TikTokFormView, TikTokView } from './view-schema.js'
 
 type Lang = 'en' | 'ru' | 'vn'
-
-export const TikTokFormView = z.object({
-  pageId: z.string(),
-  title: z.string(),
-  status: z.string(),
-  selected: z.boolean(),
-  fields: z.array(z.string()),
-  newFields: z.array(z.string()),
-  unmappedCustom: z.array(z.string()),
-  lastBackfill: z.object({ at: z.string(), added: z.number(), error: z.string().nullable() }).nullable(),
-  testLead: z.object({ at: z.string(), leadId: z.string() }).nullable(),
-})
-
-export const TikTokConnectionView = z.object({
-  advertiserId: z.string(),
-  advertiserName: z.string(),
-  status: z.enum(['active', 'token_invalid', 'subscription_lost', 'error']),
-  statusText: z.string(),
-  connectedAt: z.string(),
-  connectedBy: z.string(),
-  lastCheckAt: z.string().nullable(),
-  allForms: z.boolean(),
-  forms: z.array(TikTokFormView),
-})
-
-/** What the tab's TikTok section shows (GET /api/settings/tiktok). */
-export const TikTokView = z.object({
-  configured: z.boolean(),
-  problems: z.array(z.string()),
-  grant: z
-    .object({
-      id: z.string(),
-      advertisers: z.array(
-        z.object({
-          advertiserId: z.string(),
-          advertiserName: z.string(),
-          connectedHere: z.boolean(),
-          connectedElsewhere: z.string().nullable(),
-        }),
-      ),
-    })
-    .nullable(),
-  connections: z.array(TikTokConnectionView),
-})
-export type TikTokView = z.infer<typeof TikTokView>
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 

@@ -1,0 +1,26 @@
+import type { Strings } from '../settings/i18n/en.js'
+import type { StateView } from '../settings/schemas.js'
+
+/** The catalogue's words for the page's language: every key of the server's en catalogue (src/settings/i18n/). */
+export type { Strings }
+
+/** What the server renders into the page (views/settings-kit.eta): read once, never executed. */
+export interface Boot {
+  lang: 'en' | 'ru' | 'vn'
+  strings: Strings
+  session: string
+  csrf: string
+  state: StateView
+  leadUrlTemplate: string
+}
+
+export function readBoot(): Boot {
+  const el = document.getElementById('boot')
+  if (!el?.textContent) throw new Error('the page carries no #boot state')
+  return JSON.parse(el.textContent) as Boot
+}
+
+/** `{name}` placeholders filled from `values` (the server's catalogue uses the same form). */
+export function fmt(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? String(values[key]) : whole))
+}

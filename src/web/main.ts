@@ -1,0 +1,14 @@
+import './assets/main.css'
+import { createApp } from 'vue'
+import { createApi } from './api.js'
+import App from './App.vue'
+import { readBoot } from './boot.js'
+import { connectFrame } from './frame.js'
+
+// The kit's components and composables are auto-imported by its Vite plugin (vite.config.ts).
+// Its vue-plugin is deliberately not installed: it injects inline <style> that `style-src 'self'`
+// refuses; the platform attributes it would set on <html> are rendered by the server instead.
+const boot = readBoot()
+const api = createApi(boot)
+const frame = connectFrame(boot.strings.page_title)
+createApp(App, { boot, api, frame }).mount('#app')

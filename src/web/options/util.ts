@@ -1,0 +1,56 @@
+import type { Boot } from '../boot.js'
+
+/** The page's language as a BCP 47 tag (the catalogue calls Vietnamese `vn`). */
+export function localeOf(boot: Pick<Boot, 'lang'>): string {
+  return boot.lang === 'vn' ? 'vi' : boot.lang
+}
+
+/** A moment in the reader's language and time zone, as the classic tab shows it; `never` when absent. */
+export function fmtTime(boot: Pick<Boot, 'lang' | 'strings'>, iso: string | null | undefined): string {
+  if (!iso) return boot.strings.never
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return String(iso)
+  try {
+    return new Intl.DateTimeFormat(localeOf(boot), { dateStyle: 'short', timeStyle: 'medium' }).format(d)
+  } catch {
+    return d.toISOString()
+  }
+}
+
+/** A region code as its name in the reader's language, e.g. `Vietnam (VN)`; the code alone if unknown. */
+export function regionName(boot: Pick<Boot, 'lang'>, code: string): string {
+  try {
+    const name = new Intl.DisplayNames([localeOf(boot)], { type: 'region' }).of(code)
+    return name && name !== code ? `${name} (${code})` : code
+  } catch {
+    return code
+  }
+}
+
+/** Text to the clipboard; inside an iframe without clipboard-write permission the old way still works on a click. */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text)
+    return true
+  } catch {
+    const area = document.createElement('textarea')
+    area.className = 'sr-only'
+    area.readOnly = true
+    area.value = text
+    document.body.append(area)
+    area.select()
+    let ok = false
+    try {
+      ok = document.execCommand('copy')
+    } catch {
+      ok = false
+    }
+    area.remove()
+    return ok
+  }
+}
+
+/** A refusal's words for the reader (ApiError carries the server's catalogue message). */
+export function errText(err: unknown): string {
+  return err instanceof Error && err.message ? err.message : String(err)
+}

@@ -1,0 +1,198 @@
+/**
+ * The kit tab's field-mapping screen (src/web/screens/MappingScreen.vue, SETTINGS_UI=kit) in real
+ * chromium, framed by the emulated Bitrix24 page: a rule changed, the live preview following it,
+ * the responsible person picked with Bitrix24's dialog, saved (what the app stored), a refusal
+ * explained in plain words, then a lead delivered with the mapped field in the emulated portal;
+ * a read-only user sees it all disabled and the API refuses the save. en and ru, narrow and wide.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Locator, Page } from 'playwright-core'
+import t from 'tap'
+import { strings } from '../../src/settings/i18n.js'
+import { startFrameHost } from '../emulator/index.js'
+import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
+import { installedPortal, startApp, startEmulator, waitFor } from '../helpers.js'
+import { launch, openTab, OUT, text, waitForCommand, watchErrors } from './browser-harness.js'
+
+const WAIT = 15_000
+
+/** A kit select menu picked from the keyboard: opened, filtered by its search box, the first match taken. */
+async function pick(page: Page, trigger: Locator, search: string): Promise<void> {
+  await trigger.click()
+  await page.keyboard.type(search)
+  await page.keyboard.press('Enter')
+}
+
+t.test('the kit mapping screen: edit, live preview, save, the mapped field delivered; read-only', async (t) => {
+  const emu = await startEmulator(t)
+  const { url: appUrl, app } = await startApp(t, { emu, config: { SETTINGS_UI: 'kit' } })
+  const portal = await installedPortal(emu, appUrl)
+  portal.addUserField({
+    FIELD_NAME: 'UF_CRM_TIKTOK_CAMPAIGN',
+    USER_TYPE_ID: 'string',
+    EDIT_FORM_LABEL: 'TikTok campaign',
+  })
+  const conf = (await app.settings.find(portal.memberId))!
+  const deliver = async (n: number) => {
+    const res = await postWebhook(appUrl, conf.webhook_key, notificationBody([sampleLead()]), {
+      secret: conf.signing_secret,
+    })
+    t.equal(res.status, 200, `lead ${n} arrives`)
+    await waitFor(`lead ${n} delivered`, async () => (await app.leads.counts(portal.memberId)).delivered === n, WAIT)
+  }
+  await deliver(1) // the preview's sample lead
+  const host = await startFrameHost({ emulator: emu, portal, appUrl })
+  t.teardown(() => host.close())
+  const context = await launch(t)
+  mkdirSync(OUT, { recursive: true })
+
+  const open = async (lang: 'en' | 'ru', user: 1 | 2, width: number, errors: string[]) => {
+    const page = await context.newPage()
+    watchErrors(page, errors, `${lang}/${user}`)
+    const frame = await openTab(page, `${host.url}?lang=${lang}&user=${user}&width=${width}`)
+    await frame.getByRole('tab', { name: strings(lang).h_mapping }).click()
+    await frame.locator('[data-testid="screen-mapping"]').waitFor({ timeout: WAIT })
+    await frame.locator('[data-testid="fields-loading"]').waitFor({ state: 'detached', timeout: WAIT })
+    await frame.locator('[data-testid="preview-table"]').waitFor({ timeout: WAIT })
+    return { page, frame }
+  }
+
+  for (const [lang, width] of [
+    ['en', 940],
+    ['ru', 620],
+  ] as const) {
+    const words = strings(lang)
+    const errors: string[] = []
+    await app.settings.update(portal.memberId, { mapping_json: JSON.stringify({ rules: [], constants: {} }) })
+    const { page, frame } = await open(lang, 1, width, errors)
+    t.equal(await text(frame, '#mapping-h'), words.h_mapping, `${lang}: the screen's heading in its language`)
+    t.equal(await frame.locator('[data-testid="mapping-dirty"]').count(), 0, `${lang}: nothing unsaved at first`)
+    t.equal(
+      await frame.locator('[data-testid="preview-table"] tr[data-field="UF_CRM_TIKTOK_CAMPAIGN"]').count(),
+      0,
+      `${lang}: the preview has no campaign field yet`,
+    )
+
+    // A rule: campaign name → the custom field; the preview follows the unsaved mapping.
+    await frame.locator('[data-testid="rule-add"]').click()
+    const rule = frame.locator('[data-testid="rule-1"]')
+    await pick(page, rule.locator('[data-testid="rule-source"]'), words.meta_campaign_name!)
+    await pick(page, rule.locator('[data-testid="rule-target"]'), 'UF_CRM_TIKTOK_CAMPAIGN')
+    const row = frame.locator('[data-testid="preview-table"] tr[data-field="UF_CRM_TIKTOK_CAMPAIGN"]')
+    await row.waitFor({ timeout: WAIT })
+    t.match(await row.textContent(), /Spring campaign/, `${lang}: the preview shows the mapped field`)
+    t.ok(await frame.locator('[data-testid="mapping-dirty"]').isVisible(), `${lang}: unsaved changes are flagged`)
+
+    // The responsible person, picked with Bitrix24's own dialog.
+    await frame.locator('[data-testid="pick-user"]').click()
+    await page.getByRole('button', { name: 'Oleg Manager (#2)' }).click()
+    await waitForCommand(page, 'selectUser')
+    await frame
+      .locator('[data-testid="const-ASSIGNED_BY_ID"]')
+      .filter({ hasText: 'Oleg Manager' })
+      .waitFor({ timeout: WAIT })
+    await frame
+      .locator('[data-testid="preview-table"] tr[data-field="ASSIGNED_BY_ID"]')
+      .filter({ hasText: '(2)' })
+      .waitFor({ timeout: WAIT })
+    t.pass(`${lang}: the picked person is in the preview`)
+
+    // An incomplete rule is explained before anything is sent.
+    await frame.locator('[data-testid="rule-add"]').click()
+    await frame.locator('[data-testid="mapping-save"]').click()
+    const refused = frame.locator('[data-testid="mapping-result-error"]')
+    await refused.waitFor({ timeout: WAIT })
+    t.match(await refused.textContent(), words.rule_incomplete!.replace('{n}', '2'), `${lang}: rule 2 is incomplete`)
+    await frame.getByRole('button', { name: words.rule_remove_label!.replace('{n}', '2') }).click()
+
+    // Saved; the latest lead's phone has no country code and no default country is set: a warning.
+    await frame.locator('[data-testid="mapping-save"]').click()
+    const saved = frame.locator('[data-testid="mapping-result-info"]')
+    await saved.waitFor({ timeout: WAIT })
+    t.match(await saved.textContent(), words.saved_with_warnings, `${lang}: saved, in plain words`)
+    t.match(await saved.locator('li').first().textContent(), /0912345678/, `${lang}: with the server's warning`)
+    t.equal(await frame.locator('[data-testid="mapping-dirty"]').count(), 0, `${lang}: nothing unsaved after saving`)
+    t.same(
+      JSON.parse((await app.settings.find(portal.memberId))!.mapping_json),
+      { rules: [{ source: 'meta.campaign_name', target: 'UF_CRM_TIKTOK_CAMPAIGN' }], constants: { ASSIGNED_BY_ID: 2 } },
+      `${lang}: the mapping is stored`,
+    )
+    await page.screenshot({ path: join(OUT, `kit-mapping-${lang}-admin.png`), fullPage: true })
+
+    // A lead delivered now carries the mapped field in Bitrix24.
+    const before = portal.leads.size
+    await deliver(lang === 'en' ? 2 : 3)
+    const b24 = await waitFor('the new lead in Bitrix24', () => [...portal.leads.values()][before], WAIT)
+    t.equal(b24['UF_CRM_TIKTOK_CAMPAIGN'], 'Spring campaign', `${lang}: the rule filled the custom field`)
+    t.equal(Number(b24['ASSIGNED_BY_ID']), 2, `${lang}: the responsible person applied`)
+    t.same(errors, [], `${lang}: no script error or CSP violation`)
+    await page.close()
+  }
+
+  // The server's refusal in plain words: a saved rule whose field the portal no longer has.
+  {
+    const words = strings('en')
+    const errors: string[] = []
+    await app.settings.update(portal.memberId, {
+      mapping_json: JSON.stringify({ rules: [{ source: 'meta.ad_name', target: 'UF_CRM_GONE' }], constants: {} }),
+    })
+    const { page, frame } = await open('en', 1, 1280, errors)
+    await frame.locator('[data-testid="mapping-save"]').click()
+    const refused = frame.locator('[data-testid="mapping-result-error"]')
+    await refused.waitFor({ timeout: WAIT })
+    t.match(await refused.textContent(), words.mapping_invalid, 'the refusal is titled in plain words')
+    t.match(
+      await refused.locator('li').first().textContent(),
+      /Rule 1 .*UF_CRM_GONE does not exist on this portal/,
+      'each problem listed',
+    )
+    await page.screenshot({ path: join(OUT, 'kit-mapping-en-refused.png'), fullPage: true })
+    // The refused POST is logged by chromium as a failed resource; nothing else may be.
+    const other = errors.filter((e) => !/status of 400 .*\/api\/settings\/mapping/.test(e))
+    t.same(other, [], 'no script error or CSP violation besides the refused request')
+    await page.close()
+  }
+
+  // Read-only: the same screen, every changing control disabled, and the API refuses a save.
+  for (const [lang, width] of [
+    ['en', 620],
+    ['ru', 1280],
+  ] as const) {
+    const words = strings(lang)
+    const errors: string[] = []
+    await app.settings.update(portal.memberId, {
+      mapping_json: JSON.stringify({
+        rules: [{ source: 'meta.campaign_name', target: 'UF_CRM_TIKTOK_CAMPAIGN' }],
+        constants: {},
+      }),
+    })
+    const { page, frame } = await open(lang, 2, width, errors)
+    t.match(await text(frame, '[data-testid="mapping-readonly"]'), words.readonly_hint, `${lang}: the read-only notice`)
+    t.ok(await frame.locator('[data-testid="mapping-save"]').isDisabled(), `${lang}: save is disabled`)
+    t.ok(await frame.locator('[data-testid="rule-add"]').isDisabled(), `${lang}: adding a rule is disabled`)
+    t.ok(
+      await frame.locator('[data-testid="rule-1"] [data-testid="rule-source"]').isDisabled(),
+      `${lang}: the rule too`,
+    )
+    t.ok(await frame.locator('[data-testid="rule-remove"]').isDisabled(), `${lang}: removing it too`)
+    t.ok(await frame.locator('[data-testid="const-SOURCE_ID"]').isDisabled(), `${lang}: the fixed values too`)
+    await frame
+      .locator('[data-testid="preview-table"] tr[data-field="UF_CRM_TIKTOK_CAMPAIGN"]')
+      .waitFor({ timeout: WAIT })
+    t.pass(`${lang}: the preview still shows what the mapping makes`)
+    const boot = JSON.parse((await frame.locator('#boot').textContent()) ?? '{}') as { session: string; csrf: string }
+    const res = await fetch(`${appUrl}/api/settings/mapping`, {
+      method: 'POST',
+      headers: { 'x-session': boot.session, 'x-csrf-token': boot.csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({ rules: [], constants: {} }),
+    })
+    t.equal(res.status, 403, `${lang}: the API refuses a read-only user's save`)
+    t.match(JSON.parse((await app.settings.find(portal.memberId))!.mapping_json), {
+      rules: [{ target: 'UF_CRM_TIKTOK_CAMPAIGN' }],
+    })
+    await page.screenshot({ path: join(OUT, `kit-mapping-${lang}-readonly.png`), fullPage: true })
+    t.same(errors, [], `${lang}: no script error or CSP violation`)
+    await page.close()
+  }
+})
