@@ -1,11 +1,15 @@
 import type { Boot } from './boot.js'
 
-/** A refusal of the settings API: its catalogue code and its words (src/errors.ts). */
+/**
+ * A refusal of the settings API: its catalogue code, its words and, for a refused mapping, the
+ * server's list of problems one line each (src/errors.ts mappingInvalid), empty when absent.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly errors: string[] = [],
   ) {
     super(message)
   }
@@ -24,8 +28,11 @@ export function createApi(boot: Pick<Boot, 'session' | 'csrf'>) {
       headers,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     })
-    const answer = (await res.json().catch(() => ({}))) as { error?: string; message?: string }
-    if (!res.ok) throw new ApiError(res.status, answer.error ?? `HTTP_${res.status}`, answer.message ?? res.statusText)
+    const answer = (await res.json().catch(() => ({}))) as { error?: string; message?: string; errors?: unknown }
+    if (!res.ok) {
+      const errors = Array.isArray(answer.errors) ? answer.errors.filter((e): e is string => typeof e === 'string') : []
+      throw new ApiError(res.status, answer.error ?? `HTTP_${res.status}`, answer.message ?? res.statusText, errors)
+    }
     return answer as T
   }
   return {

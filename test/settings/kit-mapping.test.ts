@@ -120,6 +120,30 @@ t.test('the kit mapping screen: edit, live preview, save, the mapped field deliv
     )
     await page.screenshot({ path: join(OUT, `kit-mapping-${lang}-admin.png`), fullPage: true })
 
+    // Another tab and back: B24Tabs unmounted the screen, which shows the saved mapping, not the
+    // page's (empty) one; an unsaved rule left there comes back too.
+    await frame.locator('[data-testid="rule-add"]').click()
+    await frame.getByRole('tab', { name: words.h_options }).click()
+    await frame.locator('[data-testid="screen-mapping"]').waitFor({ state: 'detached', timeout: WAIT })
+    await frame.getByRole('tab', { name: words.h_mapping }).click()
+    const back = frame.locator('[data-testid="rule-1"]')
+    await back.waitFor({ timeout: WAIT })
+    t.match(
+      await back.locator('[data-testid="rule-source"]').textContent(),
+      words.meta_campaign_name!,
+      `${lang}: the saved rule's source`,
+    )
+    t.match(
+      await back.locator('[data-testid="rule-target"]').textContent(),
+      /UF_CRM_TIKTOK_CAMPAIGN/,
+      `${lang}: and field`,
+    )
+    t.equal(await frame.locator('[data-testid="rule-2"]').count(), 1, `${lang}: the unsaved rule is kept`)
+    t.ok(await frame.locator('[data-testid="mapping-dirty"]').isVisible(), `${lang}: and flagged unsaved`)
+    await frame.getByRole('button', { name: words.rule_remove_label!.replace('{n}', '2') }).click()
+    await frame.locator('[data-testid="mapping-dirty"]').waitFor({ state: 'detached', timeout: WAIT })
+    t.pass(`${lang}: without it, nothing unsaved: the saved mapping is the one compared`)
+
     // A lead delivered now carries the mapped field in Bitrix24.
     const before = portal.leads.size
     await deliver(lang === 'en' ? 2 : 3)
@@ -130,23 +154,33 @@ t.test('the kit mapping screen: edit, live preview, save, the mapped field deliv
     await page.close()
   }
 
-  // The server's refusal in plain words: a saved rule whose field the portal no longer has.
+  // The server's refusal in plain words: a saved rule whose field the portal no longer has, and a
+  // fixed value for a field it never had. The source holds "; ", the separator of the refusal's
+  // one-line message, so only the server's own list (`errors`) gives the problems whole.
   {
     const words = strings('en')
     const errors: string[] = []
     await app.settings.update(portal.memberId, {
-      mapping_json: JSON.stringify({ rules: [{ source: 'meta.ad_name', target: 'UF_CRM_GONE' }], constants: {} }),
+      mapping_json: JSON.stringify({
+        rules: [{ source: 'Budget; per month', target: 'UF_CRM_GONE' }],
+        constants: { UF_CRM_NEVER: 'x' },
+      }),
     })
     const { page, frame } = await open('en', 1, 1280, errors)
+    const answer = page.waitForResponse((r) => r.url().endsWith('/api/settings/mapping'))
     await frame.locator('[data-testid="mapping-save"]').click()
+    const body = (await (await answer).json()) as { error: string; errors: string[] }
+    t.equal(body.error, 'APP_ERR_MAPPING_INVALID', 'the server refuses the mapping')
+    t.equal(body.errors.length, 2, 'with two problems')
     const refused = frame.locator('[data-testid="mapping-result-error"]')
     await refused.waitFor({ timeout: WAIT })
     t.match(await refused.textContent(), words.mapping_invalid, 'the refusal is titled in plain words')
-    t.match(
-      await refused.locator('li').first().textContent(),
-      /Rule 1 .*UF_CRM_GONE does not exist on this portal/,
-      'each problem listed',
+    t.same(
+      (await refused.locator('li').allTextContents()).map((x) => x.trim()),
+      body.errors,
+      "each of the server's problems listed, whole",
     )
+    t.match(body.errors[0], /Rule 1 \("Budget; per month" → UF_CRM_GONE\).*does not exist on this portal/)
     await page.screenshot({ path: join(OUT, 'kit-mapping-en-refused.png'), fullPage: true })
     // The refused POST is logged by chromium as a failed resource; nothing else may be.
     const other = errors.filter((e) => !/status of 400 .*\/api\/settings\/mapping/.test(e))

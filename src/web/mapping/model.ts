@@ -1,5 +1,5 @@
 import type { MappingConfig } from '../../mapping/schemas.js'
-import type { FieldsView } from '../../settings/schemas.js'
+import type { FieldsView, TikTokView } from '../../settings/schemas.js'
 import { fmt, type Strings } from '../boot.js'
 
 /**
@@ -56,11 +56,32 @@ export interface Editor {
 let uidSeq = 0
 export const nextUid = () => ++uidSeq
 
-export function isKnownSource(source: string, questions: readonly string[]): boolean {
-  return source === '' || (META_SOURCES as readonly string[]).includes(source) || questions.includes(source)
+/** A source picked from the list (an answer seen, a form's question, a lead detail), not typed as "other". */
+export function isKnownSource(
+  source: string,
+  questions: readonly string[],
+  fromForms: readonly string[] = [],
+): boolean {
+  return (
+    source === '' ||
+    (META_SOURCES as readonly string[]).includes(source) ||
+    questions.includes(source) ||
+    fromForms.includes(source)
+  )
 }
 
-export function editorOf(mapping: MappingConfig, questions: readonly string[]): Editor {
+/** The questions of every form of every connected TikTok account, each once (classic formQuestions). */
+export function formQuestions(view: TikTokView | null): string[] {
+  const out = new Set<string>()
+  for (const c of view?.connections ?? []) for (const f of c.forms) for (const q of f.fields) out.add(q)
+  return [...out]
+}
+
+export function editorOf(
+  mapping: MappingConfig,
+  questions: readonly string[],
+  fromForms: readonly string[] = [],
+): Editor {
   const constants = Object.fromEntries(CONSTANT_KEYS.map((k) => [k, NONE])) as Record<ConstantKey, string>
   const extra: Record<string, string | number> = {}
   for (const [k, v] of Object.entries(mapping.constants ?? {})) {
@@ -73,7 +94,7 @@ export function editorOf(mapping: MappingConfig, questions: readonly string[]): 
       uid: nextUid(),
       source: r.source,
       target: r.target,
-      other: !isKnownSource(r.source, questions),
+      other: !isKnownSource(r.source, questions, fromForms),
       enums: Object.entries(r.enumMap ?? {}).map(([answer, id]) => ({ uid: nextUid(), answer, id: String(id) })),
     })),
     constants,
@@ -148,12 +169,17 @@ export interface Item {
   type?: 'label' | 'item'
 }
 
-/** The rule's TikTok side: answers seen, lead details, "other question". */
-export function sourceItems(questions: readonly string[], t: Strings): Item[] {
+/**
+ * The rule's TikTok side: answers seen, the connected forms' questions no lead has answered yet,
+ * lead details, "other question".
+ */
+export function sourceItems(questions: readonly string[], fromForms: readonly string[], t: Strings): Item[] {
+  const unseen = fromForms.filter((q) => !questions.includes(q))
+  const group = (label: string, list: readonly string[]): Item[] =>
+    list.length ? [{ type: 'label', label }, ...list.map((q) => ({ label: q, value: q }))] : []
   return [
-    ...(questions.length
-      ? [{ type: 'label' as const, label: t.group_answers }, ...questions.map((q) => ({ label: q, value: q }))]
-      : []),
+    ...group(t.group_answers, questions),
+    ...group(t.group_form_questions, unseen),
     { type: 'label', label: t.group_meta },
     ...META_SOURCES.map((m) => ({ label: metaLabel(m, t), value: m })),
     { type: 'label', label: '—' },
@@ -213,15 +239,19 @@ export function describeValue(code: string, v: unknown, fields: FieldsView | nul
 }
 
 /**
- * The problems of an APP_ERR_MAPPING_INVALID refusal, one line each: the server joins them with
- * "; " after its fixed phrase and a colon (src/errors.ts).
+ * A mapping the server saved by itself (create-field adds a rule for the new lead field), as the
+ * classic tab's applyServerMapping took it: loaded as is when nothing is being edited, else only
+ * its rules the edits lack are added to them, so no unsaved change is lost.
  */
-export function mappingErrors(message: string): string[] {
-  const at = message.indexOf(': ')
-  if (at < 0) return []
-  return message
-    .slice(at + 2)
-    .split('; ')
-    .map((s) => s.trim())
-    .filter(Boolean)
+export function withServerMapping(
+  e: Editor,
+  mapping: MappingConfig,
+  editing: boolean,
+  questions: readonly string[],
+  fromForms: readonly string[] = [],
+): Editor {
+  const fresh = editorOf(mapping, questions, fromForms)
+  if (!editing) return fresh
+  const have = new Set(e.rules.map((r) => `${r.source}\u0000${r.target}`))
+  return { ...e, rules: [...e.rules, ...fresh.rules.filter((r) => !have.has(`${r.source}\u0000${r.target}`))] }
 }
