@@ -13,6 +13,7 @@ import { strings } from '../../src/settings/i18n.js'
 import { startFrameHost } from '../emulator/index.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 import { installedPortal, startApp, startEmulator, waitFor } from '../helpers.js'
+import { connect, world } from '../tiktok-business/flow.js'
 import { launch, openTab, OUT, text, waitForCommand, watchErrors } from './browser-harness.js'
 
 const WAIT = 15_000
@@ -229,4 +230,74 @@ t.test('the kit mapping screen: edit, live preview, save, the mapped field deliv
     t.same(errors, [], `${lang}: no script error or CSP violation`)
     await page.close()
   }
+})
+
+/**
+ * A mapping the server saved by itself: on the TikTok screen "Create a lead field" makes a field
+ * for a form's question and the server adds a rule for it. The mapping screen, unmounted
+ * meanwhile with an unsaved rule, comes back with both: the edit kept, the server's rule added
+ * (the classic tab's applyServerMapping), and Save stores the two.
+ */
+t.test('the kit mapping screen takes the rule the server saved for a new lead field', async (t) => {
+  const w = await world(t, { config: { SETTINGS_UI: 'kit' } })
+  await connect(w)
+  const { app, url: appUrl } = w.started
+  const host = await startFrameHost({ emulator: w.emu, portal: w.portal, appUrl })
+  t.teardown(() => host.close())
+  const context = await launch(t)
+  const words = strings('en')
+  const errors: string[] = []
+  const page = await context.newPage()
+  watchErrors(page, errors, 'en/admin')
+  const frame = await openTab(page, `${host.url}?lang=en&user=1&width=1280`)
+  const stored = async () => JSON.parse((await app.settings.find(w.portal.memberId))!.mapping_json)
+
+  // An unsaved rule on the mapping screen.
+  await frame.getByRole('tab', { name: words.h_mapping }).click()
+  await frame.locator('[data-testid="fields-loading"]').waitFor({ state: 'detached', timeout: WAIT })
+  await frame.locator('[data-testid="rule-add"]').click()
+  const first = frame.locator('[data-testid="rule-1"]')
+  await pick(page, first.locator('[data-testid="rule-source"]'), words.meta_campaign_name!)
+  await pick(page, first.locator('[data-testid="rule-target"]'), 'COMMENTS')
+  await frame.locator('[data-testid="mapping-dirty"]').waitFor({ timeout: WAIT })
+
+  // A lead field for the form's question, made on the TikTok screen.
+  await frame.getByRole('tab', { name: words.h_tiktok }).click()
+  const card = frame.locator('[data-testid="tt-conn"]')
+  await card.waitFor({ timeout: WAIT })
+  await card
+    .getByRole('button', { name: words.tt_create_field_label!.replace('{question}', 'Which service?') })
+    .first()
+    .click()
+  await card.locator('[data-testid="tt-form-result"]').filter({ hasText: 'Which service?' }).waitFor({ timeout: WAIT })
+  const serverRule = await waitFor(
+    'the rule the server saved',
+    async () => ((await stored()).rules as Array<{ source: string; target: string }>)[0],
+    WAIT,
+  )
+  t.equal(serverRule.source, 'Which service?', 'the server mapped the question')
+  t.match(serverRule.target, /^UF_CRM_/, 'to the new lead field')
+
+  // Back on the mapping screen: the edit and the server's rule.
+  await frame.getByRole('tab', { name: words.h_mapping }).click()
+  const second = frame.locator('[data-testid="rule-2"]')
+  await second.waitFor({ timeout: WAIT })
+  t.match(await first.locator('[data-testid="rule-target"]').textContent(), /COMMENTS/, 'the unsaved rule is kept')
+  t.match(await second.locator('[data-testid="rule-source"]').textContent(), /Which service\?/, "the server's rule")
+  t.match(await second.locator('[data-testid="rule-target"]').textContent(), serverRule.target, 'to its field')
+  t.equal(await second.locator('[data-testid="rule-other"]').count(), 0, 'the question is a pick, not typed')
+  t.ok(await frame.locator('[data-testid="mapping-dirty"]').isVisible(), 'still unsaved: the edit is not stored')
+  await frame.locator('[data-testid="mapping-save"]').click()
+  await frame.locator('[data-testid="mapping-dirty"]').waitFor({ state: 'detached', timeout: WAIT })
+  t.same(
+    (await stored()).rules.map((r: { source: string; target: string }) => [r.source, r.target]),
+    [
+      ['meta.campaign_name', 'COMMENTS'],
+      ['Which service?', serverRule.target],
+    ],
+    'saved: both rules stored',
+  )
+  await page.screenshot({ path: join(OUT, 'kit-mapping-en-server-rule.png'), fullPage: true })
+  t.same(errors, [], 'no script error or CSP violation')
+  await page.close()
 })
