@@ -1,13 +1,15 @@
 /**
- * One `/open_api/v1.3/<endpoint>/` route: the app-wide quota first, then the handler, then the
+ * One `/open_api/v1.3/<endpoint>/` route: faults first (an outage answers before anything else),
+ * then the quota (the app-wide one, or `/event/track/`'s own), then the handler, then the
  * envelope and a record in `calls`. Handlers return `data` or throw ApiError; a handler that
  * answers a file (the lead download) returns a `FileAnswer` instead.
  */
 import type { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ApiError, CODE, fail, MESSAGES, ok, redact } from './envelope.js'
+import type { FaultSwitch } from './faults.js'
 import type { AccessToken, TikTokState } from './state.js'
-import type { RecordedApiCall } from './types.js'
+import type { RecordedApiCall, TikTokFaultKind } from './types.js'
 
 export const API_PREFIX = '/open_api/v1.3'
 
@@ -17,8 +19,16 @@ export interface Ctx {
   appSecret: string
   now: () => number
   calls: RecordedApiCall[]
-  counters: { throttled: number }
+  counters: { throttled: number; eventTrackThrottled: number }
   quota: Quota
+  /** `/event/track/`'s own, larger quota. */
+  eventQuota: Quota
+  faults: FaultSwitch
+}
+
+export interface RouteOptions {
+  /** 'events': `/event/track/`'s own quota instead of the app-wide one. */
+  quota?: 'app' | 'events'
 }
 
 export class FileAnswer {
@@ -65,15 +75,23 @@ export class Quota {
   }
 }
 
-export function api(app: FastifyInstance, ctx: Ctx, method: 'GET' | 'POST', endpoint: string, handler: Handler): void {
+export function api(
+  app: FastifyInstance,
+  ctx: Ctx,
+  method: 'GET' | 'POST',
+  endpoint: string,
+  handler: Handler,
+  opts: RouteOptions = {},
+): void {
   const url = `${API_PREFIX}/${endpoint}/`
+  const events = opts.quota === 'events'
   app.route({
     method,
     url,
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const query = flatQuery(request.query)
       const body = isObject(request.body) ? request.body : {}
-      const record = (code: number) =>
+      const record = (code: number, fault?: TikTokFaultKind) =>
         ctx.calls.push({
           at: ctx.now(),
           method,
@@ -81,30 +99,60 @@ export function api(app: FastifyInstance, ctx: Ctx, method: 'GET' | 'POST', endp
           query: redact(query) as Record<string, string>,
           body: redact(request.body ?? null),
           code,
+          ...(fault !== undefined ? { fault } : {}),
         })
-      if (!ctx.quota.take()) {
-        ctx.counters.throttled++
-        record(CODE.RATE_LIMIT)
+      const fault = ctx.faults.take(endpoint)
+      if (fault === 500 || fault === 503) {
+        record(-1, fault)
+        return reply
+          .code(fault)
+          .type('text/plain; charset=utf-8')
+          .send(fault === 500 ? 'Internal Server Error' : 'Service Unavailable')
+      }
+      if (fault === 'reset') {
+        record(-1, fault)
+        return cut(request, reply)
+      }
+      if (fault === 'system-error') {
+        record(CODE.SYSTEM, fault)
+        return fail(ctx.now(), CODE.SYSTEM, MESSAGES.system)
+      }
+      if (!(events ? ctx.eventQuota : ctx.quota).take()) {
+        if (events) ctx.counters.eventTrackThrottled++
+        else ctx.counters.throttled++
+        record(CODE.RATE_LIMIT, fault)
+        if (fault === 'reset-after-processing') return cut(request, reply)
         return fail(ctx.now(), CODE.RATE_LIMIT, MESSAGES.rateLimit)
       }
       const header = request.headers['access-token']
       const accessToken = typeof header === 'string' && header !== '' ? header : undefined
+      let answer: unknown
       try {
         const data = await handler({ query, body, accessToken, headers: request.headers })
-        record(CODE.OK)
+        record(CODE.OK, fault)
         if (data instanceof FileAnswer) {
+          if (fault === 'reset-after-processing') return cut(request, reply)
           reply.header('content-type', data.contentType)
           reply.header('content-disposition', `attachment; filename="${data.fileName}"`)
           return reply.send(data.stream)
         }
-        return ok(ctx.now(), data ?? {})
+        answer = ok(ctx.now(), data ?? {})
       } catch (error) {
         if (!(error instanceof ApiError)) throw error
-        record(error.code)
-        return fail(ctx.now(), error.code, error.message)
+        record(error.code, fault)
+        answer = fail(ctx.now(), error.code, error.message)
       }
+      if (fault === 'reset-after-processing') return cut(request, reply)
+      return answer
     },
   })
+}
+
+/** The connection drops without an answer: the client sees a network error. */
+function cut(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.hijack()
+  request.raw.socket.destroy()
+  return reply
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,8 +1,9 @@
 /**
  * A TikTok API for Business emulator: one real HTTP server playing the advertiser auth page
  * (`/portal/auth`), the Marketing API (`/open_api/v1.3/…/`) for OAuth, instant forms, test
- * leads, lead subscriptions and lead downloads, plus TikTok's side of LEAD webhooks (signed
- * pushes with retries) and demo pages.
+ * leads, lead subscriptions, lead downloads, CRM event sets, the Events API (`/event/track/`)
+ * and BASIC reports, plus TikTok's side of LEAD webhooks (signed pushes with retries), faults
+ * on purpose and demo pages.
  *
  * It follows the TikTok sources on its own (it imports nothing from src/), so it catches the
  * app's misreadings instead of sharing them. Each rule carries an `@see`; what no source
@@ -19,7 +20,9 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { API_PREFIX, Quota, type Ctx } from './api.js'
 import { registerDemo } from './demo.js'
 import { CODE, fail } from './envelope.js'
+import { registerEvents } from './events.js'
 import { registerExport } from './export.js'
+import { FaultSwitch } from './faults.js'
 import { DEFAULT_SCOPE, isRegistered, issueCode, registerOAuth, type OAuthOptions } from './oauth.js'
 import { registerPages } from './pages.js'
 import { Pusher } from './push.js'
@@ -27,6 +30,7 @@ import { registerReport } from './report.js'
 import { checkFields, TikTokState, type Form, type Lead } from './state.js'
 import { matching, registerSubscriptions } from './subscriptions.js'
 import type {
+  AdDayStats,
   ApproveInput,
   FormField,
   PageStatus,
@@ -36,13 +40,15 @@ import type {
   SubscriptionView,
   TikTokEmulator,
   TikTokEmulatorOptions,
+  TrackedEvents,
 } from './types.js'
 import { newNotification } from './webhook-body.js'
 
 class TikTokEmulatorServer implements TikTokEmulator {
   readonly deliveries: RecordedDelivery[] = []
   readonly calls: RecordedApiCall[] = []
-  readonly counters = { throttled: 0 }
+  readonly counters = { throttled: 0, eventTrackThrottled: 0 }
+  readonly faults = new FaultSwitch()
   private readonly app: FastifyInstance
   private readonly state: TikTokState
   private readonly ctx: Ctx
@@ -54,6 +60,7 @@ class TikTokEmulatorServer implements TikTokEmulator {
     const now = opts.now ?? Date.now
     this.state = new TikTokState(now)
     const quota = opts.quota ?? { perSecond: 10, perMinute: 600 }
+    const eventQuota = opts.eventQuota ?? { perSecond: 1000, perMinute: 60_000 }
     this.ctx = {
       state: this.state,
       appId: opts.appId,
@@ -62,6 +69,8 @@ class TikTokEmulatorServer implements TikTokEmulator {
       calls: this.calls,
       counters: this.counters,
       quota: new Quota(quota.perSecond, quota.perMinute, now),
+      eventQuota: new Quota(eventQuota.perSecond, eventQuota.perMinute, now),
+      faults: this.faults,
     }
     this.oauth = { authCodeTtlMs: opts.authCodeTtlMs ?? 3600_000, scope: opts.scope ?? DEFAULT_SCOPE }
     const retry = opts.retry ?? { firstDelayMs: 60_000, factor: 2, windowMs: 72 * 3600_000 }
@@ -108,6 +117,7 @@ class TikTokEmulatorServer implements TikTokEmulator {
       fileTtlMs: opts.fileTtlMs ?? 10 * 60_000,
     })
     registerReport(this.app, this.ctx)
+    registerEvents(this.app, this.ctx)
     registerDemo(this.app, this.state, (pageId, answers) => this.submitLead(pageId, answers))
   }
 
@@ -207,6 +217,27 @@ class TikTokEmulatorServer implements TikTokEmulator {
       pageId: s.pageId,
       valid: this.state.isValid(s),
     }))
+  }
+
+  addCrmEventSet(advertiserId: string, input: { id?: string; name: string }): { eventSetId: string } {
+    return { eventSetId: this.state.addCrmEventSet(advertiserId, input).id }
+  }
+
+  /** An event set id gives that set's events; an advertiser id, those of all its sets. */
+  trackedEvents(advertiserOrEventSetId: string): TrackedEvents {
+    const id = advertiserOrEventSetId
+    const bySet = this.state.eventSets.has(id)
+    if (!bySet && !this.state.advertisers.has(id))
+      throw new Error(`tiktok emulator: ${id} is neither an event set nor an advertiser`)
+    const mine = (e: { eventSetId: string; advertiserId: string }) => (bySet ? e.eventSetId : e.advertiserId) === id
+    return {
+      events: this.state.trackedEvents.filter(mine).map((e) => ({ ...e })),
+      duplicates: this.state.duplicateEvents.filter(mine).map((e) => ({ ...e })),
+    }
+  }
+
+  setAdStats(advertiserId: string, adId: string, date: string, stats: AdDayStats): void {
+    this.state.setAdStats(advertiserId, adId, date, stats)
   }
 
   settled(): Promise<void> {

@@ -31,6 +31,8 @@ export const CODE = {
   TASK_NOT_READY: 40201,
   /** "The file does not exist." */
   FILE_NOT_FOUND: 40905,
+  /** "System error" (System related): TikTok's side failed; a retry may pass. */
+  SYSTEM: 50000,
 } as const
 
 export class ApiError extends Error {
@@ -48,6 +50,7 @@ export const MESSAGES = {
   tokenInvalid: 'Access token is incorrect or has been revoked.',
   rateLimit: 'Too many requests. Please retry in some time.',
   appAuth: 'Invalid app_id or secret.',
+  system: 'System error',
 } as const
 
 /** TikTok request ids look like `2025040312345678901234567890ABCD`: a UTC timestamp and hex. */

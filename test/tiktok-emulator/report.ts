@@ -1,25 +1,56 @@
 /**
- * `GET /report/integrated/get/`, synchronous BASIC reports: just enough for the official SDK's
- * ReportingApi.reportIntegratedGet. Array parameters come as JSON text in the query
- * (`dimensions=["stat_time_day"]`), as both SDKs send them.
- * @see node_modules/tiktok-business-api-sdk-official/src/api/ReportingApi.js (buildCollectionParam 'multi'
- *   → JSON.stringify); bububa model/report/integrated_get.go (data.list[{dimensions, metrics}], page_info)
- * Metric values are strings, as TikTok sends them. [INFERRED] the numbers: a stable hash per row.
+ * `GET /report/integrated/get/`, synchronous BASIC reports over the daily numbers tests seed per
+ * ad (`setAdStats`), added up by the requested level and dimensions. Array parameters come as
+ * JSON text in the query (`dimensions=["stat_time_day"]`), as both SDKs send them.
+ *
+ * Rules:
+ * - `report_type` BASIC, `service_type` AUCTION (default), `data_level` required:
+ *   AUCTION_ADVERTISER / _CAMPAIGN / _ADGROUP / _AD.
+ * - `dimensions` required: at most one ID dimension, the level's own ([INFERRED] a mismatch is
+ *   refused), and/or `stat_time_day` ("YYYY-MM-DD 00:00:00").
+ * - `metrics` default ["spend", "impressions"]; values are strings, as TikTok sends them. Rates
+ *   (ctr, cpc, cpm, cost_per_conversion, conversion_rate) are computed from the sums; attribute
+ *   metrics (campaign_name …) need an ID dimension and a level that has them.
+ * - `start_date`/`end_date` (YYYY-MM-DD, inclusive) unless `query_lifetime=true`; at most 30
+ *   days with `stat_time_day`, 365 without; lifetime cannot be split by day.
+ * - Only ID dimensions: every entity of the level, zeros where no numbers. With `stat_time_day`:
+ *   only the days that have numbers ("returns an empty list" when there is no data).
+ * - `page` (default 1), `page_size` 1-1000 (default 10), `page_info`.
+ * - [INFERRED] rows sorted by day, then id; days are UTC (TikTok uses the advertiser's zone).
+ * - Not emulated, refused so a caller notices: filtering, ordering, advertiser_ids, other reports.
+ * @see bububa model/report/integrated_get.go (parameters, limits, defaults, answer),
+ *   model/report/{dimensions,metrics}.go (names, attribute metrics by level);
+ *   node_modules/tiktok-business-api-sdk-official/src/api/ReportingApi.js (arrays as JSON text)
  */
-import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { api, checkAdvertiser, checkToken, intParam, pageInfo, required, type Ctx } from './api.js'
 import { ApiError, CODE } from './envelope.js'
+import { type AdPlace, type DayStats, isDate } from './state.js'
 
-const DATA_LEVELS: Record<string, 'advertiser_id' | 'campaign_id' | 'adgroup_id' | 'ad_id'> = {
+type Level = 'advertiser_id' | 'campaign_id' | 'adgroup_id' | 'ad_id'
+
+const DATA_LEVELS: Record<string, Level> = {
   AUCTION_ADVERTISER: 'advertiser_id',
   AUCTION_CAMPAIGN: 'campaign_id',
   AUCTION_ADGROUP: 'adgroup_id',
   AUCTION_AD: 'ad_id',
 }
+const ID_DIMENSIONS = new Set<string>(['advertiser_id', 'campaign_id', 'adgroup_id', 'ad_id'])
+const SUM_METRICS = ['spend', 'impressions', 'clicks', 'conversion'] as const
+const RATE_METRICS = ['ctr', 'cpc', 'cpm', 'cost_per_conversion', 'conversion_rate'] as const
+/** Attribute metrics and the levels that have them (model/report/metrics.go comments). */
+const ATTRIBUTES: Record<string, Level[]> = {
+  advertiser_name: ['advertiser_id', 'campaign_id', 'adgroup_id', 'ad_id'],
+  campaign_name: ['campaign_id', 'adgroup_id', 'ad_id'],
+  campaign_id: ['adgroup_id', 'ad_id'],
+  adgroup_name: ['adgroup_id', 'ad_id'],
+  adgroup_id: ['ad_id'],
+  ad_name: ['ad_id'],
+}
+const DAY_MS = 86_400_000
 
 function jsonList(raw: string | undefined, name: string): string[] | undefined {
-  if (raw === undefined) return undefined
+  if (raw === undefined || raw === '') return undefined
   try {
     const value: unknown = JSON.parse(raw)
     if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value
@@ -29,23 +60,70 @@ function jsonList(raw: string | undefined, name: string): string[] | undefined {
   throw new ApiError(CODE.PARAM, `${name}: expected a JSON array of strings.`)
 }
 
-function days(start: string, end: string): string[] {
-  const re = /^\d{4}-\d{2}-\d{2}$/
-  if (!re.test(start) || !re.test(end)) throw new ApiError(CODE.PARAM, 'start_date/end_date: expected YYYY-MM-DD.')
-  const out: string[] = []
-  for (let at = Date.parse(`${start}T00:00:00Z`); at <= Date.parse(`${end}T00:00:00Z`); at += 86_400_000) {
-    out.push(new Date(at).toISOString().slice(0, 10))
-    if (out.length > 366) throw new ApiError(CODE.PARAM, 'The time range is too long.')
-  }
-  if (out.length === 0) throw new ApiError(CODE.PARAM, 'end_date must not be before start_date.')
-  return out
+function unsupported(what: string): ApiError {
+  return new ApiError(CODE.PARAM, `${what} is not supported by this emulator.`)
 }
 
-function metric(name: string, seed: string): string {
-  const n = createHash('sha256').update(`${seed}|${name}`).digest().readUInt32BE(0)
-  if (['spend', 'cpc', 'cpm', 'cost_per_conversion'].includes(name)) return ((n % 100_000) / 100).toFixed(2)
-  if (['ctr', 'conversion_rate'].includes(name)) return ((n % 1000) / 100).toFixed(2)
-  return String(n % 10_000)
+/** Every day from start to end, inclusive, within `maxDays`. */
+function days(start: string, end: string, maxDays: number): string[] {
+  if (!isDate(start) || !isDate(end)) throw new ApiError(CODE.PARAM, 'start_date/end_date: expected YYYY-MM-DD.')
+  const from = Date.parse(`${start}T00:00:00Z`)
+  const to = Date.parse(`${end}T00:00:00Z`)
+  if (to < from) throw new ApiError(CODE.PARAM, 'end_date must not be before start_date.')
+  const count = (to - from) / DAY_MS + 1
+  if (count > maxDays) throw new ApiError(CODE.PARAM, `The time range must not exceed ${maxDays} days.`)
+  return Array.from({ length: count }, (_, i) => new Date(from + i * DAY_MS).toISOString().slice(0, 10))
+}
+
+function entityOf(place: AdPlace, level: Level): string {
+  if (level === 'advertiser_id') return place.advertiserId
+  if (level === 'campaign_id') return place.campaignId
+  if (level === 'adgroup_id') return place.adgroupId
+  return place.adId
+}
+
+function ratio(a: number, b: number, scale = 1): string {
+  return b === 0 ? '0.00' : ((a / b) * scale).toFixed(2)
+}
+
+function metricValue(name: string, sum: DayStats, place: AdPlace | undefined, advertiserName: string): string {
+  switch (name) {
+    case 'spend':
+      return sum.spend.toFixed(2)
+    case 'impressions':
+    case 'clicks':
+    case 'conversion':
+      return String(sum[name])
+    case 'ctr':
+      return ratio(sum.clicks, sum.impressions, 100)
+    case 'cpc':
+      return ratio(sum.spend, sum.clicks)
+    case 'cpm':
+      return ratio(sum.spend, sum.impressions, 1000)
+    case 'cost_per_conversion':
+      return ratio(sum.spend, sum.conversion)
+    case 'conversion_rate':
+      return ratio(sum.conversion, sum.clicks, 100)
+    case 'advertiser_name':
+      return advertiserName
+    case 'campaign_name':
+      return place?.campaignName ?? ''
+    case 'campaign_id':
+      return place?.campaignId ?? ''
+    case 'adgroup_name':
+      return place?.adgroupName ?? ''
+    case 'adgroup_id':
+      return place?.adgroupId ?? ''
+    default:
+      return place?.adName ?? ''
+  }
+}
+
+interface Group {
+  entity: string
+  day: string | null
+  place: AdPlace | undefined
+  sum: DayStats
 }
 
 export function registerReport(app: FastifyInstance, ctx: Ctx): void {
@@ -53,34 +131,80 @@ export function registerReport(app: FastifyInstance, ctx: Ctx): void {
     const q = req.query
     required(q, 'report_type', 'advertiser_id')
     const token = checkToken(ctx, req)
-    checkAdvertiser(token, q['advertiser_id'] as string)
-    if (q['report_type'] !== 'BASIC')
-      throw new ApiError(CODE.PARAM, `report_type ${q['report_type']} is not supported by this emulator.`)
-    const level = DATA_LEVELS[q['data_level'] ?? 'AUCTION_ADVERTISER']
+    const advertiserId = q['advertiser_id'] as string
+    checkAdvertiser(token, advertiserId)
+    if (q['report_type'] !== 'BASIC') throw unsupported(`report_type ${q['report_type']}`)
+    if (q['service_type'] !== undefined && q['service_type'] !== 'AUCTION')
+      throw unsupported(`service_type ${q['service_type']}`)
+    for (const name of ['advertiser_ids', 'filtering', 'order_field', 'enable_total_metrics', 'query_mode'])
+      if (q[name] !== undefined && q[name] !== '') throw unsupported(name)
+    required(q, 'data_level')
+    const level = DATA_LEVELS[q['data_level'] as string]
     if (!level) throw new ApiError(CODE.PARAM, `data_level: invalid value ${q['data_level']}.`)
+
     const dimensions = jsonList(q['dimensions'], 'dimensions')
     if (!dimensions || dimensions.length === 0) throw new ApiError(CODE.PARAM, 'Missing required field(s): dimensions.')
+    for (const d of dimensions) {
+      if (d !== 'stat_time_day' && !ID_DIMENSIONS.has(d)) throw unsupported(`dimension ${d}`)
+      if (ID_DIMENSIONS.has(d) && d !== level)
+        throw new ApiError(CODE.PARAM, `dimensions: ${d} cannot be used with data_level ${q['data_level']}.`)
+    }
+    const byId = dimensions.includes(level)
+    const byDay = dimensions.includes('stat_time_day')
+
     const metrics = jsonList(q['metrics'], 'metrics') ?? ['spend', 'impressions']
+    for (const m of metrics) {
+      const levels = ATTRIBUTES[m]
+      if (levels) {
+        if (!byId || !levels.includes(level))
+          throw new ApiError(CODE.PARAM, `metrics: ${m} needs an ID dimension of a level that has it.`)
+      } else if (!(SUM_METRICS as readonly string[]).includes(m) && !(RATE_METRICS as readonly string[]).includes(m)) {
+        throw unsupported(`metric ${m}`)
+      }
+    }
+
     const lifetime = q['query_lifetime'] === 'true'
+    if (lifetime && byDay) throw new ApiError(CODE.PARAM, 'Lifetime metrics cannot be split by stat_time_day.')
     if (!lifetime) required(q, 'start_date', 'end_date')
-    const dates = lifetime ? [null] : days(q['start_date'] as string, q['end_date'] as string)
-    const advertiserId = q['advertiser_id'] as string
-    const forms = [...ctx.state.forms.values()].filter((f) => f.advertiserId === advertiserId)
-    const entities = level === 'advertiser_id' ? [advertiserId] : forms.map((f) => f.ad[level])
-    const rows = dates.flatMap((day) =>
-      entities.map((entity) => {
-        const dims: Record<string, string> = {}
-        for (const d of dimensions) {
-          if (d === 'stat_time_day') dims[d] = day === null ? '' : `${day} 00:00:00`
-          else if (d === level) dims[d] = entity
-          else dims[d] = ''
-        }
-        const seed = `${entity}|${day ?? 'lifetime'}`
-        return { dimensions: dims, metrics: Object.fromEntries(metrics.map((m) => [m, metric(m, seed)])) }
-      }),
-    )
+    const range = lifetime ? null : new Set(days(q['start_date'] as string, q['end_date'] as string, byDay ? 30 : 365))
     const page = intParam(q, 'page', 1, 1, Number.MAX_SAFE_INTEGER)
     const pageSize = intParam(q, 'page_size', 10, 1, 1000)
+
+    const groups = new Map<string, Group>()
+    const group = (entity: string, day: string | null, place: AdPlace | undefined): Group => {
+      const key = JSON.stringify([byId ? entity : '', day])
+      let found = groups.get(key)
+      if (!found) {
+        found = { entity, day, place, sum: { spend: 0, impressions: 0, clicks: 0, conversion: 0 } }
+        groups.set(key, found)
+      }
+      return found
+    }
+    const ads = [...ctx.state.ads.values()].filter((a) => a.advertiserId === advertiserId)
+    // Only IDs asked for: every entity of the level shows, with zeros where nothing was spent.
+    if (byId && !byDay) {
+      if (level === 'advertiser_id') group(advertiserId, null, ads[0])
+      for (const ad of ads) group(entityOf(ad, level), null, ad)
+    }
+    for (const ad of ads) {
+      for (const [day, stats] of ctx.state.adStats.get(ad.adId) ?? []) {
+        if (range && !range.has(day)) continue
+        const g = group(entityOf(ad, level), byDay ? day : null, ad)
+        for (const m of SUM_METRICS) g.sum[m] += stats[m]
+      }
+    }
+
+    const advertiserName = ctx.state.advertisers.get(advertiserId)?.name ?? ''
+    const rows = [...groups.values()]
+      .sort((a, b) => (a.day ?? '').localeCompare(b.day ?? '') || a.entity.localeCompare(b.entity))
+      .map((g) => {
+        const dims: Record<string, string> = {}
+        for (const d of dimensions) dims[d] = d === 'stat_time_day' ? `${g.day} 00:00:00` : g.entity
+        return {
+          dimensions: dims,
+          metrics: Object.fromEntries(metrics.map((m) => [m, metricValue(m, g.sum, g.place, advertiserName)])),
+        }
+      })
     return {
       list: rows.slice((page - 1) * pageSize, page * pageSize),
       page_info: pageInfo(page, pageSize, rows.length),

@@ -38,6 +38,14 @@ t.test('official SDK: access token, advertisers, report', async (t) => {
   const tt = await startTikTok(t)
   const adv = tt.addAdvertiser({ id: '7000000000000000042', name: 'Acme' })
   tt.addForm(adv.id, { title: 'Spring' })
+  const place = { campaignId: '1800000000000001', adgroupId: '1800000000000002' }
+  for (const [i, date] of ['2025-01-01', '2025-01-02', '2025-01-03'].entries())
+    tt.setAdStats(adv.id, '1800000000000003', date, {
+      spend: 10.5 + i,
+      impressions: 1000 * (i + 1),
+      clicks: 7,
+      ...place,
+    })
   const { authCode } = await tt.approve({ state: 'sdk', redirectUri: 'https://crm.example.com/tiktok/callback' })
 
   const client = new sdk.ApiClient()
@@ -83,10 +91,15 @@ t.test('official SDK: access token, advertisers, report', async (t) => {
     ),
   )
   t.same(report.data.page_info, { page: 1, page_size: 10, total_number: 3, total_page: 1 })
-  t.match(report.data.list[0], {
-    dimensions: { campaign_id: /^\d+$/, stat_time_day: '2025-01-01 00:00:00' },
-    metrics: { spend: /^\d+\.\d\d$/, impressions: /^\d+$/ },
+  t.same(report.data.list[0], {
+    dimensions: { campaign_id: place.campaignId, stat_time_day: '2025-01-01 00:00:00' },
+    metrics: { spend: '10.50', impressions: '1000' },
   })
+  t.same(
+    report.data.list.map((r: any) => r.metrics.spend),
+    ['10.50', '11.50', '12.50'],
+    'one row per day, from the seeded numbers',
+  )
   await t.rejects(
     promisify((cb) =>
       reporting.reportIntegratedGet('BASIC', accessToken, { advertiser_id: adv.id, dimensions: ['stat_time_day'] }, cb),

@@ -1,9 +1,10 @@
 /**
  * Everything TikTok knows: advertisers, instant forms and their leads, auth codes, tokens,
- * subscriptions. Plain data plus lookups; the HTTP layer decides the answers.
+ * subscriptions, CRM event sets and the events sent to them, ads and their daily numbers.
+ * Plain data plus lookups; the HTTP layer decides the answers.
  */
 import { randomBytes, randomInt } from 'node:crypto'
-import type { FormField, LeadCampaign, PageStatus } from './types.js'
+import type { AdDayStats, FormField, LeadCampaign, PageStatus, TrackedEvent } from './types.js'
 
 /**
  * TikTok ids are 19-digit decimal strings, above 2^53 ("some exceed the safe integer range",
@@ -80,6 +81,38 @@ export interface Subscription {
   deleted: boolean
 }
 
+/**
+ * A CRM event set of Events Manager.
+ * @see bububa model/event/crm_list.go (event_set_id, name, create_time; at most 50 per ad account)
+ */
+export interface CrmEventSet {
+  id: string
+  advertiserId: string
+  name: string
+  /** ms */
+  createdAt: number
+}
+
+export const MAX_EVENT_SETS = 50
+
+/** An ad and where it sits: what a report at campaign or ad group level adds up by. */
+export interface AdPlace {
+  advertiserId: string
+  campaignId: string
+  campaignName: string
+  adgroupId: string
+  adgroupName: string
+  adId: string
+  adName: string
+}
+
+export interface DayStats {
+  spend: number
+  impressions: number
+  clicks: number
+  conversion: number
+}
+
 export class TikTokState {
   readonly ids = new IdMaker()
   readonly advertisers = new Map<string, Advertiser>()
@@ -88,8 +121,91 @@ export class TikTokState {
   readonly tokens = new Map<string, AccessToken>()
   readonly subscriptions = new Map<string, Subscription>()
   readonly redirectUris = new Set<string>()
+  readonly eventSets = new Map<string, CrmEventSet>()
+  /** Unique events in arrival order, and the later copies that deduplication kept out. */
+  readonly trackedEvents: TrackedEvent[] = []
+  readonly duplicateEvents: TrackedEvent[] = []
+  /** event_source_id + event_id + event of every unique event. */
+  readonly eventKeys = new Set<string>()
+  readonly ads = new Map<string, AdPlace>()
+  /** ad id → day (YYYY-MM-DD) → numbers */
+  readonly adStats = new Map<string, Map<string, DayStats>>()
 
   constructor(private readonly now: () => number) {}
+
+  addCrmEventSet(advertiserId: string, input: { id?: string; name: string }): CrmEventSet {
+    if (!this.advertisers.has(advertiserId)) throw new Error(`tiktok emulator: unknown advertiser ${advertiserId}`)
+    const name = input.name.trim()
+    // "Length: 1-40 characters" for the name filter of /crm/list/ (bububa model/event/crm_list.go).
+    if (name.length === 0 || name.length > 40) throw new Error('tiktok emulator: an event set name has 1-40 characters')
+    const own = [...this.eventSets.values()].filter((s) => s.advertiserId === advertiserId)
+    if (own.length >= MAX_EVENT_SETS)
+      throw new Error(`tiktok emulator: an ad account has at most ${MAX_EVENT_SETS} CRM event sets`)
+    const id = input.id ?? this.ids.make('72')
+    if (this.eventSets.has(id)) throw new Error(`tiktok emulator: event set ${id} exists`)
+    const set = { id, advertiserId, name, createdAt: this.now() }
+    this.eventSets.set(id, set)
+    return set
+  }
+
+  /** Lead ids an event of this advertiser can match: its forms' leads and test leads. */
+  leadIds(advertiserId: string): Set<string> {
+    const ids = new Set<string>()
+    for (const form of this.forms.values()) {
+      if (form.advertiserId !== advertiserId) continue
+      for (const lead of form.leads) ids.add(lead.id)
+      if (form.testLead) ids.add(form.testLead.id)
+    }
+    return ids
+  }
+
+  /** Known from a form's default ad, a lead's campaign data, or stats given with their place. */
+  registerAd(advertiserId: string, c: Required<LeadCampaign>): void {
+    if (this.ads.has(c.ad_id)) return
+    this.ads.set(c.ad_id, {
+      advertiserId,
+      campaignId: c.campaign_id,
+      campaignName: c.campaign_name,
+      adgroupId: c.adgroup_id,
+      adgroupName: c.adgroup_name,
+      adId: c.ad_id,
+      adName: c.ad_name,
+    })
+  }
+
+  setAdStats(advertiserId: string, adId: string, date: string, stats: AdDayStats): void {
+    if (!this.advertisers.has(advertiserId)) throw new Error(`tiktok emulator: unknown advertiser ${advertiserId}`)
+    if (!isDate(date)) throw new Error(`tiktok emulator: expected a YYYY-MM-DD date, got ${date}`)
+    const numbers = [stats.spend, stats.impressions, stats.clicks, stats.conversion ?? 0]
+    if (numbers.some((n) => !Number.isFinite(n) || n < 0)) throw new Error('tiktok emulator: stats must be numbers ≥ 0')
+    let place = this.ads.get(adId)
+    if (!place) {
+      if (stats.campaignId === undefined || stats.adgroupId === undefined)
+        throw new Error(`tiktok emulator: ad ${adId} is unknown; give its campaignId and adgroupId`)
+      this.registerAd(advertiserId, {
+        campaign_id: stats.campaignId,
+        campaign_name: stats.campaignName ?? '',
+        adgroup_id: stats.adgroupId,
+        adgroup_name: stats.adgroupName ?? '',
+        ad_id: adId,
+        ad_name: stats.adName ?? '',
+      })
+      place = this.ads.get(adId) as AdPlace
+    }
+    if (place.advertiserId !== advertiserId)
+      throw new Error(`tiktok emulator: ad ${adId} belongs to advertiser ${place.advertiserId}`)
+    let days = this.adStats.get(adId)
+    if (!days) {
+      days = new Map()
+      this.adStats.set(adId, days)
+    }
+    days.set(date, {
+      spend: stats.spend,
+      impressions: stats.impressions,
+      clicks: stats.clicks,
+      conversion: stats.conversion ?? 0,
+    })
+  }
 
   addAdvertiser(input: { id?: string; name: string }): Advertiser {
     const id = input.id ?? this.ids.make('70')
@@ -128,6 +244,7 @@ export class TikTokState {
       testLead: null,
     }
     this.forms.set(pageId, form)
+    this.registerAd(advertiserId, form.ad)
     return form
   }
 
@@ -154,6 +271,7 @@ export class TikTokState {
   }
 
   makeLead(form: Form, answers: Record<string, string>, createTime: number, campaign: LeadCampaign = {}): Lead {
+    this.registerAd(form.advertiserId, { ...form.ad, ...campaign })
     return {
       id: this.ids.make('75'),
       pageId: form.pageId,
@@ -163,6 +281,13 @@ export class TikTokState {
       campaign: { ...form.ad, ...campaign },
     }
   }
+}
+
+/** A real calendar day as `YYYY-MM-DD`. */
+export function isDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false
+  const at = Date.parse(`${value}T00:00:00Z`)
+  return Number.isFinite(at) && new Date(at).toISOString().slice(0, 10) === value
 }
 
 function checkFields(fields: FormField[]): FormField[] {

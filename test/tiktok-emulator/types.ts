@@ -15,6 +15,12 @@ export interface TikTokEmulatorOptions {
    */
   quota?: { perSecond: number; perMinute: number }
   /**
+   * `/event/track/`'s own quota, apart from the app-wide one (a throttled reporting or leads API
+   * does not stop it, and it does not use that up). Default 1000/s and 60,000/min.
+   * @see reference/tiktok.md §8 ("/event/track/ has its own, much larger quota"); [INFERRED] the numbers
+   */
+  eventQuota?: { perSecond: number; perMinute: number }
+  /**
    * Push retries: exponential backoff until `windowMs` after the first attempt. Default 60 s, ×2, 72 h.
    * @see developers.tiktok.com/doc/webhooks-overview ("retries … for up to 72 hours using exponential backoff")
    */
@@ -98,8 +104,67 @@ export interface RecordedApiCall {
   query: Record<string, string>
   /** Parsed JSON body, same redaction. The Access-Token header is never recorded. */
   body: unknown
-  /** The envelope's `code` (0 = OK; a file download counts as 0). */
+  /**
+   * The envelope's `code` (0 = OK; a file download counts as 0); -1 when a fault sent no
+   * envelope (a 5xx, a reset before processing).
+   */
   code: number
+  /** The fault that hit this call, if one did. */
+  fault?: TikTokFaultKind
+}
+
+/** What a fault does to an API call: see faults.ts. */
+export type TikTokFaultKind = 500 | 503 | 'system-error' | 'reset' | 'reset-after-processing'
+
+export interface TikTokFaults {
+  /** Every matching API call fails this way until `clear()`. `endpoint` e.g. `'event/track'`; default all. */
+  outage(kind: TikTokFaultKind, opts?: { endpoint?: string }): void
+  /** The next n matching API calls fail this way. */
+  failNext(n: number, kind: TikTokFaultKind, opts?: { endpoint?: string }): void
+  /** TikTok is back. */
+  clear(): void
+}
+
+/** One CRM event as `/event/track/` accepted it. Wire values as sent; `email`/`phone` are the hashes. */
+export interface TrackedEvent {
+  eventSetId: string
+  advertiserId: string
+  event: string
+  /** Unix seconds, as sent. */
+  eventTime: number
+  eventId: string
+  leadId: string
+  leadEventSource: string | null
+  email: string[]
+  phone: string[]
+  testEventCode: string | null
+  /** now() when it arrived, ms. */
+  receivedAt: number
+  /** false: accepted but attributed to nothing, for `reason`. */
+  matched: boolean
+  /** too_old: more than 28 days before arrival; unknown_lead: no lead of this advertiser has the id. */
+  reason: 'too_old' | 'unknown_lead' | null
+}
+
+export interface TrackedEvents {
+  /** Unique events (event_source_id + event_id + event), first arrival kept, in arrival order. */
+  events: TrackedEvent[]
+  /** Later arrivals of an event already in `events`: accepted with code 0, counted once. */
+  duplicates: TrackedEvent[]
+}
+
+/** One ad's numbers for one day (UTC), as `report/integrated/get/` adds them up. */
+export interface AdDayStats {
+  spend: number
+  impressions: number
+  clicks: number
+  conversion?: number
+  /** The ad's place, needed the first time an ad that no form runs in gets stats. */
+  campaignId?: string
+  adgroupId?: string
+  campaignName?: string
+  adgroupName?: string
+  adName?: string
 }
 
 export interface ApproveInput {
@@ -130,7 +195,16 @@ export interface TikTokEmulator {
   subscriptions(): SubscriptionView[]
   readonly deliveries: RecordedDelivery[]
   readonly calls: RecordedApiCall[]
-  readonly counters: { throttled: number }
+  /** throttled: the app-wide quota said no; eventTrackThrottled: `/event/track/`'s own quota did. */
+  readonly counters: { throttled: number; eventTrackThrottled: number }
+  /** Outages and broken answers on purpose. */
+  readonly faults: TikTokFaults
+  /** A CRM event set in Events Manager (at most 50 per advertiser). */
+  addCrmEventSet(advertiserId: string, input: { id?: string; name: string }): { eventSetId: string }
+  /** What `/event/track/` accepted for an event set, or for every set of an advertiser. */
+  trackedEvents(advertiserOrEventSetId: string): TrackedEvents
+  /** Sets (replaces) one ad's numbers for one day, `YYYY-MM-DD`. */
+  setAdStats(advertiserId: string, adId: string, date: string, stats: AdDayStats): void
   /** Resolves when no push is in flight or waiting for a retry. */
   settled(): Promise<void>
 }
