@@ -5,6 +5,7 @@ import { manifest } from '../../manifest/app.js'
 import type { Config } from '../config.js'
 import { Errors } from '../errors.js'
 import { publicBase } from '../public-url.js'
+import { fmt, pickLang, STRINGS } from '../settings/i18n.js'
 import { parseCrmMode } from './crm-mode.js'
 import { bindManifest, normaliseLang, verifyAndStorePortal } from './install.js'
 import { namesThisApp, versionOf } from './lifecycle.js'
@@ -84,12 +85,17 @@ export function bitrix24Routes(config: Config) {
       )
       // Leads that arrived while the portal was unreachable go out now.
       app.dispatcher.notify(portal.member_id)
+      // The page speaks the language the tab will (the LANG stored at install, read by pickLang),
+      // in the catalogue's words; the template has none of its own.
+      const lang = pickLang(normaliseLang(query.LANG))
+      const t = STRINGS[lang]
       return reply.type('text/html; charset=utf-8').view('install.eta', {
-        lang: normaliseLang(query.LANG),
+        htmlLang: lang === 'vn' ? 'vi' : lang,
+        t,
         domain: portal.domain,
         ok: binding.ok,
         errors: Object.entries(binding.errors).map(([k, v]) => `${k}: ${v}`),
-        wrongHandlerUrl: wrongHandlerUrl ? base : null,
+        wrongHandlerUrl: wrongHandlerUrl ? fmt(t.install_wrong_url, { url: base }) : null,
       })
     })
 

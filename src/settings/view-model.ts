@@ -8,73 +8,11 @@ import { buildTikTokView } from '../tiktok-business/view.js'
 import { parseCrmMode, SIMPLE } from '../bitrix24/crm-mode.js'
 import { DEFAULT_RATE_PER_S, ENTERPRISE_RATE_PER_S } from '../bitrix24/limits.js'
 import { applicationTokenStale } from '../bitrix24/lifecycle.js'
-import { strings, type Lang } from './i18n.js'
+import { fmt, type Lang, STRINGS, strings } from './i18n.js'
 import type { LeadRowView, OptionsBody, OptionsView, StateView, StatsView } from './schemas.js'
 
 const DAY_MS = 86_400_000
 const STUCK_AFTER_MS = 5 * 60_000
-
-/** Plain-language problem lines, in the page's language (en, ru and vn complete). */
-const PROBLEMS = {
-  en: {
-    needs_reauth: (why: string) =>
-      `Bitrix24 no longer accepts the app's access (${why}). A portal administrator must open this page to re-authorise it; leads are kept and will be sent then.`,
-    uninstalled: () => 'The app is uninstalled from this portal: leads are stored but not sent.',
-    operating_limit: (at: string, n: number) =>
-      `Bitrix24 is limiting this app: sending resumes at ${at}. ${n} lead(s) are waiting and will be sent then; nothing is lost.`,
-    portal_paused: (why: string, at: string) =>
-      `Sending to Bitrix24 is paused: the portal did not answer as expected (${why}). Leads are kept and sending is retried automatically, next at ${at}.`,
-    failed: (n: number) =>
-      `${n} lead(s) could not be delivered. See the delivery log below, fix the cause and re-send them.`,
-    stuck: (min: number, err: string) =>
-      `Leads are waiting: the oldest for ${min} min${err ? ` (last error: ${err})` : ''}.`,
-    no_webhook: () =>
-      'No request has come from TikTok yet: paste the webhook URL into TikTok (steps below) or send a test lead.',
-    verify_failed: (detail: string) =>
-      `The last TikTok request failed signature verification (${detail}). It was accepted because verification is in log-only mode.`,
-    app_token_stale: (version: string) =>
-      `Bitrix24 updated this app to version ${version}, but its update notice never reached the app, so events from Bitrix24 (such as lead changes) are refused until Bitrix24 gives the app its new key. Leads from TikTok are still sent. To fix it, a portal administrator opens this app from the Bitrix24 menu (Applications); if this message stays, reinstall the app, keeping its data when Bitrix24 asks (settings and leads are then kept).`,
-  },
-  ru: {
-    needs_reauth: (why: string) =>
-      `Bitrix24 больше не принимает доступ приложения (${why}). Администратор портала должен открыть эту страницу, чтобы переавторизовать его; лиды сохранены и будут отправлены.`,
-    uninstalled: () => 'Приложение удалено с портала: лиды сохраняются, но не отправляются.',
-    operating_limit: (at: string, n: number) =>
-      `Битрикс24 ограничивает это приложение: отправка продолжится в ${at}. Лидов в очереди: ${n}, они будут отправлены тогда; ничего не теряется.`,
-    portal_paused: (why: string, at: string) =>
-      `Отправка в Битрикс24 приостановлена: портал ответил не так, как ожидалось (${why}). Лиды сохранены, отправка повторяется автоматически, следующая попытка в ${at}.`,
-    failed: (n: number) =>
-      `Не удалось доставить лидов: ${n}. Смотрите журнал доставки ниже, устраните причину и отправьте их повторно.`,
-    stuck: (min: number, err: string) =>
-      `Лиды ждут отправки: самый старый — ${min} мин${err ? ` (последняя ошибка: ${err})` : ''}.`,
-    no_webhook: () =>
-      'Из TikTok ещё не было запросов: вставьте URL вебхука в TikTok (шаги ниже) или отправьте тестовый лид.',
-    verify_failed: (detail: string) =>
-      `Последний запрос TikTok не прошёл проверку подписи (${detail}). Он принят, так как проверка в режиме «только журнал».`,
-    app_token_stale: (version: string) =>
-      `Битрикс24 обновил приложение до версии ${version}, но уведомление об обновлении до приложения не дошло, поэтому события из Битрикс24 (например, изменения лидов) отклоняются, пока Битрикс24 не передаст приложению новый ключ. Лиды из TikTok по-прежнему отправляются. Чтобы это исправить, администратор портала открывает приложение из меню Битрикс24 («Приложения»); если сообщение не исчезнет, переустановите приложение, сохранив его данные, когда Битрикс24 спросит (настройки и лиды тогда сохранятся).`,
-  },
-  vn: {
-    needs_reauth: (why: string) =>
-      `Bitrix24 không còn chấp nhận quyền truy cập của ứng dụng (${why}). Quản trị viên cổng cần mở trang này để ủy quyền lại; khách hàng tiềm năng vẫn được lưu giữ và sẽ được gửi khi đó.`,
-    uninstalled: () =>
-      'Ứng dụng đã bị gỡ cài đặt khỏi cổng này: khách hàng tiềm năng được lưu lại nhưng không được gửi.',
-    operating_limit: (at: string, n: number) =>
-      `Bitrix24 đang giới hạn ứng dụng này: việc gửi sẽ tiếp tục lúc ${at}. ${n} khách hàng tiềm năng đang chờ và sẽ được gửi khi đó; không có gì bị mất.`,
-    portal_paused: (why: string, at: string) =>
-      `Việc gửi tới Bitrix24 đang tạm dừng: cổng không phản hồi như mong đợi (${why}). Khách hàng tiềm năng vẫn được lưu giữ và việc gửi sẽ tự động thử lại, lần tiếp theo lúc ${at}.`,
-    failed: (n: number) =>
-      `${n} khách hàng tiềm năng không gửi được. Hãy xem nhật ký gửi bên dưới, khắc phục nguyên nhân và gửi lại.`,
-    stuck: (min: number, err: string) =>
-      `Khách hàng tiềm năng đang chờ: mục cũ nhất đã chờ ${min} phút${err ? ` (lỗi gần nhất: ${err})` : ''}.`,
-    no_webhook: () =>
-      'Chưa có yêu cầu nào từ TikTok: hãy dán URL webhook vào TikTok (các bước bên dưới) hoặc gửi một khách hàng tiềm năng thử nghiệm.',
-    verify_failed: (detail: string) =>
-      `Yêu cầu TikTok gần nhất không vượt qua kiểm tra chữ ký (${detail}). Yêu cầu vẫn được chấp nhận vì chế độ kiểm tra đang là “Chỉ ghi nhật ký”.`,
-    app_token_stale: (version: string) =>
-      `Bitrix24 đã cập nhật ứng dụng này lên phiên bản ${version}, nhưng thông báo cập nhật không đến được ứng dụng, vì vậy các sự kiện từ Bitrix24 (như thay đổi khách hàng tiềm năng) bị từ chối cho đến khi Bitrix24 cấp khóa mới cho ứng dụng. Khách hàng tiềm năng từ TikTok vẫn được gửi. Để khắc phục, quản trị viên cổng hãy mở ứng dụng này từ menu Bitrix24 (Ứng dụng); nếu thông báo này vẫn còn, hãy cài đặt lại ứng dụng và chọn giữ lại dữ liệu khi Bitrix24 hỏi (khi đó cài đặt và khách hàng tiềm năng được giữ nguyên).`,
-  },
-}
 
 /** A time of day as HH:MM (UTC, as the page's other times are). */
 function hhmm(ms: number): string {
@@ -208,25 +146,36 @@ export async function buildState(
     app.leadStats.oldestWaiting(m),
     questionsSeen(app, m),
   ])
-  const text = PROBLEMS[lang]
+  // The plain-language problem lines (the catalogue's `problem_*`, in the page's language).
+  const t = STRINGS[lang]
   const problems: string[] = []
-  if (portal.state === 'needs_reauth') problems.push(text.needs_reauth(portal.state_reason ?? 'token refresh refused'))
-  if (portal.state === 'uninstalled') problems.push(text.uninstalled())
+  if (portal.state === 'needs_reauth')
+    problems.push(fmt(t.problem_needs_reauth, { why: portal.state_reason ?? 'token refresh refused' }))
+  if (portal.state === 'uninstalled') problems.push(t.problem_uninstalled)
   if (portal.state === 'active' && applicationTokenStale(portal))
-    problems.push(text.app_token_stale(portal.app_version ?? ''))
+    problems.push(fmt(t.problem_app_token_stale, { version: portal.app_version ?? '' }))
   const now = app.clock.now()
   const paused = portal.state === 'active' ? app.dispatcher.pauseOf(m) : null
-  if (paused) problems.push(text.portal_paused(paused.reason, hhmm(Math.max(paused.until, now))))
+  if (paused) problems.push(fmt(t.problem_portal_paused, { why: paused.reason, at: hhmm(Math.max(paused.until, now)) }))
   const limited = portal.state === 'active' ? app.dispatcher.limitOf(m) : null
   if (limited)
-    problems.push(text.operating_limit(hhmm(limited.until), counts.received + counts.queued + counts.sending))
-  if (counts.failed > 0) problems.push(text.failed(counts.failed))
-  if (oldest && now - oldest.received_at > STUCK_AFTER_MS)
-    problems.push(text.stuck(Math.round((now - oldest.received_at) / 60_000), oldest.last_error ?? ''))
+    problems.push(
+      fmt(t.problem_operating_limit, {
+        at: hhmm(limited.until),
+        n: counts.received + counts.queued + counts.sending,
+      }),
+    )
+  if (counts.failed > 0) problems.push(fmt(t.problem_failed, { n: counts.failed }))
+  if (oldest && now - oldest.received_at > STUCK_AFTER_MS) {
+    const min = Math.round((now - oldest.received_at) / 60_000)
+    problems.push(
+      oldest.last_error ? fmt(t.problem_stuck_error, { min, error: oldest.last_error }) : fmt(t.problem_stuck, { min }),
+    )
+  }
   const connected = (await app.tiktok.repo.listConnections(m)).length > 0
-  if (!conf.last_webhook_at && !connected) problems.push(text.no_webhook())
+  if (!conf.last_webhook_at && !connected) problems.push(t.problem_no_webhook)
   else if (conf.last_verify_detail && conf.verify_mode === 'log_only' && !/valid/i.test(conf.last_verify_detail))
-    problems.push(text.verify_failed(conf.last_verify_detail))
+    problems.push(fmt(t.problem_verify_failed, { detail: conf.last_verify_detail }))
   // The TikTok connection's own lines (a revoked token, a lost subscription, new unmapped questions).
   if (app.tiktok.ctx) problems.push(...(await buildTikTokView(app.tiktok.ctx, m, mappingOf(conf), lang)).problems)
   return {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { manifest } from '../../manifest/app.js'
-import { pickLang } from '../settings/i18n.js'
-import { ConnectRefused } from './authorisation.js'
+import { fmt, pickLang, STRINGS, type StringKey } from '../settings/i18n.js'
+import { type ConnectRefusal, ConnectRefused } from './authorisation.js'
 
 /** TikTok's redirect after the advertiser approved (or not). Extra parameters are ignored. */
 const CallbackQuery = z.object({
@@ -12,49 +12,12 @@ const CallbackQuery = z.object({
   lang: z.string().max(8).optional(),
 })
 
-const TEXT = {
-  en: {
-    ok: (n: number) =>
-      `TikTok access granted for ${n} ad account(s). Return to the Bitrix24 tab to pick the accounts and forms.`,
-    forged_state: 'This link is not valid (forged or expired). Press "Connect TikTok" in the Bitrix24 tab again.',
-    replayed_state:
-      'This authorisation was already used or has expired. Press "Connect TikTok" in the Bitrix24 tab again.',
-    denied: 'TikTok did not grant access. Nothing was changed.',
-    portal_gone: 'The app is no longer installed on this Bitrix24 portal.',
-    exchange_failed: (why: string) =>
-      `TikTok did not accept the authorisation (${why}). Nothing was changed; try again.`,
-    title: 'Connect TikTok',
-    close: 'You can close this window.',
-    not_configured: 'The TikTok connection is not configured on this server.',
-  },
-  ru: {
-    ok: (n: number) =>
-      `Доступ TikTok предоставлен для рекламных аккаунтов: ${n}. Вернитесь во вкладку Bitrix24, чтобы выбрать аккаунты и формы.`,
-    forged_state:
-      'Ссылка недействительна (подделана или устарела). Снова нажмите «Подключить TikTok» во вкладке Bitrix24.',
-    replayed_state:
-      'Эта авторизация уже использована или устарела. Снова нажмите «Подключить TikTok» во вкладке Bitrix24.',
-    denied: 'TikTok не предоставил доступ. Ничего не изменено.',
-    portal_gone: 'Приложение больше не установлено на этом портале Bitrix24.',
-    exchange_failed: (why: string) => `TikTok не принял авторизацию (${why}). Ничего не изменено; попробуйте ещё раз.`,
-    title: 'Подключение TikTok',
-    close: 'Это окно можно закрыть.',
-    not_configured: 'Подключение TikTok на этом сервере не настроено.',
-  },
-  vn: {
-    ok: (n: number) =>
-      `Đã cấp quyền truy cập TikTok cho ${n} tài khoản quảng cáo. Hãy quay lại thẻ Bitrix24 để chọn tài khoản và biểu mẫu.`,
-    forged_state:
-      'Liên kết này không hợp lệ (bị giả mạo hoặc đã hết hạn). Hãy nhấn lại “Kết nối TikTok” trong thẻ Bitrix24.',
-    replayed_state:
-      'Lần ủy quyền này đã được sử dụng hoặc đã hết hạn. Hãy nhấn lại “Kết nối TikTok” trong thẻ Bitrix24.',
-    denied: 'TikTok không cấp quyền truy cập. Không có gì bị thay đổi.',
-    portal_gone: 'Ứng dụng không còn được cài đặt trên cổng Bitrix24 này.',
-    exchange_failed: (why: string) => `TikTok không chấp nhận ủy quyền (${why}). Không có gì bị thay đổi; hãy thử lại.`,
-    title: 'Kết nối TikTok',
-    close: 'Bạn có thể đóng cửa sổ này.',
-    not_configured: 'Kết nối TikTok chưa được cấu hình trên máy chủ này.',
-  },
+/** The page's line for each refusal (the catalogue's `ttcb_*`; exchange_failed also says TikTok's reason). */
+const REFUSAL: Record<Exclude<ConnectRefusal, 'exchange_failed'>, StringKey> = {
+  forged_state: 'ttcb_forged_state',
+  replayed_state: 'ttcb_replayed_state',
+  denied: 'ttcb_denied',
+  portal_gone: 'ttcb_portal_gone',
 }
 
 /**
@@ -69,11 +32,11 @@ export async function tiktokOAuthRoutes(app: FastifyInstance): Promise<void> {
     const parsed = CallbackQuery.safeParse(request.query ?? {})
     const q = parsed.success ? parsed.data : {}
     const lang = pickLang(q.lang)
-    const t = TEXT[lang]
+    const t = STRINGS[lang]
     let ok = false
     let message: string
     if (!app.tiktok.connector) {
-      message = t.not_configured
+      message = t.ttcb_not_configured
     } else {
       try {
         const { advertisers } = await app.tiktok.connector.finishConnect({
@@ -81,11 +44,12 @@ export async function tiktokOAuthRoutes(app: FastifyInstance): Promise<void> {
           auth_code: q.auth_code ?? q.code,
         })
         ok = true
-        message = t.ok(advertisers.length)
+        message = fmt(t.ttcb_ok, { n: advertisers.length })
       } catch (err) {
         if (!(err instanceof ConnectRefused)) throw err
         request.log.warn({ why: err.why }, 'TikTok authorisation refused')
-        message = err.why === 'exchange_failed' ? t.exchange_failed(err.message) : t[err.why]
+        message =
+          err.why === 'exchange_failed' ? fmt(t.ttcb_exchange_failed, { why: err.message }) : t[REFUSAL[err.why]]
       }
     }
     reply.header(
@@ -102,8 +66,8 @@ export async function tiktokOAuthRoutes(app: FastifyInstance): Promise<void> {
       .view('tiktok-callback.eta', {
         ok,
         message,
-        title: t.title,
-        close: t.close,
+        title: t.ttcb_title,
+        close: t.ttcb_close,
         lang: lang === 'vn' ? 'vi' : lang,
       })
   })

@@ -305,6 +305,60 @@ export const en = {
   unit_ms: '{n} ms',
   unit_s: '{n} s',
   unit_min: '{n} min',
+
+  // install page (views/install.eta; the title is app_title)
+  install_done: 'The app is installed',
+  install_bound: 'Placements and events are registered.',
+  install_failed: 'Some bindings failed:',
+  install_wrong_url:
+    'Bitrix24 refused the handler address {url}: PUBLIC_URL must be a public https URL with a domain (not localhost). Fix PUBLIC_URL and reinstall the app.',
+
+  // TikTok OAuth callback page (views/tiktok-callback.eta, the popup after TikTok's consent)
+  ttcb_title: 'Connect TikTok',
+  ttcb_close: 'You can close this window.',
+  ttcb_ok: 'TikTok access granted for {n} ad account(s). Return to the Bitrix24 tab to pick the accounts and forms.',
+  ttcb_forged_state: 'This link is not valid (forged or expired). Press "Connect TikTok" in the Bitrix24 tab again.',
+  ttcb_replayed_state:
+    'This authorisation was already used or has expired. Press "Connect TikTok" in the Bitrix24 tab again.',
+  ttcb_denied: 'TikTok did not grant access. Nothing was changed.',
+  ttcb_portal_gone: 'The app is no longer installed on this Bitrix24 portal.',
+  ttcb_exchange_failed: 'TikTok did not accept the authorisation ({why}). Nothing was changed; try again.',
+  ttcb_not_configured: 'The TikTok connection is not configured on this server.',
+
+  // problem lines of the overview (src/settings/view-model.ts)
+  problem_needs_reauth:
+    "Bitrix24 no longer accepts the app's access ({why}). A portal administrator must open this page to re-authorise it; leads are kept and will be sent then.",
+  problem_uninstalled: 'The app is uninstalled from this portal: leads are stored but not sent.',
+  problem_operating_limit:
+    'Bitrix24 is limiting this app: sending resumes at {at}. {n} lead(s) are waiting and will be sent then; nothing is lost.',
+  problem_portal_paused:
+    'Sending to Bitrix24 is paused: the portal did not answer as expected ({why}). Leads are kept and sending is retried automatically, next at {at}.',
+  problem_failed: '{n} lead(s) could not be delivered. See the delivery log below, fix the cause and re-send them.',
+  problem_stuck: 'Leads are waiting: the oldest for {min} min.',
+  problem_stuck_error: 'Leads are waiting: the oldest for {min} min (last error: {error}).',
+  problem_no_webhook:
+    'No request has come from TikTok yet: paste the webhook URL into TikTok (steps below) or send a test lead.',
+  problem_verify_failed:
+    'The last TikTok request failed signature verification ({detail}). It was accepted because verification is in log-only mode.',
+  problem_app_token_stale:
+    'Bitrix24 updated this app to version {version}, but its update notice never reached the app, so events from Bitrix24 (such as lead changes) are refused until Bitrix24 gives the app its new key. Leads from TikTok are still sent. To fix it, a portal administrator opens this app from the Bitrix24 menu (Applications); if this message stays, reinstall the app, keeping its data when Bitrix24 asks (settings and leads are then kept).',
+
+  // TikTok connection lines (src/tiktok-business/status-text.ts): a connection's status and its problems
+  tt_status_token_invalid:
+    'TikTok no longer accepts the connection to ad account "{name}" (the authorisation was revoked or has expired). Leads from it stop until an administrator presses "Connect TikTok" again and picks this account.',
+  tt_status_lost_access:
+    'The connected TikTok user no longer has access to ad account "{name}". Reconnect with a user who is an admin of the account.',
+  tt_status_unreachable:
+    'The last check of ad account "{name}" could not reach TikTok ({why}). It is tried again later; leads that arrive meanwhile are kept.',
+  tt_status_subscription_lost: 'TikTok refused to (re)subscribe to the leads of ad account "{name}" ({why}).',
+  tt_status_recreated: 'A lead subscription had vanished at TikTok and was re-created by the daily check.',
+  tt_status_active: "Connected: TikTok sends this account's leads here.",
+  tt_status_not_configured:
+    'The TikTok connection is not configured on this server (TIKTOK_APP_ID / TIKTOK_APP_SECRET). Leads can still arrive through the webhook URL below (forwarders such as Zapier or Make).',
+  tt_status_new_questions:
+    'The form "{form}" has new questions that are not mapped to a lead field: {questions}. Their answers go to the comment until you map them.',
+  tt_status_backfill_failed:
+    'Importing the leads of form "{form}" from TikTok failed: {why}. It is tried again at the next daily import.',
 } as const
 
 /** A key of the catalogue (the English one names them all). */

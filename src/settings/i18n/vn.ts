@@ -308,4 +308,60 @@ export const vn: Strings = {
   unit_ms: '{n} ms',
   unit_s: '{n} giây',
   unit_min: '{n} phút',
+
+  install_done: 'Ứng dụng đã được cài đặt',
+  install_bound: 'Các vị trí nhúng và sự kiện đã được đăng ký.',
+  install_failed: 'Một số liên kết không thành công:',
+  install_wrong_url:
+    'Bitrix24 đã từ chối địa chỉ trình xử lý {url}: PUBLIC_URL phải là URL https công khai có tên miền (không phải localhost). Hãy sửa PUBLIC_URL và cài đặt lại ứng dụng.',
+
+  ttcb_title: 'Kết nối TikTok',
+  ttcb_close: 'Bạn có thể đóng cửa sổ này.',
+  ttcb_ok:
+    'Đã cấp quyền truy cập TikTok cho {n} tài khoản quảng cáo. Hãy quay lại thẻ Bitrix24 để chọn tài khoản và biểu mẫu.',
+  ttcb_forged_state:
+    'Liên kết này không hợp lệ (bị giả mạo hoặc đã hết hạn). Hãy nhấn lại “Kết nối TikTok” trong thẻ Bitrix24.',
+  ttcb_replayed_state:
+    'Lần ủy quyền này đã được sử dụng hoặc đã hết hạn. Hãy nhấn lại “Kết nối TikTok” trong thẻ Bitrix24.',
+  ttcb_denied: 'TikTok không cấp quyền truy cập. Không có gì bị thay đổi.',
+  ttcb_portal_gone: 'Ứng dụng không còn được cài đặt trên cổng Bitrix24 này.',
+  ttcb_exchange_failed: 'TikTok không chấp nhận ủy quyền ({why}). Không có gì bị thay đổi; hãy thử lại.',
+  ttcb_not_configured: 'Kết nối TikTok chưa được cấu hình trên máy chủ này.',
+
+  problem_needs_reauth:
+    'Bitrix24 không còn chấp nhận quyền truy cập của ứng dụng ({why}). Quản trị viên cổng cần mở trang này để ủy quyền lại; khách hàng tiềm năng vẫn được lưu giữ và sẽ được gửi khi đó.',
+  problem_uninstalled:
+    'Ứng dụng đã bị gỡ cài đặt khỏi cổng này: khách hàng tiềm năng được lưu lại nhưng không được gửi.',
+  problem_operating_limit:
+    'Bitrix24 đang giới hạn ứng dụng này: việc gửi sẽ tiếp tục lúc {at}. {n} khách hàng tiềm năng đang chờ và sẽ được gửi khi đó; không có gì bị mất.',
+  problem_portal_paused:
+    'Việc gửi tới Bitrix24 đang tạm dừng: cổng không phản hồi như mong đợi ({why}). Khách hàng tiềm năng vẫn được lưu giữ và việc gửi sẽ tự động thử lại, lần tiếp theo lúc {at}.',
+  problem_failed:
+    '{n} khách hàng tiềm năng không gửi được. Hãy xem nhật ký gửi bên dưới, khắc phục nguyên nhân và gửi lại.',
+  problem_stuck: 'Khách hàng tiềm năng đang chờ: mục cũ nhất đã chờ {min} phút.',
+  problem_stuck_error: 'Khách hàng tiềm năng đang chờ: mục cũ nhất đã chờ {min} phút (lỗi gần nhất: {error}).',
+  problem_no_webhook:
+    'Chưa có yêu cầu nào từ TikTok: hãy dán URL webhook vào TikTok (các bước bên dưới) hoặc gửi một khách hàng tiềm năng thử nghiệm.',
+  problem_verify_failed:
+    'Yêu cầu TikTok gần nhất không vượt qua kiểm tra chữ ký ({detail}). Yêu cầu vẫn được chấp nhận vì chế độ kiểm tra đang là “Chỉ ghi nhật ký”.',
+  problem_app_token_stale:
+    'Bitrix24 đã cập nhật ứng dụng này lên phiên bản {version}, nhưng thông báo cập nhật không đến được ứng dụng, vì vậy các sự kiện từ Bitrix24 (như thay đổi khách hàng tiềm năng) bị từ chối cho đến khi Bitrix24 cấp khóa mới cho ứng dụng. Khách hàng tiềm năng từ TikTok vẫn được gửi. Để khắc phục, quản trị viên cổng hãy mở ứng dụng này từ menu Bitrix24 (Ứng dụng); nếu thông báo này vẫn còn, hãy cài đặt lại ứng dụng và chọn giữ lại dữ liệu khi Bitrix24 hỏi (khi đó cài đặt và khách hàng tiềm năng được giữ nguyên).',
+
+  tt_status_token_invalid:
+    'TikTok không còn chấp nhận kết nối tới tài khoản quảng cáo “{name}” (quyền ủy quyền đã bị thu hồi hoặc đã hết hạn). Khách hàng tiềm năng từ tài khoản này sẽ dừng lại cho đến khi quản trị viên nhấn lại “Kết nối TikTok” và chọn tài khoản này.',
+  tt_status_lost_access:
+    'Người dùng TikTok đã kết nối không còn quyền truy cập vào tài khoản quảng cáo “{name}”. Hãy kết nối lại bằng một người dùng là quản trị viên của tài khoản đó.',
+  tt_status_unreachable:
+    'Lần kiểm tra gần nhất của tài khoản quảng cáo “{name}” không kết nối được tới TikTok ({why}). Ứng dụng sẽ thử lại sau; khách hàng tiềm năng đến trong thời gian này vẫn được lưu giữ.',
+  tt_status_subscription_lost:
+    'TikTok đã từ chối đăng ký (lại) nhận khách hàng tiềm năng của tài khoản quảng cáo “{name}” ({why}).',
+  tt_status_recreated:
+    'Một đăng ký nhận khách hàng tiềm năng đã biến mất ở TikTok và đã được tạo lại trong lần kiểm tra hằng ngày.',
+  tt_status_active: 'Đã kết nối: TikTok gửi khách hàng tiềm năng của tài khoản này về đây.',
+  tt_status_not_configured:
+    'Kết nối TikTok chưa được cấu hình trên máy chủ này (TIKTOK_APP_ID / TIKTOK_APP_SECRET). Khách hàng tiềm năng vẫn có thể đến qua URL webhook bên dưới (các dịch vụ chuyển tiếp như Zapier hoặc Make).',
+  tt_status_new_questions:
+    'Biểu mẫu “{form}” có câu hỏi mới chưa được ánh xạ tới trường khách hàng tiềm năng nào: {questions}. Câu trả lời của chúng được ghi vào phần bình luận cho đến khi bạn ánh xạ.',
+  tt_status_backfill_failed:
+    'Không thể nhập khách hàng tiềm năng của biểu mẫu “{form}” từ TikTok: {why}. Ứng dụng sẽ thử lại ở lần nhập hằng ngày tiếp theo.',
 }
