@@ -18,7 +18,7 @@ import type { Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { EmulatorContext } from './context.js'
 import { registerControl } from './control.js'
-import { moveEntity } from './crm-moves.js'
+import { completeActivity, moveEntity } from './crm-moves.js'
 import { deliverEvent } from './event-delivery.js'
 import { FaultController } from './faults.js'
 import * as lifecycle from './lifecycle.js'
@@ -201,6 +201,10 @@ class EmulatorServer implements Emulator {
 
   moveDeal(portal: Portal, dealId: number, stageId: string, opts: { userId?: number } = {}): void {
     moveEntity(this.ctx, this.state(portal), 'deal', dealId, stageId, opts.userId)
+  }
+
+  completeActivity(portal: Portal, activityId: number, opts: { userId?: number } = {}): void {
+    completeActivity(this.ctx, this.state(portal), activityId, opts.userId)
   }
 
   offlineQueue(portal: Portal): ReturnType<Emulator['offlineQueue']> {

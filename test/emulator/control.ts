@@ -11,6 +11,10 @@
  *   POST /_emulator/portals/:memberId/uninstall     { clean? }
  *   POST /_emulator/portals/:memberId/user-fields   UserFieldInput
  *   GET  /_emulator/portals/:memberId/leads
+ *   GET  /_emulator/portals/:memberId/notifications[?userId=]
+ *   GET  /_emulator/portals/:memberId/activities[?ownerTypeId=&ownerId=]
+ *   POST /_emulator/portals/:memberId/move           { kind: 'lead'|'deal', id, stage, userId? }
+ *   POST /_emulator/portals/:memberId/complete-activity  { id, userId? }
  *   POST /_emulator/faults    { failNext?: {n, kind, method?, memberId?}, latencyMs?, refreshFails?, expireAllTokens?, events?: {loseNext?, delayMs?, reorder?}, clear? }
  *   POST /_emulator/faults    … failCommands?: {n, code, method?, memberId?}  (one batch command's result_error)
  *   POST /_emulator/operating OperatingOptions (limitSec, basketSec, costSec, realTime, maxRequestSec; merged)
@@ -99,6 +103,40 @@ export function registerControl(app: FastifyInstance, emu: Controlled): void {
   app.get(
     `${CONTROL_PATH}/portals/:memberId/leads`,
     withPortal((portal) => [...portal.leads.values()]),
+  )
+  const query = (request: FastifyRequest, name: string): number | undefined => {
+    const value = (request.query as Record<string, unknown>)[name]
+    return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : undefined
+  }
+  app.get(`${CONTROL_PATH}/portals/:memberId/notifications`, async (request, reply) => {
+    const portal = emu.portal((request.params as { memberId: string }).memberId)
+    if (!portal) return reply.code(404).send({ error: 'no such portal' })
+    return portal.notifications(query(request, 'userId'))
+  })
+  app.get(`${CONTROL_PATH}/portals/:memberId/activities`, async (request, reply) => {
+    const portal = emu.portal((request.params as { memberId: string }).memberId)
+    if (!portal) return reply.code(404).send({ error: 'no such portal' })
+    return portal.activities(query(request, 'ownerTypeId'), query(request, 'ownerId'))
+  })
+  app.post(
+    `${CONTROL_PATH}/portals/:memberId/move`,
+    withPortal((portal, body) => {
+      const opts = typeof body['userId'] === 'number' ? { userId: body['userId'] } : {}
+      const move = body['kind'] === 'deal' ? emu.moveDeal.bind(emu) : emu.moveLead.bind(emu)
+      move(portal, Number(body['id']), String(body['stage'] ?? ''), opts)
+      return { ok: true }
+    }),
+  )
+  app.post(
+    `${CONTROL_PATH}/portals/:memberId/complete-activity`,
+    withPortal((portal, body) => {
+      emu.completeActivity(
+        portal,
+        Number(body['id']),
+        typeof body['userId'] === 'number' ? { userId: body['userId'] } : {},
+      )
+      return { ok: true }
+    }),
   )
   app.post(`${CONTROL_PATH}/faults`, async (request) => {
     const body = json(request)

@@ -76,4 +76,31 @@ export const restErrors = {
     new RestError(403, 'ACCESS_DENIED', `Access denied! ${what} requires administrator access rights`),
   /** @see api-reference/common/system/app-info.md */
   applicationContext: () => new RestError(400, 'ACCESS_DENIED', 'Access denied! Application context required'),
+  /**
+   * im.notify.system.add's own codes, with the texts of its error table.
+   * @see api-reference/chats/notifications/im-notify-system-add.md "Possible Error Codes"
+   */
+  notify: (code: 'USER_ID_EMPTY' | 'MESSAGE_EMPTY' | 'ATTACH_OVERSIZE' | 'ATTACH_ERROR') =>
+    new RestError(400, code, NOTIFY_ERROR_TEXT[code]),
+  /**
+   * crm.activity.todo.* codes; the texts are the table's descriptions (its example shows
+   * NOT_FOUND "Not found.").
+   * @see api-reference/crm/timeline/activities/todo/crm-activity-todo-add.md "Possible Error Codes"
+   */
+  todo: (code: '100' | 'NOT_FOUND' | 'OWNER_NOT_FOUND' | 'WRONG_DATETIME_FORMAT', detail?: string) =>
+    new RestError(400, code, detail ?? TODO_ERROR_TEXT[code]),
+} as const
+
+const NOTIFY_ERROR_TEXT = {
+  USER_ID_EMPTY: "User ID can't be empty",
+  MESSAGE_EMPTY: "Message can't be empty",
+  ATTACH_OVERSIZE: 'You have exceeded the maximum allowable size of attach',
+  ATTACH_ERROR: 'Incorrect attach params',
+} as const
+
+const TODO_ERROR_TEXT = {
+  '100': 'Required fields are missing',
+  NOT_FOUND: 'Not found.',
+  OWNER_NOT_FOUND: 'Owner of the entity not found',
+  WRONG_DATETIME_FORMAT: 'Incorrect date format',
 } as const

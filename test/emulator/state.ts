@@ -4,7 +4,16 @@
  */
 import { LeakyBucket, PLAN_LIMITS } from './bucket.js'
 import { randomHex, type TokenStore } from './tokens.js'
-import type { CrmStatus, EventBinding, PlacementBinding, PortalUser, UserField, UserFieldInput } from './types/crm.js'
+import type {
+  CrmStatus,
+  EventBinding,
+  PlacementBinding,
+  PortalActivity,
+  PortalNotification,
+  PortalUser,
+  UserField,
+  UserFieldInput,
+} from './types/crm.js'
 import type { CreatePortalInput, Portal } from './types/emulator.js'
 import type { Plan } from './types/options.js'
 import type { IssuedTokens } from './types/records.js'
@@ -19,15 +28,29 @@ export interface PortalHost {
   readonly burst: number | undefined
 }
 
+/** EXTRA.SEMANTICS of a stage; the deal's APOLOGY stage is "apology" (crm-status-list.md's answer). */
+type StageSemantics = 'process' | 'success' | 'failure' | 'apology'
+
+/**
+ * The record's STATUS_SEMANTIC_ID / STAGE_SEMANTIC_ID for a stage: from the stage's SEMANTICS
+ * letter (S, F), P for in progress (null) or an unknown stage.
+ * @see api-reference/crm/status/crm-status-list.md, api-reference/crm/leads/crm-lead-get.md
+ */
+export function semanticLetter(stage: CrmStatus | undefined): 'P' | 'S' | 'F' {
+  return stage?.SEMANTICS === 'S' ? 'S' : stage?.SEMANTICS === 'F' ? 'F' : 'P'
+}
+
 function status(
   entityId: string,
   statusId: string,
   name: string,
   sort: number,
   id: number,
-  extra?: { semantics: 'process' | 'success' | 'failure'; color: string },
+  extra?: { semantics: StageSemantics; color: string },
 ): CrmStatus {
-  const letter = extra?.semantics === 'success' ? 'S' : extra?.semantics === 'failure' ? 'F' : null
+  // The letter: S success, F failure and "apology" (a failure stage), null in progress.
+  const letter =
+    extra?.semantics === 'success' ? 'S' : extra === undefined || extra.semantics === 'process' ? null : 'F'
   return {
     ID: String(id),
     ENTITY_ID: entityId,
@@ -65,7 +88,7 @@ export function defaultStatuses(): CrmStatus[] {
     ['OTHER', 'Other'],
   ]
   const out: CrmStatus[] = sources.map(([code, name], i) => status('SOURCE', code, name, (i + 1) * 10, id++))
-  const leadStages: Array<[string, string, 'process' | 'success' | 'failure', string]> = [
+  const leadStages: Array<[string, string, StageSemantics, string]> = [
     ['NEW', 'Unprocessed', 'process', '#2FC6F6'],
     ['IN_PROCESS', 'In process', 'process', '#55D0E0'],
     ['PROCESSED', 'Processed', 'process', '#FFA900'],
@@ -75,7 +98,7 @@ export function defaultStatuses(): CrmStatus[] {
   for (const [i, [code, name, semantics, color]] of leadStages.entries()) {
     out.push(status('STATUS', code, name, (i + 1) * 10, id++, { semantics, color }))
   }
-  const dealStages: Array<[string, string, 'process' | 'success' | 'failure', string]> = [
+  const dealStages: Array<[string, string, StageSemantics, string]> = [
     ['NEW', 'New', 'process', '#39A8EF'],
     ['PREPARATION', 'Document preparation', 'process', '#2FC6F6'],
     ['PREPAYMENT_INVOICE', 'Prepayment invoice', 'process', '#55D0E0'],
@@ -83,7 +106,7 @@ export function defaultStatuses(): CrmStatus[] {
     ['FINAL_INVOICE', 'Final invoice', 'process', '#FFA900'],
     ['WON', 'Deal won', 'success', '#7BD500'],
     ['LOSE', 'Deal lost', 'failure', '#FF5752'],
-    ['APOLOGY', 'Analyze failure', 'failure', '#FF5752'],
+    ['APOLOGY', 'Failure reason analysis', 'apology', '#FF5752'],
   ]
   for (const [i, [code, name, semantics, color]] of dealStages.entries()) {
     out.push(status('DEAL_STAGE', code, name, (i + 1) * 10, id++, { semantics, color }))
@@ -106,7 +129,16 @@ function defaultUsers(): PortalUser[] {
   ]
 }
 
-export type IdKind = 'lead' | 'deal' | 'contact' | 'multifield' | 'enumItem' | 'eventHandler' | 'userField'
+export type IdKind =
+  | 'lead'
+  | 'deal'
+  | 'contact'
+  | 'multifield'
+  | 'enumItem'
+  | 'eventHandler'
+  | 'userField'
+  | 'notification'
+  | 'activity'
 
 export class PortalState implements Portal {
   readonly memberId: string
@@ -128,6 +160,10 @@ export class PortalState implements Portal {
   events: EventBinding[] = []
   readonly userFields: UserField[] = []
   readonly statuses: CrmStatus[] = defaultStatuses()
+  /** Every notification sent and not replaced (im.notify.system.add), oldest first. */
+  readonly notices: PortalNotification[] = []
+  /** To-dos by id (crm.activity.todo.add). */
+  readonly todos = new Map<number, PortalActivity>()
   readonly bucket: LeakyBucket
   private readonly explicitDomain: string | undefined
   private readonly ids: Record<IdKind, number> = {
@@ -138,6 +174,8 @@ export class PortalState implements Portal {
     enumItem: 40,
     eventHandler: 0,
     userField: 100,
+    notification: 0,
+    activity: 0,
   }
 
   constructor(
@@ -243,6 +281,22 @@ export class PortalState implements Portal {
 
   userField(name: string): UserField | undefined {
     return this.userFields.find((u) => u.FIELD_NAME === name)
+  }
+
+  /** The notifications a user (or everyone) has now: a later one with the same TAG replaced the earlier. */
+  notifications(userId?: number): PortalNotification[] {
+    return structuredClone(this.notices.filter((n) => userId === undefined || n.userId === userId))
+  }
+
+  /** To-dos, all or in one record's timeline (ownerTypeId 1 lead, 2 deal, 3 contact), by id. */
+  activities(ownerTypeId?: number, ownerId?: number): PortalActivity[] {
+    return structuredClone(
+      [...this.todos.values()].filter(
+        (a) =>
+          (ownerTypeId === undefined || a.ownerTypeId === ownerTypeId) &&
+          (ownerId === undefined || a.ownerId === ownerId),
+      ),
+    )
   }
 
   statusesOf(entityId: string): CrmStatus[] {

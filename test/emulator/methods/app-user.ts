@@ -1,5 +1,12 @@
 /**
- * app.info, scope, profile, user.current, user.get.
+ * app.info, scope, profile, user.admin, user.current, user.get.
+ *
+ * There is no REST method that lists a portal's administrators: user.get has no ADMIN filter
+ * (its answer carries no ADMIN field either), and only the calling user's own rights are
+ * readable (user.admin, profile's ADMIN). An app that must reach the admins remembers those it
+ * has seen: the installing user (settings/app-installation/index.md: installed by a user with
+ * administrator rights) and any user whose user.admin / profile said so.
+ * @see api-reference/user/user-get.md, api-reference/common/users/user-admin.md
  */
 import { appVersionOf } from '../lifecycle.js'
 import { isPlainObject } from '../php-query.js'
@@ -108,6 +115,8 @@ export const appUserMethods: MethodTable = {
     handler: (ctx) => ({ result: new Date(ctx.env.now()).toISOString().replace(/\.\d{3}Z$/, '+00:00') }),
   },
   profile: { scope: null, handler: profile },
+  /** Whether the calling user may manage the app's settings. @see api-reference/common/users/user-admin.md */
+  'user.admin': { scope: null, handler: (ctx) => ({ result: ctx.portal.user(ctx.userId)?.ADMIN === true }) },
   'user.current': { scope: ['user', 'user_brief', 'user_basic'], handler: userCurrent },
   'user.get': { scope: ['user', 'user_brief', 'user_basic'], handler: userGet },
 }

@@ -3,6 +3,7 @@
  * lead). Same field rules as leads; no user fields.
  * @see api-reference/crm/deals/crm-deal-add.md
  */
+import { semanticLetter } from '../state.js'
 import { entityMethods } from './crm-entity.js'
 import { AUDIT_ROWS, LEAD_ORIGIN_ROWS } from './crm-common-fields.js'
 import { fieldTable, type EntitySpec } from './crm-entity-spec.js'
@@ -68,9 +69,9 @@ export const dealSpec: EntitySpec = {
     if (typeof record['TITLE'] !== 'string' || record['TITLE'].trim() === '')
       record['TITLE'] = `Deal #${String(record['ID'])}`
     const stage = ctx.portal.statusesOf('DEAL_STAGE').find((s) => s.STATUS_ID === record['STAGE_ID'])
-    const semantics = stage?.EXTRA?.SEMANTICS
-    record['STAGE_SEMANTIC_ID'] = semantics === 'success' ? 'S' : semantics === 'failure' ? 'F' : 'P'
-    record['CLOSED'] = semantics === 'success' || semantics === 'failure' ? 'Y' : 'N'
+    const letter = semanticLetter(stage)
+    record['STAGE_SEMANTIC_ID'] = letter
+    record['CLOSED'] = letter === 'P' ? 'N' : 'Y'
     const contacts = record['CONTACT_IDS']
     if (record['CONTACT_ID'] === null && Array.isArray(contacts) && contacts.length > 0)
       record['CONTACT_ID'] = String(contacts[0])

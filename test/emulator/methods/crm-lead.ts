@@ -12,6 +12,7 @@ import { contactSpec } from './crm-contact.js'
 import { dealSpec } from './crm-deal.js'
 import { entityMethods } from './crm-entity.js'
 import { fieldTable, isoDate, type EntitySpec } from './crm-entity-spec.js'
+import { semanticLetter } from '../state.js'
 import { listEntities } from './crm-list.js'
 import type { CallContext, MethodTable } from './registry.js'
 
@@ -77,9 +78,7 @@ export const LEAD_FIELDS = fieldTable([
 ])
 
 function semanticOf(ctx: CallContext, statusId: unknown): string {
-  const entry = ctx.portal.statusesOf('STATUS').find((s) => s.STATUS_ID === statusId)
-  const semantics = entry?.EXTRA?.SEMANTICS
-  return semantics === 'success' ? 'S' : semantics === 'failure' ? 'F' : 'P'
+  return semanticLetter(ctx.portal.statusesOf('STATUS').find((s) => s.STATUS_ID === statusId))
 }
 
 function hasMulti(record: Record<string, unknown>, type: string): 'Y' | 'N' {

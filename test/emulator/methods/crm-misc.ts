@@ -1,10 +1,10 @@
 /**
- * crm.status.list, crm.settings.mode.get, crm.duplicate.findbycomm.
+ * crm.status.list, crm.dealcategory.stage.list, crm.settings.mode.get, crm.duplicate.findbycomm.
  */
 import { isPlainObject, phpValues } from '../php-query.js'
 import { restErrors } from '../rest-error.js'
 import { matchesFilter } from './crm-filter.js'
-import { param, type CallContext, type MethodResult, type MethodTable } from './registry.js'
+import { param, toInt, type CallContext, type MethodResult, type MethodTable } from './registry.js'
 
 /**
  * Directory entries filtered by e.g. ENTITY_ID=SOURCE, sorted by SORT unless `order` says else.
@@ -26,7 +26,20 @@ function statusList(ctx: CallContext): MethodResult {
     const kb = key({ ...b })
     return (ka < kb ? -1 : ka > kb ? 1 : 0) * sign
   })
-  return { result: structuredClone(rows) }
+  return { result: structuredClone(rows), total: rows.length }
+}
+
+/**
+ * The stages of a deal pipeline: id 0 or none is the default pipeline (DEAL_STAGE, like
+ * crm.status.list with that ENTITY_ID); the emulator has no other pipeline, so any id > 0
+ * "returns nothing" (an empty list).
+ * @see api-reference/crm/outdated/category-old/crm-deal-category-stage-list.md
+ */
+function dealCategoryStages(ctx: CallContext): MethodResult {
+  const id = toInt(param(ctx.params, 'id')) ?? 0
+  if (id > 0) return { result: [] }
+  const stages = ctx.portal.statusesOf('DEAL_STAGE').sort((a, b) => Number(a.SORT) - Number(b.SORT))
+  return { result: structuredClone(stages) }
 }
 
 /** 1 classic (leads), 2 simple (no leads). @see api-reference/crm/crm-settings-mode-get.md */
@@ -88,6 +101,7 @@ function findByComm(ctx: CallContext): MethodResult {
 
 export const crmMiscMethods: MethodTable = {
   'crm.status.list': { scope: 'crm', handler: statusList },
+  'crm.dealcategory.stage.list': { scope: 'crm', handler: dealCategoryStages },
   'crm.settings.mode.get': { scope: 'crm', handler: settingsMode },
   'crm.duplicate.findbycomm': { scope: 'crm', handler: findByComm },
 }

@@ -1,6 +1,7 @@
 /** Every REST method the emulated portal answers; anything else is ERROR_METHOD_NOT_FOUND. */
 import { appUserMethods } from './app-user.js'
 import { batchMethods } from './batch.js'
+import { crmActivityMethods } from './crm-activity.js'
 import { contactMethods } from './crm-contact.js'
 import { dealMethods } from './crm-deal.js'
 import { leadMethods } from './crm-lead.js'
@@ -8,6 +9,7 @@ import { leadUserFieldMethods } from './crm-lead-userfield.js'
 import { crmItemMethods } from './crm-item.js'
 import { crmMiscMethods } from './crm-misc.js'
 import { eventMethods } from './event.js'
+import { imNotifyMethods } from './im-notify.js'
 import { placementMethods } from './placement.js'
 import type { MethodTable } from './registry.js'
 
@@ -20,6 +22,8 @@ export const METHODS: MethodTable = {
   ...contactMethods,
   ...crmMiscMethods,
   ...crmItemMethods,
+  ...crmActivityMethods,
+  ...imNotifyMethods,
   ...placementMethods,
   ...eventMethods,
 }

@@ -124,3 +124,54 @@ export interface EventBinding {
   /** Source key of an offline binding. @see api-reference/events/offline-events.md */
   auth_connector?: string
 }
+
+/**
+ * A system notification as the portal keeps it (im.notify.system.add), for assertions.
+ * @see api-reference/chats/notifications/im-notify-system-add.md
+ */
+export interface PortalNotification {
+  id: number
+  userId: number
+  /** MESSAGE after trimming (BB-code kept as sent). */
+  message: string
+  messageOut: string | null
+  tag: string | null
+  subTag: string | null
+  /** ATTACH as an object (a JSON string is parsed), null without one. */
+  attach: unknown
+  /** The app that sent it (its client_id). */
+  clientId: string
+  /** ms when it was added. */
+  at: number
+}
+
+/**
+ * A to-do (universal activity, PROVIDER_ID CRM_TODO) in a CRM record's timeline, for assertions.
+ * @see api-reference/crm/timeline/activities/todo/crm-activity-todo-add.md
+ */
+export interface PortalActivity {
+  id: number
+  /** 1 lead, 2 deal, 3 contact. @see api-reference/crm/data-types.md (object_type) */
+  ownerTypeId: number
+  ownerId: number
+  /** ms of the deadline. */
+  deadline: number
+  title: string
+  description: string
+  responsibleId: number
+  /** Reminders, minutes before the deadline. */
+  pingOffsets: number[]
+  colorId: string | null
+  parentActivityId: number | null
+  authorId: number
+  editorId: number
+  /** ms */
+  createdAt: number
+  /** ms of the last change */
+  updatedAt: number
+  completed: boolean
+  /** ms of the completion, null while open. */
+  completedAt: number | null
+  /** Who completed it. */
+  completedBy: number | null
+}

@@ -2,7 +2,16 @@
  * The emulator's public shapes: a portal and the emulator itself. Other code and tests are
  * written against these names (through index.ts): change them only together with their users.
  */
-import type { CrmStatus, EventBinding, PlacementBinding, PortalUser, UserField, UserFieldInput } from './crm.js'
+import type {
+  CrmStatus,
+  EventBinding,
+  PlacementBinding,
+  PortalActivity,
+  PortalNotification,
+  PortalUser,
+  UserField,
+  UserFieldInput,
+} from './crm.js'
 import type { Faults } from './faults.js'
 import type { OperatingOptions, Plan } from './options.js'
 import type { HttpReply, IssuedTokens, RecordedCall, RecordedDelivery, RecordedOAuthCall } from './records.js'
@@ -38,6 +47,13 @@ export interface Portal {
   readonly statuses: CrmStatus[]
   /** Current leaky-bucket level (requests not yet drained). */
   bucketLevel(): number
+  /**
+   * The notifications users have now (im.notify.system.add), oldest first: one replaced by a
+   * later notice with the same TAG is gone. Copies.
+   */
+  notifications(userId?: number): PortalNotification[]
+  /** To-dos (crm.activity.todo.add), all or of one record (ownerTypeId 1 lead, 2 deal, 3 contact). Copies. */
+  activities(ownerTypeId?: number, ownerId?: number): PortalActivity[]
 }
 
 export interface CreatePortalInput {
@@ -109,6 +125,8 @@ export interface Emulator {
   moveLead(portal: Portal, leadId: number, statusId: string, opts?: { userId?: number }): void
   /** The same for a deal's STAGE_ID / STAGE_SEMANTIC_ID (ONCRMDEALUPDATE). */
   moveDeal(portal: Portal, dealId: number, stageId: string, opts?: { userId?: number }): void
+  /** A person completes a to-do in the timeline (COMPLETED Y; ONCRMACTIVITYUPDATE online and offline). */
+  completeActivity(portal: Portal, activityId: number, opts?: { userId?: number }): void
   /** The app's offline event queue on the portal, every record, reserved ones included. */
   offlineQueue(portal: Portal): ReadonlyArray<{
     id: number
