@@ -80,3 +80,11 @@ t.test('strings() gives a copy, and fmt fills placeholders', async (t) => {
   t.equal(fmt(STRINGS.en.queue_value, { pending: 1, sending: 2, failed: 3 }), '1 waiting · 2 sending · 3 failed')
   t.equal(fmt('{a} {b}', { a: 'x' }), 'x {b}', 'unknown placeholders stay')
 })
+
+t.test('the stuck line with its last error is the stuck line plus the error, in every language', async (t) => {
+  // Two keys instead of logic in the caller: a translation that changes one must change both.
+  for (const lang of LANGS) {
+    const s = STRINGS[lang]
+    t.equal(s.problem_stuck_error.replace(/ \([^()]*\{error\}\)/, ''), s.problem_stuck, lang)
+  }
+})
