@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { isoNow } from '../clock.js'
 import type { NormalizedLead } from '../tiktok/schemas.js'
+import { LeadsPage, ResendAnswer, TestLeadAnswer } from './answers.js'
 import { LeadsQuery, ResendBody } from './schemas.js'
 import { leadRowView, leadUrlTemplate } from './view-model.js'
 
@@ -15,8 +16,8 @@ export async function settingsLeadRoutes(plain: FastifyInstance): Promise<void> 
 
   app.get(
     '/leads',
-    { schema: { summary: 'The delivery log, newest first', querystring: LeadsQuery } },
-    async (request) => {
+    { schema: { summary: 'The delivery log, newest first', querystring: LeadsQuery, response: { 200: LeadsPage } } },
+    async (request): Promise<LeadsPage> => {
       const portal = request.portal!
       const q = request.query
       const rows = await app.leads.latest(portal.member_id, { status: q.status, limit: q.limit, beforeId: q.before })
@@ -29,7 +30,8 @@ export async function settingsLeadRoutes(plain: FastifyInstance): Promise<void> 
     },
   )
 
-  app.post('/test-lead', { schema: { summary: 'Store a sample lead and deliver it' } }, async (request) => {
+  const testLeadSchema = { summary: 'Store a sample lead and deliver it', response: { 200: TestLeadAnswer } }
+  app.post('/test-lead', { schema: testLeadSchema }, async (request): Promise<TestLeadAnswer> => {
     const m = request.session!.m
     const tiktokLeadId = `test-${app.clock.now()}-${randomBytes(3).toString('hex')}`
     const lead: NormalizedLead = {
@@ -73,7 +75,8 @@ export async function settingsLeadRoutes(plain: FastifyInstance): Promise<void> 
     return { ok: true, leadId: row.id, tiktokLeadId }
   })
 
-  app.post('/leads/resend', { schema: { summary: 'Send failed leads again', body: ResendBody } }, async (request) => {
+  const resendSchema = { summary: 'Send failed leads again', body: ResendBody, response: { 200: ResendAnswer } }
+  app.post('/leads/resend', { schema: resendSchema }, async (request): Promise<ResendAnswer> => {
     const body = request.body
     const m = request.session!.m
     const requeued = await app.leads.resend(m, 'all' in body ? 'all-failed' : body.ids)

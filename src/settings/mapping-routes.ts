@@ -5,6 +5,7 @@ import { Errors } from '../errors.js'
 import { validateMappingAgainstFields } from '../mapping/schemas.js'
 import { mapStoredLead, nameOptions } from '../mapping/stored-lead.js'
 import { settingsContext } from './api-guard.js'
+import { MappingPreview, MappingSaved } from './answers.js'
 import { MappingBody, PreviewBody } from './schemas.js'
 import { maskDeep, maskPersonal } from './view-model.js'
 
@@ -15,7 +16,8 @@ import { maskDeep, maskPersonal } from './view-model.js'
 export async function settingsMappingRoutes(plain: FastifyInstance): Promise<void> {
   const app = plain.withTypeProvider<ZodTypeProvider>()
 
-  app.post('/mapping', { schema: { summary: 'Save the mapping', body: MappingBody } }, async (request) => {
+  const saveSchema = { summary: 'Save the mapping', body: MappingBody, response: { 200: MappingSaved } }
+  app.post('/mapping', { schema: saveSchema }, async (request): Promise<MappingSaved> => {
     const mapping = request.body
     const { session, portal, conf } = await settingsContext(app, request)
     const { raw } = await app.portalFields.load(session.m)
@@ -35,8 +37,13 @@ export async function settingsMappingRoutes(plain: FastifyInstance): Promise<voi
     return { ok: true, mapping, warnings }
   })
 
-  const previewSchema = { summary: 'What a mapping makes of the latest lead', body: PreviewBody }
-  app.post('/preview', { schema: previewSchema, config: { readOnly: true } }, async (request) => {
+  const previewSchema = {
+    summary: 'What a mapping makes of the latest lead',
+    body: PreviewBody,
+    response: { 200: MappingPreview },
+  }
+  const preview = { schema: previewSchema, config: { readOnly: true } }
+  app.post('/preview', preview, async (request): Promise<MappingPreview> => {
     const { mapping } = request.body
     const { session, portal, conf } = await settingsContext(app, request)
     // The latest real lead if there is one among the last 20, else the latest (a test lead).
@@ -62,7 +69,8 @@ export async function settingsMappingRoutes(plain: FastifyInstance): Promise<voi
         tiktokLeadId: lead.leadId,
         answers: lead.answers.map((a) => ({ ...a, value: maskPersonal(a.value) })),
       },
-      fields: maskDeep(fields),
+      // a record in, a record out: maskDeep keeps the shape and masks the strings
+      fields: maskDeep(fields) as MappingPreview['fields'],
       warnings: warnings.map(hide),
     }
   })

@@ -1,11 +1,11 @@
 import { z } from 'zod'
 import { DEFAULT_RATE_PER_S, ENTERPRISE_RATE_PER_S } from '../bitrix24/limits.js'
-import { NAME_ORDERS, type NameOrder } from '../mapping/name-order.js'
+import { NAME_ORDERS } from '../mapping/name-order.js'
 import { DefaultCountry, MappingConfig } from '../mapping/schemas.js'
 
 /**
- * The settings tab's API: request bodies (validated here) and answer shapes (what the page's
- * script reads). Every request carries the signed session token in `X-Session` and every change
+ * The settings tab's API: request bodies and queries (validated here); its answers are in
+ * answers.ts. Every request carries the signed session token in `X-Session` and every change
  * also the CSRF token in `X-CSRF-Token` (both are embedded in the page; no cookies, since
  * browsers block third-party cookies inside the Bitrix24 iframe).
  */
@@ -43,13 +43,6 @@ export const OptionsBody = z.object({
   name_order: z.enum(NAME_ORDERS).optional(),
 })
 export type OptionsBody = z.infer<typeof OptionsBody>
-/** The options as the tab shows them: the retention always present, with the server default beside it. */
-export type OptionsView = Omit<OptionsBody, 'retention_days' | 'name_order'> & {
-  retention_days: RetentionDays
-  retention_default_days: number
-  name_order: NameOrder
-}
-
 export const MappingBody = MappingConfig
 export const PreviewBody = z.object({ mapping: MappingConfig })
 
@@ -58,89 +51,27 @@ export const ResendBody = z.union([
   z.object({ ids: z.array(z.number().int().positive()).min(1).max(500) }),
 ])
 
-/** GET /api/settings/tiktok and every TikTok action's answer (src/settings/tiktok-routes.ts) */
-export type { TikTokView } from '../tiktok-business/view-schema.js'
-
-/** GET /api/settings/state */
-export interface StateView {
-  portal: {
-    memberId: string
-    domain: string
-    state: 'active' | 'needs_reauth' | 'uninstalled'
-    stateReason: string | null
-  }
-  user: { id: number; name: string; isAdmin: boolean }
-  /** one plain-language line per problem, empty when all is well */
-  problems: string[]
-  queue: { pending: number; sending: number; failed: number }
-  lastDeliveryAt: string | null
-  webhook: {
-    /** administrators only: null for other users, who see that a URL and secret exist, not their values */
-    url: string | null
-    secretMasked: string | null
-    /** until when the URL before the last rotation still accepts leads (administrators only) */
-    previousUrlValidUntil: string | null
-    verifyMode: 'log_only' | 'enforce'
-    lastScheme: string | null
-    lastDetail: string | null
-    lastWebhookAt: string | null
-  }
-  options: OptionsView
-  mapping: z.infer<typeof MappingConfig>
-  /** answer keys seen in this portal's latest leads (custom questions included) */
-  questions: string[]
-  /** what a TikTok lead becomes on this portal: a lead, or in simple CRM mode (leads off) a contact and a deal */
-  crm?: { mode: 1 | 2 | null; creates: 'lead' | 'contact_and_deal'; text: string }
-}
-
-/** GET /api/settings/fields */
-export interface FieldsView {
-  /** 1 classic: lead fields; 2 simple CRM (leads off): contact and deal fields, each marked with its `entity` */
-  crmMode?: 1 | 2
-  fields: Array<{
-    code: string
-    title: string
-    type: string
-    isMultiple: boolean
-    isReadOnly: boolean
-    isRequired: boolean
-    items: Array<{ id: string; value: string }>
-    entity?: 'contact' | 'deal'
-  }>
-  users: Array<{ id: number; name: string }>
-  sources: Array<{ id: string; name: string }>
-  statuses: Array<{ id: string; name: string }>
-}
-
-/** GET /api/settings/leads */
-export interface LeadRowView {
-  id: number
-  tiktokLeadId: string
-  status: z.infer<typeof LeadStatusFilter>
-  isTest: boolean
-  name: string | null
-  receivedAt: string
-  doneAt: string | null
-  deliveryMs: number | null
-  attempts: number
-  b24LeadId: number | null
-  b24LeadUrl: string | null
-  lastError: string | null
-  duplicateOf: string | null
-  /** where it stands in Bitrix24 now (STATUS_ID / a deal's STAGE_ID, read after an offline event); null until then */
-  b24Stage?: { id: string; semantic: 'P' | 'S' | 'F' | null; at: string | null } | null
-}
-
-/** GET /api/settings/stats */
-export interface StatsView {
-  days: Array<{
-    date: string
-    received: number
-    delivered: number
-    duplicate: number
-    failed: number
-    medianDeliveryMs: number | null
-  }>
-  today: { received: number; delivered: number; duplicate: number; failed: number; medianDeliveryMs: number | null }
-  week: { received: number; delivered: number; duplicate: number; failed: number; medianDeliveryMs: number | null }
-}
+/**
+ * The answers' types, for the tab's code (src/web imports them from here, types only: the schemas
+ * themselves are in answers.ts, which imports this module's request schemas).
+ */
+export type {
+  FieldCreated,
+  FieldsView,
+  LeadRowView,
+  LeadsPage,
+  MappingPreview,
+  MappingSaved,
+  OptionsSaved,
+  OptionsView,
+  ResendAnswer,
+  SecretRevealed,
+  SecretRotated,
+  StateView,
+  StatsView,
+  TestLeadAnswer,
+  TikTokConnectAnswer,
+  TikTokTestLeadAnswer,
+  TikTokView,
+  WebhookRotated,
+} from './answers.js'

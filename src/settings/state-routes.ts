@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from '../config.js'
 import { publicBase } from '../public-url.js'
 import { settingsContext } from './api-guard.js'
+import { FieldsView, OptionsSaved, StateView, StatsView } from './answers.js'
 import { OptionsBody } from './schemas.js'
 import { buildState, buildStats, optionsOf } from './view-model.js'
 
@@ -16,7 +17,12 @@ export function settingsStateRoutes(config: Config) {
 
     app.get(
       '/state',
-      { schema: { summary: 'What the tab shows: portal, webhook, queue, options, mapping' } },
+      {
+        schema: {
+          summary: 'What the tab shows: portal, webhook, queue, options, mapping',
+          response: { 200: StateView },
+        },
+      },
       async (request) => {
         const { session, portal, conf } = await settingsContext(app, request)
         return buildState(app, {
@@ -31,15 +37,18 @@ export function settingsStateRoutes(config: Config) {
 
     app.get(
       '/fields',
-      { schema: { summary: "The portal's CRM fields, users, sources and statuses" } },
+      { schema: { summary: "The portal's CRM fields, users, sources and statuses", response: { 200: FieldsView } } },
       async (request) => (await app.portalFields.load(request.session!.m)).view,
     )
 
-    app.get('/stats', { schema: { summary: 'Lead counts per day for the last week' } }, async (request) =>
-      buildStats(app, request.session!.m),
+    app.get(
+      '/stats',
+      { schema: { summary: 'Lead counts per day for the last week', response: { 200: StatsView } } },
+      async (request) => buildStats(app, request.session!.m),
     )
 
-    app.post('/options', { schema: { summary: 'Delivery options', body: OptionsBody } }, async (request) => {
+    const optionsSchema = { summary: 'Delivery options', body: OptionsBody, response: { 200: OptionsSaved } }
+    app.post('/options', { schema: optionsSchema }, async (request): Promise<OptionsSaved> => {
       const body = request.body
       const m = request.session!.m
       const { retention_days, name_order, ...rest } = body

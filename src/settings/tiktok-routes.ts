@@ -10,6 +10,7 @@ import { MappingConfig } from '../mapping/schemas.js'
 import { publicBase } from '../public-url.js'
 import { DAY_MS } from '../tiktok-business/context.js'
 import { buildTikTokView } from '../tiktok-business/view.js'
+import { FieldCreated, TikTokConnectAnswer, TikTokTestLeadAnswer, TikTokView } from './answers.js'
 
 const Id = z
   .string()
@@ -47,7 +48,7 @@ export function tiktokSettingsRoutes(config: Config) {
       if (!api.tiktok.connector) throw Errors.tiktokNotConfigured()
       return api.tiktok.connector
     }
-    const view = async (request: Pick<FastifyRequest, 'session'>) => {
+    const view = async (request: Pick<FastifyRequest, 'session'>): Promise<TikTokView> => {
       const s = request.session!
       const conf = await api.settings.ensure(s.m)
       return buildTikTokView(api.tiktok.ctx, s.m, mappingOf(conf), s.l)
@@ -64,11 +65,12 @@ export function tiktokSettingsRoutes(config: Config) {
 
     api.get(
       '/tiktok',
-      { schema: { summary: 'The TikTok section: connections, ad accounts, forms' } },
+      { schema: { summary: 'The TikTok section: connections, ad accounts, forms', response: { 200: TikTokView } } },
       async (request) => view(request),
     )
 
-    api.post('/tiktok/connect', { schema: { summary: "TikTok's authorisation URL to open" } }, async (request) => {
+    const connectSchema = { summary: "TikTok's authorisation URL to open", response: { 200: TikTokConnectAnswer } }
+    api.post('/tiktok/connect', { schema: connectSchema }, async (request): Promise<TikTokConnectAnswer> => {
       const s = request.session!
       const redirectUri = new URL(manifest.paths.tiktokOAuthCallback, publicBase(config, request)).toString()
       return { authUrl: await connector().startConnect(s.m, { id: s.u, name: s.n }, redirectUri) }
@@ -79,7 +81,9 @@ export function tiktokSettingsRoutes(config: Config) {
       await tiktokCall(() => run(request.session!.m))
       return view(request)
     }
-    const body = <S extends z.ZodType>(schema: S, summary: string) => ({ schema: { summary, body: schema } })
+    const body = <S extends z.ZodType>(schema: S, summary: string) => ({
+      schema: { summary, body: schema, response: { 200: TikTokView } },
+    })
 
     api.post('/tiktok/grant', body(GrantBody, 'Connect the chosen ad accounts of an authorisation'), (request) => {
       const b = request.body
@@ -107,16 +111,24 @@ export function tiktokSettingsRoutes(config: Config) {
       })
     })
 
-    const testLeadSchema = { summary: "Ask TikTok to send a form's test lead", body: FormBody }
-    api.post('/tiktok/test-lead', { schema: testLeadSchema }, async (request) => {
+    const testLeadSchema = {
+      summary: "Ask TikTok to send a form's test lead",
+      body: FormBody,
+      response: { 200: TikTokTestLeadAnswer },
+    }
+    api.post('/tiktok/test-lead', { schema: testLeadSchema }, async (request): Promise<TikTokTestLeadAnswer> => {
       const body = request.body
       const leadId = await tiktokCall(() => connector().testLead(request.session!.m, body.advertiserId, body.pageId))
       return { ok: true, leadId }
     })
 
     /** Create a lead field for a form's question and map the question to it. */
-    const createFieldSchema = { summary: "Create a CRM field for a form's question and map it", body: CreateFieldBody }
-    api.post('/tiktok/create-field', { schema: createFieldSchema }, async (request) => {
+    const createFieldSchema = {
+      summary: "Create a CRM field for a form's question and map it",
+      body: CreateFieldBody,
+      response: { 200: FieldCreated },
+    }
+    api.post('/tiktok/create-field', { schema: createFieldSchema }, async (request): Promise<FieldCreated> => {
       const body = request.body
       const m = request.session!.m
       const { fieldName, fields } = await connector().fieldFor(

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from '../config.js'
 import { publicBase } from '../public-url.js'
 import { settingsContext } from './api-guard.js'
+import { SecretRevealed, SecretRotated, WebhookRotated } from './answers.js'
 import { maskSecret, webhookUrl } from './view-model.js'
 
 /** How long a rotated-out secret keeps verifying, so TikTok-side changes need not be instant. */
@@ -14,13 +16,20 @@ export const WEBHOOK_KEY_GRACE_MS = 24 * 60 * 60_000
  * inside /api/settings, behind api-guard.ts.
  */
 export function settingsWebhookRoutes(config: Config) {
-  return async function routes(app: FastifyInstance): Promise<void> {
-    app.post('/secret/reveal', { schema: { summary: 'The webhook signing secret, unmasked' } }, async (request) => ({
-      secret: (await settingsContext(app, request)).conf.signing_secret,
-    }))
+  return async function routes(plain: FastifyInstance): Promise<void> {
+    const app = plain.withTypeProvider<ZodTypeProvider>()
+    const revealSchema = { summary: 'The webhook signing secret, unmasked', response: { 200: SecretRevealed } }
+    app.post(
+      '/secret/reveal',
+      { schema: revealSchema },
+      async (request): Promise<SecretRevealed> => ({
+        secret: (await settingsContext(app, request)).conf.signing_secret,
+      }),
+    )
 
     /** New webhook URL; the old one keeps accepting leads for the grace period; the app's TikTok subscriptions move now. */
-    app.post('/webhook/rotate', { schema: { summary: 'A new webhook URL' } }, async (request) => {
+    const rotateUrlSchema = { summary: 'A new webhook URL', response: { 200: WebhookRotated } }
+    app.post('/webhook/rotate', { schema: rotateUrlSchema }, async (request): Promise<WebhookRotated> => {
       const m = request.session!.m
       const rotated = await app.settings.rotateWebhookKey(m, WEBHOOK_KEY_GRACE_MS)
       const url = webhookUrl(publicBase(config, request), rotated)
@@ -38,7 +47,8 @@ export function settingsWebhookRoutes(config: Config) {
       return { url, previousValidUntil: new Date(rotated.previous_webhook_key_until!).toISOString() }
     })
 
-    app.post('/secret/rotate', { schema: { summary: 'A new webhook signing secret' } }, async (request) => {
+    const rotateSecretSchema = { summary: 'A new webhook signing secret', response: { 200: SecretRotated } }
+    app.post('/secret/rotate', { schema: rotateSecretSchema }, async (request): Promise<SecretRotated> => {
       const rotated = await app.settings.rotateSecret(request.session!.m, SECRET_GRACE_MS)
       request.log.info({ memberId: request.session!.m }, 'webhook secret rotated')
       return {
