@@ -146,6 +146,18 @@ t.test('event/track refusals: nothing is recorded', async (t) => {
       40002,
       /data\[1\]\.event\b/,
     ],
+    [
+      'a lead id as a JSON number',
+      track([event({ lead: { lead_id: Number('7500000000000000001') } })]),
+      40002,
+      /data\[0\]\.lead\.lead_id: not a valid string/,
+    ],
+    [
+      'an event_id as a JSON number',
+      track([event({ event_id: 42 })]),
+      40002,
+      /data\[0\]\.event_id: not a valid string/,
+    ],
     ['an unhashed e-mail', track([event({ user: { email: ['ann@example.com'] } })]), 40002, /user\.email/],
     ['an unhashed phone', track([event({ user: { phone: '+15555550123' } })]), 40002, /user\.phone/],
     ['milliseconds for seconds', track([event({ event_time: Date.now() })]), 40002, /event_time/],

@@ -11,7 +11,7 @@
  *   [INFERRED] that only `crm` sets exist here: web, app and offline sources are never found.
  * - `data`: 1 to 1,000 events ("more than 1,000 … the whole request is rejected").
  * - Each event: `event`, `event_time` (unix seconds), `event_id` and `lead.lead_id` required
- *   for CRM events; a refusal names the field as `data[i].field`.
+ *   for CRM events, the ids as strings; a refusal names the field as `data[i].field`.
  *   [INFERRED] an `event_time` more than a day ahead is refused: it is milliseconds sent as seconds.
  * - `user.email` / `user.phone`: SHA-256 hex (one string or a list). [INFERRED] that TikTok
  *   refuses plain values; the emulator does, so no address leaves the app unhashed.
@@ -89,17 +89,24 @@ function checkEvent(raw: unknown, i: number, nowS: number): Checked {
   ]
   if (missing.length > 0)
     throw new ApiError(CODE.PARAM, `Missing required field(s): ${missing.map((n) => `${at}.${n}`).join(', ')}.`)
-  if (typeof raw['event'] !== 'string') throw invalid(`${at}.event`)
+  // Strings only: a 19-digit lead id sent as a JSON number has already lost digits. The wording
+  // is the one a number-like event_id got live (stape-io/tiktok-tag issue #10).
+  for (const [name, value] of [
+    ['event', raw['event']],
+    ['event_id', raw['event_id']],
+    ['lead.lead_id', lead['lead_id']],
+  ] as const)
+    if (typeof value !== 'string') throw invalid(`${at}.${name}`)
   const eventTime = raw['event_time']
   if (typeof eventTime !== 'number' || !Number.isInteger(eventTime) || eventTime <= 0)
     throw invalid(`${at}.event_time`, 'expected unix seconds')
   if (eventTime > nowS + FUTURE_SLACK_S) throw invalid(`${at}.event_time`, 'in the future (milliseconds?)')
   const user = isObject(raw['user']) ? raw['user'] : {}
   return {
-    event: raw['event'],
+    event: raw['event'] as string,
     eventTime,
-    eventId: str(raw, 'event_id') ?? '',
-    leadId: str(lead, 'lead_id') ?? '',
+    eventId: raw['event_id'] as string,
+    leadId: lead['lead_id'] as string,
     leadEventSource: typeof lead['lead_event_source'] === 'string' ? lead['lead_event_source'] : null,
     email: hashes(user, 'email', at),
     phone: hashes(user, 'phone', at),
