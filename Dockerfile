@@ -1,11 +1,13 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile TypeScript and the native SQLite binding.
+# Build stage: compile TypeScript, build the settings tab (Vite: src/web/ into dist/web, which needs
+# the devDependencies npm ci installs here) and the native SQLite binding.
 FROM node:22-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+# src/ holds the tab's sources and src/web/vite.config.ts too.
 COPY src ./src
 COPY migrations ./migrations
 COPY manifest ./manifest
@@ -17,6 +19,7 @@ ENV NODE_ENV=production DATABASE_PATH=/data/app.sqlite PORT=3000 HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
+# dist/src (the server) and dist/web (the built tab: the app does not start without it)
 COPY --from=build /app/dist ./dist
 COPY views ./views
 RUN mkdir -p /data && chown node:node /data

@@ -3,7 +3,7 @@
  * production) against the Bitrix24 emulator with the real leaky bucket (2 requests/s drain, burst
  * 50), on 127.0.0.1 only. Phases: latency, intake, sustained, portals, rss, backfill (the TikTok lead
  * export import, bench/backfill.ts), operating (the operating-limit ratio, bench/operating.ts), web
- * (the kit settings tab's bundle and first paint, bench/web.ts).
+ * (the settings tab's bundle and first paint, bench/web.ts).
  * Prints a table (bench/report.ts); with --json also one JSON object on the last line. Every load
  * loop is bounded. The app runs as a child process (bench/app-process.ts); the webhook bodies,
  * installs and seeded backlogs are in bench/load.ts.
@@ -269,24 +269,21 @@ async function main(): Promise<void> {
     }
   }
 
-  // 8. The kit settings tab (issue 12): bundle sizes from the build, first paint in chromium.
+  // 8. The settings tab (issue 12): bundle sizes from the build, first paint in chromium.
   if (phase('web')) {
-    log('kit settings tab: bundle and first paint')
+    log('settings tab: bundle and first paint')
     const sizes = bundleSizes()
     results.web_js_gzip_kb = sizes.jsKb
     results.web_css_gzip_kb = sizes.cssKb
     results.web_lazy_gzip_kb = sizes.lazyKb
+    // A fresh app process serves the build just made (a running one keeps the files it found at start).
     await app.stop()
-    for (const ui of ['classic', 'kit'] as const) {
-      const tab = new AppProcess({ ...baseEnv, SETTINGS_UI: ui }, url)
-      await tab.start()
-      const selector =
-        ui === 'kit' ? '[data-testid="counters-today"] [data-k="delivered"]' : '#counters-today [data-k="delivered"]'
-      const paint = await firstPaint(emu, url, selector)
-      results[ui === 'kit' ? 'web_first_paint_ms' : 'web_classic_first_paint_ms'] = paint.fcpMs
-      results[ui === 'kit' ? 'web_usable_ms' : 'web_classic_usable_ms'] = paint.usableMs
-      await tab.stop()
-    }
+    const tab = new AppProcess(baseEnv, url)
+    await tab.start()
+    const paint = await firstPaint(emu, url)
+    results.web_first_paint_ms = paint.fcpMs
+    results.web_usable_ms = paint.usableMs
+    await tab.stop()
   }
 
   results.rate_limit_errors = emu.counters.rateLimited

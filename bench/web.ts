@@ -1,11 +1,10 @@
 /**
- * The kit settings tab (issue 12): what a browser downloads for it and how soon it is usable
+ * The settings tab (src/web/, issue 12): what a browser downloads for it and how soon it is usable
  * inside the Bitrix24 frame. Sizes are read from the build (dist/web, rebuilt here first): the
  * entry script with the chunks it imports statically, its styles, and the lazily loaded rest,
  * each gzipped. Timing opens the tab in Debian's chromium through the emulated Bitrix24 page
- * (test/emulator's frame host), against the app as a child process with SETTINGS_UI=kit, and
- * reports the frame's first contentful paint and when the overview's counters are on screen; the
- * classic tab is measured the same way in the same run, for the ratio.
+ * (test/emulator's frame host), against the app as a child process, and reports the frame's first
+ * contentful paint and when the overview's counters are on screen.
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -53,12 +52,13 @@ export function bundleSizes(): { jsKb: number; cssKb: number; lazyKb: number } {
   return { jsKb: r(jsKb), cssKb: r(cssKb), lazyKb: r(lazyKb) }
 }
 
+/** On screen once the tab is usable: the overview's counters (they need one API call after the page). */
+const USABLE = '[data-testid="counters-today"] [data-k="delivered"]'
+
 /** Median over `runs` fresh pages of the frame's first contentful paint and of the counters being shown. */
 export async function firstPaint(
   emu: Emulator,
   appUrl: string,
-  /** what is on screen once the tab is usable (the counters: they need one API call after the page) */
-  usableSelector: string,
   runs = 5,
 ): Promise<{ fcpMs: number; usableMs: number }> {
   const portal = await install(emu, appUrl)
@@ -75,7 +75,7 @@ export async function firstPaint(
       const start = Date.now()
       await page.goto(host.url)
       const frame = page.frameLocator('#b24-app-frame')
-      await frame.locator(usableSelector).first().waitFor({ timeout: 30_000 })
+      await frame.locator(USABLE).first().waitFor({ timeout: 30_000 })
       usable.push(Date.now() - start)
       const appFrame = page.frames().find((f) => f !== page.mainFrame() && f.url().startsWith(appUrl))
       // The frame's paint on the bench's clock (epoch ms): its time origin plus the entry's offset.

@@ -16,11 +16,6 @@ export const ConfigSchema = z.object({
   PUBLIC_URL: z.url({ message: 'PUBLIC_URL must be an absolute http(s) URL' }).optional(),
   DATABASE_PATH: z.string().min(1).default('./data/app.sqlite'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /**
-   * Which settings tab the placements open: `classic` (views/assets/settings.js) or `kit`, the
-   * rebuild on Bitrix24's UI kit (src/web/, built by `npm run build:web`; issue 12, in progress).
-   */
-  SETTINGS_UI: z.enum(['classic', 'kit']).default('classic'),
   B24_CLIENT_ID: z.string().min(1).optional(),
   B24_CLIENT_SECRET: z.string().min(1).optional(),
   /** Bitrix24's OAuth server; tests point it at the emulator. */

@@ -9,6 +9,8 @@ import { loadConfig, type Config } from '../src/config.js'
 import { openDatabase, type OpenedDatabase } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrate.js'
 import { loggerOptions } from '../src/logger.js'
+import type { Lang, Strings } from '../src/settings/i18n.js'
+import type { StateView } from '../src/settings/schemas.js'
 import { buildEmulator, type Emulator, type EmulatorOptions, type Portal } from './emulator/index.js'
 import { buildTikTokEmulator, type TikTokEmulator, type TikTokEmulatorOptions } from './tiktok-emulator/index.js'
 
@@ -189,10 +191,28 @@ export async function freePort(): Promise<number> {
   })
 }
 
+/** What the settings page hands its tab (views/settings.eta renders it as JSON in #boot). */
+export interface PageBoot {
+  lang: Lang
+  strings: Strings
+  session: string
+  csrf: string
+  state: StateView
+  leadUrlTemplate: string
+}
+
+/** The page's boot state, or null when the page carries none (an error page). */
+export function bootOf(html: string): PageBoot | null {
+  const json = /<script type="application\/json" id="boot">([\s\S]*?)<\/script>/.exec(html)?.[1]
+  return json ? (JSON.parse(json) as PageBoot) : null
+}
+
 export interface Opened {
   status: number
   html: string
   headers: Headers
+  /** the page's boot state (null on an error page) */
+  boot: PageBoot | null
   session: string
   csrf: string
 }
@@ -222,9 +242,8 @@ export async function openTab(
     },
   )
   const html = await res.text()
-  const session = /"session":"([^"]+)"/.exec(html)?.[1] ?? ''
-  const csrf = /"csrf":"([^"]+)"/.exec(html)?.[1] ?? ''
-  return { status: res.status, html, headers: res.headers, session, csrf }
+  const boot = bootOf(html)
+  return { status: res.status, html, headers: res.headers, boot, session: boot?.session ?? '', csrf: boot?.csrf ?? '' }
 }
 
 export function api(url: string, s: { session?: string; csrf?: string }) {

@@ -11,10 +11,10 @@ const TYPES: Record<string, string> = {
 }
 
 /**
- * The pages' own files (views/assets: the settings script and styles, the TikTok callback's
- * script) and the Bitrix24 JS SDK bundle, at /static/. Only files that exist at start get a route
- * (`wildcard: false`), so no path can reach anything else. An hour of caching: the settings page
- * asks with ?v=<start time>, so a new release is fetched at once.
+ * The pages' files at /static/: views/assets (the TikTok callback page's script), the Bitrix24 JS
+ * SDK bundle and the settings tab's build (dist/web). Only files that exist at start get a route
+ * (`wildcard: false`), so no path can reach anything else. An hour of caching for the first two:
+ * the settings tab asks for the SDK with ?v=<start time>, so a new release is fetched at once.
  */
 export async function staticFiles(app: FastifyInstance): Promise<void> {
   const cache = { cacheControl: true, maxAge: 3_600_000, etag: true, lastModified: true, contentType: false }
@@ -32,7 +32,8 @@ export async function staticFiles(app: FastifyInstance): Promise<void> {
     schemaHide: true,
     ...cache,
   })
-  // The kit tab's build (npm run build:web): hashed names, so cached for a year and never revalidated.
+  // The settings tab's build (npm run build:web): hashed names, so cached for a year and never
+  // revalidated. Without a build the start already stops with how to make one (web-entry.ts).
   if (existsSync(join(WEB_DIST, 'assets'))) {
     await app.register(fastifyStatic, {
       root: join(WEB_DIST, 'assets'),

@@ -15,7 +15,7 @@ import { readWebEntry } from './web-entry.js'
 
 /** Page opens (placement/app POSTs) per client address per minute: generous for people, a wall for floods. */
 const PAGE_POSTS_PER_IP_PER_MIN = 60
-/** Changes with each start, so browsers fetch a new release's script and styles (a stamp, not the app's time). */
+/** Changes with each start, so browsers fetch a new release's SDK bundle (a stamp, not the app's time). */
 const ASSET_VERSION = Date.now().toString(36)
 
 /**
@@ -31,14 +31,14 @@ export function frameAncestors(portalDomain: string): string {
 }
 
 /**
- * The classic tab sets a few inline styles; the kit tab needs none (its components style through
- * element.style, which CSP does not govern), so it gets `style-src 'self'`.
+ * Scripts and styles from the app only. The tab needs no inline style: its components style
+ * through element.style, which CSP does not govern, and the kit's inline <style> is left out
+ * (src/web/main.ts).
  */
-function pageHeaders(reply: FastifyReply, portal: Portal, kit: boolean): void {
-  const styles = kit ? "style-src 'self'" : "style-src 'self' 'unsafe-inline'"
+function pageHeaders(reply: FastifyReply, portal: Portal): void {
   reply.header(
     'content-security-policy',
-    `${frameAncestors(portal.domain)}; default-src 'self'; script-src 'self'; ${styles}; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`,
+    `${frameAncestors(portal.domain)}; default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'`,
   )
   reply.header('x-content-type-options', 'nosniff')
   reply.header('referrer-policy', 'no-referrer')
@@ -48,7 +48,8 @@ function pageHeaders(reply: FastifyReply, portal: Portal, kit: boolean): void {
 /**
  * The settings page: the main page (DEFAULT placement) and the CRM placement. Bitrix24 POSTs the
  * user's AUTH_ID: it is checked against the portal stored at install before anything is shown.
- * The page's API is in the other modules of this folder (state, webhook, mapping, lead and TikTok
+ * The page is a shell (views/settings.eta) for the tab built from src/web/ with its initial state;
+ * the tab's API is in the other modules of this folder (state, webhook, mapping, lead and TikTok
  * routes), behind api-guard.ts.
  */
 export function settingsPageRoutes(config: Config) {
@@ -59,8 +60,8 @@ export function settingsPageRoutes(config: Config) {
     })
     const checkUpdate = createUpdateCheck(app, config)
     const pageLimiter = createIpLimiter(PAGE_POSTS_PER_IP_PER_MIN, 60_000, () => app.clock.now())
-    // Read once: a kit tab that was never built stops the start with the command that builds it.
-    const web = config.SETTINGS_UI === 'kit' ? readWebEntry() : null
+    // Read once: a tab that was never built stops the start with the command that builds it.
+    const web = readWebEntry()
 
     const options = {
       schema: { body: FrameRequestBody, querystring: FrameRequestQuery, hide: true },
@@ -124,8 +125,8 @@ export function settingsPageRoutes(config: Config) {
         }
         const session = app.sessions.sign({ m: portal.member_id, u: user.id, a: user.isAdmin, n: user.name, l: lang })
         const state = await buildState(app, { portal, conf, user, base: publicBase(config, request), lang })
-        pageHeaders(reply, portal, web !== null)
-        return reply.type('text/html; charset=utf-8').view(web ? 'settings-kit.eta' : 'settings.eta', {
+        pageHeaders(reply, portal)
+        return reply.type('text/html; charset=utf-8').view('settings.eta', {
           web,
           lang,
           strings: strings(lang),

@@ -15,19 +15,28 @@ export interface WebEntry {
 }
 
 /**
- * The kit tab's entry files (hashed names) from dist/web/.vite/manifest.json, read once at start.
- * Missing or unreadable: an error that says how to build it, so `SETTINGS_UI=kit` never serves a
- * page that cannot load.
+ * The settings tab's entry files (hashed names) from dist/web/.vite/manifest.json, read once at
+ * start. Missing or unreadable: one line that says how to build it, so the app never starts
+ * serving a tab that cannot load (`npm start`, `npm test` and the Dockerfile build it first).
  */
 export function readWebEntry(dir = WEB_DIST): WebEntry {
+  const file = join(dir, '.vite', 'manifest.json')
   let raw: string
   try {
-    raw = readFileSync(join(dir, '.vite', 'manifest.json'), 'utf8')
+    raw = readFileSync(file, 'utf8')
   } catch {
-    throw new Error(`SETTINGS_UI=kit needs the built tab in ${dir}: run npm run build:web`)
+    throw new Error(`The settings tab is not built (no ${file}): run npm run build:web`)
   }
-  const manifest = ViteManifest.parse(JSON.parse(raw))
-  const entry = Object.values(manifest).find((c) => c.isEntry)
-  if (!entry) throw new Error(`${dir}/.vite/manifest.json names no entry`)
+  const parsed = ViteManifest.safeParse(parseJson(raw))
+  const entry = parsed.success ? Object.values(parsed.data).find((c) => c.isEntry) : undefined
+  if (!entry) throw new Error(`The settings tab's build is incomplete (${file} names no entry): run npm run build:web`)
   return { script: `/static/web/${entry.file}`, styles: (entry.css ?? []).map((f) => `/static/web/${f}`) }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
 }

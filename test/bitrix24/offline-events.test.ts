@@ -129,9 +129,10 @@ t.test(
     t.equal(res.status, 200)
     const body = (await res.json()) as { leads: Array<{ tiktokLeadId: string; b24Stage: unknown }> }
     t.match(body.leads.find((l) => l.tiktokLeadId === tiktokId)?.b24Stage, { id: 'JUNK', semantic: 'F', at: String })
-    const script = await (await fetch(`${second.url}/static/settings.js`)).text()
+    const entry = /<script type="module" src="([^"]+)"/.exec(tab.html)?.[1]
+    const script = await (await fetch(`${second.url}${entry}`)).text()
     t.match(script, /stage_semantic_/, "the tab's script puts the semantic into words")
-    t.match(tab.html, /"stage_semantic_F":"lost"/, 'and the words are on the page: lost')
+    t.equal(tab.boot?.strings.stage_semantic_F, 'lost', 'and the words are on the page: lost')
   },
 )
 

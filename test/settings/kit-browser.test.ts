@@ -1,5 +1,5 @@
 /**
- * The settings tab rebuilt on Bitrix24's UI kit (src/web/, SETTINGS_UI=kit; issue 12 in
+ * The settings tab rebuilt on Bitrix24's UI kit (src/web/; issue 12 in
  * progress: the overview screen so far) in real chromium, framed by the emulated Bitrix24 page.
  * Each case fails on any script error or CSP violation (the kit page runs under `style-src 'self'`,
  * no inline styles) and saves a screenshot to test-output/kit-*.png.
@@ -17,7 +17,7 @@ const WAIT = 15_000
 
 t.test('the kit overview: status in plain words, queue, counters and chart, in en, ru and vn', async (t) => {
   const emu = await startEmulator(t)
-  const { url: appUrl, app } = await startApp(t, { emu, config: { SETTINGS_UI: 'kit' } })
+  const { url: appUrl, app } = await startApp(t, { emu })
   const portal = await installedPortal(emu, appUrl)
   const conf = (await app.settings.find(portal.memberId))!
   const res = await postWebhook(appUrl, conf.webhook_key, notificationBody([sampleLead()]), {
@@ -69,7 +69,7 @@ t.test('the kit overview: status in plain words, queue, counters and chart, in e
 
 t.test('the kit page is served with a strict style policy and a shell that carries no inline script', async (t) => {
   const emu = await startEmulator(t)
-  const { url: appUrl } = await startApp(t, { emu, config: { SETTINGS_UI: 'kit' } })
+  const { url: appUrl } = await startApp(t, { emu })
   const portal = await installedPortal(emu, appUrl)
   const host = await startFrameHost({ emulator: emu, portal, appUrl })
   t.teardown(() => host.close())

@@ -1,5 +1,5 @@
 /**
- * The kit tab's delivery log (src/web/screens/LogScreen.vue, SETTINGS_UI=kit) in real chromium,
+ * The kit tab's delivery log (src/web/screens/LogScreen.vue) in real chromium,
  * framed by the emulated Bitrix24 page: a test lead sent from the screen and watched until
  * delivered, a lead Bitrix24 refuses (an injected command error) shown with its error and re-sent,
  * the row's record in a slide-over, the lead card opened in a Bitrix24 slider, the status filter;
@@ -32,7 +32,7 @@ t.test(
   'the kit delivery log: test lead, a refused lead re-sent, details, the lead card, filter; read-only',
   async (t) => {
     const emu = await startEmulator(t)
-    const { url: appUrl, app } = await startApp(t, { emu, config: { SETTINGS_UI: 'kit' } })
+    const { url: appUrl, app } = await startApp(t, { emu })
     const portal = await installedPortal(emu, appUrl)
     const m = portal.memberId
     // Every test lead carries the same phone and e-mail: without this the second is a duplicate.

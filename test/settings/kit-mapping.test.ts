@@ -1,5 +1,5 @@
 /**
- * The kit tab's field-mapping screen (src/web/screens/MappingScreen.vue, SETTINGS_UI=kit) in real
+ * The kit tab's field-mapping screen (src/web/screens/MappingScreen.vue) in real
  * chromium, framed by the emulated Bitrix24 page: a rule changed, the live preview following it,
  * the responsible person picked with Bitrix24's dialog, saved (what the app stored), a refusal
  * explained in plain words, then a lead delivered with the mapped field in the emulated portal;
@@ -27,7 +27,7 @@ async function pick(page: Page, trigger: Locator, search: string): Promise<void>
 
 t.test('the kit mapping screen: edit, live preview, save, the mapped field delivered; read-only', async (t) => {
   const emu = await startEmulator(t)
-  const { url: appUrl, app } = await startApp(t, { emu, config: { SETTINGS_UI: 'kit' } })
+  const { url: appUrl, app } = await startApp(t, { emu })
   const portal = await installedPortal(emu, appUrl)
   portal.addUserField({
     FIELD_NAME: 'UF_CRM_TIKTOK_CAMPAIGN',
@@ -239,7 +239,7 @@ t.test('the kit mapping screen: edit, live preview, save, the mapped field deliv
  * (the classic tab's applyServerMapping), and Save stores the two.
  */
 t.test('the kit mapping screen takes the rule the server saved for a new lead field', async (t) => {
-  const w = await world(t, { config: { SETTINGS_UI: 'kit' } })
+  const w = await world(t)
   await connect(w)
   const { app, url: appUrl } = w.started
   const host = await startFrameHost({ emulator: w.emu, portal: w.portal, appUrl })

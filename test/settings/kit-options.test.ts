@@ -1,6 +1,6 @@
 /**
  * The kit tab's delivery options screen and its webhook URL / signing secret widget (src/web/,
- * SETTINGS_UI=kit; issue 12) in real chromium, framed by the emulated Bitrix24 page: options saved
+ * issue 12) in real chromium, framed by the emulated Bitrix24 page: options saved
  * into the app's repositories (and the portal's request rate), the secret revealed as stored, the
  * webhook URL rotated with the old one still accepting leads, the secret rotated; a read-only user
  * sees every control disabled and no value. Each case fails on any script error or CSP violation
@@ -57,7 +57,7 @@ const keyOf = (url: string) => url.split('/').pop() ?? ''
 
 t.test('the kit options screen: options saved, secret revealed, URL and secret rotated, read-only', async (t) => {
   const emu = await startEmulator(t)
-  const { url: appUrl, app } = await startApp(t, { emu, config: { SETTINGS_UI: 'kit' } })
+  const { url: appUrl, app } = await startApp(t, { emu })
   const portal = await installedPortal(emu, appUrl)
   const m = portal.memberId
   const before = (await app.settings.find(m))!

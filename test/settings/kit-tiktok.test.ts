@@ -1,7 +1,7 @@
 /**
- * The kit tab's TikTok screen (src/web/screens/TikTokScreen.vue, SETTINGS_UI=kit) in real
+ * The kit tab's TikTok screen (src/web/screens/TikTokScreen.vue) in real
  * chromium, framed by the emulated Bitrix24 page, with the TikTok API for Business emulator as
- * TikTok (as test/settings/tiktok-browser.test.ts does for the classic tab): Connect opens TikTok's
+ * TikTok: Connect opens TikTok's
  * auth page in a popup, approving closes it and the screen shows the account picker; one of two
  * ad accounts is connected, its card lists its forms with their questions and TikTok has a
  * subscription; "Only these forms" narrows the subscriptions; a read-only user (in Russian, in a
@@ -48,7 +48,6 @@ t.test(
     const { url: appUrl, app } = await startApp(t, {
       emu,
       config: {
-        SETTINGS_UI: 'kit',
         TIKTOK_APP_ID: TT_APP_ID,
         TIKTOK_APP_SECRET: TT_APP_SECRET,
         TIKTOK_API_URL: tt.url,
@@ -193,7 +192,6 @@ t.test('the kit TikTok screen with the popup blocked offers a link to TikTok', a
   const { url: appUrl } = await startApp(t, {
     emu,
     config: {
-      SETTINGS_UI: 'kit',
       TIKTOK_APP_ID: TT_APP_ID,
       TIKTOK_APP_SECRET: TT_APP_SECRET,
       TIKTOK_API_URL: tt.url,
@@ -224,7 +222,7 @@ t.test('the kit TikTok screen with the popup blocked offers a link to TikTok', a
 
 t.test('the kit TikTok screen says when the server is not configured for TikTok', async (t) => {
   const emu = await startEmulator(t)
-  const { url: appUrl } = await startApp(t, { emu, config: { SETTINGS_UI: 'kit' } })
+  const { url: appUrl } = await startApp(t, { emu })
   const portal = await installedPortal(emu, appUrl)
   const host = await startFrameHost({ emulator: emu, portal, appUrl })
   t.teardown(() => host.close())
