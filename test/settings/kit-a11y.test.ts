@@ -473,7 +473,8 @@ t.test('the keyboard: Tab reaches the screen tabs, arrows switch screens, Enter 
     const resting = await restingLooks(frame)
     for (const p of passed) {
       const name = `${p.tag}[${p.testid ?? p.role ?? p.text.slice(0, 20)}]`
-      const shown = p.ring || (p.b24Button && p.look !== resting[p.index])
+      // The ring (or the colours) must be the focus's own, not the control's resting look.
+      const shown = (p.ring || p.b24Button) && p.look !== resting[p.index]
       t.ok(shown, `${width}: focus visible on ${name} (focused ${p.look}; resting ${resting[p.index]})`)
     }
     t.same(errors, [], `${width}: no script error or CSP violation`)

@@ -3,12 +3,12 @@ import { nextTick } from 'vue'
 /**
  * Runs an action started from a focused control and gives that control its focus back after.
  * b24ui's Button is disabled while `loading`, and a disabled button drops the focus to the page:
- * a keyboard user who pressed Enter would have to Tab back from the top to press it again.
+ * the keyboard user's next Enter or Space reaches nothing, and a screen reader loses its place.
  */
-export async function keepFocus<T>(run: () => Promise<T>): Promise<T> {
+export async function keepFocus(run: () => unknown): Promise<void> {
   const from = document.activeElement
   try {
-    return await run()
+    await run()
   } finally {
     await nextTick()
     const now = document.activeElement
