@@ -5,10 +5,13 @@
  *
  * axe-core checks each of the five screens (WCAG 2.0/2.1 A and AA plus axe's best practices) for an
  * administrator and a read-only user, in English at full width and in Russian and Vietnamese in the
- * narrow slider; every serious or critical violation fails, named by rule, element and help text.
- * The narrow slider must never scroll sideways. The keyboard: Tab from the top reaches the screen
- * tabs, the arrow keys switch screens, Enter and Space press a focused button, and whatever has the
- * keyboard focus shows a ring. Screenshots go to test-output/kit-a11y-*.png.
+ * narrow slider, and for the administrator what opens on top (a select's list, a confirmation, a
+ * lead's record, the import box); every serious or critical violation fails, named by rule, element
+ * and help text (the full axe answer goes beside each screenshot as JSON). The narrow slider must
+ * never scroll sideways. The keyboard: Tab from the top reaches the screen tabs, the arrow keys
+ * switch screens, Enter and Space press a focused button (which keeps the focus while it loads), and
+ * whatever has the keyboard focus shows a ring (b24ui's buttons: their focus colours, see below).
+ * Screenshots go to test-output/kit-a11y-*.png.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
