@@ -23,6 +23,9 @@ export default defineConfig({
       colorMode: false,
       dts: true,
       experimental: { componentDetection: true },
+      // The kit's Button means a 2px outline on focus-visible, but its own focus:outline-none
+      // cancels it under Tailwind 4: restore the outline style so keyboard focus is visible.
+      b24ui: { button: { slots: { base: 'focus-visible:outline-solid' } } },
     }),
   ],
   build: {
