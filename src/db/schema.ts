@@ -67,6 +67,17 @@ export interface PortalSettingsTable {
   last_verify_detail: string | null
   last_webhook_at: string | null
   updated_at: string
+  /** speed-to-lead (0012): notify the lead's responsible user at delivery (0/1) */
+  notify_responsible: Generated<number>
+  /** a to-do due this many minutes after delivery; null = no to-do */
+  todo_minutes: number | null
+  /** the to-do's reminders: JSON list of minutes before its deadline (pingOffsets) */
+  todo_pings: Generated<string>
+  /** health alert when no lead came for this many hours in a period that normally has leads; null = off */
+  alert_silence_hours: number | null
+  /** the last failed notification / to-do that rode with a lead; null = none since the last success */
+  notify_error: string | null
+  todo_error: string | null
 }
 
 export type B24Entity = 'lead' | 'deal'
