@@ -9,6 +9,7 @@ import * as m0007 from './0007_name_order.js'
 import * as m0008 from './0008_crm_mode.js'
 import * as m0009 from './0009_lead_stage.js'
 import * as m0010 from './0010_app_version.js'
+import * as m0011 from './0011_lead_quality.js'
 import * as m0012 from './0012_speed_to_lead.js'
 
 /** Every migration, in order. The Migrator gets this record directly so no file-system scan is needed after a build. */
@@ -23,5 +24,6 @@ export const migrations: Record<string, Migration> = {
   '0008_crm_mode': m0008,
   '0009_lead_stage': m0009,
   '0010_app_version': m0010,
+  '0011_lead_quality': m0011,
   '0012_speed_to_lead': m0012,
 }

@@ -112,6 +112,8 @@ export interface LeadTable {
   b24_stage_semantic: StageSemantic | null
   /** unix ms of that read */
   b24_stage_at: number | null
+  /** unix ms of the first stage change away from the initial stage (a person worked the lead); null until then */
+  first_contact_at: number | null
   duplicate_of: string | null
   last_error: string | null
   received_at: number
@@ -165,6 +167,11 @@ export interface TikTokConnectionTable {
   status: Generated<TikTokConnectionStatus>
   status_reason: string | null
   last_check_at: number | null
+  /** the CRM event set stage changes go to (crm/list); null: none chosen, nothing is sent */
+  crm_event_set_id: string | null
+  crm_event_set_name: string | null
+  /** JSON {"lead"|"deal": {stageId: TikTok event name or null}} (src/quality/stage-map.ts) */
+  crm_stage_map_json: string | null
   updated_at: number
 }
 
@@ -187,6 +194,26 @@ export interface TikTokFormTable {
   updated_at: number
 }
 
+export type TikTokEventStatus = 'pending' | 'sent' | 'too_old' | 'failed'
+
+/** A CRM event for TikTok's /event/track/ (src/quality/outbox.ts). event_time unix s, other times unix ms. */
+export interface TikTokEventOutboxTable {
+  id: Generated<number>
+  member_id: string
+  lead_id: number
+  advertiser_id: string
+  event_set_id: string
+  event: string
+  event_id: string
+  event_time: number
+  status: Generated<TikTokEventStatus>
+  attempts: Generated<number>
+  next_attempt_at: number
+  last_error: string | null
+  created_at: number
+  sent_at: number | null
+}
+
 export interface TikTokUnsubscribeOutboxTable {
   subscription_id: string
   attempts: Generated<number>
@@ -204,11 +231,13 @@ export interface Database {
   tiktok_connections: TikTokConnectionTable
   tiktok_forms: TikTokFormTable
   tiktok_unsubscribe_outbox: TikTokUnsubscribeOutboxTable
+  tiktok_event_outbox: TikTokEventOutboxTable
 }
 
 export type TikTokGrant = Selectable<TikTokGrantTable>
 export type TikTokConnection = Selectable<TikTokConnectionTable>
 export type TikTokForm = Selectable<TikTokFormTable>
+export type TikTokEventRow = Selectable<TikTokEventOutboxTable>
 
 export type PortalSettings = Selectable<PortalSettingsTable>
 export type PortalSettingsUpdate = Updateable<PortalSettingsTable>

@@ -36,6 +36,7 @@ function row(id: number, extra: Partial<Lead> = {}): Lead {
     b24_stage_id: null,
     b24_stage_semantic: null,
     b24_stage_at: null,
+    first_contact_at: null,
     duplicate_of: null,
     last_error: null,
     received_at: 0,
