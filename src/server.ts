@@ -5,6 +5,7 @@ import { ConfigError, configWarnings, loadConfig } from './config.js'
 import { openDatabase } from './db/database.js'
 import { migrateToLatest } from './db/migrate.js'
 import { loggerOptions } from './logger.js'
+import { WebBuildMissing } from './settings/web-entry.js'
 
 async function main(): Promise<void> {
   let config
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err)
+  // A setup step left out (the tab not built) is one line saying what to run, not a stack.
+  console.error(err instanceof WebBuildMissing ? err.message : err)
   process.exit(1)
 })

@@ -53,6 +53,24 @@ export function strings(lang: Lang): Record<string, string> {
   return { ...STRINGS[lang] }
 }
 
+/**
+ * Keys only the server fills: the install and TikTok callback pages and the problem and TikTok
+ * status lines, which reach the tab already written (in the state's `problems`, the TikTok view).
+ */
+const SERVER_ONLY = /^(install_|ttcb_|problem_|tt_status_)/
+
+type ServerOnlyKey = Extract<
+  keyof Strings,
+  `install_${string}` | `ttcb_${string}` | `problem_${string}` | `tt_status_${string}`
+>
+/** The words the tab's script gets (src/web/boot.ts): using a server-only key there fails to compile. */
+export type PageStrings = Omit<Strings, ServerOnlyKey>
+
+/** What the tab's script needs: the catalogue without the server's own lines (a smaller page). */
+export function pageStrings(lang: Lang): Record<string, string> {
+  return Object.fromEntries(Object.entries(STRINGS[lang]).filter(([key]) => !SERVER_ONLY.test(key)))
+}
+
 /** `{name}` placeholders filled from `values` (unknown ones kept as written). */
 export function fmt(template: string, values: Record<string, string | number>): string {
   return template.replace(/\{(\w+)\}/g, (all, key: string) => (key in values ? String(values[key]) : all))

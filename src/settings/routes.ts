@@ -8,7 +8,7 @@ import type { Config } from '../config.js'
 import type { Portal } from '../db/schema.js'
 import { Errors } from '../errors.js'
 import { publicBase } from '../public-url.js'
-import { pickLang, strings } from './i18n.js'
+import { pageStrings, pickLang } from './i18n.js'
 import { createIpLimiter, createUserVerifier, VERIFY_BUSY } from './portal-data.js'
 import { buildState, leadUrlTemplate } from './view-model.js'
 import { readWebEntry } from './web-entry.js'
@@ -129,7 +129,7 @@ export function settingsPageRoutes(config: Config) {
         return reply.type('text/html; charset=utf-8').view('settings.eta', {
           web,
           lang,
-          strings: strings(lang),
+          strings: pageStrings(lang),
           session,
           csrf: app.sessions.csrfFor(session, portal.member_id),
           state,

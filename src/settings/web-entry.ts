@@ -9,6 +9,11 @@ const ViteManifest = z.record(
   z.object({ file: z.string(), isEntry: z.boolean().optional(), css: z.array(z.string()).optional() }),
 )
 
+/** The tab was never built (or half built): the start says so in one line (src/server.ts). */
+export class WebBuildMissing extends Error {
+  override name = 'WebBuildMissing'
+}
+
 export interface WebEntry {
   script: string
   styles: string[]
@@ -25,11 +30,12 @@ export function readWebEntry(dir = WEB_DIST): WebEntry {
   try {
     raw = readFileSync(file, 'utf8')
   } catch {
-    throw new Error(`The settings tab is not built (no ${file}): run npm run build:web`)
+    throw new WebBuildMissing(`The settings tab is not built (no ${file}): run npm run build:web`)
   }
   const parsed = ViteManifest.safeParse(parseJson(raw))
   const entry = parsed.success ? Object.values(parsed.data).find((c) => c.isEntry) : undefined
-  if (!entry) throw new Error(`The settings tab's build is incomplete (${file} names no entry): run npm run build:web`)
+  if (!entry)
+    throw new WebBuildMissing(`The settings tab's build is incomplete (${file} names no entry): run npm run build:web`)
   return { script: `/static/web/${entry.file}`, styles: (entry.css ?? []).map((f) => `/static/web/${f}`) }
 }
 

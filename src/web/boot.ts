@@ -1,10 +1,10 @@
-import type { Strings } from '../settings/i18n/en.js'
+import type { PageStrings as Strings } from '../settings/i18n.js'
 import type { StateView } from '../settings/schemas.js'
 
-/** The catalogue's words for the page's language: every key of the server's en catalogue (src/settings/i18n/). */
+/** The catalogue's words for the page's language: the server's catalogue less its server-only lines (src/settings/i18n.ts). */
 export type { Strings }
 
-/** What the server renders into the page (views/settings-kit.eta): read once, never executed. */
+/** What the server renders into the page (views/settings.eta): read once, never executed. */
 export interface Boot {
   lang: 'en' | 'ru' | 'vn'
   strings: Strings

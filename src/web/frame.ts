@@ -1,6 +1,6 @@
 /**
  * The Bitrix24 frame around the tab, through the JS SDK's UMD bundle (/static/b24jssdk.js, the
- * same file the classic tab uses): title, height fitted on every change, leads opened in a slider.
+ * same file the install page uses): title, height fitted on every change, leads opened in a slider.
  * Outside a frame (a direct open, the tests' plain pages) every call is a no-op.
  */
 interface B24Frame {

@@ -5,7 +5,7 @@ import { defineConfig } from 'vite'
 
 /**
  * The settings tab on Bitrix24's UI kit (issue 12), built into dist/web and served at
- * /static/web/ (src/plugins/static.ts); the server renders the shell (views/settings-kit.eta)
+ * /static/web/ (src/plugins/static.ts); the server renders the shell (views/settings.eta)
  * from the manifest. Components are auto-imported by the kit's plugin, so only what a screen
  * uses ships. The kit's vue-plugin is not installed: its colour plugin injects inline <style>
  * that the tab's `style-src 'self'` refuses (main.ts).

@@ -379,9 +379,7 @@ t.test('in a real browser: the tab says leads are off and the editor groups cont
   const frame = await openFrame(page, `${host.url}?lang=en&user=1`)
   await frame.getByRole('tab', { name: en.h_mapping }).click()
   await frame.locator('[data-testid="screen-mapping"]').waitFor({ timeout: 15_000 })
-  t.equal(await frame.getByText(en.crm_mode_simple, { exact: true }).count(), 1, 'the tab says leads are off', {
-    todo: 'the tab (src/web) does not show the CRM mode line (state.crm.text) yet',
-  })
+  t.equal(await frame.getByText(en.crm_mode_simple, { exact: true }).count(), 1, 'the tab says leads are off')
   await frame.locator('[data-testid="fields-loading"]').waitFor({ state: 'detached', timeout: 15_000 })
   t.equal(await frame.locator('[data-testid="const-STATUS_ID"]').count(), 0, 'no lead status constant: a deal has none')
   await frame.locator('[data-testid="rule-add"]').click()

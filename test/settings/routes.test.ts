@@ -23,6 +23,14 @@ t.test('an administrator opens the tab: verified, framed by the portal only, no 
   t.notMatch(page.headers.get('content-security-policy'), /script-src[^;]*unsafe-inline/, 'no inline scripts allowed')
   t.equal(page.headers.get('cache-control'), 'no-store')
   t.ok(page.session && page.csrf, 'session and CSRF tokens embedded')
+  // The tab's words ride in the page, the server's own lines (install page, problems) do not.
+  const words = Object.keys(page.boot?.strings ?? {})
+  t.ok(words.includes('h_status') && words.includes('h_log'), "the tab's words are embedded")
+  t.same(
+    words.filter((k) => /^(install_|ttcb_|problem_|tt_status_)/.test(k)),
+    [],
+    'no server-only line in the page',
+  )
   const stored = await app.portals.find(portal.memberId)
   const conf = await app.settings.find(portal.memberId)
   for (const secret of [stored!.access_token!, stored!.refresh_token!, portal.applicationToken!, conf!.signing_secret])

@@ -1,7 +1,7 @@
 import type { LeadRowView } from '../../settings/schemas.js'
 import { type Boot, fmt, type Strings } from '../boot.js'
 
-/** The statuses the log can be filtered by, in the classic tab's order. */
+/** The statuses the log can be filtered by, in the order the tab has always shown. */
 export const STATUSES = ['received', 'queued', 'sending', 'delivered', 'duplicate', 'failed'] as const
 /** Leads still on their way: while one is shown, the log refreshes on its own. */
 export const PENDING: ReadonlyArray<LeadRowView['status']> = ['received', 'queued', 'sending']

@@ -3,7 +3,7 @@ import type { FieldsView, TikTokView } from '../../settings/schemas.js'
 import { fmt, type Strings } from '../boot.js'
 
 /**
- * The mapping editor's model (the classic tab's views/assets/settings.js, mapping section): the
+ * The mapping editor's model: the
  * rules as the screen holds them, the mapping they make, and the checks made before saving.
  */
 
@@ -70,7 +70,7 @@ export function isKnownSource(
   )
 }
 
-/** The questions of every form of every connected TikTok account, each once (classic formQuestions). */
+/** The questions of every form of every connected TikTok account, each once. */
 export function formQuestions(view: TikTokView | null): string[] {
   const out = new Set<string>()
   for (const c of view?.connections ?? []) for (const f of c.forms) for (const q of f.fields) out.add(q)
@@ -239,8 +239,7 @@ export function describeValue(code: string, v: unknown, fields: FieldsView | nul
 }
 
 /**
- * A mapping the server saved by itself (create-field adds a rule for the new lead field), as the
- * classic tab's applyServerMapping took it: loaded as is when nothing is being edited, else only
+ * A mapping the server saved by itself (create-field adds a rule for the new lead field): loaded as is when nothing is being edited, else only
  * its rules the edits lack are added to them, so no unsaved change is lost.
  */
 export function withServerMapping(

@@ -5,7 +5,7 @@ export function localeOf(boot: Pick<Boot, 'lang'>): string {
   return boot.lang === 'vn' ? 'vi' : boot.lang
 }
 
-/** A moment in the reader's language and time zone, as the classic tab shows it; `never` when absent. */
+/** A moment in the reader's language and time zone; `never` when absent. */
 export function fmtTime(boot: Pick<Boot, 'lang' | 'strings'>, iso: string | null | undefined): string {
   if (!iso) return boot.strings.never
   const d = new Date(iso)

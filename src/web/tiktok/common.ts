@@ -24,7 +24,7 @@ export function isConflict(err: unknown): boolean {
   return err instanceof ApiError && err.status === 409
 }
 
-/** A whole number of days from min to max, else null (the classic tab's parseDays). */
+/** A whole number of days from min to max, else null. */
 export function parseDays(value: unknown, min: number, max: number): number | null {
   const s = String(value ?? '').trim()
   if (!/^\d{1,3}$/.test(s)) return null
