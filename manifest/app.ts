@@ -6,7 +6,8 @@
 export const manifest = {
   code: 'b24_tiktok_leads',
   name: 'TikTok Leads',
-  scopes: ['crm', 'placement', 'user_brief'],
+  /** `im`: the health alerts (im.notify.system.add to the portal's administrators); a portal without it still gets leads. */
+  scopes: ['crm', 'placement', 'user_brief', 'im'],
   paths: {
     /** Install URL: opened once in the portal's frame when an admin installs the app. */
     install: '/bitrix24/install',

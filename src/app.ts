@@ -31,6 +31,7 @@ import { tiktokRoutes } from './tiktok/routes.js'
 import tiktokPlugin, { type TikTokPluginOptions } from './plugins/tiktok.js'
 import retentionPlugin, { type RetentionOptions } from './plugins/retention.js'
 import offlineEventsPlugin, { type OfflineEventsOptions } from './plugins/offline-events.js'
+import alertsPlugin, { type AlertsOptions } from './plugins/alerts.js'
 import { tiktokOAuthRoutes } from './tiktok-business/routes.js'
 import type { DispatcherOptions } from './delivery/dispatcher.js'
 
@@ -53,6 +54,8 @@ export interface AppDeps {
   retention?: Omit<RetentionOptions, 'config'>
   /** offline event collection tuning (tests run it by hand) */
   offlineEvents?: Omit<OfflineEventsOptions, 'config'>
+  /** health alert tuning (tests run the check by hand) */
+  alerts?: AlertsOptions
 }
 
 declare module 'fastify' {
@@ -75,6 +78,7 @@ export async function buildApp({
   tiktok,
   retention,
   offlineEvents,
+  alerts,
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(loggerInstance ? { loggerInstance } : { logger: logger ?? loggerOptions(config.LOG_LEVEL) }),
@@ -111,6 +115,7 @@ export async function buildApp({
   await app.register(tiktokPlugin, { config, ...tiktok })
   await app.register(retentionPlugin, { config, ...retention })
   await app.register(offlineEventsPlugin, { config, ...offlineEvents })
+  await app.register(alertsPlugin, { ...alerts })
   await app.register(metricsPlugin)
   await app.register(settingsTabPlugin, { config })
 

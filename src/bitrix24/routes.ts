@@ -46,6 +46,9 @@ export function bitrix24Routes(config: Config) {
       )
       app.b24.forget(portal.member_id)
       await app.settings.ensure(portal.member_id)
+      // The installing user is an administrator (installing needs the rights) and the OAuth
+      // server's answer just named them (user_id): the first one the health alerts go to.
+      if (portal.installer_user_id !== null) await app.alerts.sawUser(portal.member_id, portal.installer_user_id, true)
       if (body.APPLICATION_TOKEN) {
         // The install POST carries the application_token, and this POST was just verified by the
         // OAuth exchange (its refresh token names this member_id): a lost or late ONAPPINSTALL

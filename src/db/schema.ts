@@ -221,6 +221,26 @@ export interface TikTokUnsubscribeOutboxTable {
   last_error: string | null
 }
 
+/** An administrator of the portal as the app has seen them (no REST method lists them). Times are unix ms. */
+export interface PortalAdminTable {
+  member_id: string
+  user_id: number
+  last_seen_at: number
+}
+
+/** One alert kind's state on a portal (src/alerts/). Times are unix ms. */
+export interface AlertStateTable {
+  member_id: string
+  kind: string
+  /** 0/1: the condition holds now */
+  active: Generated<number>
+  started_at: number | null
+  /** when the admins were last told; null = not yet */
+  last_sent_at: number | null
+  resolved_at: number | null
+  detail: string | null
+}
+
 export interface Database {
   portals: PortalTable
   portal_events: PortalEventTable
@@ -232,6 +252,8 @@ export interface Database {
   tiktok_forms: TikTokFormTable
   tiktok_unsubscribe_outbox: TikTokUnsubscribeOutboxTable
   tiktok_event_outbox: TikTokEventOutboxTable
+  portal_admins: PortalAdminTable
+  alert_states: AlertStateTable
 }
 
 export type TikTokGrant = Selectable<TikTokGrantTable>
@@ -243,6 +265,8 @@ export type PortalSettings = Selectable<PortalSettingsTable>
 export type PortalSettingsUpdate = Updateable<PortalSettingsTable>
 export type Lead = Selectable<LeadTable>
 export type NewLead = Insertable<LeadTable>
+
+export type AlertState = Selectable<AlertStateTable>
 
 export type Portal = Selectable<PortalTable>
 export type NewPortal = Insertable<PortalTable>

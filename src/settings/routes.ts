@@ -86,6 +86,9 @@ export function settingsPageRoutes(config: Config) {
           throw Errors.tooManyVerifications()
         }
         if (!profile) throw Errors.unauthorized('Bitrix24 did not confirm this user (AUTH_ID)')
+        // No REST method lists a portal's administrators: the health alerts go to those seen here
+        // (verified by `profile` just now); someone no longer an administrator is forgotten.
+        await app.alerts.sawUser(portal.member_id, profile.ID, profile.ADMIN)
         // An administrator opening the app re-authorises a portal whose refresh token died.
         if (portal.state === 'needs_reauth' && profile.ADMIN && body.REFRESH_ID) {
           try {

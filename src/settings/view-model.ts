@@ -154,6 +154,8 @@ export async function buildState(
   if (portal.state === 'uninstalled') problems.push(t.problem_uninstalled)
   if (portal.state === 'active' && applicationTokenStale(portal))
     problems.push(fmt(t.problem_app_token_stale, { version: portal.app_version ?? '' }))
+  // Health alerts need the `im` scope: a portal installed (or approved) without it, or a refusal seen, says so.
+  if (portal.state === 'active' && (await app.alerts.imMissing(portal))) problems.push(t.problem_alerts_no_im)
   const now = app.clock.now()
   const paused = portal.state === 'active' ? app.dispatcher.pauseOf(m) : null
   if (paused) problems.push(fmt(t.problem_portal_paused, { why: paused.reason, at: hhmm(Math.max(paused.until, now)) }))

@@ -4,6 +4,13 @@ import { reason, type TikTokContext } from './context.js'
 import { refreshForms } from './forms.js'
 import { liveSubscriptionIds, syncSubscriptions } from './subscriptions.js'
 
+/** Told each stored outcome of a check (the health alerts, src/plugins/alerts.ts); per context, so apps do not share it. */
+const checked = new WeakMap<TikTokContext, (conn: TikTokConnection) => void>()
+
+export function onConnectionChecked(ctx: TikTokContext, fn: (conn: TikTokConnection) => void): void {
+  checked.set(ctx, fn)
+}
+
 /**
  * The daily check of one connection. TikTok kills a subscription silently when the advertiser's
  * token is revoked or re-authorised, so: is the token alive and does it still reach the ad account
@@ -25,7 +32,13 @@ export async function checkConnection(
       last_check_at: now,
       updated_at: now,
     })
-    return (await ctx.repo.findConnection(conn.advertiser_id))!
+    const row = (await ctx.repo.findConnection(conn.advertiser_id))!
+    try {
+      checked.get(ctx)?.(row)
+    } catch {
+      // a listener's failure is its own; the check's outcome is stored
+    }
+    return row
   }
   const token = ctx.box.open(conn.token_sealed)
   const log = ctx.log.child({ memberId: conn.member_id, advertiserId: conn.advertiser_id })

@@ -357,6 +357,19 @@ export const en = {
     'The TikTok connection is not configured on this server (TIKTOK_APP_ID / TIKTOK_APP_SECRET). Leads can still arrive through the webhook URL below (forwarders such as Zapier or Make).',
   tt_status_new_questions:
     'The form "{form}" has new questions that are not mapped to a lead field: {questions}. Their answers go to the comment until you map them.',
+  // health alerts inside Bitrix24 (src/alerts/): im.notify.system.add to the portal's administrators (BB-code)
+  alert_link: 'Open the TikTok leads settings',
+  alert_tiktok_lost:
+    '[b]TikTok Leads:[/b] the connection to TikTok is lost for ad account(s) {names} ({why}). New leads from them do not arrive until an administrator presses "Connect TikTok" again. {link}',
+  alert_leads_failing:
+    '[b]TikTok Leads:[/b] {n} lead(s) could not be added to the CRM (last error: {error}). Fix the cause and re-send them from the delivery log. {link}',
+  alert_lead_silence:
+    '[b]TikTok Leads:[/b] no lead has come from TikTok for {hours} h, although leads usually arrive at this time. Check your ads and the TikTok connection. {link}',
+  alert_resolved_tiktok_lost: '[b]TikTok Leads:[/b] the connection to TikTok works again.',
+  alert_resolved_leads_failing: '[b]TikTok Leads:[/b] no undelivered leads are left.',
+  alert_resolved_lead_silence: '[b]TikTok Leads:[/b] leads from TikTok are arriving again.',
+  problem_alerts_no_im:
+    'To get alerts in Bitrix24, an administrator must re-approve the app\'s permissions (Chat and Notifications, im). Everything else keeps working.',
   tt_status_backfill_failed:
     'Importing the leads of form "{form}" from TikTok failed: {why}. It is tried again at the next daily import.',
 } as const

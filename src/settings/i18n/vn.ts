@@ -362,6 +362,19 @@ export const vn: Strings = {
     'Kết nối TikTok chưa được cấu hình trên máy chủ này (TIKTOK_APP_ID / TIKTOK_APP_SECRET). Khách hàng tiềm năng vẫn có thể đến qua URL webhook bên dưới (các dịch vụ chuyển tiếp như Zapier hoặc Make).',
   tt_status_new_questions:
     'Biểu mẫu “{form}” có câu hỏi mới chưa được ánh xạ tới trường khách hàng tiềm năng nào: {questions}. Câu trả lời của chúng được ghi vào phần bình luận cho đến khi bạn ánh xạ.',
+  // cảnh báo sự cố trong Bitrix24 (src/alerts/): im.notify.system.add tới quản trị viên của cổng (BB-code)
+  alert_link: 'Mở cài đặt khách hàng tiềm năng TikTok',
+  alert_tiktok_lost:
+    '[b]Khách hàng TikTok:[/b] đã mất kết nối tới TikTok của tài khoản quảng cáo {names} ({why}). Khách hàng tiềm năng mới từ các tài khoản này sẽ không đến cho đến khi quản trị viên nhấn lại “Kết nối TikTok”. {link}',
+  alert_leads_failing:
+    '[b]Khách hàng TikTok:[/b] {n} khách hàng tiềm năng không thêm được vào CRM (lỗi gần nhất: {error}). Hãy khắc phục nguyên nhân và gửi lại từ nhật ký gửi. {link}',
+  alert_lead_silence:
+    '[b]Khách hàng TikTok:[/b] đã {hours} giờ không có khách hàng tiềm năng nào từ TikTok, dù thường vào giờ này vẫn có. Hãy kiểm tra quảng cáo và kết nối TikTok. {link}',
+  alert_resolved_tiktok_lost: '[b]Khách hàng TikTok:[/b] kết nối tới TikTok đã hoạt động trở lại.',
+  alert_resolved_leads_failing: '[b]Khách hàng TikTok:[/b] không còn khách hàng tiềm năng nào chưa gửi được.',
+  alert_resolved_lead_silence: '[b]Khách hàng TikTok:[/b] khách hàng tiềm năng từ TikTok đã đến trở lại.',
+  problem_alerts_no_im:
+    'Để nhận cảnh báo trong Bitrix24, quản trị viên cần phê duyệt lại quyền của ứng dụng (Trò chuyện và thông báo, im). Mọi chức năng khác vẫn hoạt động bình thường.',
   tt_status_backfill_failed:
     'Không thể nhập khách hàng tiềm năng của biểu mẫu “{form}” từ TikTok: {why}. Ứng dụng sẽ thử lại ở lần nhập hằng ngày tiếp theo.',
 }
