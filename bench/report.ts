@@ -59,6 +59,8 @@ export function printReport({ results, backlog, backfillLeads, operatingCosts, b
     ['web_lazy_gzip_kb', `${results.web_lazy_gzip_kb}`, 'loaded on use (the chart)'],
     ['web_first_paint_ms', `${results.web_first_paint_ms}`, "the frame's first contentful paint, median of 5"],
     ['web_usable_ms', `${results.web_usable_ms}`, '< 1000 (open to counters shown, in the frame)'],
+    ['web_shell_ms', `${results.web_shell_ms}`, 'the page shell received (user verified with Bitrix24 first)'],
+    ['web_script_ms', `${results.web_script_ms}`, 'the entry script received'],
   ]
   const w = Math.max(...rows.map((r) => r[0].length))
   console.log(`${'metric'.padEnd(w)}  ${'value'.padStart(10)}  target`)

@@ -283,6 +283,8 @@ async function main(): Promise<void> {
     const paint = await firstPaint(emu, url)
     results.web_first_paint_ms = paint.fcpMs
     results.web_usable_ms = paint.usableMs
+    results.web_shell_ms = paint.shellMs
+    results.web_script_ms = paint.scriptMs
     await tab.stop()
   }
 

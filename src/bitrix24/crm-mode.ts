@@ -58,24 +58,29 @@ export function createCrmModes(deps: CrmModesDeps) {
 
   /**
    * Ask the portal (one REST call, `paced` through its queue unless the caller already holds a
-   * slot) and store the answer. Null when the portal could not say (the stored mode stays).
+   * slot; or take `answer`, crm.settings.mode.get's result from a batch the caller made) and store
+   * the answer. Null when the portal could not say (the stored mode stays).
    */
-  async function detect(memberId: string, opts: { paced?: boolean } = {}): Promise<CrmMode | null> {
+  async function detect(memberId: string, opts: { paced?: boolean; answer?: unknown } = {}): Promise<CrmMode | null> {
     const running = inFlight.get(memberId)
     if (running) return running
     const call = (async () => {
       const before = await deps.portals.find(memberId)
       let mode: CrmMode | null
-      try {
-        const { result } = await deps.b24
-          .forPortal(memberId, { paced: opts.paced ?? true, priority: 1 })
-          .call<unknown>('crm.settings.mode.get')
-        mode = parseCrmMode(result)
-      } catch (err) {
-        deps.log.warn({ err, memberId }, 'crm.settings.mode.get failed; keeping the stored CRM mode')
-        failedAt.set(memberId, now())
-        return null
-      }
+      if (opts.answer !== undefined) {
+        // Asked already, in the page open's batch (src/settings/routes.ts).
+        mode = parseCrmMode(opts.answer)
+      } else
+        try {
+          const { result } = await deps.b24
+            .forPortal(memberId, { paced: opts.paced ?? true, priority: 1 })
+            .call<unknown>('crm.settings.mode.get')
+          mode = parseCrmMode(result)
+        } catch (err) {
+          deps.log.warn({ err, memberId }, 'crm.settings.mode.get failed; keeping the stored CRM mode')
+          failedAt.set(memberId, now())
+          return null
+        }
       if (mode === null) return null
       failedAt.delete(memberId)
       await deps.portals.setCrmMode(memberId, mode, now())

@@ -266,3 +266,35 @@ t.test(
     )
   },
 )
+
+t.test("an administrator's open costs the portal two requests: the user check, then one batch", async (t) => {
+  const { emu, url, portal } = await setup(t)
+  const before = emu.calls.length
+  const page = await openTab(url, portal)
+  t.equal(page.status, 200)
+  const opened = emu.calls.slice(before).filter((c) => c.memberId === portal.memberId)
+  const requests = opened.filter((c) => !c.inBatch).map((c) => c.method)
+  t.same(requests, ['profile', 'batch'], 'profile alone (nothing is spent before the user is known), then one batch')
+  t.same(
+    opened
+      .filter((c) => c.inBatch)
+      .map((c) => c.method)
+      .sort(),
+    ['app.info', 'crm.settings.mode.get'],
+    'the CRM mode and the app version asked together',
+  )
+  t.ok(
+    opened.every((c) => c.status === 200),
+    'each answered',
+  )
+  // A read-only user's open asks nothing but who they are.
+  const mark = emu.calls.length
+  t.equal((await openTab(url, portal, 2)).status, 200)
+  t.same(
+    emu.calls
+      .slice(mark)
+      .filter((c) => c.memberId === portal.memberId && !c.inBatch)
+      .map((c) => c.method),
+    ['profile'],
+  )
+})
