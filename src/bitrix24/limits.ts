@@ -44,6 +44,20 @@ export const SIMPLE_BATCH_SIZE = MAX_BATCH_COMMANDS / 2
 export const DEDUP_BATCH_SIZE = MAX_BATCH_COMMANDS / 2
 
 /**
+ * Leads per batch when each lead takes `commandsPerLead` commands: its own (two in simple mode)
+ * plus the speed-to-lead notification and to-do riding after it (src/delivery/lead-commands.ts).
+ * The 50 commands are shared, so the leads per batch shrink, 50 / (1 + extras), rather than the
+ * extras going in a request of their own: a batch counts once against the portal's rate, so they
+ * then cost no request at all, and each extra can reference its lead's new id (`$result[...]`).
+ * Even at 12 leads per batch the rate allows 24 leads/s, above what the operating limit lets a
+ * portal sustain (limits.md), so the smaller batches slow nothing down.
+ * @see https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html
+ */
+export function leadsPerBatch(commandsPerLead: number): number {
+  return Math.max(1, Math.floor(MAX_BATCH_COMMANDS / Math.max(1, Math.ceil(commandsPerLead))))
+}
+
+/**
  * The operating limit: each method's server time per app per portal, summed over ten one-minute
  * baskets; past 480 s in the window the method answers 429 OPERATION_TIME_LIMIT (other methods
  * still work). A basket leaves the sum 10 minutes after its first call.

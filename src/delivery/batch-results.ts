@@ -1,7 +1,8 @@
 import { classifyCommandError, type CommandError } from '../bitrix24/classify.js'
 import type { BatchResult } from '../bitrix24/schemas.js'
 import type { Lead } from '../db/schema.js'
-import type { LeadCommand } from './lead-commands.js'
+import type { ExtrasOutcome } from '../db/repositories/settings.js'
+import type { ExtraKeys, LeadCommand } from './lead-commands.js'
 import { operatingOf, type OperatingTime } from './operating.js'
 import type { SimplePlan } from './simple-mode.js'
 
@@ -135,6 +136,44 @@ export function commandTimes(
     const time = operatingOf(times[key])
     if (time)
       out.push({ key, time, ...(time.duration !== null ? { cost: { commands: 1, costSec: time.duration } } : {}) })
+  }
+  return out
+}
+
+/** One extra command's outcome: null when it did what it should, else why not in plain words. */
+function extraFailure(
+  results: Record<string, unknown>,
+  errors: Record<string, CommandError>,
+  key: string,
+): string | null {
+  const err = errors[key]
+  if (err) return `${err.error || 'error'}: ${err.error_description ?? ''}`.trim().replace(/:$/, '')
+  if (!(key in results)) return 'not run by Bitrix24 (the batch answer did not mention it)'
+  // im.notify.system.add answers false when it made no notice (a user not on the portal).
+  if (results[key] === false) return 'Bitrix24 made no notification (result false: the user is not on the portal)'
+  return null
+}
+
+/**
+ * The speed-to-lead extras of the leads that were delivered (a lead not made has extras that
+ * failed for that reason alone: not worth a line): per kind, the last failure, null after only
+ * successes, left out when none ran. A failed look-up of the responsible user is the
+ * notification's failure (its notice could not be addressed).
+ */
+export function sortExtras(delivered: ExtraKeys[], res: Answer): ExtrasOutcome {
+  const results = resultsOf(res)
+  const errors = errorsOf(res)
+  const out: ExtrasOutcome = {}
+  for (const keys of delivered) {
+    if (keys.notify) {
+      const why =
+        (keys.get ? extraFailure(results, errors, keys.get) : null) ?? extraFailure(results, errors, keys.notify)
+      if (why !== null || out.notify_error === undefined) out.notify_error = why
+    }
+    if (keys.todo) {
+      const why = extraFailure(results, errors, keys.todo)
+      if (why !== null || out.todo_error === undefined) out.todo_error = why
+    }
   }
   return out
 }

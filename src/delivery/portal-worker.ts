@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { B24Client, B24Clients } from '../bitrix24/client.js'
 import { SIMPLE, type CrmMode, type CrmModes } from '../bitrix24/crm-mode.js'
-import { DEDUP_BATCH_SIZE, SIMPLE_BATCH_SIZE } from '../bitrix24/limits.js'
+import { DEDUP_BATCH_SIZE, leadsPerBatch, SIMPLE_BATCH_SIZE } from '../bitrix24/limits.js'
 import type { PortalQueues } from '../bitrix24/portal-queues.js'
 import type { Clock, Timer } from '../clock.js'
 import type { LeadRepository } from '../db/repositories/leads.js'
@@ -10,7 +10,7 @@ import type { SettingsRepository } from '../db/repositories/settings.js'
 import type { Portal } from '../db/schema.js'
 import type { B24Error } from '../errors.js'
 import { backoffDelay } from './backoff.js'
-import { prepareLeads } from './lead-commands.js'
+import { extrasPerLead, prepareLeads, speedToLeadOf } from './lead-commands.js'
 import type { OperatingBudget } from './operating.js'
 import type { DispatcherOptions } from './options.js'
 import { reconcileStale } from './reconcile.js'
@@ -187,14 +187,19 @@ export class PortalWorker {
     if (!conf) return null
     const dedup = conf.dedup_policy !== 'off'
     const simple = this.mode === SIMPLE
-    const size = simple
-      ? Math.min(SIMPLE_BATCH_SIZE, Math.max(1, Math.floor(options.batchSize / 2)))
-      : dedup
-        ? Math.min(DEDUP_BATCH_SIZE, options.batchSize)
-        : options.batchSize
     // No more commands than the method's operating time left can take (observed cost per command;
     // two commands per lead in simple mode).
     const perLead = simple ? 2 : 1
+    // The speed-to-lead notification and to-do ride in the lead's batch: fewer leads fit (limits.ts).
+    const extras = extrasPerLead(speedToLeadOf(conf, portal), simple)
+    const size = Math.min(
+      leadsPerBatch(perLead + extras),
+      simple
+        ? Math.min(SIMPLE_BATCH_SIZE, Math.max(1, Math.floor(options.batchSize / 2)))
+        : dedup
+          ? Math.min(DEDUP_BATCH_SIZE, options.batchSize)
+          : options.batchSize,
+    )
     // Taken commands count as in flight until answered, so a second loop cannot spend them too.
     const taken = budget.take(this.memberId, this.addMethod, size * perLead, perLead)
     const limit = Math.floor(taken / perLead)

@@ -1,8 +1,16 @@
 import { asB24Error } from '../bitrix24/classify.js'
 import type { PortalSettings } from '../db/schema.js'
-import { commandTimes, methodOf, sortLeadBatch, sortSimpleBatch } from './batch-results.js'
+import { commandTimes, methodOf, sortExtras, sortLeadBatch, sortSimpleBatch } from './batch-results.js'
 import { decide, findDuplicates, type DuplicateMatch } from './dedup.js'
-import { leadCommand, type LeadCommand, type PreparedLead } from './lead-commands.js'
+import {
+  type ExtraKeys,
+  leadCommand,
+  type LeadCommand,
+  type PreparedLead,
+  type SpeedToLead,
+  speedCommands,
+  speedToLeadOf,
+} from './lead-commands.js'
 import { handleBatchError, recordUndelivered } from './outcomes.js'
 import { ADD_METHOD, type PortalWorker } from './portal-worker.js'
 import { buildSimpleBatch, findContacts, ITEM_ADD } from './simple-mode.js'
@@ -66,11 +74,16 @@ export async function sendLeads(
   try {
     const skipped: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }> = []
     const commands: LeadCommand[] = []
+    const speed = await speedOf(w, conf)
+    const now = w.now()
     for (const p of prepared) {
       const decision = decide(conf.dedup_policy, matches.get(p.row.id))
       if (decision.action === 'skip')
         skipped.push({ id: p.row.id, b24LeadId: decision.existingLeadId, duplicateOf: decision.duplicateOf })
       const cmd = leadCommand(p, decision)
+      // Only a new lead gets the notification and the to-do: an updated one is already someone's.
+      if (cmd && speed && !cmd.updates)
+        cmd.extras = speedCommands(speed, { rowId: p.row.id, ownerKey: cmd.key, simple: false, fields: p.fields, now })
       if (cmd) commands.push(cmd)
     }
     if (skipped.length) await w.ctx.leads.markDuplicate(skipped, w.now())
@@ -80,18 +93,55 @@ export async function sendLeads(
   }
 }
 
+/**
+ * The portal's speed-to-lead options, with the portal's domain and language they need (read only
+ * when one is on). A lead found again after an unknown outcome (reconcile.ts) is marked delivered
+ * without them: its notification or to-do may then be missing, which is accepted, since sending
+ * them again could make a second one for a lead whose first batch did make them.
+ */
+async function speedOf(w: PortalWorker, conf: PortalSettings): Promise<SpeedToLead | null> {
+  if (conf.notify_responsible !== 1 && !conf.todo_minutes) return null
+  const portal = await w.ctx.portals.find(w.memberId)
+  return portal ? speedToLeadOf(conf, portal) : null
+}
+
+/** The delivered leads' extras, recorded for the tab (a failure never changes the lead's outcome). */
+async function recordExtras(
+  w: PortalWorker,
+  delivered: ExtraKeys[],
+  res: Parameters<typeof sortExtras>[1],
+): Promise<void> {
+  if (delivered.length === 0) return
+  const outcome = sortExtras(delivered, res)
+  if (outcome.notify_error || outcome.todo_error)
+    w.log.warn(
+      { notifyError: outcome.notify_error ?? null, todoError: outcome.todo_error ?? null },
+      'speed-to-lead command failed; the leads are delivered',
+    )
+  await w.ctx.settings.recordExtras(w.memberId, outcome)
+}
+
 async function sendCommands(w: PortalWorker, commands: LeadCommand[]): Promise<void> {
   const { leads, budget } = w.ctx
   const started = w.now()
   try {
-    const res = await w.client().batch(Object.fromEntries(commands.map((c) => [c.key, c.command])), false)
+    // Each lead's extras after all the leads' own commands: every reference points backwards.
+    const batch: Record<string, string> = Object.fromEntries(commands.map((c) => [c.key, c.command]))
+    for (const c of commands) Object.assign(batch, c.extras?.commands)
+    const res = await w.client().batch(batch, false)
     w.portalWorks()
-    const methods = new Map(commands.map((c) => [c.key, methodOf(c.command)]))
+    const methods = new Map(Object.entries(batch).map(([key, command]) => [key, methodOf(command)]))
     for (const { key, time, cost } of commandTimes(methods.keys(), res))
       budget.observe(w.memberId, methods.get(key)!, time, cost)
     const sorted = sortLeadBatch(commands, res)
     const t = w.now()
     await leads.markDelivered(sorted.delivered, t)
+    const deliveredIds = new Set(sorted.delivered.map((d) => d.id))
+    await recordExtras(
+      w,
+      commands.flatMap((c) => (c.extras && deliveredIds.has(c.row.id) ? [c.extras.keys] : [])),
+      res,
+    )
     if (sorted.updated.length) await leads.markDuplicate(sorted.updated, t)
     await recordUndelivered(w, sorted, { at: t, started, method: ADD_METHOD, what: 'lead' })
     w.log.info(
@@ -130,6 +180,25 @@ export async function sendSimple(
   try {
     if (skipped.length) await leads.markDuplicate(skipped, w.now())
     if (plans.length === 0) return
+    // The deals' speed-to-lead extras, after every contact and deal command (they reference the deal).
+    const itemKeys = Object.keys(commands)
+    const speed = await speedOf(w, conf)
+    const extras = new Map<number, ExtraKeys>()
+    if (speed) {
+      const fields = new Map(prepared.map((p) => [p.row.id, p.fields]))
+      const now = w.now()
+      for (const plan of plans) {
+        const made = speedCommands(speed, {
+          rowId: plan.row.id,
+          ownerKey: plan.dealKey,
+          simple: true,
+          fields: fields.get(plan.row.id) ?? {},
+          now,
+        })
+        Object.assign(commands, made.commands)
+        extras.set(plan.row.id, made.keys)
+      }
+    }
     let res
     try {
       res = await w.client().batch(commands, false)
@@ -143,12 +212,21 @@ export async function sendSimple(
       return
     }
     w.portalWorks()
-    for (const { time, cost } of commandTimes(Object.keys(commands), res))
-      budget.observe(w.memberId, ITEM_ADD, time, cost)
+    for (const { time, cost } of commandTimes(itemKeys, res)) budget.observe(w.memberId, ITEM_ADD, time, cost)
+    for (const { key, time, cost } of commandTimes(
+      Object.keys(commands).filter((k) => !itemKeys.includes(k)),
+      res,
+    ))
+      budget.observe(w.memberId, methodOf(commands[key]!), time, cost)
     const sorted = sortSimpleBatch(plans, res)
     await leads.setContactIds(sorted.madeContacts)
     const t = w.now()
     await leads.markDelivered(sorted.delivered, t, { entity: 'deal' })
+    await recordExtras(
+      w,
+      sorted.delivered.flatMap((d) => (extras.has(d.id) ? [extras.get(d.id)!] : [])),
+      res,
+    )
     await recordUndelivered(w, sorted, { at: t, started, method: ITEM_ADD, what: 'deal' })
     w.log.info(
       {

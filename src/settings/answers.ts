@@ -16,6 +16,14 @@ export const OptionsView = OptionsBody.extend({
   retention_days: RetentionDays,
   retention_default_days: z.number().int().describe("the server's RETENTION_DAYS, used while retention_days is null"),
   name_order: z.enum(NAME_ORDERS),
+  notify_responsible: z.boolean(),
+  todo_minutes: z.number().int().nullable().describe('minutes after delivery the to-do is due; null = no to-do'),
+  todo_pings: z.array(z.number().int()).describe("the to-do's reminders, minutes before its deadline"),
+  alert_silence_hours: z
+    .number()
+    .int()
+    .nullable()
+    .describe('hours without a lead before the admins are alerted; null = off'),
 })
 export type OptionsView = z.infer<typeof OptionsView>
 
@@ -97,6 +105,11 @@ export const LeadRowView = z.object({
   receivedAt: z.string(),
   doneAt: nullableTime,
   deliveryMs: z.number().nullable(),
+  firstContactMs: z
+    .number()
+    .nullable()
+    .optional()
+    .describe('delivery to the first stage change in Bitrix24 (a person worked the lead); null until then'),
   attempts: z.number().int(),
   b24LeadId: z.number().int().nullable(),
   b24LeadUrl: z.string().nullable(),
@@ -131,6 +144,10 @@ const Bucket = z.object({
   duplicate: z.number().int(),
   failed: z.number().int(),
   medianDeliveryMs: z.number().nullable(),
+  medianFirstContactMs: z
+    .number()
+    .nullable()
+    .describe("median delivery to first contact of the bucket's delivered leads someone has worked; null: none yet"),
 })
 
 /** GET /api/settings/stats */

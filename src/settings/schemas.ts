@@ -29,6 +29,36 @@ export const RetentionDays = z.union([
 ])
 export type RetentionDays = z.infer<typeof RetentionDays>
 
+/** A to-do's deadline after delivery, minutes: a minute to a day. */
+export const TodoMinutes = z
+  .number({ message: 'must be a whole number of minutes' })
+  .int('must be a whole number of minutes')
+  .min(1, 'must be at least 1 minute')
+  .max(1440, 'must be at most 1440 minutes (a day)')
+
+/**
+ * A to-do's reminders: minutes before its deadline, each once, at most 5 (crm.activity.todo.add
+ * pingOffsets: [0, 15] = at the deadline and 15 minutes before). Stored sorted.
+ * @see https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/todo/crm-activity-todo-add.html
+ */
+export const TodoPings = z
+  .array(
+    z
+      .number({ message: 'each reminder must be a whole number of minutes' })
+      .int('each reminder must be a whole number of minutes')
+      .min(0, 'a reminder cannot come after the deadline (use 0 for at the deadline)')
+      .max(1440, 'a reminder can be at most 1440 minutes (a day) before the deadline'),
+  )
+  .max(5, 'at most 5 reminders')
+  .refine((v) => new Set(v).size === v.length, 'each reminder only once')
+
+/** Hours without a lead before the admins are alerted: an hour to a week. */
+export const SilenceHours = z
+  .number({ message: 'must be a whole number of hours' })
+  .int('must be a whole number of hours')
+  .min(1, 'must be at least 1 hour')
+  .max(168, 'must be at most 168 hours (a week)')
+
 export const OptionsBody = z.object({
   dedup_policy: z.enum(['off', 'skip', 'update', 'link']),
   rate_per_s: z.union([z.literal(DEFAULT_RATE_PER_S), z.literal(ENTERPRISE_RATE_PER_S)]),
@@ -41,6 +71,14 @@ export const OptionsBody = z.object({
   retention_days: RetentionDays.optional(),
   /** How a full name is split into NAME / LAST_NAME. Left out: unchanged. */
   name_order: z.enum(NAME_ORDERS).optional(),
+  /** Speed-to-lead: notify the lead's responsible user in Bitrix24 at delivery. Left out: unchanged. */
+  notify_responsible: z.boolean().optional(),
+  /** Speed-to-lead: a to-do due this many minutes after delivery; null = no to-do. Left out: unchanged. */
+  todo_minutes: TodoMinutes.nullable().optional(),
+  /** The to-do's reminders, minutes before its deadline (0 = at the deadline). Left out: unchanged. */
+  todo_pings: TodoPings.optional(),
+  /** Alert the admins when no lead came for this many hours where leads normally come; null = off. Left out: unchanged. */
+  alert_silence_hours: SilenceHours.nullable().optional(),
 })
 export type OptionsBody = z.infer<typeof OptionsBody>
 export const MappingBody = MappingConfig

@@ -8,6 +8,7 @@ import { buildTikTokView } from '../tiktok-business/view.js'
 import { parseCrmMode, SIMPLE } from '../bitrix24/crm-mode.js'
 import { DEFAULT_RATE_PER_S, ENTERPRISE_RATE_PER_S } from '../bitrix24/limits.js'
 import { applicationTokenStale } from '../bitrix24/lifecycle.js'
+import { todoPingsOf } from '../db/repositories/settings.js'
 import { fmt, type Lang, STRINGS, strings } from './i18n.js'
 import type { LeadRowView, OptionsBody, OptionsView, StateView, StatsView } from './schemas.js'
 
@@ -47,6 +48,10 @@ export function optionsOf(conf: PortalSettings, defaultRetentionDays: number): O
     retention_default_days: defaultRetentionDays,
     // stored only after validation (a check constraint and the same schema)
     name_order: conf.name_order as OptionsView['name_order'],
+    notify_responsible: conf.notify_responsible === 1,
+    todo_minutes: conf.todo_minutes,
+    todo_pings: todoPingsOf(conf),
+    alert_silence_hours: conf.alert_silence_hours,
   }
 }
 
@@ -91,6 +96,10 @@ export function leadRowView(row: Lead, template: string, personal = true): LeadR
     receivedAt: new Date(row.received_at).toISOString(),
     doneAt: row.done_at ? new Date(row.done_at).toISOString() : null,
     deliveryMs: row.status === 'delivered' && row.done_at ? row.done_at - row.received_at : null,
+    firstContactMs:
+      row.status === 'delivered' && row.done_at && row.first_contact_at
+        ? Math.max(0, row.first_contact_at - row.done_at)
+        : null,
     attempts: row.attempts,
     b24LeadId: row.b24_lead_id,
     // Simple CRM mode: the id is a deal's, whose card is under /crm/deal/.
@@ -168,6 +177,14 @@ export async function buildState(
       }),
     )
   if (counts.failed > 0) problems.push(fmt(t.problem_failed, { n: counts.failed }))
+  // Speed-to-lead extras that failed beside delivered leads (the lead itself is not held back).
+  if (conf.notify_error)
+    problems.push(
+      /^insufficient_scope\b/.test(conf.notify_error)
+        ? t.problem_notify_scope
+        : fmt(t.problem_notify_failed, { error: conf.notify_error }),
+    )
+  if (conf.todo_error) problems.push(fmt(t.problem_todo_failed, { error: conf.todo_error }))
   if (oldest && now - oldest.received_at > STUCK_AFTER_MS) {
     const min = Math.round((now - oldest.received_at) / 60_000)
     problems.push(
@@ -215,7 +232,14 @@ export function crmModeView(portal: Portal, lang: Lang): NonNullable<StateView['
 }
 
 type Bucket = StatsView['today']
-const empty = (): Bucket => ({ received: 0, delivered: 0, duplicate: 0, failed: 0, medianDeliveryMs: null })
+const empty = (): Bucket => ({
+  received: 0,
+  delivered: 0,
+  duplicate: 0,
+  failed: 0,
+  medianDeliveryMs: null,
+  medianFirstContactMs: null,
+})
 
 /** Today and each of the last 7 UTC days, plus the week's totals. */
 export async function buildStats(app: FastifyInstance, memberId: string, nowMs = app.clock.now()): Promise<StatsView> {
@@ -231,6 +255,10 @@ export async function buildStats(app: FastifyInstance, memberId: string, nowMs =
     for (const d of done.filter((x) => x.day === date))
       if (d.status === 'delivered' || d.status === 'duplicate' || d.status === 'failed') b[d.status] = d.n
     b.medianDeliveryMs = b.delivered ? await app.leadStats.medianDeliveryMs(memberId, start, start + DAY_MS) : null
+    // Per day of delivery: how fast that day's leads were first worked.
+    b.medianFirstContactMs = b.delivered
+      ? await app.leadStats.medianFirstContactMs(memberId, start, start + DAY_MS)
+      : null
     days.push(b)
   }
   const week = empty()
@@ -242,6 +270,9 @@ export async function buildStats(app: FastifyInstance, memberId: string, nowMs =
   }
   week.medianDeliveryMs = week.delivered
     ? await app.leadStats.medianDeliveryMs(memberId, since, todayStart + DAY_MS)
+    : null
+  week.medianFirstContactMs = week.delivered
+    ? await app.leadStats.medianFirstContactMs(memberId, since, todayStart + DAY_MS)
     : null
   const { date: _date, ...today } = days[6]!
   void _date

@@ -69,6 +69,30 @@ export function createLeadStatsRepository(db: DB) {
       return row ? Number(row.d) : null
     },
 
+    /**
+     * Median delivery→first contact time (ms) of leads delivered in [fromMs, toMs) that someone
+     * has worked (first_contact_at: the first stage change after delivery, migration 0011);
+     * null when none has been yet. Reads the partial index leads_delivered_done (member_id, done_at).
+     */
+    async medianFirstContactMs(memberId: string, fromMs: number, toMs: number): Promise<number | null> {
+      const base = db
+        .selectFrom('leads')
+        .where('member_id', '=', memberId)
+        .where('status', '=', 'delivered')
+        .where('done_at', '>=', fromMs)
+        .where('done_at', '<', toMs)
+        .where('first_contact_at', 'is not', null)
+      const { n } = (await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst()) ?? { n: 0 }
+      if (!Number(n)) return null
+      const row = await base
+        .select(sql<number>`max(first_contact_at - done_at, 0)`.as('d'))
+        .orderBy('d')
+        .limit(1)
+        .offset(Math.floor((Number(n) - 1) / 2))
+        .executeTakeFirst()
+      return row ? Number(row.d) : null
+    },
+
     /** The oldest lead still waiting (pending or in flight), for "leads are stuck" warnings. */
     async oldestWaiting(memberId: string): Promise<Lead | undefined> {
       return db

@@ -12,7 +12,29 @@ export type SettingsRepository = ReturnType<typeof createSettingsRepository>
 export type SettingsPatch = Pick<
   PortalSettingsUpdate,
   'verify_mode' | 'rate_per_s' | 'dedup_policy' | 'default_country' | 'mapping_json' | 'retention_days' | 'name_order'
->
+> & {
+  // Speed-to-lead (validated by OptionsBody): stored as 0/1 and a JSON list.
+  notify_responsible?: boolean
+  todo_minutes?: number | null
+  todo_pings?: number[]
+  alert_silence_hours?: number | null
+}
+
+/** The to-do reminders as stored (a JSON list of minutes before the deadline); a value that no longer parses reads as none. */
+export function todoPingsOf(conf: Pick<PortalSettings, 'todo_pings'>): number[] {
+  try {
+    const v: unknown = JSON.parse(conf.todo_pings)
+    return Array.isArray(v) ? v.filter((x): x is number => Number.isInteger(x) && x >= 0) : []
+  } catch {
+    return []
+  }
+}
+
+/** Which extra command of a lead's batch failed last (null clears it): shown in the tab until one works again. */
+export interface ExtrasOutcome {
+  notify_error?: string | null
+  todo_error?: string | null
+}
 
 const SEALED = /^v1\./
 
@@ -102,10 +124,37 @@ export function createSettingsRepository(db: DB, box: SecretBox, clock: Clock = 
     },
 
     async update(memberId: string, patch: SettingsPatch): Promise<void> {
+      const { notify_responsible, todo_pings, ...rest } = patch
+      const set: PortalSettingsUpdate = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined))
+      if (notify_responsible !== undefined) set.notify_responsible = notify_responsible ? 1 : 0
+      if (todo_pings !== undefined) set.todo_pings = JSON.stringify([...todo_pings].sort((a, b) => a - b))
       await db
         .updateTable('portal_settings')
-        .set({ ...patch, updated_at: nowIso() })
+        .set({ ...set, updated_at: nowIso() })
         .where('member_id', '=', memberId)
+        .execute()
+    },
+
+    /**
+     * A batch's notifications / to-dos: the last failure of each kind, or null after a success.
+     * Written only when it changes, since every batch with extras reports.
+     */
+    async recordExtras(memberId: string, outcome: ExtrasOutcome): Promise<void> {
+      const set = Object.fromEntries(Object.entries(outcome).filter(([, v]) => v !== undefined)) as ExtrasOutcome
+      if (Object.keys(set).length === 0) return
+      await db
+        .updateTable('portal_settings')
+        .set(set)
+        .where('member_id', '=', memberId)
+        .where((eb) =>
+          eb.or(
+            Object.entries(set).map(([col, v]) =>
+              v === null
+                ? eb(col as keyof ExtrasOutcome, 'is not', null)
+                : eb.or([eb(col as keyof ExtrasOutcome, 'is', null), eb(col as keyof ExtrasOutcome, '!=', v)]),
+            ),
+          ),
+        )
         .execute()
     },
 

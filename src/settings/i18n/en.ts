@@ -61,6 +61,7 @@ export const en = {
   stat_duplicate: 'Duplicates',
   stat_failed: 'Failed',
   stat_median: 'Median delivery',
+  stat_first_contact: 'Median time to first contact',
   chart_title: 'Leads per day, last 7 days',
   chart_day: '{date}: {received} received, {delivered} delivered, {duplicate} duplicates, {failed} failed',
   stats_failed_load: 'Could not load the counters: {error}',
@@ -266,6 +267,31 @@ export const en = {
     'After this time the app purges the raw TikTok payloads of finished leads, the answers (name, phone, e-mail) of delivered leads, and the stored Bitrix24 events. Failed leads keep their answers so they can still be re-sent; the leads in Bitrix24 are not touched.',
   save_options: 'Save options',
   options_saved: 'Options saved.',
+  // speed to lead (options screen; the to-do title and the notice go to the portal in its language)
+  speed_h: 'Speed to lead',
+  notify_label: 'Notify the responsible person of each new lead',
+  notify_hint:
+    "A Bitrix24 notification with a link to the lead, sent in the same request as the lead (needs the app's im permission).",
+  todo_label: 'To-do "Call this TikTok lead"',
+  todo_none: 'No to-do',
+  todo_minutes_n: 'Due {n} min after delivery',
+  todo_hint: 'Created in the lead for its responsible person, in the same request as the lead.',
+  pings_label: 'Reminders before the deadline (minutes)',
+  pings_hint: 'For example 0, 15: at the deadline and 15 minutes before. Up to 5, separated by commas.',
+  pings_invalid: 'Reminders: whole minutes from 0 to 1440, separated by commas, each once, at most 5.',
+  silence_label: 'Alert when no lead has come for',
+  silence_off: 'Off',
+  silence_hours_n: '{n} hours',
+  silence_hint:
+    'Administrators get a Bitrix24 notification when no lead has arrived for this long at a time when leads normally arrive.',
+  todo_title: 'Call this TikTok lead',
+  notify_new_lead: 'New lead from TikTok: {link}',
+  problem_notify_scope:
+    "Notifications to the responsible person need the app's im permission (chats and notifications): a portal administrator must re-approve the app. The leads are still delivered.",
+  problem_notify_failed:
+    "The last notification to a lead's responsible person failed ({error}). The leads are still delivered.",
+  problem_todo_failed:
+    'The last to-do "Call this TikTok lead" could not be created ({error}). The leads are still delivered.',
 
   // delivery log
   h_log: 'Delivery log',

@@ -63,6 +63,7 @@ export const vn: Strings = {
   stat_duplicate: 'Trùng lặp',
   stat_failed: 'Thất bại',
   stat_median: 'Thời gian gửi trung vị',
+  stat_first_contact: 'Thời gian đến lần liên hệ đầu tiên (trung vị)',
   chart_title: 'Khách hàng tiềm năng theo ngày, 7 ngày qua',
   chart_day: '{date}: {received} đã nhận, {delivered} đã gửi, {duplicate} trùng lặp, {failed} thất bại',
   stats_failed_load: 'Không thể tải số liệu thống kê: {error}',
@@ -271,6 +272,32 @@ export const vn: Strings = {
     'Sau thời gian này, ứng dụng sẽ xóa dữ liệu TikTok gốc của các khách hàng tiềm năng đã xử lý xong, câu trả lời (tên, điện thoại, e-mail) của các khách hàng tiềm năng đã gửi và các sự kiện Bitrix24 đã lưu. Khách hàng tiềm năng gửi thất bại vẫn giữ câu trả lời để có thể gửi lại; khách hàng tiềm năng trong Bitrix24 không bị ảnh hưởng.',
   save_options: 'Lưu tùy chọn',
   options_saved: 'Đã lưu tùy chọn.',
+  // tốc độ phản hồi (màn hình tùy chọn; tiêu đề việc cần làm và thông báo gửi đến cổng bằng ngôn ngữ của cổng)
+  speed_h: 'Tốc độ phản hồi khách hàng tiềm năng',
+  notify_label: 'Thông báo cho người chịu trách nhiệm về mỗi khách hàng tiềm năng mới',
+  notify_hint:
+    'Một thông báo Bitrix24 kèm liên kết đến khách hàng tiềm năng, gửi trong cùng yêu cầu với khách hàng tiềm năng (cần quyền im của ứng dụng).',
+  todo_label: 'Việc cần làm "Gọi cho khách hàng tiềm năng TikTok này"',
+  todo_none: 'Không tạo việc cần làm',
+  todo_minutes_n: 'Hạn {n} phút sau khi gửi',
+  todo_hint:
+    'Được tạo trong khách hàng tiềm năng cho người chịu trách nhiệm, trong cùng yêu cầu với khách hàng tiềm năng.',
+  pings_label: 'Nhắc nhở trước hạn (phút)',
+  pings_hint: 'Ví dụ 0, 15: đúng hạn và 15 phút trước hạn. Tối đa 5, cách nhau bằng dấu phẩy.',
+  pings_invalid: 'Nhắc nhở: số phút nguyên từ 0 đến 1440, cách nhau bằng dấu phẩy, mỗi giá trị một lần, tối đa 5.',
+  silence_label: 'Cảnh báo khi không có khách hàng tiềm năng nào trong',
+  silence_off: 'Tắt',
+  silence_hours_n: '{n} giờ',
+  silence_hint:
+    'Quản trị viên nhận thông báo Bitrix24 khi không có khách hàng tiềm năng nào trong khoảng thời gian này, vào lúc thường có khách hàng tiềm năng.',
+  todo_title: 'Gọi cho khách hàng tiềm năng TikTok này',
+  notify_new_lead: 'Khách hàng tiềm năng mới từ TikTok: {link}',
+  problem_notify_scope:
+    'Thông báo cho người chịu trách nhiệm cần quyền im (trò chuyện và thông báo) của ứng dụng: quản trị viên cổng cần phê duyệt lại ứng dụng. Khách hàng tiềm năng vẫn được gửi.',
+  problem_notify_failed:
+    'Thông báo gần nhất cho người chịu trách nhiệm không gửi được ({error}). Khách hàng tiềm năng vẫn được gửi.',
+  problem_todo_failed:
+    'Việc cần làm "Gọi cho khách hàng tiềm năng TikTok này" gần nhất không tạo được ({error}). Khách hàng tiềm năng vẫn được gửi.',
 
   h_log: 'Nhật ký gửi',
   log_filter: 'Hiển thị',
