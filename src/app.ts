@@ -31,6 +31,8 @@ import { tiktokRoutes } from './tiktok/routes.js'
 import tiktokPlugin, { type TikTokPluginOptions } from './plugins/tiktok.js'
 import retentionPlugin, { type RetentionOptions } from './plugins/retention.js'
 import offlineEventsPlugin, { type OfflineEventsOptions } from './plugins/offline-events.js'
+import qualityPlugin, { type QualityOptions } from './plugins/quality.js'
+import { settingsQualityRoutes } from './settings/quality-routes.js'
 import alertsPlugin, { type AlertsOptions } from './plugins/alerts.js'
 import { tiktokOAuthRoutes } from './tiktok-business/routes.js'
 import type { DispatcherOptions } from './delivery/dispatcher.js'
@@ -54,6 +56,8 @@ export interface AppDeps {
   retention?: Omit<RetentionOptions, 'config'>
   /** offline event collection tuning (tests run it by hand) */
   offlineEvents?: Omit<OfflineEventsOptions, 'config'>
+  /** the TikTok CRM events outbox's tuning (tests shorten its backoff) */
+  quality?: Omit<QualityOptions, 'config'>
   /** health alert tuning (tests run the check by hand) */
   alerts?: AlertsOptions
 }
@@ -78,6 +82,7 @@ export async function buildApp({
   tiktok,
   retention,
   offlineEvents,
+  quality,
   alerts,
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -114,6 +119,8 @@ export async function buildApp({
   })
   await app.register(tiktokPlugin, { config, ...tiktok })
   await app.register(retentionPlugin, { config, ...retention })
+  // Before the offline events: a stage read queues its TikTok event in the same transaction.
+  await app.register(qualityPlugin, { config, ...quality })
   await app.register(offlineEventsPlugin, { config, ...offlineEvents })
   await app.register(alertsPlugin, { ...alerts })
   await app.register(metricsPlugin)
@@ -134,6 +141,7 @@ export async function buildApp({
       await api.register(settingsMappingRoutes)
       await api.register(settingsLeadRoutes)
       await api.register(tiktokSettingsRoutes(config))
+      await api.register(settingsQualityRoutes)
     },
     { prefix: '/api/settings' },
   )

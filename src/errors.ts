@@ -92,6 +92,18 @@ export const Errors = {
   ),
   tiktokAdAccountTaken: define('APP_ERR_TIKTOK_AD_ACCOUNT_TAKEN', 409, 'The ad account is already connected'),
   tiktokUpstream: define('APP_ERR_TIKTOK_UPSTREAM', 502, 'TikTok did not complete the request', { expose: true }),
+  /** lead quality: the stage map names a stage the portal's CRM does not have (the detail lists them) */
+  qualityUnknownStage: define(
+    'APP_ERR_QUALITY_UNKNOWN_STAGE',
+    400,
+    'The stage map names stages this portal does not have',
+  ),
+  /** lead quality: the chosen CRM event set is not one of the ad account's (crm/list) */
+  qualityUnknownEventSet: define(
+    'APP_ERR_QUALITY_UNKNOWN_EVENT_SET',
+    400,
+    "This CRM event set is not one of the ad account's: create it in TikTok Events Manager, then reload",
+  ),
   tooManyVerifications: define(
     'APP_ERR_TOO_MANY_VERIFICATIONS',
     429,

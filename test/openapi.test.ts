@@ -69,6 +69,8 @@ t.test('/openapi.json documents the answer of every settings API route', async (
     'POST /api/settings/tiktok/backfill',
     'POST /api/settings/tiktok/test-lead',
     'POST /api/settings/tiktok/create-field',
+    'GET /api/settings/quality',
+    'POST /api/settings/quality',
   ]
   t.same(ops.map((o) => o.route).sort(), settingsRoutes.sort(), 'every settings route is documented')
   for (const { route, op } of ops) {

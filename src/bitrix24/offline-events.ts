@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { manifest } from '../../manifest/app.js'
 import { type Clock, systemClock } from '../clock.js'
 import type { LeadRepository } from '../db/repositories/leads.js'
+import type { QualityRepository, StageRead } from '../db/repositories/quality.js'
 import type { B24Entity, StageSemantic } from '../db/schema.js'
 import { classifyError } from './classify.js'
 import type { B24Client } from './client.js'
@@ -49,6 +50,7 @@ const StageRow = z.object({
   STATUS_SEMANTIC_ID: z.string().nullable().optional(),
   STAGE_ID: z.string().nullable().optional(),
   STAGE_SEMANTIC_ID: z.string().nullable().optional(),
+  MOVED_TIME: z.string().nullable().optional(),
 })
 
 const ENTITY_OF: Record<string, B24Entity> = { ONCRMLEADUPDATE: 'lead', ONCRMDEALUPDATE: 'deal' }
@@ -57,6 +59,12 @@ function entityId(data: unknown): number | null {
   const id = (data as { FIELDS?: { ID?: unknown } } | null)?.FIELDS?.ID
   const n = typeof id === 'number' ? id : typeof id === 'string' ? Number.parseInt(id, 10) : Number.NaN
   return Number.isInteger(n) && n > 0 ? n : null
+}
+
+/** MOVED_TIME (ISO 8601 with the portal's offset) as unix ms; null when absent or unreadable. */
+function movedAtOf(value: string | null | undefined): number | null {
+  const ms = value ? Date.parse(value) : Number.NaN
+  return Number.isFinite(ms) ? ms : null
 }
 
 function semanticOf(value: string | null | undefined): StageSemantic | null {
@@ -75,6 +83,12 @@ export interface OfflineDrainDeps {
   log: FastifyBaseLogger
   /** time (app.clock); the system clock when not given */
   clock?: Pick<Clock, 'now'>
+  /**
+   * Lead quality (src/plugins/quality.ts): stores each stage read together with the TikTok CRM
+   * event it maps to and the lead's first contact, in one transaction, then wakes the outbox.
+   * Without it, the stage alone is stored.
+   */
+  quality?: { repo: Pick<QualityRepository, 'recordStages'>; notify(): void }
 }
 
 /**
@@ -115,18 +129,17 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
     }
   }
 
-  async function readStages(
-    client: B24Client,
-    entity: B24Entity,
-    ids: number[],
-  ): Promise<Array<{ b24Id: number; stageId: string; semantic: StageSemantic | null }>> {
+  async function readStages(client: B24Client, entity: B24Entity, ids: number[]): Promise<StageRead[]> {
     const lead = entity === 'lead'
+    // MOVED_TIME: when the stage changed, the time a CRM event for TikTok carries.
     const { result } = await client.call<unknown>(lead ? 'crm.lead.list' : 'crm.deal.list', {
       filter: { '@ID': ids },
-      select: lead ? ['ID', 'STATUS_ID', 'STATUS_SEMANTIC_ID'] : ['ID', 'STAGE_ID', 'STAGE_SEMANTIC_ID'],
+      select: lead
+        ? ['ID', 'STATUS_ID', 'STATUS_SEMANTIC_ID', 'MOVED_TIME']
+        : ['ID', 'STAGE_ID', 'STAGE_SEMANTIC_ID', 'MOVED_TIME'],
     })
     const rows = z.array(StageRow).parse(result)
-    const out: Array<{ b24Id: number; stageId: string; semantic: StageSemantic | null }> = []
+    const out: StageRead[] = []
     for (const r of rows) {
       const stageId = lead ? r.STATUS_ID : r.STAGE_ID
       if (!stageId) continue
@@ -134,6 +147,7 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
         b24Id: Number(r.ID),
         stageId,
         semantic: semanticOf(lead ? r.STATUS_SEMANTIC_ID : r.STAGE_SEMANTIC_ID),
+        movedAt: movedAtOf(r.MOVED_TIME),
       })
     }
     return out
@@ -162,7 +176,15 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
       const ours = await deps.leads.ownB24Ids(memberId, entity, [...ids])
       if (ours.length === 0) continue
       const stages = await readStages(client, entity, ours)
-      await deps.leads.setStages(memberId, entity, stages, now())
+      if (deps.quality) {
+        const r = await deps.quality.repo.recordStages(memberId, entity, stages, now())
+        if (r.queued) deps.quality.notify()
+        if (r.tooOld || r.skippedTest)
+          deps.log.info(
+            { memberId, tooOld: r.tooOld, skippedTest: r.skippedTest },
+            'stage changes not sent to TikTok: older than its 28 days, or the app’s own test leads',
+          )
+      } else await deps.leads.setStages(memberId, entity, stages, now())
       stored += stages.length
     }
     return stored

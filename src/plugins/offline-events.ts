@@ -29,7 +29,7 @@ declare module 'fastify' {
  */
 export default fp<OfflineEventsOptions>(
   async (app, { config, schedule = true }) => {
-    const drainer = createOfflineDrainer({ leads: app.leads, log: app.log, clock: app.clock })
+    const drainer = createOfflineDrainer({ leads: app.leads, log: app.log, clock: app.clock, quality: app.quality })
     let running: Promise<Record<string, DrainResult>> | null = null
     let stopped = false
 
@@ -86,5 +86,5 @@ export default fp<OfflineEventsOptions>(
       await running?.catch(() => undefined)
     })
   },
-  { name: 'offline-events', dependencies: ['database', 'bitrix24'] },
+  { name: 'offline-events', dependencies: ['database', 'bitrix24', 'quality'] },
 )

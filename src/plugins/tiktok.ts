@@ -11,7 +11,7 @@ import { createTikTokConnector, type TikTokConnector } from '../tiktok-business/
 import { DAY_MS, reason, type TikTokContext } from '../tiktok-business/context.js'
 import { isWanted } from '../tiktok-business/forms.js'
 import { checkConnection } from '../tiktok-business/health.js'
-import { createTikTokLimiter } from '../tiktok-business/limiter.js'
+import { createTikTokLimiter, type TikTokLimiter } from '../tiktok-business/limiter.js'
 import { drainUnsubscribes, liveSubscriptionIds } from '../tiktok-business/subscriptions.js'
 
 export interface TikTokService {
@@ -22,6 +22,8 @@ export interface TikTokService {
   box: SecretBox
   /** the app secret TikTok signs its pushes with, when configured */
   appSecret: string | null
+  /** the one app-wide limiter of the developer app's quota (other TikTok clients share it) */
+  limiter: TikTokLimiter
   /** One pass of the background work: cancel outbox, due health checks, due backfills. */
   runDue(): Promise<void>
   /** The health check of one connection, now. */
@@ -138,6 +140,7 @@ export default fp<TikTokPluginOptions>(
       repo,
       box,
       appSecret: creds?.appSecret ?? null,
+      limiter,
       runDue,
       check,
       forgetPortal,

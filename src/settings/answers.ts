@@ -120,6 +120,17 @@ export const LeadRowView = z.object({
     .nullable()
     .optional()
     .describe("where it stands in Bitrix24 now (a lead's STATUS_ID or a deal's STAGE_ID); null until known"),
+  tiktokEvents: z
+    .array(
+      z.object({
+        event: z.string().describe('the TikTok CRM event, e.g. Qualified'),
+        status: z.enum(['pending', 'sent', 'too_old', 'failed']),
+        at: z.string().describe("sent: when TikTok took it; otherwise the stage change's time"),
+        error: z.string().nullable().describe('why it is not sent (yet), in plain words'),
+      }),
+    )
+    .optional()
+    .describe("the stage changes sent back to TikTok's Events API, oldest first"),
 })
 export type LeadRowView = z.infer<typeof LeadRowView>
 
@@ -206,6 +217,27 @@ export type TikTokConnectAnswer = z.infer<typeof TikTokConnectAnswer>
 /** POST /api/settings/tiktok/test-lead */
 export const TikTokTestLeadAnswer = z.object({ ok: z.literal(true), leadId: z.string() })
 export type TikTokTestLeadAnswer = z.infer<typeof TikTokTestLeadAnswer>
+
+/** GET /api/settings/quality and POST /api/settings/quality: lead quality back to TikTok for one ad account */
+export const QualityView = z.object({
+  advertiserId: z.string(),
+  entity: z.enum(['lead', 'deal']).describe('whose stages are mapped: leads, or deals in simple CRM mode'),
+  eventSets: z.array(z.object({ eventSetId: z.string(), name: z.string() })).describe("the ad account's CRM event sets (crm/list)"),
+  eventSetsError: z.string().nullable().describe('why TikTok did not list them; null when it did'),
+  chosen: z.object({ eventSetId: z.string(), name: z.string() }).nullable().describe('null: nothing is sent'),
+  saved: z.boolean().describe('false: the map below is the default from the stage semantics, not saved yet'),
+  stages: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      semantic: z.enum(['P', 'S', 'F']),
+      event: z.string().nullable().describe('the event this stage sends; null: none'),
+      defaultEvent: z.string().nullable(),
+    }),
+  ),
+  standardEvents: z.array(z.string()).describe("TikTok Leads Center's statuses; a custom name is allowed too"),
+})
+export type QualityView = z.infer<typeof QualityView>
 
 /** POST /api/settings/tiktok/create-field */
 export const FieldCreated = z.object({

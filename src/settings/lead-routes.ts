@@ -22,9 +22,14 @@ export async function settingsLeadRoutes(plain: FastifyInstance): Promise<void> 
       const q = request.query
       const rows = await app.leads.latest(portal.member_id, { status: q.status, limit: q.limit, beforeId: q.before })
       const template = leadUrlTemplate(portal.domain)
+      // The stage changes sent back to TikTok, per lead: one query for the page.
+      const events = await app.quality.repo.eventsOfLeads(rows.map((r) => r.id))
       // Lead names are personal data: administrators only, masked for everyone else.
       return {
-        leads: rows.map((r) => leadRowView(r, template, request.session!.a)),
+        leads: rows.map((r) => ({
+          ...leadRowView(r, template, request.session!.a),
+          tiktokEvents: events.get(r.id) ?? [],
+        })),
         nextBefore: rows.length === q.limit ? rows[rows.length - 1]!.id : null,
       }
     },

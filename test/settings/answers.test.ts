@@ -11,6 +11,7 @@ import {
   MappingPreview,
   MappingSaved,
   OptionsSaved,
+  QualityView,
   ResendAnswer,
   SecretRevealed,
   SecretRotated,
@@ -200,6 +201,15 @@ t.test('each settings API answer is exactly what its handler returned, and parse
   await admin.post('tiktok/backfill', TikTokView, { advertiserId: adv.id, days: 1 })
   await admin.get('tiktok', TikTokView)
   await reader.get('tiktok', TikTokView)
+  // Lead quality: the ad account's CRM event sets and its stage map, read by both, saved by the admin.
+  const { eventSetId } = tt.addCrmEventSet(adv.id, { name: 'Bitrix24' })
+  const quality = await admin.get(`quality?advertiserId=${adv.id}`, QualityView)
+  t.ok(
+    quality.eventSets.some((s) => s.eventSetId === eventSetId),
+    "the ad account's event set is listed",
+  )
+  await reader.get(`quality?advertiserId=${adv.id}`, QualityView)
+  await admin.post('quality', QualityView, { advertiserId: adv.id, eventSetId, stageMap: { PROCESSED: 'Qualified' } })
   await admin.post('tiktok/disconnect', TikTokView, { advertiserId: adv.id })
   grant = await approveGrant()
   t.equal((await admin.post('tiktok/grant/cancel', TikTokView, { grantId: grant.id })).grant, null)

@@ -1,0 +1,166 @@
+/**
+ * Lead quality back to TikTok, end to end against both emulators over HTTP: an admin picks the
+ * ad account's CRM event set, a TikTok lead is delivered, a person moves it through the stages in
+ * the emulated portal, and TikTok's Events API receives exactly the mapped events, once each,
+ * with the lead id, the change's time and the hashed e-mail and phone:
+ * - the default map (NEW nothing, IN_PROCESS Contacted, PROCESSED Qualified, CONVERTED Converted);
+ * - moving back and forth sends nothing new (the outbox's key is TikTok's dedup triple);
+ * - a TikTok outage, then the app stopped with the events pending and a new app on the same
+ *   database, whose first send lands but loses its answer ('reset-after-processing'): TikTok
+ *   counts every event once;
+ * - a change older than TikTok's 28 days is stored as too_old and never sent;
+ * - the delivery log shows each event with its state.
+ * @see reference/tiktok.md §8, bitrix24.md §6–§7
+ */
+import { createHash } from 'node:crypto'
+import t from 'tap'
+import { waitFor } from '../helpers.js'
+import { deliveredLead, logRow, moveAndCollect, qualityWorld, tracked, type QualityWorld } from './world.js'
+
+const sha = (v: string) => createHash('sha256').update(v).digest('hex')
+
+async function chooseEventSet(w: QualityWorld, stageMap: Record<string, string | null> = {}) {
+  const res = await w.tab.post('quality', { advertiserId: w.adv.id, eventSetId: w.eventSetId, stageMap })
+  if (res.status !== 200) throw new Error(`quality: ${res.status} ${await res.text()}`)
+  return res.json()
+}
+
+const outboxOf = (w: QualityWorld) =>
+  w.started.app.db.selectFrom('tiktok_event_outbox').selectAll().orderBy('id').execute()
+
+t.test('a lead moved through the stages sends exactly the mapped events, once each', async (t) => {
+  const w = await qualityWorld(t)
+  const view = await chooseEventSet(w)
+  t.match(view.chosen, { eventSetId: w.eventSetId, name: 'Bitrix24 CRM' })
+  t.same(
+    view.stages.map((s: { id: string; event: string | null }) => [s.id, s.event]),
+    [
+      ['NEW', null],
+      ['IN_PROCESS', 'Contacted'],
+      ['PROCESSED', 'Qualified'],
+      ['CONVERTED', 'Converted'],
+      ['JUNK', 'Unqualified'],
+    ],
+    'the default map from the stage semantics',
+  )
+  const { leadId, b24Id, rowId } = await deliveredLead(w)
+  const before = await w.started.app.leads.find(w.portal.memberId, rowId)
+  t.equal(before?.first_contact_at, null, 'no contact yet')
+
+  await moveAndCollect(w, w.portal, b24Id, 'IN_PROCESS')
+  await waitFor('Contacted at TikTok', () => tracked(w).events.length === 1)
+  const row = await w.started.app.leads.find(w.portal.memberId, rowId)
+  t.ok(row?.first_contact_at, 'the first stage change is the first contact')
+  const movedAt = Date.parse(String(w.portal.leads.get(b24Id)?.MOVED_TIME))
+  t.equal(row?.first_contact_at, movedAt, "at the move's time (MOVED_TIME)")
+
+  await moveAndCollect(w, w.portal, b24Id, 'PROCESSED')
+  await waitFor('Qualified at TikTok', () => tracked(w).events.length === 2)
+  await moveAndCollect(w, w.portal, b24Id, 'IN_PROCESS')
+  await moveAndCollect(w, w.portal, b24Id, 'PROCESSED')
+  await moveAndCollect(w, w.portal, b24Id, 'CONVERTED')
+  await waitFor('Converted at TikTok', () => tracked(w).events.length === 3)
+  await w.started.app.quality.runOnce()
+
+  const { events, duplicates, names } = tracked(w)
+  t.same(names, ['Contacted', 'Qualified', 'Converted'], 'each mapped stage once, in order')
+  t.same(duplicates, [], 'moving back and forth sent nothing twice')
+  const first = events[0]!
+  t.match(first, {
+    eventId: `${leadId}-Contacted`,
+    leadId,
+    leadEventSource: 'Bitrix24',
+    eventTime: Math.floor(movedAt / 1000),
+    matched: true,
+  })
+  t.same(first.email, [sha('an@example.com')], 'the e-mail trimmed, lower case, hashed')
+  t.same(first.phone, [sha('+84912345678')], 'the phone in E.164, hashed')
+  const after = await w.started.app.leads.find(w.portal.memberId, rowId)
+  t.equal(after?.first_contact_at, movedAt, 'later moves keep the first contact')
+  t.equal(after?.b24_stage_id, 'CONVERTED')
+
+  const log = await logRow(w, rowId)
+  t.same(
+    log?.tiktokEvents?.map((e) => [e.event, e.status, e.error]),
+    [
+      ['Contacted', 'sent', null],
+      ['Qualified', 'sent', null],
+      ['Converted', 'sent', null],
+    ],
+    'the delivery log shows what went to TikTok',
+  )
+  t.ok(
+    log?.tiktokEvents?.every((e) => !Number.isNaN(Date.parse(e.at))),
+    'with when',
+  )
+})
+
+t.test('no event set chosen: nothing is queued, the stage and first contact are still stored', async (t) => {
+  const w = await qualityWorld(t)
+  const { b24Id, rowId } = await deliveredLead(w)
+  await moveAndCollect(w, w.portal, b24Id, 'IN_PROCESS')
+  const row = await w.started.app.leads.find(w.portal.memberId, rowId)
+  t.equal(row?.b24_stage_id, 'IN_PROCESS')
+  t.ok(row?.first_contact_at)
+  t.same(await outboxOf(w), [])
+  t.same(tracked(w).events, [])
+})
+
+t.test('a TikTok outage, an app restart mid-outbox and a lost answer: still exactly once', async (t) => {
+  const w = await qualityWorld(t)
+  await chooseEventSet(w)
+  const { leadId, b24Id, rowId } = await deliveredLead(w)
+
+  w.tt.faults.outage(503, { endpoint: 'event/track' })
+  await moveAndCollect(w, w.portal, b24Id, 'IN_PROCESS')
+  await moveAndCollect(w, w.portal, b24Id, 'PROCESSED')
+  // The first collection queued Contacted, the second Qualified: both pending through the outage.
+  await waitFor('tried through the outage', async () => {
+    const rows = await outboxOf(w)
+    return rows.length === 2 && rows.every((r) => r.status === 'pending' && r.attempts >= 2)
+  })
+  const pending = await logRow(w, rowId)
+  t.ok(
+    pending?.tiktokEvents?.every((e) => e.status === 'pending' && /HTTP 503/.test(e.error ?? '')),
+    'the log says why they wait',
+  )
+  t.same(tracked(w).events, [], 'nothing reached TikTok')
+
+  await w.stop()
+  w.tt.faults.clear()
+  // The new app's first send lands at TikTok, but the answer is lost: the outcome is unknown.
+  w.tt.faults.failNext(1, 'reset-after-processing', { endpoint: 'event/track' })
+  await w.restart()
+  await waitFor('sent after the restart', async () => (await outboxOf(w)).every((r) => r.status === 'sent'))
+
+  const { names, duplicates } = tracked(w)
+  t.same(names.sort(), ['Contacted', 'Qualified'], 'each event counted once')
+  t.same(
+    duplicates.map((d) => d.eventId).sort(),
+    [`${leadId}-Contacted`, `${leadId}-Qualified`],
+    'the resend after the lost answer was a TikTok duplicate, not a second event',
+  )
+
+  await moveAndCollect(w, w.portal, b24Id, 'CONVERTED')
+  await waitFor('Converted', () => tracked(w).events.length === 3)
+  t.same(tracked(w).names.sort(), ['Contacted', 'Converted', 'Qualified'])
+})
+
+t.test('a stage change older than 28 days is stored as too_old and never sent', async (t) => {
+  let offset = 0
+  const w = await qualityWorld(t, { now: () => Date.now() - offset })
+  await chooseEventSet(w)
+  const { b24Id, rowId } = await deliveredLead(w)
+  // The move happened 29 days ago in Bitrix24's clock (MOVED_TIME), the app reads it now.
+  offset = 29 * 86_400_000
+  w.emu.moveLead(w.portal, b24Id, 'PROCESSED', { userId: 2 })
+  offset = 0
+  await w.started.app.offlineEvents.runOnce()
+  await w.started.app.quality.runOnce()
+
+  const rows = await outboxOf(w)
+  t.match(rows, [{ event: 'Qualified', status: 'too_old', attempts: 0 }])
+  t.same(tracked(w).events, [], 'TikTok got nothing')
+  const log = await logRow(w, rowId)
+  t.match(log?.tiktokEvents, [{ event: 'Qualified', status: 'too_old', error: /28 days/ }], 'and the log says so')
+})
