@@ -57,11 +57,11 @@ export function strings(lang: Lang): Record<string, string> {
  * Keys only the server fills: the install and TikTok callback pages and the problem and TikTok
  * status lines, which reach the tab already written (in the state's `problems`, the TikTok view).
  */
-const SERVER_ONLY = /^(install_|ttcb_|problem_|tt_status_)/
+const SERVER_ONLY = /^(install_|ttcb_|problem_|tt_status_|alert_)/
 
 type ServerOnlyKey = Extract<
   keyof Strings,
-  `install_${string}` | `ttcb_${string}` | `problem_${string}` | `tt_status_${string}`
+  `install_${string}` | `ttcb_${string}` | `problem_${string}` | `tt_status_${string}` | `alert_${string}`
 >
 /** The words the tab's script gets (src/web/boot.ts): using a server-only key there fails to compile. */
 export type PageStrings = Omit<Strings, ServerOnlyKey>

@@ -50,6 +50,11 @@ t.test(
     const frame = await openLog(page, `${host.url}?lang=en&user=1&width=940`, 'en')
     await frame.locator('[data-testid="log-table"]').getByText(en.log_empty!).waitFor({ timeout: WAIT })
     t.pass('an empty log says so')
+    t.equal(
+      await frame.locator('[data-testid="log-refresh"] svg').count(),
+      1,
+      "Refresh carries Bitrix24's own icon (@bitrix24/b24icons-vue)",
+    )
 
     // A test lead, watched until Bitrix24 has it.
     await frame.getByRole('button', { name: en.test_btn }).click()

@@ -27,7 +27,7 @@ t.test('an administrator opens the tab: verified, framed by the portal only, no 
   const words = Object.keys(page.boot?.strings ?? {})
   t.ok(words.includes('h_status') && words.includes('h_log'), "the tab's words are embedded")
   t.same(
-    words.filter((k) => /^(install_|ttcb_|problem_|tt_status_)/.test(k)),
+    words.filter((k) => /^(install_|ttcb_|problem_|tt_status_|alert_)/.test(k)),
     [],
     'no server-only line in the page',
   )
