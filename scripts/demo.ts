@@ -21,6 +21,7 @@
 import { randomBytes } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import { manifest } from '../manifest/app.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openDatabase } from '../src/db/database.js'
@@ -43,7 +44,12 @@ const { values } = parseArgs({
   },
 })
 
-const emulator = await buildEmulator({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET })
+// The scopes the app registers (manifest/app.ts), im included: the alerts reach the demo portal.
+const emulator = await buildEmulator({
+  clientId: CLIENT_ID,
+  clientSecret: CLIENT_SECRET,
+  scope: manifest.scopes.join(','),
+})
 await emulator.listen(0)
 
 // TikTok: pushes retried after 5 s, doubling, for 10 minutes (TikTok: 60 s, for 72 hours); a lead
