@@ -8,7 +8,7 @@
  *   the retry waits);
  * - more than 1,000 events is refused before anything is sent.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { TikTokApiError } from '../../src/errors.js'
 import { createEventsApi, type CrmEvent } from '../../src/tiktok-business/events-api.js'
 import { createTikTokLimiter, type TikTokLimiter } from '../../src/tiktok-business/limiter.js'
@@ -31,7 +31,7 @@ function countingLimiter(t: { teardown(fn: () => unknown): void }): TikTokLimite
 }
 
 async function setup(
-  t: Parameters<Parameters<typeof t.test>[1]>[0],
+  t: Test,
   eventQuota?: { perSecond: number; perMinute: number },
 ) {
   // TikTok's time and the client's waits on one manual clock: a retry's wait moves TikTok's quota window.
