@@ -20,6 +20,7 @@ import openapiPlugin from './plugins/openapi.js'
 import settingsTabPlugin from './plugins/settings-tab.js'
 import { staticFiles } from './plugins/static.js'
 import { metricsRoutes } from './metrics/routes.js'
+import { settingsAnalyticsRoutes } from './settings/analytics-routes.js'
 import settingsApiGuard from './settings/api-guard.js'
 import { settingsLeadRoutes } from './settings/lead-routes.js'
 import { settingsMappingRoutes } from './settings/mapping-routes.js'
@@ -141,6 +142,7 @@ export async function buildApp({
       await api.register(settingsMappingRoutes)
       await api.register(settingsLeadRoutes)
       await api.register(tiktokSettingsRoutes(config))
+      await api.register(settingsAnalyticsRoutes({ sqlite: database.sqlite }))
       await api.register(settingsQualityRoutes)
     },
     { prefix: '/api/settings' },

@@ -71,9 +71,15 @@ t.test('/openapi.json documents the answer of every settings API route', async (
     'POST /api/settings/tiktok/create-field',
     'GET /api/settings/quality',
     'POST /api/settings/quality',
+    'GET /api/settings/analytics',
+    'GET /api/settings/analytics.csv',
   ]
   t.same(ops.map((o) => o.route).sort(), settingsRoutes.sort(), 'every settings route is documented')
-  for (const { route, op } of ops) {
+  // Downloads answer a file, not JSON: their 200 names the file's type.
+  const files = new Set(['GET /api/settings/analytics.csv'])
+  for (const { route, op } of ops.filter((o) => files.has(o.route)))
+    t.ok(op.responses?.['200']?.content?.['text/csv'], `${route} answers text/csv`)
+  for (const { route, op } of ops.filter((o) => !files.has(o.route))) {
     const schema = op.responses?.['200']?.content?.['application/json']?.schema
     t.match(schema, { type: 'object', properties: Object }, `${route} has a 200 answer schema`)
     t.equal(schema?.additionalProperties, false, `${route} lists its keys (others are dropped)`)

@@ -114,6 +114,17 @@ export interface LeadTable {
   b24_stage_at: number | null
   /** unix ms of the first stage change away from the initial stage (a person worked the lead); null until then */
   first_contact_at: number | null
+  /** where the lead came from on TikTok (migration 0014; null when the body did not say): the analytics' grouping */
+  advertiser_id: string | null
+  campaign_id: string | null
+  adgroup_id: string | null
+  ad_id: string | null
+  /** the instant form (TikTok calls forms pages) */
+  page_id: string | null
+  campaign_name: string | null
+  adgroup_name: string | null
+  ad_name: string | null
+  form_name: string | null
   duplicate_of: string | null
   last_error: string | null
   received_at: number
@@ -241,6 +252,27 @@ export interface AlertStateTable {
   detail: string | null
 }
 
+export type SpendLevel = 'campaign' | 'adgroup' | 'ad'
+
+/** A day of an ad account's report at one level, asked of TikTok at `fetched_at` (unix ms); `day` is YYYY-MM-DD. */
+export interface TikTokSpendDayTable {
+  advertiser_id: string
+  level: SpendLevel
+  day: string
+  fetched_at: number
+}
+
+/** One entity's numbers on that day, as report/integrated/get gave them (spend in the ad account's currency). */
+export interface TikTokSpendTable {
+  advertiser_id: string
+  level: SpendLevel
+  day: string
+  entity_id: string
+  spend: number
+  impressions: number
+  clicks: number
+}
+
 export interface Database {
   portals: PortalTable
   portal_events: PortalEventTable
@@ -251,6 +283,8 @@ export interface Database {
   tiktok_connections: TikTokConnectionTable
   tiktok_forms: TikTokFormTable
   tiktok_unsubscribe_outbox: TikTokUnsubscribeOutboxTable
+  tiktok_spend_days: TikTokSpendDayTable
+  tiktok_spend: TikTokSpendTable
   tiktok_event_outbox: TikTokEventOutboxTable
   portal_admins: PortalAdminTable
   alert_states: AlertStateTable

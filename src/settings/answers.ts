@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { MappingConfig } from '../mapping/schemas.js'
 import { NAME_ORDERS } from '../mapping/name-order.js'
+import { AnalyticsView } from '../analytics/view-schema.js'
 import { TikTokView } from '../tiktok-business/view-schema.js'
 import { LeadStatusFilter, OptionsBody, RetentionDays } from './schemas.js'
 
@@ -209,6 +210,9 @@ export type WebhookRotated = z.infer<typeof WebhookRotated>
 
 /** GET /api/settings/tiktok and every TikTok action on a connection */
 export { TikTokView }
+
+/** GET /api/settings/analytics (src/analytics/view-schema.ts) */
+export { AnalyticsView }
 
 /** POST /api/settings/tiktok/connect */
 export const TikTokConnectAnswer = z.object({ authUrl: z.string().describe("TikTok's authorisation page to open") })

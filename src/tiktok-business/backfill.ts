@@ -1,6 +1,7 @@
 import type { IncomingLead } from '../db/repositories/lead-inserts.js'
 import type { TikTokConnection, TikTokForm } from '../db/schema.js'
 import { TikTokApiError } from '../errors.js'
+import { leadOrigin } from '../tiktok/origin.js'
 import { reason, type TikTokContext } from './context.js'
 import { readLeadExport } from './lead-export.js'
 
@@ -58,7 +59,14 @@ export async function backfillForm(
       result.seen += 1
       if (lead.createdAt && Date.parse(lead.createdAt) < since) continue
       const json = JSON.stringify(lead)
-      chunk.push({ tiktokLeadId: lead.leadId, format: lead.format, isTest: false, leadJson: json, rawJson: json })
+      chunk.push({
+        tiktokLeadId: lead.leadId,
+        format: lead.format,
+        isTest: false,
+        leadJson: json,
+        rawJson: json,
+        origin: leadOrigin(lead),
+      })
       if (chunk.length >= CHUNK) await flush()
     }
     await flush()

@@ -6,6 +6,7 @@ import type { IncomingLead } from '../db/repositories/lead-inserts.js'
 import { activeSecrets } from '../db/repositories/settings.js'
 import { Errors } from '../errors.js'
 import { normalizeTikTokBody } from './adapters.js'
+import { leadOrigin } from './origin.js'
 import { JsonDepthError, parseJsonPreservingBigInts, topLevelArrayElements } from './json.js'
 import { type NormalizedLead, TikTokLeadWebhook } from './schemas.js'
 import { verifyTikTokRequest } from './verify.js'
@@ -206,6 +207,7 @@ function toIncoming(leads: NormalizedLead[], text: string, body: unknown): Incom
     isTest: false,
     leadJson: JSON.stringify(l),
     rawJson,
+    origin: leadOrigin(l),
   })
   if (leads.length === 1) return [incoming(leads[0]!, text)]
   const slices = topLevelArrayElements(text, 'entry')

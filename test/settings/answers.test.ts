@@ -5,6 +5,7 @@ import { buildApp } from '../../src/app.js'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
 import {
+  AnalyticsView,
   FieldCreated,
   FieldsView,
   LeadsPage,
@@ -210,6 +211,23 @@ t.test('each settings API answer is exactly what its handler returned, and parse
   )
   await reader.get(`quality?advertiserId=${adv.id}`, QualityView)
   await admin.post('quality', QualityView, { advertiserId: adv.id, eventSetId, stageMap: { PROCESSED: 'Qualified' } })
+  // Analytics over today (the delivered lead and the TikTok test lead), spend from the emulator's report.
+  const today = new Date().toISOString().slice(0, 10)
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
+  const analytics = await admin.get(`analytics?level=campaign&from=${today}&to=${tomorrow}`, AnalyticsView)
+  t.ok(analytics.totals.leads >= 1, 'the delivered lead is counted')
+  await reader.get(`analytics?level=form&from=${today}&to=${tomorrow}`, AnalyticsView)
+  // The CSV download is a file, not JSON: its header and BOM are what it must keep.
+  const csv = await fetch(`${url}/api/settings/analytics.csv?from=${today}&to=${tomorrow}`, {
+    headers: { 'x-session': (await openTab(url, portal)).session },
+  })
+  t.equal(csv.status, 200)
+  t.match(csv.headers.get('content-type'), /^text\/csv/)
+  // (Response.text() would drop the BOM: read the bytes.)
+  const bytes = Buffer.from(await csv.arrayBuffer())
+  t.same([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'a UTF-8 BOM')
+  t.ok(bytes.subarray(3).toString('utf8').startsWith('level,id,name,'), 'then the header')
+  admin.checked.add('GET /api/settings/analytics.csv')
   await admin.post('tiktok/disconnect', TikTokView, { advertiserId: adv.id })
   grant = await approveGrant()
   t.equal((await admin.post('tiktok/grant/cancel', TikTokView, { grantId: grant.id })).grant, null)

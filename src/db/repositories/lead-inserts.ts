@@ -6,12 +6,27 @@ import type { DB } from '../database.js'
  * sharing a transaction (group commit).
  */
 
+/** Where a lead came from on TikTok, as the leads table's analytics columns (migration 0014). */
+export interface LeadOrigin {
+  advertiser_id: string | null
+  campaign_id: string | null
+  adgroup_id: string | null
+  ad_id: string | null
+  page_id: string | null
+  campaign_name: string | null
+  adgroup_name: string | null
+  ad_name: string | null
+  form_name: string | null
+}
+
 export interface IncomingLead {
   tiktokLeadId: string
   format: string
   isTest: boolean
   leadJson: string
   rawJson: string
+  /** left out (a test lead): the columns stay null */
+  origin?: LeadOrigin
 }
 
 interface PendingInsert {
@@ -33,12 +48,25 @@ class RequestFailed extends Error {
 }
 
 /**
- * Rows per INSERT statement. Each row binds 10 values, and SQLite refuses a statement with more
+ * Rows per INSERT statement. Each row binds 19 values, and SQLite refuses a statement with more
  * than 32,766 bound values (SQLITE_MAX_VARIABLE_NUMBER; one 3,277-lead request used to fail its
- * whole group commit): 500 rows stay far below it.
+ * whole group commit): 500 rows (9,500 values) stay far below it.
  * @see https://www.sqlite.org/limits.html#max_variable_number
  */
 export const INSERT_CHUNK_ROWS = 500
+
+/** Every row binds the same columns (one statement shape per chunk size), so a test lead binds nulls. */
+const NO_ORIGIN: LeadOrigin = {
+  advertiser_id: null,
+  campaign_id: null,
+  adgroup_id: null,
+  ad_id: null,
+  page_id: null,
+  campaign_name: null,
+  adgroup_name: null,
+  ad_name: null,
+  form_name: null,
+}
 
 /** The group-committed insert of the lead repository; `counts` learns each request's new rows. */
 export function createLeadInserter(db: DB, counts: LeadCounts | null) {
@@ -62,6 +90,7 @@ export function createLeadInserter(db: DB, counts: LeadCounts | null) {
             verify_valid: p.verify.valid ? 1 : 0,
             received_at: p.nowMs,
             updated_at: p.nowMs,
+            ...(l.origin ?? NO_ORIGIN),
           })),
         )
         .onConflict((oc) => oc.columns(['member_id', 'tiktok_lead_id']).doNothing())

@@ -398,6 +398,16 @@ export const en = {
     'To get alerts in Bitrix24, an administrator must re-approve the app\'s permissions (Chat and Notifications, im). Everything else keeps working.',
   tt_status_backfill_failed:
     'Importing the leads of form "{form}" from TikTok failed: {why}. It is tried again at the next daily import.',
+  // analytics (src/analytics/): why TikTok's spend is missing beside the lead numbers
+  problem_spend_not_configured:
+    'Spend is not available: the TikTok connection is not configured on this server (TIKTOK_APP_ID / TIKTOK_APP_SECRET).',
+  problem_spend_no_connection: 'Spend is not available: no TikTok ad account is connected to this portal.',
+  problem_spend_token_invalid:
+    'Spend of ad account "{name}" is not available: its TikTok connection must be renewed (press "Connect TikTok").',
+  problem_spend_failed:
+    'Spend of ad account "{name}" is not available: TikTok did not give the report ({why}). It is asked again next time.',
+  problem_spend_form_level:
+    'TikTok reports spend per campaign, ad group and ad, not per form: choose one of those to see the cost per lead.',
 } as const
 
 /** A key of the catalogue (the English one names them all). */

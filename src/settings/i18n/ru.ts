@@ -391,4 +391,14 @@ export const ru: Strings = {
     'Чтобы получать оповещения в Bitrix24, администратор должен заново подтвердить права приложения (Чат и уведомления, im). Всё остальное продолжает работать.',
   tt_status_backfill_failed:
     'Не удалось загрузить лиды формы «{form}» из TikTok: {why}. Попытка повторится при следующей ежедневной загрузке.',
+  // analytics (src/analytics/): why TikTok's spend is missing beside the lead numbers
+  problem_spend_not_configured:
+    'Расходы недоступны: подключение к TikTok не настроено на этом сервере (TIKTOK_APP_ID / TIKTOK_APP_SECRET).',
+  problem_spend_no_connection: 'Расходы недоступны: к этому порталу не подключён ни один рекламный аккаунт TikTok.',
+  problem_spend_token_invalid:
+    'Расходы рекламного аккаунта «{name}» недоступны: подключение к TikTok нужно обновить (нажмите «Подключить TikTok»).',
+  problem_spend_failed:
+    'Расходы рекламного аккаунта «{name}» недоступны: TikTok не выдал отчёт ({why}). Запрос повторится в следующий раз.',
+  problem_spend_form_level:
+    'TikTok считает расходы по кампаниям, группам объявлений и объявлениям, а не по формам: выберите один из этих уровней, чтобы увидеть стоимость лида.',
 }

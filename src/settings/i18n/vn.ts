@@ -404,4 +404,15 @@ export const vn: Strings = {
     'Để nhận cảnh báo trong Bitrix24, quản trị viên cần phê duyệt lại quyền của ứng dụng (Trò chuyện và thông báo, im). Mọi chức năng khác vẫn hoạt động bình thường.',
   tt_status_backfill_failed:
     'Không thể nhập khách hàng tiềm năng của biểu mẫu “{form}” từ TikTok: {why}. Ứng dụng sẽ thử lại ở lần nhập hằng ngày tiếp theo.',
+  // analytics (src/analytics/): why TikTok's spend is missing beside the lead numbers
+  problem_spend_not_configured:
+    'Không có dữ liệu chi tiêu: kết nối TikTok chưa được cấu hình trên máy chủ này (TIKTOK_APP_ID / TIKTOK_APP_SECRET).',
+  problem_spend_no_connection:
+    'Không có dữ liệu chi tiêu: chưa có tài khoản quảng cáo TikTok nào được kết nối với cổng này.',
+  problem_spend_token_invalid:
+    'Không có dữ liệu chi tiêu của tài khoản quảng cáo “{name}”: cần gia hạn kết nối TikTok (nhấn “Kết nối TikTok”).',
+  problem_spend_failed:
+    'Không có dữ liệu chi tiêu của tài khoản quảng cáo “{name}”: TikTok không trả về báo cáo ({why}). Ứng dụng sẽ hỏi lại vào lần sau.',
+  problem_spend_form_level:
+    'TikTok báo cáo chi tiêu theo chiến dịch, nhóm quảng cáo và quảng cáo, không theo biểu mẫu: hãy chọn một trong các cấp đó để xem chi phí cho mỗi khách hàng tiềm năng.',
 }
