@@ -2,8 +2,10 @@
  * The kit tab's delivery options screen and its webhook URL / signing secret widget (src/web/,
  * issue 12) in real chromium, framed by the emulated Bitrix24 page: options saved
  * into the app's repositories (and the portal's request rate), the secret revealed as stored, the
- * webhook URL rotated with the old one still accepting leads, the secret rotated; a read-only user
- * sees every control disabled and no value. Each case fails on any script error or CSP violation
+ * webhook URL rotated with the old one still accepting leads, the secret rotated; the speed-to-lead
+ * options (notify the responsible person, the to-do and its reminders, the no-lead alert) saved,
+ * reminders typed wrong refused in plain words; the overview's median time to first contact; a
+ * read-only user sees every control disabled and no value. Each case fails on any script error or CSP violation
  * and saves a screenshot to test-output/kit-options-*.png.
  */
 import { mkdirSync } from 'node:fs'
@@ -57,7 +59,7 @@ const keyOf = (url: string) => url.split('/').pop() ?? ''
 
 t.test('the kit options screen: options saved, secret revealed, URL and secret rotated, read-only', async (t) => {
   const emu = await startEmulator(t)
-  const { url: appUrl, app } = await startApp(t, { emu })
+  const { url: appUrl, app, database } = await startApp(t, { emu })
   const portal = await installedPortal(emu, appUrl)
   const m = portal.memberId
   const before = (await app.settings.find(m))!
@@ -93,9 +95,27 @@ t.test('the kit options screen: options saved, secret revealed, URL and secret r
     await pick(frame, 'opt-name-order', words.name_order_family_first)
     await pick(frame, 'opt-verify', words.verify_enforce)
     await pick(frame, 'opt-retention', words.retention_days.replace('{n}', '90'))
+    // Speed to lead: the reminders stay disabled until a to-do is chosen.
+    t.ok(await frame.locator('[data-testid="opt-pings"]').isDisabled(), 'no to-do: no reminders to set')
+    await frame.locator('[data-testid="opt-notify"]').click()
+    // Low in the frame: picked by keyboard, which does not need the list inside the viewport.
+    await pickByKeyboard(frame, 'opt-todo', words.todo_minutes_n.replace('{n}', '15'))
+    await pickByKeyboard(frame, 'opt-silence', words.silence_hours_n.replace('{n}', '4'))
+    t.equal(await frame.locator('[data-testid="opt-pings"]').inputValue(), '0, 15', 'the default reminders shown')
+    await frame.locator('[data-testid="opt-pings"]').fill('10, 10')
+    await frame.locator('[data-testid="options-save"]').click()
+    await frame.getByText(words.pings_invalid).waitFor({ timeout: WAIT })
+    t.match((await app.settings.find(m))!, { dedup_policy: 'off', todo_minutes: null }, 'refused: nothing stored')
+    await frame.locator('[data-testid="opt-pings"]').fill('30, 0')
     await frame.locator('[data-testid="options-save"]').click()
     await frame.getByText(words.options_saved).waitFor({ timeout: WAIT })
+    t.equal(await frame.locator('[data-testid="opt-pings"]').inputValue(), '0, 30', 'the stored reminders, sorted')
     const saved = (await app.settings.find(m))!
+    t.match(
+      saved,
+      { notify_responsible: 1, todo_minutes: 15, todo_pings: '[0,30]', alert_silence_hours: 4 },
+      'the speed-to-lead options stored',
+    )
     t.match(
       saved,
       {
@@ -163,8 +183,28 @@ t.test('the kit options screen: options saved, secret revealed, URL and secret r
   })
 
   await t.test('an administrator in Russian, narrow slider: save shows the stored options', async (t) => {
+    // The two delivered leads were first worked 2 and 4 minutes after delivery: the median is 3.
+    const rows = await database.db.selectFrom('leads').selectAll().where('member_id', '=', m).orderBy('id').execute()
+    for (const [i, row] of rows.entries())
+      await database.db
+        .updateTable('leads')
+        .set({ first_contact_at: row.done_at! + (i + 1) * 120_000 })
+        .where('id', '=', row.id)
+        .execute()
     const { words, page, errors, frame } = await open('ru', 1, 620)
     t.equal(await text(frame, '[data-testid="opt-rate"]'), words.rate_5, 'the saved rate shown')
+    t.equal(await text(frame, '[data-testid="opt-todo"]'), words.todo_minutes_n.replace('{n}', '15'), 'the to-do')
+    t.equal(await text(frame, '[data-testid="opt-silence"]'), words.silence_hours_n.replace('{n}', '4'))
+    t.equal(await frame.locator('[data-testid="opt-notify"]').getAttribute('aria-checked'), 'true', 'notify on')
+    await frame.getByRole('tab', { name: words.h_status }).click()
+    const median = frame.locator('[data-testid="counters-today"] [data-k="first-contact"]')
+    await median.waitFor({ timeout: WAIT })
+    t.equal(
+      (await median.textContent())?.trim(),
+      words.unit_min.replace('{n}', '3'),
+      'the median time to first contact',
+    )
+    await frame.getByRole('tab', { name: words.h_options }).click()
     await pickByKeyboard(frame, 'opt-rate', words.rate_2)
     await pickByKeyboard(frame, 'opt-retention', words.retention_keep)
     await frame.locator('[data-testid="options-save"]').click()
@@ -191,6 +231,10 @@ t.test('the kit options screen: options saved, secret revealed, URL and secret r
         'opt-name-order',
         'opt-verify',
         'opt-retention',
+        'opt-notify',
+        'opt-todo',
+        'opt-pings',
+        'opt-silence',
         'options-save',
         'url-rotate',
         'secret-reveal',

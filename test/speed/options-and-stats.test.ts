@@ -100,6 +100,13 @@ t.test('time to first contact: per lead, and the median per day, today and week'
   t.equal(stats.today.medianFirstContactMs, 180_000, 'the median of the worked leads')
   t.equal(stats.week.medianFirstContactMs, 180_000)
   t.equal(stats.days.at(-1).medianFirstContactMs, 180_000, 'today is the last day')
+  // A fourth contact, 5 min after: an even count takes the mean of the two middle times.
+  await database.db
+    .updateTable('leads')
+    .set({ first_contact_at: rows[3]!.done_at! + 300_000 })
+    .where('id', '=', rows[3]!.id)
+    .execute()
+  t.equal((await (await a.get('stats')).json()).today.medianFirstContactMs, 240_000, '(3 + 5) / 2 min')
   t.ok(
     stats.days.slice(0, -1).every((d: { medianFirstContactMs: number | null }) => d.medianFirstContactMs === null),
     'no leads, no median on the other days',

@@ -84,13 +84,14 @@ export function createLeadStatsRepository(db: DB) {
         .where('first_contact_at', 'is not', null)
       const { n } = (await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst()) ?? { n: 0 }
       if (!Number(n)) return null
-      const row = await base
+      // The middle value, or the mean of the two middle ones when the count is even.
+      const rows = await base
         .select(sql<number>`max(first_contact_at - done_at, 0)`.as('d'))
         .orderBy('d')
-        .limit(1)
+        .limit(Number(n) % 2 === 0 ? 2 : 1)
         .offset(Math.floor((Number(n) - 1) / 2))
-        .executeTakeFirst()
-      return row ? Number(row.d) : null
+        .execute()
+      return rows.length ? Math.round(rows.reduce((sum, r) => sum + Number(r.d), 0) / rows.length) : null
     },
 
     /** The oldest lead still waiting (pending or in flight), for "leads are stuck" warnings. */

@@ -54,3 +54,18 @@ export async function copyText(text: string): Promise<boolean> {
 export function errText(err: unknown): string {
   return err instanceof Error && err.message ? err.message : String(err)
 }
+
+/**
+ * The to-do reminders as typed ("0, 15"): whole minutes before the deadline, 0 to 1440, each
+ * once, at most 5, sorted; null when the text is not that (the server checks the same rule).
+ */
+export function parsePings(text: string): number[] | null {
+  const parts = text
+    .split(/[,;\s]+/)
+    .map((p) => p.trim())
+    .filter(Boolean)
+  if (parts.length > 5 || !parts.every((p) => /^\d{1,4}$/.test(p))) return null
+  const values = parts.map(Number)
+  if (values.some((v) => v > 1440) || new Set(values).size !== values.length) return null
+  return values.sort((a, b) => a - b)
+}
