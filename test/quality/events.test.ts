@@ -8,6 +8,8 @@
  * - a TikTok outage, then the app stopped with the events pending and a new app on the same
  *   database, whose first send lands but loses its answer ('reset-after-processing'): TikTok
  *   counts every event once;
+ * - TikTok takes a send whose answer is lost, and the app stops before it retries: the next app
+ *   resends, TikTok counts it once;
  * - a change older than TikTok's 28 days is stored as too_old and never sent;
  * - the delivery log shows each event with its state.
  * @see reference/tiktok.md §8, bitrix24.md §6–§7
@@ -144,6 +146,29 @@ t.test('a TikTok outage, an app restart mid-outbox and a lost answer: still exac
   await moveAndCollect(w, w.portal, b24Id, 'CONVERTED')
   await waitFor('Converted', () => tracked(w).events.length === 3)
   t.same(tracked(w).names.sort(), ['Contacted', 'Converted', 'Qualified'])
+})
+
+t.test('landed at TikTok, answer lost, app stopped before it knew: the next app resends, counted once', async (t) => {
+  const w = await qualityWorld(t)
+  await chooseEventSet(w)
+  const { leadId, b24Id } = await deliveredLead(w)
+  // TikTok takes the first send but its answer never arrives; every later try meets an outage.
+  w.tt.faults.outage(503, { endpoint: 'event/track' })
+  w.tt.faults.failNext(1, 'reset-after-processing', { endpoint: 'event/track' })
+  await moveAndCollect(w, w.portal, b24Id, 'IN_PROCESS')
+  await waitFor('landed at TikTok', () => tracked(w).events.length === 1)
+  await waitFor('tried again', async () => ((await outboxOf(w))[0]?.attempts ?? 0) >= 2)
+  t.match(await outboxOf(w), [{ status: 'pending', sent_at: null }], 'the app cannot know it landed')
+  await w.stop()
+  w.tt.faults.clear()
+  await w.restart()
+  await waitFor('sent by the new app', async () => (await outboxOf(w))[0]?.status === 'sent')
+  t.same(tracked(w).names, ['Contacted'], 'one event at TikTok')
+  t.same(
+    tracked(w).duplicates.map((d) => d.eventId),
+    [`${leadId}-Contacted`],
+    "the new app's resend was TikTok's duplicate",
+  )
 })
 
 t.test('a stage change older than 28 days is stored as too_old and never sent', async (t) => {
