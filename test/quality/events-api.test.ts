@@ -30,10 +30,7 @@ function countingLimiter(t: { teardown(fn: () => unknown): void }): TikTokLimite
   return out
 }
 
-async function setup(
-  t: Test,
-  eventQuota?: { perSecond: number; perMinute: number },
-) {
+async function setup(t: Test, eventQuota?: { perSecond: number; perMinute: number }) {
   // TikTok's time and the client's waits on one manual clock: a retry's wait moves TikTok's quota window.
   const clock = fakeClock()
   const slept: number[] = []
