@@ -59,7 +59,7 @@ const COLUMNS: Record<AnalyticsLevel, { id: string; name: string }> = {
  * of its own (the CSV export, which streams while the app's one connection keeps working).
  * @see https://sqlite.org/percentile.html
  */
-function analyticsSql(level: AnalyticsLevel): string {
+export function analyticsSql(level: AnalyticsLevel): string {
   const c = COLUMNS[level]
   // Spend exists per campaign, ad group and ad; TikTok has none per form. A full join, so an
   // entity that spent without bringing a lead shows too (0 leads) and the totals hold all spend.
