@@ -137,6 +137,7 @@ export async function settingsQualityRoutes(plain: FastifyInstance): Promise<voi
       const sets = await eventSetsOf(conn)
       let chosen: CrmEventSet | null = null
       if (body.eventSetId !== null) {
+        if (!api.quality.events) throw Errors.tiktokNotConfigured()
         // The set must be the ad account's: TikTok refuses a foreign one only at the first send.
         if (sets.error) throw Errors.tiktokUpstream(sets.error)
         chosen = sets.sets.find((s) => s.eventSetId === body.eventSetId) ?? null
