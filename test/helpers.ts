@@ -10,7 +10,7 @@ import { openDatabase, type OpenedDatabase } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrate.js'
 import { loggerOptions } from '../src/logger.js'
 import type { Lang, Strings } from '../src/settings/i18n.js'
-import type { StateView } from '../src/settings/schemas.js'
+import type { StateView, StatsView } from '../src/settings/schemas.js'
 import { buildEmulator, type Emulator, type EmulatorOptions, type Portal } from './emulator/index.js'
 import { buildTikTokEmulator, type TikTokEmulator, type TikTokEmulatorOptions } from './tiktok-emulator/index.js'
 
@@ -198,6 +198,7 @@ export interface PageBoot {
   session: string
   csrf: string
   state: StateView
+  stats: StatsView
   leadUrlTemplate: string
 }
 

@@ -11,7 +11,7 @@ import { Errors } from '../errors.js'
 import { publicBase } from '../public-url.js'
 import { pageStrings, pickLang } from './i18n.js'
 import { createIpLimiter, createUserVerifier, VERIFY_BUSY } from './portal-data.js'
-import { buildState, leadUrlTemplate } from './view-model.js'
+import { buildState, buildStats, leadUrlTemplate } from './view-model.js'
 import { readWebEntry } from './web-entry.js'
 
 /** Page opens (placement/app POSTs) per client address per minute: generous for people, a wall for floods. */
@@ -146,7 +146,11 @@ export function settingsPageRoutes(config: Config) {
           isAdmin: profile.ADMIN,
         }
         const session = app.sessions.sign({ m: portal.member_id, u: user.id, a: user.isAdmin, n: user.name, l: lang })
-        const state = await buildState(app, { portal, conf, user, base: publicBase(config, request), lang })
+        // The overview's counters ride in the page too: the tab is usable without a second request.
+        const [state, stats] = await Promise.all([
+          buildState(app, { portal, conf, user, base: publicBase(config, request), lang }),
+          buildStats(app, portal.member_id),
+        ])
         pageHeaders(reply, portal)
         return reply.type('text/html; charset=utf-8').view('settings.eta', {
           web,
@@ -155,6 +159,7 @@ export function settingsPageRoutes(config: Config) {
           session,
           csrf: app.sessions.csrfFor(session, portal.member_id),
           state,
+          stats,
           leadUrlTemplate: leadUrlTemplate(portal.domain),
           assetVersion: ASSET_VERSION,
         })

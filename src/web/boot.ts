@@ -1,5 +1,5 @@
 import type { PageStrings as Strings } from '../settings/i18n.js'
-import type { StateView } from '../settings/schemas.js'
+import type { StateView, StatsView } from '../settings/schemas.js'
 
 /** The catalogue's words for the page's language: the server's catalogue less its server-only lines (src/settings/i18n.ts). */
 export type { Strings }
@@ -11,6 +11,8 @@ export interface Boot {
   session: string
   csrf: string
   state: StateView
+  /** the overview's counters and chart when the page was rendered */
+  stats: StatsView
   leadUrlTemplate: string
 }
 

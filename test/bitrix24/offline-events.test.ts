@@ -9,8 +9,11 @@
  *   process finds the reservation through event.offline.list).
  * @see https://apidocs.bitrix24.com/api-reference/events/offline-events.html
  */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { manifest } from '../../manifest/app.js'
+import { WEB_DIST } from '../../src/paths.js'
 import {
   api,
   installedPortal,
@@ -129,9 +132,14 @@ t.test(
     t.equal(res.status, 200)
     const body = (await res.json()) as { leads: Array<{ tiktokLeadId: string; b24Stage: unknown }> }
     t.match(body.leads.find((l) => l.tiktokLeadId === tiktokId)?.b24Stage, { id: 'JUNK', semantic: 'F', at: String })
-    const entry = /<script type="module" src="([^"]+)"/.exec(tab.html)?.[1]
-    const script = await (await fetch(`${second.url}${entry}`)).text()
-    t.match(script, /stage_semantic_/, "the tab's script puts the semantic into words")
+    // The log is its own chunk of the built tab (src/web/App.vue loads screens on demand).
+    const built = JSON.parse(readFileSync(join(WEB_DIST, '.vite', 'manifest.json'), 'utf8')) as Record<
+      string,
+      { file: string }
+    >
+    const chunk = built['screens/LogScreen.vue']?.file
+    const script = await (await fetch(`${second.url}/static/web/${chunk}`)).text()
+    t.match(script, /stage_semantic_/, "the log screen's script puts the semantic into words")
     t.equal(tab.boot?.strings.stage_semantic_F, 'lost', 'and the words are on the page: lost')
   },
 )

@@ -39,6 +39,10 @@ t.test('the kit overview: status in plain words, queue, counters and chart, in e
     const page = await context.newPage()
     const errors: string[] = []
     watchErrors(page, errors, `${lang}/${user}`)
+    const statsAsked: string[] = []
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/settings/stats') statsAsked.push(r.url())
+    })
     const frame = await openTab(page, `${host.url}?lang=${lang}&user=${user}&width=${width}`)
     await frame.locator('[data-testid="overview"]').waitFor({ timeout: WAIT })
     await waitForCommand(page, 'setTitle')
@@ -60,6 +64,13 @@ t.test('the kit overview: status in plain words, queue, counters and chart, in e
     t.equal(await text(frame, '[data-testid="counters-week"] [data-k="received"]'), '1', `${lang}: received this week`)
     await frame.locator('[data-testid="daily-chart"] canvas').waitFor({ timeout: WAIT })
     t.pass(`${lang}: the week's chart is drawn`)
+    t.equal(statsAsked.length, 0, `${lang}: the counters came with the page (no second request)`)
+    // Back to the overview after another screen: fresh counters are asked for.
+    await frame.getByRole('tab', { name: words.h_log }).click()
+    await frame.locator('[data-testid="screen-log"]').waitFor({ timeout: WAIT })
+    await frame.getByRole('tab', { name: words.h_status }).click()
+    await frame.locator('[data-testid="counters-today"] [data-k="delivered"]').waitFor({ timeout: WAIT })
+    t.equal(statsAsked.length, 1, `${lang}: a return to the overview asks for fresh counters`)
     await page.waitForTimeout(150)
     await page.screenshot({ path: join(OUT, `kit-overview-${lang}.png`), fullPage: true })
     t.same(errors, [], `${lang}: no script error or CSP violation`)
