@@ -1,5 +1,6 @@
 import { isSupportedCountry } from 'libphonenumber-js'
 import { z } from 'zod'
+import { isMetaSource, META_SOURCES } from './meta-sources.js'
 
 /**
  * A portal's lead mapping: which TikTok answer (or lead metadata) goes to which Bitrix24 lead
@@ -10,26 +11,7 @@ import { z } from 'zod'
  * @see https://apidocs.bitrix24.com/api-reference/crm/leads/crm-lead-fields.html
  */
 
-/** Lead metadata a rule can read besides the answers. */
-export const META_SOURCES = [
-  'meta.form_name',
-  'meta.form_id',
-  'meta.campaign_name',
-  'meta.campaign_id',
-  'meta.adgroup_name',
-  'meta.adgroup_id',
-  'meta.ad_name',
-  'meta.ad_id',
-  'meta.page_name',
-  'meta.advertiser_name',
-  'meta.lead_id',
-  'meta.created_at',
-] as const
-export type MetaSource = (typeof META_SOURCES)[number]
-
-export function isMetaSource(source: string): source is MetaSource {
-  return (META_SOURCES as readonly string[]).includes(source)
-}
+export { isMetaSource, META_SOURCES, type MetaSource } from './meta-sources.js'
 
 /**
  * ORIGINATOR_ID / ORIGIN_ID identify the lead's TikTok origin; the app uses them to find a lead it

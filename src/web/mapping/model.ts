@@ -9,21 +9,9 @@ import { fmt, type Strings } from '../boot.js'
 
 export type Field = FieldsView['fields'][number]
 
-/** Lead metadata a rule can read besides the answers (src/mapping/schemas.ts META_SOURCES). */
-export const META_SOURCES = [
-  'meta.form_name',
-  'meta.form_id',
-  'meta.campaign_name',
-  'meta.campaign_id',
-  'meta.adgroup_name',
-  'meta.adgroup_id',
-  'meta.ad_name',
-  'meta.ad_id',
-  'meta.page_name',
-  'meta.advertiser_name',
-  'meta.lead_id',
-  'meta.created_at',
-] as const
+import { META_SOURCES } from '../../mapping/meta-sources.js'
+
+export { META_SOURCES }
 export const RESERVED_TARGETS = ['ID', 'ORIGINATOR_ID', 'ORIGIN_ID']
 /** The constants this screen has a control for; any other saved constant is kept as it is. */
 export const CONSTANT_KEYS = ['ASSIGNED_BY_ID', 'SOURCE_ID', 'STATUS_ID', 'OPENED'] as const
