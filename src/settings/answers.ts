@@ -226,7 +226,9 @@ export type TikTokTestLeadAnswer = z.infer<typeof TikTokTestLeadAnswer>
 export const QualityView = z.object({
   advertiserId: z.string(),
   entity: z.enum(['lead', 'deal']).describe('whose stages are mapped: leads, or deals in simple CRM mode'),
-  eventSets: z.array(z.object({ eventSetId: z.string(), name: z.string() })).describe("the ad account's CRM event sets (crm/list)"),
+  eventSets: z
+    .array(z.object({ eventSetId: z.string(), name: z.string() }))
+    .describe("the ad account's CRM event sets (crm/list)"),
   eventSetsError: z.string().nullable().describe('why TikTok did not list them; null when it did'),
   chosen: z.object({ eventSetId: z.string(), name: z.string() }).nullable().describe('null: nothing is sent'),
   saved: z.boolean().describe('false: the map below is the default from the stage semantics, not saved yet'),

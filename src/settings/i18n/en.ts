@@ -395,7 +395,7 @@ export const en = {
   alert_resolved_leads_failing: '[b]TikTok Leads:[/b] no undelivered leads are left.',
   alert_resolved_lead_silence: '[b]TikTok Leads:[/b] leads from TikTok are arriving again.',
   problem_alerts_no_im:
-    'To get alerts in Bitrix24, an administrator must re-approve the app\'s permissions (Chat and Notifications, im). Everything else keeps working.',
+    "To get alerts in Bitrix24, an administrator must re-approve the app's permissions (Chat and Notifications, im). Everything else keeps working.",
   tt_status_backfill_failed:
     'Importing the leads of form "{form}" from TikTok failed: {why}. It is tried again at the next daily import.',
   // analytics (src/analytics/): why TikTok's spend is missing beside the lead numbers
