@@ -59,6 +59,21 @@ export function printReport({ results, backlog, backfillLeads, operatingCosts, b
     ['web_lazy_gzip_kb', `${results.web_lazy_gzip_kb}`, 'loaded on use (the chart)'],
     ['web_first_paint_ms', `${results.web_first_paint_ms}`, "the frame's first contentful paint, median of 5"],
     ['web_usable_ms', `${results.web_usable_ms}`, '< 1000 (open to counters shown, in the frame)'],
+    ...(['campaign', 'adgroup', 'ad', 'form'] as const).map((level): [string, string, string] => [
+      `analytics_${level}_ms`,
+      `${results[`analytics_${level}_ms`]}`,
+      `< 1000 (${results.analytics_leads?.toLocaleString()} leads${level === 'ad' ? `, ${results.analytics_ad_rows?.toLocaleString()} rows` : ''})`,
+    ]),
+    [
+      'analytics_csv_ms',
+      `${results.analytics_csv_ms}`,
+      `ad level: ${results.analytics_csv_rows?.toLocaleString()} rows, ${results.analytics_csv_mb} MB`,
+    ],
+    [
+      'analytics_csv_rss_mb_delta',
+      `${results.analytics_csv_rss_mb_delta}`,
+      `peak - before (${results.analytics_csv_rss_mb_before}); heap delta ${results.analytics_csv_heap_mb_delta}: streams`,
+    ],
     ['web_shell_ms', `${results.web_shell_ms}`, 'the page shell received (user verified with Bitrix24 first)'],
     ['web_script_ms', `${results.web_script_ms}`, 'the entry script received'],
   ]

@@ -3,7 +3,8 @@
  * production) against the Bitrix24 emulator with the real leaky bucket (2 requests/s drain, burst
  * 50), on 127.0.0.1 only. Phases: latency, intake, sustained, portals, rss, backfill (the TikTok lead
  * export import, bench/backfill.ts), operating (the operating-limit ratio, bench/operating.ts), web
- * (the settings tab's bundle and first paint, bench/web.ts).
+ * (the settings tab's bundle and first paint, bench/web.ts), analytics (the analytics query per level and
+ * the CSV export over 1,000,000 leads, in-process, bench/analytics.ts).
  * Prints a table (bench/report.ts); with --json also one JSON object on the last line. Every load
  * loop is bounded. The app runs as a child process (bench/app-process.ts); the webhook bodies,
  * installs and seeded backlogs are in bench/load.ts.
@@ -17,6 +18,7 @@ import { signTikTokSignature } from '../src/tiktok/verify.js'
 import { buildEmulator, type Portal } from '../test/emulator/index.js'
 import { freePort } from '../test/helpers.js'
 import { AppProcess } from './app-process.js'
+import { ANALYTICS_LEADS, runAnalytics } from './analytics.js'
 import { BACKFILL_LEADS, runBackfill } from './backfill.js'
 import { agent, body, creationTimes, hookOf, install, seed, sendLeads } from './load.js'
 import { BASKET_S, runOperating } from './operating.js'
@@ -34,6 +36,8 @@ const PORTALS = QUICK ? 50 : 200
 const PORTAL_WINDOW_S = QUICK ? 8 : 12
 const BACKLOG = QUICK ? 200_000 : 1_000_000
 /** --backfill-leads=N: the backfill phase's export size (default 10,000), to see how memory scales */
+/** --analytics-leads=N: the analytics phase's lead count (default 1,000,000) */
+const ANALYTICS_N = Number(process.argv.find((a) => a.startsWith('--analytics-leads='))?.slice(18) ?? ANALYTICS_LEADS)
 const BACKFILL_N = Number(process.argv.find((a) => a.startsWith('--backfill-leads='))?.slice(17) ?? BACKFILL_LEADS)
 /** --operating-windows=k: the operating phase measures k limit-worths after the first (default 1) */
 const OPERATING_WINDOWS = Number(process.argv.find((a) => a.startsWith('--operating-windows='))?.slice(20) ?? 1)
@@ -286,6 +290,26 @@ async function main(): Promise<void> {
     results.web_shell_ms = paint.shellMs
     results.web_script_ms = paint.scriptMs
     await tab.stop()
+  }
+
+  // 9. Analytics (issue 10): the query per level and the CSV export over ANALYTICS_N leads, measured
+  //    in this process on a fresh database of its own (bench/analytics.ts).
+  if (phase('analytics')) {
+    log(`analytics over ${ANALYTICS_N.toLocaleString()} leads`)
+    const a = await runAnalytics({ leads: ANALYTICS_N, log })
+    results.analytics_leads = a.leads
+    results.analytics_insert_ms = a.insertMs
+    results.analytics_campaign_ms = a.levels.campaign.ms
+    results.analytics_adgroup_ms = a.levels.adgroup.ms
+    results.analytics_ad_ms = a.levels.ad.ms
+    results.analytics_ad_rows = a.levels.ad.rows
+    results.analytics_form_ms = a.levels.form.ms
+    results.analytics_csv_ms = a.csvMs
+    results.analytics_csv_rows = a.csvRows
+    results.analytics_csv_mb = a.csvMb
+    results.analytics_csv_rss_mb_before = a.csvRssMbBefore
+    results.analytics_csv_rss_mb_delta = Math.round((a.csvRssMbPeak - a.csvRssMbBefore) * 10) / 10
+    results.analytics_csv_heap_mb_delta = Math.round((a.csvHeapMbPeak - a.csvHeapMbBefore) * 10) / 10
   }
 
   results.rate_limit_errors = emu.counters.rateLimited

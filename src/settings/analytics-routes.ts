@@ -2,8 +2,8 @@ import type SQLite from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { csvStream } from '../analytics/csv.js'
-import { createAnalyticsService, rowView } from '../analytics/service.js'
+import { analyticsCsv } from '../analytics/export.js'
+import { createAnalyticsService } from '../analytics/service.js'
 import { createSpendCache, type SpendTexts } from '../analytics/spend.js'
 import { AnalyticsQuery } from '../analytics/view-schema.js'
 import { createAnalyticsRepository } from '../db/repositories/analytics.js'
@@ -21,26 +21,6 @@ function spendTexts(lang: Lang): SpendTexts & { formLevel: string } {
   }
 }
 
-/** The CSV's columns: the JSON row's keys, in this order. */
-const CSV_HEADER = [
-  'level',
-  'id',
-  'name',
-  'advertiser_id',
-  'leads',
-  'delivered',
-  'contacted',
-  'qualified',
-  'converted',
-  'lost',
-  'median_first_contact_s',
-  'spend',
-  'impressions',
-  'clicks',
-  'cost_per_lead',
-  'cost_per_qualified_lead',
-]
-
 /**
  * The analytics of the portal's TikTok leads by campaign, ad group, ad or form over a period,
  * with TikTok's spend joined (GET /analytics), and the same rows as a CSV download
@@ -51,8 +31,10 @@ export function settingsAnalyticsRoutes(opts: { sqlite: SQLite.Database }) {
   return async function routes(plain: FastifyInstance): Promise<void> {
     const app = plain.withTypeProvider<ZodTypeProvider>()
     const ctx = app.tiktok.ctx
+    const repo = createAnalyticsRepository(opts.sqlite)
+    app.addHook('onClose', async () => repo.close())
     const service = createAnalyticsService({
-      repo: createAnalyticsRepository(opts.sqlite),
+      repo,
       spend: createSpendCache({
         db: app.db,
         api: ctx?.api ?? null,
@@ -104,27 +86,7 @@ export function settingsAnalyticsRoutes(opts: { sqlite: SQLite.Database }) {
         // Spend missing for some ad account: the download still comes, and says why in a header
         // (a CSV line would break the file for spreadsheets).
         if (problems.length > 0) reply.header('x-spend-unavailable', encodeURIComponent(problems.join(' ')))
-        const body = csvStream(CSV_HEADER, rows, (r) => {
-          const v = rowView(r)
-          return [
-            q.level,
-            v.id,
-            v.name,
-            v.advertiserId,
-            v.leads,
-            v.delivered,
-            v.contacted,
-            v.qualified,
-            v.converted,
-            v.lost,
-            v.medianFirstContactMs === null ? null : Math.round(v.medianFirstContactMs / 1000),
-            v.spend,
-            v.impressions,
-            v.clicks,
-            v.costPerLead,
-            v.costPerQualifiedLead,
-          ]
-        })
+        const body = analyticsCsv(q.level, rows)
         // The 200 schema documents the file as a string; Fastify sends a stream as it comes.
         return reply.send(body as unknown as string)
       },
