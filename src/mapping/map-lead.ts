@@ -56,8 +56,9 @@ const DEFAULT_TEXT_FIELDS: ReadonlyArray<readonly [string, readonly string[]]> =
   ['COMPANY_TITLE', ['company_name']],
   ['POST', ['job_title']],
 ]
-const PHONE_KEYS = ['phone_number', 'phone', 'work_phone_number']
-const EMAIL_KEYS = ['email', 'work_email']
+/** The answers that become the lead's PHONE and EMAIL (also what TikTok matches a CRM event by, src/quality/user-data.ts). */
+export const PHONE_KEYS = ['phone_number', 'phone', 'work_phone_number']
+export const EMAIL_KEYS = ['email', 'work_email']
 
 export function mapLead(lead: NormalizedLead, opts: MapLeadOptions): MappedLead {
   const fields: Record<string, unknown> = {}

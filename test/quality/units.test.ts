@@ -113,4 +113,20 @@ t.test('the user data of a stored lead: its answers normalised, then hashed', as
   )
   t.same(hashedUser(lead([]), 'VN'), { email: [], phone: [] }, 'answers emptied by retention')
   t.same(hashedUser('not json', 'VN'), { email: [], phone: [] })
+  t.same(
+    hashedUser(
+      lead([
+        { key: 'Phone Number', value: '+84 91 234 5678' },
+        { key: 'E-mail ', value: 'ann@example.com' },
+      ]),
+      null,
+    ),
+    { email: [], phone: [VECTORS['+84912345678']] },
+    'a question keyed by its text is read as delivery reads it ("Phone Number" is phone_number)',
+  )
+  t.same(
+    hashedUser(lead([{ key: 'Email', value: 'Ann@Example.com' }]), null),
+    { email: [VECTORS['ann@example.com']], phone: [] },
+    'the e-mail too, whatever its case',
+  )
 })
