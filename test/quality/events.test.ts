@@ -137,9 +137,20 @@ t.test('a TikTok outage, an app restart mid-outbox and a lost answer: still exac
 
   const { names, duplicates } = tracked(w)
   t.same(names.sort(), ['Contacted', 'Qualified'], 'each event counted once')
+  // Whatever the request whose answer was lost carried (both events, or one when their retries
+  // fell due apart) came again and was TikTok's duplicate, not a second event.
+  const lost = w.tt.calls.find((c) => c.fault === 'reset-after-processing')
+  const lostIds = ((lost?.body as { data?: Array<{ event_id: string }> } | undefined)?.data ?? []).map(
+    (e) => e.event_id,
+  )
+  t.ok(lostIds.length >= 1, 'a send landed and lost its answer')
+  t.ok(
+    lostIds.every((id) => [`${leadId}-Contacted`, `${leadId}-Qualified`].includes(id)),
+    'it carried our events',
+  )
   t.same(
     duplicates.map((d) => d.eventId).sort(),
-    [`${leadId}-Contacted`, `${leadId}-Qualified`],
+    [...lostIds].sort(),
     'the resend after the lost answer was a TikTok duplicate, not a second event',
   )
 
