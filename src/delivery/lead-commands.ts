@@ -1,4 +1,4 @@
-import { DEAL_TYPE } from '../bitrix24/entity-types.js'
+import { DEAL_TYPE, LEAD_TYPE } from '../bitrix24/entity-types.js'
 import { batchCommand } from '../bitrix24/query.js'
 import { todoPingsOf } from '../db/repositories/settings.js'
 import type { Lead, Portal, PortalSettings } from '../db/schema.js'
@@ -145,8 +145,6 @@ export function isoWithOffset(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00')
 }
 
-/** A lead's entity type id (crm data-types: 1 lead, 2 deal), the to-do's ownerTypeId. */
-const LEAD_TYPE = 1
 const ID_MARK = 'SPEEDTOLEADID'
 /** `[` and `]` would close the notice's BB-code link early. */
 const bbSafe = (v: unknown) =>
