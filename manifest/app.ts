@@ -13,7 +13,7 @@ export const manifest = {
     install: '/bitrix24/install',
     /** Handler URL: the app's main page (the DEFAULT placement, left menu → Applications). */
     handler: '/bitrix24/app',
-    /** Where bound placements open the settings tab. */
+    /** Where bound placements open: the settings tab (list menus) or a lead's card tab (detail tabs). */
     placement: '/bitrix24/placement',
     /** Where Bitrix24 delivers events (ONAPPINSTALL, ONAPPUNINSTALL, lead events). */
     events: '/bitrix24/events',
@@ -44,6 +44,30 @@ export const manifest = {
         en: 'TikTok Lead Generation: settings and delivery log',
         ru: 'TikTok Lead Generation: настройки и журнал доставки',
         vn: 'TikTok Lead Generation: cài đặt và nhật ký',
+      },
+    },
+    {
+      // A tab in the lead card: that lead's TikTok story (form, ad, answers, delivery, the events
+      // sent back to TikTok). PLACEMENT_OPTIONS carries the card's {"ID": "<lead id>"}.
+      // @see https://apidocs.bitrix24.com/api-reference/widgets/crm/detail-tab.html
+      code: 'CRM_LEAD_DETAIL_TAB',
+      modes: [1],
+      title: { en: 'TikTok', ru: 'TikTok', vn: 'TikTok' },
+      description: {
+        en: "The lead's TikTok form, ad, answers and delivery",
+        ru: 'Форма, объявление, ответы и доставка лида из TikTok',
+        vn: 'Biểu mẫu, quảng cáo, câu trả lời và việc gửi khách hàng TikTok',
+      },
+    },
+    {
+      // Simple CRM mode: the TikTok lead is a deal, so its story is a tab in the deal card.
+      code: 'CRM_DEAL_DETAIL_TAB',
+      modes: [2],
+      title: { en: 'TikTok', ru: 'TikTok', vn: 'TikTok' },
+      description: {
+        en: "The lead's TikTok form, ad, answers and delivery",
+        ru: 'Форма, объявление, ответы и доставка лида из TikTok',
+        vn: 'Biểu mẫu, quảng cáo, câu trả lời và việc gửi khách hàng TikTok',
       },
     },
   ],

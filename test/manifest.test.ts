@@ -18,3 +18,18 @@ t.test('README lists every environment variable the config reads', async (t) => 
   const { ConfigSchema } = await import('../src/config.js')
   for (const key of Object.keys(ConfigSchema.shape)) t.ok(readme.includes(`\`${key}\``), key)
 })
+
+t.test('each CRM mode binds a menu in its list (the settings) and a tab in its card (a lead story)', async (t) => {
+  // Classic mode: leads exist, so the lead list and card; simple mode (leads off): TikTok leads
+  // become deals, so the deal list and card. @see b24restdocs api-reference/widgets/crm/detail-tab.md
+  const inMode = (mode: number) =>
+    manifest.placements
+      .filter((p) => (p.modes as readonly number[]).includes(mode))
+      .map((p) => p.code)
+      .sort()
+  t.same(inMode(1), ['CRM_LEAD_DETAIL_TAB', 'CRM_LEAD_LIST_MENU'])
+  t.same(inMode(2), ['CRM_DEAL_DETAIL_TAB', 'CRM_DEAL_LIST_MENU'])
+  for (const p of manifest.placements)
+    for (const lang of ['en', 'ru', 'vn'] as const)
+      t.ok(p.title[lang] && p.description[lang], `${p.code}: a title and a description in ${lang}`)
+})

@@ -51,6 +51,9 @@ function inBatch(emu: Emulator, portal: Portal, method: string, entityTypeId?: n
 }
 
 const placementsOf = (portal: Portal) => portal.placements.map((p) => p.PLACEMENT).sort()
+/** What each mode binds: its list's menu (the settings) and its card's tab (a lead's TikTok story). */
+const CLASSIC_PLACEMENTS = ['CRM_LEAD_DETAIL_TAB', 'CRM_LEAD_LIST_MENU']
+const SIMPLE_PLACEMENTS = ['CRM_DEAL_DETAIL_TAB', 'CRM_DEAL_LIST_MENU']
 
 t.test('simple mode: each lead is a contact and a deal, one batch per 25 leads, no crm.lead.add', async (t) => {
   const emu = await startEmulator(t)
@@ -59,13 +62,13 @@ t.test('simple mode: each lead is a contact and a deal, one batch per 25 leads, 
   t.equal((await app.portals.find(portal.memberId))!.crm_mode, 2, 'the mode was detected at install')
   t.same(
     placementsOf(portal),
-    ['CRM_DEAL_LIST_MENU'],
-    'the deal list menu is bound, not the lead list that does not exist',
+    SIMPLE_PLACEMENTS,
+    'the deal list menu and card tab are bound, not the lead list and card that do not exist',
   )
   const bound = await callJson(portal, 'placement.get', {}, portal.issueToken().access_token)
   t.same(
-    bound.body.result.map((p: { placement: string }) => p.placement),
-    ['CRM_DEAL_LIST_MENU'],
+    bound.body.result.map((p: { placement: string }) => p.placement).sort(),
+    SIMPLE_PLACEMENTS,
     'placement.get says the same',
   )
   const conf = (await app.settings.find(portal.memberId))!
@@ -235,7 +238,7 @@ t.test('a switch from classic to simple mode is detected: later leads go as deal
   const { app, url } = await startApp(t, { emu, delivery: { crmModeMaxAgeMs: 50 } })
   const portal = await installedPortal(emu, url)
   t.equal((await app.portals.find(portal.memberId))!.crm_mode, 1)
-  t.same(placementsOf(portal), ['CRM_LEAD_LIST_MENU'])
+  t.same(placementsOf(portal), CLASSIC_PLACEMENTS)
   const conf = (await app.settings.find(portal.memberId))!
   const first = personLead()
   await postWebhook(url, conf.webhook_key, notificationBody([first]), { secret: conf.signing_secret })
@@ -253,8 +256,8 @@ t.test('a switch from classic to simple mode is detected: later leads go as deal
   t.equal(String(portal.deals.get(row.b24_lead_id!)!.ORIGIN_ID), second.id)
   t.equal(portal.leads.size, 1, 'no lead for the second')
   t.equal((await app.portals.find(portal.memberId))!.crm_mode, 2, 'the new mode is stored')
-  await waitFor('placements rebound', () => placementsOf(portal).join() === 'CRM_DEAL_LIST_MENU')
-  t.same(placementsOf(portal), ['CRM_DEAL_LIST_MENU'], 'the lead list menu is unbound, the deal list menu bound')
+  await waitFor('placements rebound', () => placementsOf(portal).join() === SIMPLE_PLACEMENTS.join())
+  t.same(placementsOf(portal), SIMPLE_PLACEMENTS, 'the lead list menu and card tab are unbound, the deal ones bound')
 })
 
 t.test(
@@ -293,8 +296,8 @@ t.test(
     const again = await openTab(url, portal)
     const state2 = await (await api(url, again).get('state')).json()
     t.match(state2.crm, { mode: 1, creates: 'lead' })
-    await waitFor('placements rebound', () => placementsOf(portal).join() === 'CRM_LEAD_LIST_MENU')
-    t.same(placementsOf(portal), ['CRM_LEAD_LIST_MENU'])
+    await waitFor('placements rebound', () => placementsOf(portal).join() === CLASSIC_PLACEMENTS.join())
+    t.same(placementsOf(portal), CLASSIC_PLACEMENTS)
     const fields2 = await (await api(url, again).get('fields')).json()
     t.ok(
       fields2.fields.some((f: { code: string }) => f.code === 'STATUS_ID'),

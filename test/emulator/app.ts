@@ -19,6 +19,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { EmulatorContext } from './context.js'
 import { registerControl } from './control.js'
 import { completeActivity, moveEntity } from './crm-moves.js'
+import { openDetailTab } from './detail-tab.js'
 import { deliverEvent } from './event-delivery.js'
 import { FaultController } from './faults.js'
 import * as lifecycle from './lifecycle.js'
@@ -28,7 +29,7 @@ import { OperatingMeter } from './operating.js'
 import { registerRest } from './rest.js'
 import { PortalState } from './state.js'
 import { TokenStore } from './tokens.js'
-import type { CreatePortalInput, Emulator, InstallAppInput, Portal } from './types/emulator.js'
+import type { CreatePortalInput, Emulator, InstallAppInput, OpenDetailTabInput, Portal } from './types/emulator.js'
 import type { EmulatorOptions, OperatingOptions } from './types/options.js'
 import type { HttpReply, RecordedCall, RecordedDelivery, RecordedOAuthCall } from './types/records.js'
 
@@ -176,6 +177,10 @@ class EmulatorServer implements Emulator {
     args: { url: string; placement?: string; options?: Record<string, unknown>; userId?: number },
   ): Promise<HttpReply> {
     return lifecycle.openPlacement(this.ctx, this.state(portal), args)
+  }
+
+  openDetailTab(portal: Portal, input: OpenDetailTabInput): Promise<HttpReply> {
+    return openDetailTab(this.ctx, this.state(portal), input)
   }
 
   deliverEvent(

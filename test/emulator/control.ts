@@ -7,6 +7,7 @@
  *   POST /_emulator/portals                         CreatePortalInput
  *   POST /_emulator/portals/:memberId/install       { installUrl, eventHandlerUrl?, userId?, status? }
  *   POST /_emulator/portals/:memberId/placement     { url, placement?, options?, userId? }
+ *   POST /_emulator/portals/:memberId/detail-tab    { entity: lead|deal, id, userId?, handler? }
  *   POST /_emulator/portals/:memberId/events        { event, data, applicationToken?, url? }
  *   POST /_emulator/portals/:memberId/uninstall     { clean? }
  *   POST /_emulator/portals/:memberId/user-fields   UserFieldInput
@@ -23,7 +24,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isPlainObject } from './php-query.js'
 import type { UserFieldInput } from './types/crm.js'
-import type { CreatePortalInput, Emulator, InstallAppInput, Portal } from './types/emulator.js'
+import type { CreatePortalInput, Emulator, InstallAppInput, OpenDetailTabInput, Portal } from './types/emulator.js'
 import type { FaultKind, RefreshFault } from './types/faults.js'
 import type { OperatingOptions } from './types/options.js'
 
@@ -79,6 +80,10 @@ export function registerControl(app: FastifyInstance, emu: Controlled): void {
   app.post(
     `${CONTROL_PATH}/portals/:memberId/placement`,
     withPortal((portal, body) => emu.openPlacement(portal, body as { url: string })),
+  )
+  app.post(
+    `${CONTROL_PATH}/portals/:memberId/detail-tab`,
+    withPortal((portal, body) => emu.openDetailTab(portal, body as unknown as OpenDetailTabInput)),
   )
   app.post(
     `${CONTROL_PATH}/portals/:memberId/events`,

@@ -66,6 +66,20 @@ export interface CreatePortalInput {
   lang?: string
 }
 
+/** The records whose card has a tab the emulator opens (detail-tab.ts). */
+export type DetailTabEntity = 'lead' | 'deal'
+
+/** A user opens the app's tab in a lead or deal card (CRM_LEAD_DETAIL_TAB, CRM_DEAL_DETAIL_TAB). */
+export interface OpenDetailTabInput {
+  entity: DetailTabEntity
+  /** the lead's or deal's id in this portal */
+  id: number
+  /** who opens the card (default 1, the portal's admin) */
+  userId?: number
+  /** which of several bound handlers (default the first bound) */
+  handler?: string
+}
+
 export interface InstallAppInput {
   installUrl: string
   eventHandlerUrl?: string
@@ -94,6 +108,12 @@ export interface Emulator {
     portal: Portal,
     args: { url: string; placement?: string; options?: Record<string, unknown>; userId?: number },
   ): Promise<HttpReply>
+  /**
+   * A user opens the app's tab in a lead or deal card: the POST goes to the handler bound for
+   * that tab, PLACEMENT_OPTIONS `{"ID": "<id>", "URI": …}`. Throws when the portal would show no
+   * such tab (app not installed, nothing bound there, no such record).
+   */
+  openDetailTab(portal: Portal, input: OpenDetailTabInput): Promise<HttpReply>
   deliverEvent(
     portal: Portal,
     event: string,
