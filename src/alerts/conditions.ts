@@ -39,10 +39,21 @@ export async function tiktokLost(tiktok: TikTokRepository, memberId: string): Pr
   return { kind: 'tiktok_lost', detail: { names, why } }
 }
 
-/** Leads in `failed` (given up on, or refused by Bitrix24): one alert for the whole burst, until none is left. */
-export async function leadsFailing(repo: AlertRepository, memberId: string): Promise<Condition> {
-  const { n, lastError } = await repo.failedLeads(memberId)
-  return { kind: 'leads_failing', detail: n > 0 ? { n, error: lastError ?? 'unknown' } : null }
+/** What the failing-leads condition reads: the per-portal lead counts the app keeps in memory. */
+export interface FailedCounts {
+  get(memberId: string): { readonly failed: number } | undefined
+}
+
+/**
+ * Leads in `failed` (given up on, or refused by Bitrix24): one alert for the whole burst, until none
+ * is left. The number is the in-memory lead counts' (app.leadCounts: seeded by one grouped count at
+ * start, then told of every status change the lead repository writes), so the check that runs every
+ * minute per portal counts nothing; only a portal with failed leads reads the latest one's error.
+ */
+export async function leadsFailing(repo: AlertRepository, counts: FailedCounts, memberId: string): Promise<Condition> {
+  const n = counts.get(memberId)?.failed ?? 0
+  if (n === 0) return { kind: 'leads_failing', detail: null }
+  return { kind: 'leads_failing', detail: { n, error: (await repo.lastFailedError(memberId)) ?? 'unknown' } }
 }
 
 /**

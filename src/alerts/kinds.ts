@@ -27,3 +27,10 @@ export function hasImScope(scope: string): boolean {
     .map((s) => s.trim().toLowerCase())
     .includes('im')
 }
+
+/**
+ * Leads failing alert at once, not at the next check: a burst is one evaluation, run once no lead
+ * failed for FAILED_QUIET_MS, and at the latest FAILED_MAX_WAIT_MS after its first failure.
+ */
+export const FAILED_QUIET_MS = 2_000
+export const FAILED_MAX_WAIT_MS = 15_000

@@ -52,8 +52,10 @@ export function createAlertRepository(db: DB) {
     },
 
     /**
-     * The condition holds: a new start (not yet sent) when it was not active, else only its detail
-     * changes (the alert already sent stays sent: one alert per burst).
+     * The condition holds. A new start (not yet sent) when it was not active, unless the admins
+     * were never told it ended (its "resolved" notice still due): for them it never stopped, so
+     * the alert they have stays sent and the resolved notice is dropped. While active only its
+     * detail changes (the alert already sent stays sent: one alert per burst).
      */
     async raise(memberId: string, kind: string, detail: string | null, now: number): Promise<AlertState> {
       await db
@@ -68,35 +70,39 @@ export function createAlertRepository(db: DB) {
           detail,
         })
         .onConflict((oc) =>
-          oc.columns(['member_id', 'kind']).doUpdateSet((eb) => ({
-            detail,
-            started_at: eb
-              .case()
-              .when('alert_states.active', '=', 1)
-              .then(eb.ref('alert_states.started_at'))
-              .else(now)
-              .end(),
-            last_sent_at: eb
-              .case()
-              .when('alert_states.active', '=', 1)
-              .then(eb.ref('alert_states.last_sent_at'))
-              .else(null)
-              .end(),
-            resolved_at: null,
-            active: 1,
-          })),
+          oc.columns(['member_id', 'kind']).doUpdateSet((eb) => {
+            const goesOn = eb.or([
+              eb('alert_states.active', '=', 1),
+              eb.and([eb('alert_states.resolved_at', 'is', null), eb('alert_states.last_sent_at', 'is not', null)]),
+            ])
+            return {
+              detail,
+              started_at: eb.case().when(goesOn).then(eb.ref('alert_states.started_at')).else(now).end(),
+              last_sent_at: eb.case().when(goesOn).then(eb.ref('alert_states.last_sent_at')).else(null).end(),
+              resolved_at: null,
+              active: 1,
+            }
+          }),
         )
         .execute()
       return (await this.find(memberId, kind))!
     },
 
-    /** The condition is over; answers the row as it was when it was active (else undefined). */
+    /**
+     * The condition is over; answers the row as it was when it was active (else undefined). An
+     * alert the admins got keeps resolved_at null: its "resolved" notice is due until markResolvedSent
+     * (a failed send or a crash leaves it due, and the next check sends it). One they never got
+     * has nothing to tell: settled at once.
+     */
     async resolve(memberId: string, kind: string, now: number): Promise<AlertState | undefined> {
       const was = await this.find(memberId, kind)
       if (!was || was.active !== 1) return undefined
       await db
         .updateTable('alert_states')
-        .set({ active: 0, resolved_at: now })
+        .set((eb) => ({
+          active: 0,
+          resolved_at: eb.case().when('alert_states.last_sent_at', 'is', null).then(now).else(null).end(),
+        }))
         .where('member_id', '=', memberId)
         .where('kind', '=', kind)
         .where('active', '=', 1)
@@ -104,25 +110,31 @@ export function createAlertRepository(db: DB) {
       return was
     },
 
+    /** Bitrix24 accepted the alert while the condition holds: sent (the repeat interval runs from `at`). */
     async markSent(memberId: string, kind: string, at: number): Promise<void> {
       await db
         .updateTable('alert_states')
         .set({ last_sent_at: at })
         .where('member_id', '=', memberId)
         .where('kind', '=', kind)
+        .where('active', '=', 1)
         .execute()
     },
 
-    /** Failed leads of the portal now, and the latest one's error. */
-    async failedLeads(memberId: string): Promise<{ n: number; lastError: string | null }> {
-      const count = await db
-        .selectFrom('leads')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
+    /** Bitrix24 accepted the "resolved" notice: the end is settled (nothing more is due). */
+    async markResolvedSent(memberId: string, kind: string, at: number): Promise<void> {
+      await db
+        .updateTable('alert_states')
+        .set({ resolved_at: at })
         .where('member_id', '=', memberId)
-        .where('status', '=', 'failed')
-        .executeTakeFirst()
-      const n = Number(count?.n ?? 0)
-      if (n === 0) return { n, lastError: null }
+        .where('kind', '=', kind)
+        .where('active', '=', 0)
+        .where('resolved_at', 'is', null)
+        .execute()
+    },
+
+    /** The latest failed lead's error (the leads_member_status index finds it; the count is in memory). */
+    async lastFailedError(memberId: string): Promise<string | null> {
       const last = await db
         .selectFrom('leads')
         .select('last_error')
@@ -131,7 +143,7 @@ export function createAlertRepository(db: DB) {
         .orderBy('id', 'desc')
         .limit(1)
         .executeTakeFirst()
-      return { n, lastError: last?.last_error ?? null }
+      return last?.last_error ?? null
     },
 
     /** When the portal's latest real (not test) lead arrived (unix ms), or null. */

@@ -43,8 +43,8 @@ export function createLeadOutcomes(db: DB, counts: LeadCounts | null, clock: Clo
     items: T[],
     to: LeadStatus,
     set: (it: T) => Updateable<LeadTable>,
-  ): Promise<void> {
-    await track(async () => {
+  ): Promise<Array<{ member_id: string }>> {
+    return track(async () => {
       const fromSending: Array<{ member_id: string }> = []
       const unknown: Array<{ member_id: string }> = []
       await db.transaction().execute(async (trx) => {
@@ -70,8 +70,12 @@ export function createLeadOutcomes(db: DB, counts: LeadCounts | null, clock: Clo
         }
       })
       report(fromSending, to, unknown)
+      return [...fromSending, ...unknown]
     })
   }
+
+  /** Told (after the commit) of each portal whose leads just ended as failed: the health alerts' trigger. */
+  const failedListeners = new Set<(memberId: string) => void>()
 
   return {
     /** One statement for a whole batch: this runs up to twice a second for every portal. */
@@ -161,12 +165,25 @@ export function createLeadOutcomes(db: DB, counts: LeadCounts | null, clock: Clo
 
     async markFailed(items: Array<{ id: number; error: string }>, nowMs = clock.now()): Promise<void> {
       if (items.length === 0) return
-      await markEach(items, 'failed', (it) => ({
+      const rows = await markEach(items, 'failed', (it) => ({
         status: 'failed',
         last_error: it.error,
         done_at: nowMs,
         updated_at: nowMs,
       }))
+      for (const m of perPortal(rows).keys())
+        for (const fn of failedListeners) {
+          // A listener's trouble is its own: the leads are failed and committed either way.
+          try {
+            fn(m)
+          } catch {}
+        }
+    },
+
+    /** Calls `fn(memberId)` whenever leads of that portal end as failed; answers the unsubscribe. */
+    onFailed(fn: (memberId: string) => void): () => void {
+      failedListeners.add(fn)
+      return () => failedListeners.delete(fn)
     },
 
     /**
