@@ -35,9 +35,24 @@ export function createApi(boot: Pick<Boot, 'session' | 'csrf'>) {
     }
     return answer as T
   }
+  /**
+   * A file of the settings API (the analytics CSV): fetched with the session header, which a plain
+   * link cannot carry, so the page saves the body itself. A refusal throws as `call` does.
+   */
+  async function file(path: string): Promise<{ blob: Blob; filename: string | null; headers: Headers }> {
+    const res = await fetch(`/api/settings/${path}`, { headers: { 'x-session': boot.session } })
+    if (!res.ok) {
+      const answer = (await res.json().catch(() => ({}))) as { error?: string; message?: string }
+      throw new ApiError(res.status, answer.error ?? `HTTP_${res.status}`, answer.message ?? res.statusText)
+    }
+    const disposition = res.headers.get('content-disposition') ?? ''
+    const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? null
+    return { blob: await res.blob(), filename, headers: res.headers }
+  }
   return {
     get: <T>(path: string) => call<T>('GET', path),
     post: <T>(path: string, body?: unknown) => call<T>('POST', path, body ?? {}),
+    file,
   }
 }
 

@@ -17,12 +17,37 @@ export interface Store {
   serverMapping: MappingConfig | null
   /** the mapping screen's unsaved edits, kept while another tab is shown */
   mappingDraft: Editor | null
+  /** the lead quality screen's unsaved edits per ad account (event set and stage → event), kept the same way */
+  qualityDrafts: Record<string, QualityDraft>
+  /** what the analytics screen was last asked for, so a return to it shows the same rows */
+  analyticsChoice: AnalyticsChoice | null
+}
+
+/** An ad account's lead quality choices not saved yet: the event set (null: none) and each stage's event. */
+export interface QualityDraft {
+  eventSetId: string | null
+  events: Record<string, string | null>
+}
+
+/** The analytics screen's choice: the level, a preset of days or custom dates (the last day included). */
+export interface AnalyticsChoice {
+  level: 'campaign' | 'adgroup' | 'ad' | 'form'
+  period: string
+  from: string
+  through: string
 }
 
 export const STORE: InjectionKey<Store> = Symbol('store')
 
 export function createStore(state: StateView): Store {
-  return reactive<Store>({ state, tiktok: null, serverMapping: null, mappingDraft: null })
+  return reactive<Store>({
+    state,
+    tiktok: null,
+    serverMapping: null,
+    mappingDraft: null,
+    qualityDrafts: {},
+    analyticsChoice: null,
+  })
 }
 
 /** The store App.vue provides. */
