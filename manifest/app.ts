@@ -56,7 +56,7 @@ export const manifest = {
       description: {
         en: "The lead's TikTok form, ad, answers and delivery",
         ru: 'Форма, объявление, ответы и доставка лида из TikTok',
-        vn: 'Biểu mẫu, quảng cáo, câu trả lời và việc gửi khách hàng TikTok',
+        vn: 'Biểu mẫu, quảng cáo, câu trả lời và việc gửi của khách hàng tiềm năng TikTok',
       },
     },
     {
@@ -67,7 +67,7 @@ export const manifest = {
       description: {
         en: "The lead's TikTok form, ad, answers and delivery",
         ru: 'Форма, объявление, ответы и доставка лида из TikTok',
-        vn: 'Biểu mẫu, quảng cáo, câu trả lời và việc gửi khách hàng TikTok',
+        vn: 'Biểu mẫu, quảng cáo, câu trả lời và việc gửi của khách hàng tiềm năng TikTok',
       },
     },
   ],

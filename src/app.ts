@@ -22,6 +22,7 @@ import { staticFiles } from './plugins/static.js'
 import { metricsRoutes } from './metrics/routes.js'
 import { settingsAnalyticsRoutes } from './settings/analytics-routes.js'
 import settingsApiGuard from './settings/api-guard.js'
+import { settingsCardRoutes } from './settings/card-routes.js'
 import { settingsLeadRoutes } from './settings/lead-routes.js'
 import { settingsMappingRoutes } from './settings/mapping-routes.js'
 import { settingsPageRoutes } from './settings/routes.js'
@@ -141,6 +142,7 @@ export async function buildApp({
       await api.register(settingsWebhookRoutes(config))
       await api.register(settingsMappingRoutes)
       await api.register(settingsLeadRoutes)
+      await api.register(settingsCardRoutes)
       await api.register(tiktokSettingsRoutes(config))
       await api.register(settingsAnalyticsRoutes({ sqlite: database.sqlite }))
       await api.register(settingsQualityRoutes)

@@ -1,7 +1,7 @@
 import type { LoggerOptions } from 'pino'
 
 /** Field names that hold credentials anywhere they appear in a logged object. */
-const SECRET_KEYS = [
+export const SECRET_KEYS = [
   'access_token',
   'refresh_token',
   'application_token',

@@ -57,6 +57,7 @@ t.test('/openapi.json documents the answer of every settings API route', async (
     'POST /api/settings/mapping',
     'POST /api/settings/preview',
     'GET /api/settings/leads',
+    'GET /api/settings/card',
     'POST /api/settings/test-lead',
     'POST /api/settings/leads/resend',
     'GET /api/settings/tiktok',

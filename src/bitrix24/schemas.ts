@@ -31,6 +31,16 @@ export const FrameRequestQuery = z.object({
 })
 export type FrameRequestQuery = z.infer<typeof FrameRequestQuery>
 
+/**
+ * PLACEMENT_OPTIONS of a CRM card's tab (CRM_LEAD_DETAIL_TAB, CRM_DEAL_DETAIL_TAB): the JSON string
+ * `{"ID":"8061","URI":"/crm/deal/details/8061/?…"}`, the record's id as a string; the PLACEMENT code
+ * says which kind of record it is.
+ * @see https://apidocs.bitrix24.com/api-reference/widgets/crm/detail-tab.html
+ */
+export const DetailTabOptions = z.object({
+  ID: z.coerce.number().int().positive(),
+})
+
 /** The install POST must carry a refresh token: it is what lets us verify the install with the OAuth server. */
 export const InstallBody = FrameRequestBody.extend({ REFRESH_ID: token })
 export type InstallBody = z.infer<typeof InstallBody>

@@ -135,6 +135,42 @@ export const LeadRowView = z.object({
 })
 export type LeadRowView = z.infer<typeof LeadRowView>
 
+const IdName = z.object({ id: z.string().nullable(), name: z.string().nullable() })
+
+/** One TikTok lead in a card tab: its delivery-log row, where it came from on TikTok and what it carried. */
+export const CardLeadView = LeadRowView.extend({
+  createdAt: nullableTime.describe("when the person sent the form (TikTok's time); null when the body did not say"),
+  form: IdName.describe('the instant form'),
+  advertiser: IdName.describe('the ad account'),
+  campaign: IdName,
+  adgroup: IdName,
+  ad: IdName,
+  answers: z
+    .array(z.object({ key: z.string(), value: z.string() }))
+    .describe('the answers as the lead carried them, in order (values masked for users who are not administrators)'),
+  raw: z
+    .unknown()
+    .describe(
+      'the payload as TikTok (or a forwarder) sent it, credentials redacted and values masked for users who are not administrators; null once purged',
+    ),
+  purged: z
+    .boolean()
+    .describe("true: the retention period is over, the payload (and a delivered lead's answers) deleted"),
+  tiktokEvents: LeadRowView.shape.tiktokEvents.unwrap(),
+})
+export type CardLeadView = z.infer<typeof CardLeadView>
+
+/** GET /api/settings/card (also embedded in the card tab's page): one Bitrix24 lead's (or deal's) TikTok story */
+export const CardView = z.object({
+  entity: z.enum(['lead', 'deal']).describe('a lead, or in simple CRM mode a deal'),
+  b24Id: z.number().int(),
+  personal: z.boolean().describe('false: names, answers and the payload are masked (users who are not administrators)'),
+  leads: z
+    .array(CardLeadView)
+    .describe('the TikTok leads delivered to it, newest first; empty: it did not come from TikTok (through this app)'),
+})
+export type CardView = z.infer<typeof CardView>
+
 /** GET /api/settings/leads */
 export const LeadsPage = z.object({
   leads: z.array(LeadRowView),

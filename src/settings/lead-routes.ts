@@ -2,10 +2,26 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { isoNow } from '../clock.js'
+import type { Lead } from '../db/schema.js'
 import type { NormalizedLead } from '../tiktok/schemas.js'
-import { LeadsPage, ResendAnswer, TestLeadAnswer } from './answers.js'
+import { type LeadRowView, LeadsPage, ResendAnswer, TestLeadAnswer } from './answers.js'
 import { LeadsQuery, ResendBody } from './schemas.js'
 import { leadRowView, leadUrlTemplate } from './view-model.js'
+
+/**
+ * Leads as the log shows them (also each lead of a card tab, card.ts), with the stage changes
+ * sent back to TikTok: one query for all the rows. Lead names are personal data: `personal`
+ * (administrators) shows them, everyone else sees them masked.
+ */
+export async function leadRowsWithEvents(
+  app: FastifyInstance,
+  rows: Lead[],
+  template: string,
+  personal: boolean,
+): Promise<LeadRowView[]> {
+  const events = await app.quality.repo.eventsOfLeads(rows.map((r) => r.id))
+  return rows.map((r) => ({ ...leadRowView(r, template, personal), tiktokEvents: events.get(r.id) ?? [] }))
+}
 
 /**
  * The delivery log: list leads, send a test lead through the whole pipeline, re-send failed
@@ -21,15 +37,8 @@ export async function settingsLeadRoutes(plain: FastifyInstance): Promise<void> 
       const portal = request.portal!
       const q = request.query
       const rows = await app.leads.latest(portal.member_id, { status: q.status, limit: q.limit, beforeId: q.before })
-      const template = leadUrlTemplate(portal.domain)
-      // The stage changes sent back to TikTok, per lead: one query for the page.
-      const events = await app.quality.repo.eventsOfLeads(rows.map((r) => r.id))
-      // Lead names are personal data: administrators only, masked for everyone else.
       return {
-        leads: rows.map((r) => ({
-          ...leadRowView(r, template, request.session!.a),
-          tiktokEvents: events.get(r.id) ?? [],
-        })),
+        leads: await leadRowsWithEvents(app, rows, leadUrlTemplate(portal.domain), request.session!.a),
         nextBefore: rows.length === q.limit ? rows[rows.length - 1]!.id : null,
       }
     },

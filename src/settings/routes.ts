@@ -9,6 +9,7 @@ import type { Config } from '../config.js'
 import type { Portal } from '../db/schema.js'
 import { Errors } from '../errors.js'
 import { publicBase } from '../public-url.js'
+import { buildCardView, detailTabOf } from './card.js'
 import { pageStrings, pickLang } from './i18n.js'
 import { createIpLimiter, createUserVerifier, VERIFY_BUSY } from './portal-data.js'
 import { buildState, buildStats, leadUrlTemplate } from './view-model.js'
@@ -47,8 +48,10 @@ function pageHeaders(reply: FastifyReply, portal: Portal): void {
 }
 
 /**
- * The settings page: the main page (DEFAULT placement) and the CRM placement. Bitrix24 POSTs the
- * user's AUTH_ID: it is checked against the portal stored at install before anything is shown.
+ * The settings page: the main page (DEFAULT placement) and the CRM list placements; and from the
+ * card tabs (CRM_LEAD_DETAIL_TAB, CRM_DEAL_DETAIL_TAB) the card page, one record's TikTok story
+ * (card.ts, views/card.eta). Bitrix24 POSTs the user's AUTH_ID: it is checked against the portal
+ * stored at install before anything is shown.
  * The page is a shell (views/settings.eta) for the tab built from src/web/ with its initial state;
  * the tab's API is in the other modules of this folder (state, webhook, mapping, lead and TikTok
  * routes), behind api-guard.ts.
@@ -77,6 +80,8 @@ export function settingsPageRoutes(config: Config) {
     for (const path of [manifest.paths.handler, manifest.paths.placement])
       app.post(path, options, async (request, reply) => {
         const { body, query } = request
+        // A lead's (or deal's) card tab names its record; the settings tab opens from everything else.
+        const cardTab = detailTabOf(body.PLACEMENT, body.PLACEMENT_OPTIONS)
         let portal = await app.portals.find(body.member_id)
         if (!portal || portal.state === 'uninstalled')
           throw Errors.unknownPortal('the app is not installed on this portal')
@@ -103,6 +108,35 @@ export function settingsPageRoutes(config: Config) {
           } catch (err) {
             request.log.warn({ err, memberId: portal.member_id }, 're-authorisation failed')
           }
+        }
+        const lang = pickLang(query.LANG ?? portal.lang)
+        const user = {
+          id: profile.ID,
+          name: [profile.NAME, profile.LAST_NAME].filter(Boolean).join(' ') || `#${profile.ID}`,
+          isAdmin: profile.ADMIN,
+        }
+        const session = app.sessions.sign({ m: portal.member_id, u: user.id, a: user.isAdmin, n: user.name, l: lang })
+        if (cardTab) {
+          // The card tab: the verified user, the record's story in the page (usable without a
+          // second request) and a session for its refresh. Cards open far more often than the
+          // settings, so the administrator's mode and update checks below (a REST call each open)
+          // are left to the settings tab.
+          const card = await buildCardView(app, {
+            portal,
+            entity: cardTab.entity,
+            b24Id: cardTab.id,
+            personal: user.isAdmin,
+          })
+          pageHeaders(reply, portal)
+          return reply.type('text/html; charset=utf-8').view('card.eta', {
+            web,
+            lang,
+            strings: pageStrings(lang),
+            session,
+            csrf: app.sessions.csrfFor(session, portal.member_id),
+            card,
+            assetVersion: ASSET_VERSION,
+          })
         }
         // An administrator opening the app is when a mode switch they just made should show (a
         // change rebinds the placements, crm-mode.ts) and when an update whose ONAPPUPDATE was
@@ -139,13 +173,6 @@ export function settingsPageRoutes(config: Config) {
           info,
         })
         const conf = await app.settings.ensure(portal.member_id)
-        const lang = pickLang(query.LANG ?? portal.lang)
-        const user = {
-          id: profile.ID,
-          name: [profile.NAME, profile.LAST_NAME].filter(Boolean).join(' ') || `#${profile.ID}`,
-          isAdmin: profile.ADMIN,
-        }
-        const session = app.sessions.sign({ m: portal.member_id, u: user.id, a: user.isAdmin, n: user.name, l: lang })
         // The overview's counters ride in the page too: the tab is usable without a second request.
         const [state, stats] = await Promise.all([
           buildState(app, { portal, conf, user, base: publicBase(config, request), lang }),

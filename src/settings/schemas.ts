@@ -18,6 +18,12 @@ export const LeadsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(25),
 })
 
+/** GET /api/settings/card: which Bitrix24 record (a lead, or a deal in simple CRM mode) by its id there. */
+export const CardQuery = z.object({
+  entity: z.enum(['lead', 'deal']),
+  id: z.coerce.number().int().positive(),
+})
+
 /** The retention choices the tab offers (days; 0 = keep everything, null = the server default). */
 export const RetentionDays = z.union([
   z.literal(30),
@@ -94,6 +100,8 @@ export const ResendBody = z.union([
  * themselves are in answers.ts, which imports this module's request schemas).
  */
 export type {
+  CardLeadView,
+  CardView,
   FieldCreated,
   FieldsView,
   LeadRowView,

@@ -29,12 +29,13 @@ export interface Frame {
   selectUser(): Promise<{ id: number; name: string } | null>
 }
 
-export async function connectFrame(title: string): Promise<Frame> {
+/** `title`: the frame's title in Bitrix24; null leaves it alone (a tab inside a CRM card). */
+export async function connectFrame(title: string | null): Promise<Frame> {
   const b24 = await init()
   if (!b24)
     return { framed: false, openLead: (url) => window.open(url, '_blank', 'noopener'), selectUser: async () => null }
   document.documentElement.classList.add('is-framed')
-  b24.parent.setTitle(title).catch(() => {})
+  if (title !== null) b24.parent.setTitle(title).catch(() => {})
   let last = 0
   let timer = 0
   // fitWindow() measures <html>, which never shrinks below the frame; the message takes any height.

@@ -6,6 +6,7 @@ import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
 import {
   AnalyticsView,
+  CardView,
   FieldCreated,
   FieldsView,
   LeadsPage,
@@ -153,6 +154,9 @@ t.test('each settings API answer is exactly what its handler returned, and parse
   t.equal(log.leads.length, 2)
   t.match(log.leads[0], { id: test.leadId, status: 'delivered', name: 'Test Lead', b24LeadUrl: /\/crm\/lead\// })
   await admin.get('stats', StatsView)
+  // The card tab's story of the Bitrix24 lead the test lead became.
+  const card = await admin.get(`card?entity=lead&id=${log.leads[0]!.b24LeadId}`, CardView)
+  t.match(card.leads, [{ id: test.leadId, answers: [{ key: 'name', value: 'Test Lead' }] }])
   await app.db.updateTable('leads').set({ status: 'failed', last_error: 'x' }).where('id', '=', test.leadId).execute()
   t.same(await admin.post('leads/resend', ResendAnswer, { ids: [test.leadId] }), { ok: true, requeued: 1 })
   const state = await admin.get('state', StateView)

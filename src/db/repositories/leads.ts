@@ -196,6 +196,22 @@ export function createLeadRepository(db: DB, opts: LeadRepositoryOptions = {}) {
       return q.orderBy('id', 'desc').limit(opts.limit).execute()
     },
 
+    /**
+     * The TikTok leads delivered to one Bitrix24 lead (or deal in simple mode), newest first: the
+     * card tab's story. Usually one; a duplicate or an update of the same record adds more.
+     */
+    async ofB24Record(memberId: string, entity: B24Entity, b24Id: number, limit = 20): Promise<Lead[]> {
+      return db
+        .selectFrom('leads')
+        .selectAll()
+        .where('member_id', '=', memberId)
+        .where('b24_lead_id', '=', b24Id)
+        .where('b24_entity', '=', entity)
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute()
+    },
+
     /** Which of these Bitrix24 ids (leads, or deals in simple mode) are ones we delivered. */
     async ownB24Ids(memberId: string, entity: B24Entity, b24Ids: number[]): Promise<number[]> {
       if (b24Ids.length === 0) return []
