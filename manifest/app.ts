@@ -77,12 +77,18 @@ export const manifest = {
    * with event.offline.get), so no stage change is lost while the app is down; our own writes pass
    * `offlineAuthConnector` and stay out of that queue. `modes`: the CRM modes it is bound in (deals
    * are what we make in simple mode only; in classic mode every deal change would fill our queue).
-   * Never unbound, so a mode switch back keeps the deals we made tracked.
+   * Never unbound, so a mode switch back keeps the deals we made tracked. Activities in both
+   * modes: a completed one (a to-do ticked off: UPDATE; a call or an e-mail logged done: ADD) is a
+   * first contact, and the queue keeps one record per activity, read for all of a round at once.
    * @see https://apidocs.bitrix24.com/api-reference/events/offline-events.html
+   * @see https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/events/on-crm-activity-add.html
+   * @see https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/events/on-crm-activity-update.html
    */
   offlineEvents: [
     { event: 'ONCRMLEADUPDATE', modes: [1, 2] },
     { event: 'ONCRMDEALUPDATE', modes: [2] },
+    { event: 'ONCRMACTIVITYADD', modes: [1, 2] },
+    { event: 'ONCRMACTIVITYUPDATE', modes: [1, 2] },
   ],
   offlineAuthConnector: 'b24_tiktok_leads',
 } as const

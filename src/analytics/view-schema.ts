@@ -34,7 +34,10 @@ const Money = z.number().nullable()
 const Numbers = {
   leads: z.number().int(),
   delivered: z.number().int().describe('a Bitrix24 record was made for it'),
-  contacted: z.number().int().describe('someone moved it on from its first stage'),
+  contacted: z
+    .number()
+    .int()
+    .describe('someone worked it: moved it on from the stage it arrived at, or completed an activity'),
   qualified: z.number().int().describe('now at an in-progress stage after the first one, or at a success stage'),
   converted: z.number().int().describe('at a success stage'),
   lost: z.number().int().describe('at a failure stage'),

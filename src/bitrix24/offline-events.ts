@@ -3,18 +3,21 @@ import { z } from 'zod'
 import { manifest } from '../../manifest/app.js'
 import { type Clock, systemClock } from '../clock.js'
 import type { LeadRepository } from '../db/repositories/leads.js'
-import type { QualityRepository, StageRead } from '../db/repositories/quality.js'
+import type { ActivityRead, QualityRepository, StageRead } from '../db/repositories/quality.js'
 import type { B24Entity, StageSemantic } from '../db/schema.js'
 import { classifyError } from './classify.js'
 import type { B24Client } from './client.js'
+import { DEAL_TYPE, LEAD_TYPE } from './entity-types.js'
 import { OFFLINE_EVENTS_PER_CALL } from './limits.js'
+import { batchCommand } from './query.js'
 
 /**
  * Lossless lead stages. Online events are never retried (a missed ONCRMLEADUPDATE is gone), so
  * lead and deal changes are bound as offline events: the portal queues them, one record per
  * object, and we collect them here. Each round reserves a batch (`clear=0`, which hides it from
  * other reads and names it by `process_id`), reads the current stage of the leads that are ours
- * in one list call, stores it, and only then clears the batch: a crash between the two leaves the
+ * and the activities the batch names (see readActivities), one list call each and one `batch`
+ * request when there are several, stores them, and only then clears the batch: a crash between the two leaves the
  * batch reserved, and it is taken again by its `process_id` (kept in memory for failures within
  * this process; after a restart found through event.offline.list, which shows each reserved
  * record's PROCESS_ID). Our own writes carry `auth_connector`, so they never come back here.
@@ -53,7 +56,23 @@ const StageRow = z.object({
   MOVED_TIME: z.string().nullable().optional(),
 })
 
+const ActivityRow = z.object({
+  ID: z.union([z.string(), z.number()]),
+  OWNER_TYPE_ID: z.union([z.string(), z.number()]),
+  OWNER_ID: z.union([z.string(), z.number()]),
+  COMPLETED: z.string().nullable().optional(),
+  PROVIDER_ID: z.string().nullable().optional(),
+  END_TIME: z.string().nullable().optional(),
+  LAST_UPDATED: z.string().nullable().optional(),
+})
+
 const ENTITY_OF: Record<string, B24Entity> = { ONCRMLEADUPDATE: 'lead', ONCRMDEALUPDATE: 'deal' }
+/** An activity added (a call or an e-mail logged done is added completed) or updated (a to-do ticked off). */
+const ACTIVITY_EVENTS = new Set(['ONCRMACTIVITYADD', 'ONCRMACTIVITYUPDATE'])
+/** A to-do's provider: its END_TIME is the deadline, not when it was done. @see api-reference/crm/timeline/activities/todo/index.md */
+const TODO_PROVIDER = 'CRM_TODO'
+/** The owners an activity can make a first contact for: our leads, and our deals in simple mode. */
+const OWNER_ENTITY: Record<number, B24Entity> = { [LEAD_TYPE]: 'lead', [DEAL_TYPE]: 'deal' }
 
 function entityId(data: unknown): number | null {
   const id = (data as { FIELDS?: { ID?: unknown } } | null)?.FIELDS?.ID
@@ -61,8 +80,8 @@ function entityId(data: unknown): number | null {
   return Number.isInteger(n) && n > 0 ? n : null
 }
 
-/** MOVED_TIME (ISO 8601 with the portal's offset) as unix ms; null when absent or unreadable. */
-function movedAtOf(value: string | null | undefined): number | null {
+/** MOVED_TIME / LAST_UPDATED (ISO 8601 with the portal's offset) as unix ms; null when absent or unreadable. */
+function timeOf(value: string | null | undefined): number | null {
   const ms = value ? Date.parse(value) : Number.NaN
   return Number.isFinite(ms) ? ms : null
 }
@@ -76,19 +95,21 @@ export interface DrainResult {
   events: number
   /** stage reads stored (Bitrix24 leads or deals of ours) */
   stages: number
+  /** leads whose first contact a completed activity set or moved earlier */
+  contacts: number
 }
 
 export interface OfflineDrainDeps {
-  leads: LeadRepository
+  leads: Pick<LeadRepository, 'ownB24Ids'>
   log: FastifyBaseLogger
   /** time (app.clock); the system clock when not given */
   clock?: Pick<Clock, 'now'>
   /**
    * Lead quality (src/plugins/quality.ts): stores each stage read together with the TikTok CRM
-   * event it maps to and the lead's first contact, in one transaction, then wakes the outbox.
-   * Without it, the stage alone is stored.
+   * event it maps to and the lead's first contact, in one transaction, then wakes the outbox; and
+   * the first contacts of completed activities.
    */
-  quality?: { repo: Pick<QualityRepository, 'recordStages'>; notify(): void }
+  quality: { repo: Pick<QualityRepository, 'recordStages' | 'recordCompletedActivities'>; notify(): void }
 }
 
 /**
@@ -129,15 +150,38 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
     }
   }
 
-  async function readStages(client: B24Client, entity: B24Entity, ids: number[]): Promise<StageRead[]> {
+  /** A list read: one call, or one command of a `batch` when a round has several. */
+  interface Read {
+    method: string
+    params: Record<string, unknown>
+    store(result: unknown): Promise<void>
+  }
+
+  /** Several reads cost one request (a `batch`); a command's error fails the round (nothing is cleared). */
+  async function runReads(client: B24Client, reads: Read[]): Promise<void> {
+    if (reads.length === 0) return
+    if (reads.length === 1) {
+      const only = reads[0]!
+      const { result } = await client.call<unknown>(only.method, only.params)
+      await only.store(result)
+      return
+    }
+    const cmd = Object.fromEntries(reads.map((r, i) => [`r${i}`, batchCommand(r.method, r.params)]))
+    const res = await client.batch(cmd, false)
+    const results = (res.result ?? {}) as Record<string, unknown>
+    const errors = (res.result_error ?? {}) as Record<string, { error?: string; error_description?: string }>
+    for (const [i, r] of reads.entries()) {
+      const err = errors[`r${i}`]
+      if (err || !(`r${i}` in results))
+        throw new Error(
+          `${r.method} in the offline-events batch: ${err?.error ?? 'no answer'} ${err?.error_description ?? ''}`.trim(),
+        )
+    }
+    for (const [i, r] of reads.entries()) await r.store(results[`r${i}`])
+  }
+
+  function stagesOf(entity: B24Entity, result: unknown): StageRead[] {
     const lead = entity === 'lead'
-    // MOVED_TIME: when the stage changed, the time a CRM event for TikTok carries.
-    const { result } = await client.call<unknown>(lead ? 'crm.lead.list' : 'crm.deal.list', {
-      filter: { '@ID': ids },
-      select: lead
-        ? ['ID', 'STATUS_ID', 'STATUS_SEMANTIC_ID', 'MOVED_TIME']
-        : ['ID', 'STAGE_ID', 'STAGE_SEMANTIC_ID', 'MOVED_TIME'],
-    })
     const rows = z.array(StageRow).parse(result)
     const out: StageRead[] = []
     for (const r of rows) {
@@ -147,36 +191,28 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
         b24Id: Number(r.ID),
         stageId,
         semantic: semanticOf(lead ? r.STATUS_SEMANTIC_ID : r.STAGE_SEMANTIC_ID),
-        movedAt: movedAtOf(r.MOVED_TIME),
+        movedAt: timeOf(r.MOVED_TIME),
       })
     }
     return out
   }
 
-  /** Reads and stores the stages the events point at; throws if any read fails (nothing is cleared then). */
-  async function handle(
-    client: B24Client,
-    memberId: string,
-    events: Array<z.infer<typeof OfflineEvent>>,
-  ): Promise<number> {
-    const byEntity = new Map<B24Entity, Set<number>>()
-    for (const e of events) {
-      const entity = ENTITY_OF[e.EVENT_NAME.toUpperCase()]
-      const id = entityId(e.EVENT_DATA)
-      if (!entity || id === null) continue
-      let set = byEntity.get(entity)
-      if (!set) {
-        set = new Set()
-        byEntity.set(entity, set)
-      }
-      set.add(id)
-    }
-    let stored = 0
-    for (const [entity, ids] of byEntity) {
-      const ours = await deps.leads.ownB24Ids(memberId, entity, [...ids])
-      if (ours.length === 0) continue
-      const stages = await readStages(client, entity, ours)
-      if (deps.quality) {
+  /**
+   * The stage read of our leads (or deals). MOVED_TIME: when the stage changed, the time a CRM
+   * event for TikTok carries.
+   */
+  function stageRead(memberId: string, entity: B24Entity, ids: number[], done: DrainResult): Read {
+    const lead = entity === 'lead'
+    return {
+      method: lead ? 'crm.lead.list' : 'crm.deal.list',
+      params: {
+        filter: { '@ID': ids },
+        select: lead
+          ? ['ID', 'STATUS_ID', 'STATUS_SEMANTIC_ID', 'MOVED_TIME']
+          : ['ID', 'STAGE_ID', 'STAGE_SEMANTIC_ID', 'MOVED_TIME'],
+      },
+      async store(result) {
+        const stages = stagesOf(entity, result)
         const r = await deps.quality.repo.recordStages(memberId, entity, stages, now())
         if (r.queued) deps.quality.notify()
         if (r.tooOld || r.skippedTest)
@@ -184,10 +220,83 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
             { memberId, tooOld: r.tooOld, skippedTest: r.skippedTest },
             'stage changes not sent to TikTok: older than its 28 days, or the app’s own test leads',
           )
-      } else await deps.leads.setStages(memberId, entity, stages, now())
-      stored += stages.length
+        done.stages += stages.length
+      },
     }
-    return stored
+  }
+
+  /**
+   * Time to first contact counts completed activities too. The records name activities only by
+   * ID, and which are of our leads is only known once read: one crm.activity.list for all the
+   * round's activities (at most a page: a round is OFFLINE_EVENTS_PER_CALL records), only those
+   * completed and owned by a lead or a deal, so no request is spent per lead. When it was done:
+   * a call's or an e-mail's END_TIME is its completion ("Activity completion time"); a to-do's is
+   * its deadline, and ticking it off is the activity's update, so LAST_UPDATED read after that
+   * event is the completion (a later edit of a done activity moves it later, never earlier, and
+   * the repository keeps the earliest). Never later than LAST_UPDATED.
+   * @see https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/events/on-crm-activity-update.html
+   * @see https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/activity-base/crm-activity-list.html
+   * @see https://apidocs.bitrix24.com/api-reference/crm/timeline/activities/activity-base/crm-activity-fields.html
+   */
+  function activityRead(memberId: string, ids: number[], done: DrainResult): Read {
+    return {
+      method: 'crm.activity.list',
+      params: {
+        filter: { '@ID': ids, COMPLETED: 'Y', '@OWNER_TYPE_ID': [LEAD_TYPE, DEAL_TYPE] },
+        select: ['ID', 'OWNER_TYPE_ID', 'OWNER_ID', 'COMPLETED', 'PROVIDER_ID', 'END_TIME', 'LAST_UPDATED'],
+      },
+      async store(result) {
+        const byEntity = new Map<B24Entity, ActivityRead[]>()
+        for (const a of z.array(ActivityRow).parse(result)) {
+          const entity = OWNER_ENTITY[Number(a.OWNER_TYPE_ID)]
+          const updated = timeOf(a.LAST_UPDATED)
+          const ended = a.PROVIDER_ID === TODO_PROVIDER ? null : timeOf(a.END_TIME)
+          const completedAt = updated === null ? null : ended === null ? updated : Math.min(ended, updated)
+          const b24Id = Number(a.OWNER_ID)
+          // The filter asked for completed ones; a portal that ignored it is not believed.
+          if (!entity || a.COMPLETED !== 'Y' || completedAt === null || !(b24Id > 0)) continue
+          byEntity.set(entity, [...(byEntity.get(entity) ?? []), { b24Id, completedAt }])
+        }
+        for (const [entity, list] of byEntity)
+          done.contacts += await deps.quality.repo.recordCompletedActivities(memberId, entity, list)
+      },
+    }
+  }
+
+  /** Reads and stores what the events point at; throws if any read fails (nothing is cleared then). */
+  async function handle(
+    client: B24Client,
+    memberId: string,
+    events: Array<z.infer<typeof OfflineEvent>>,
+  ): Promise<DrainResult> {
+    const done: DrainResult = { events: events.length, stages: 0, contacts: 0 }
+    const byEntity = new Map<B24Entity, Set<number>>()
+    const activities = new Set<number>()
+    for (const e of events) {
+      const name = e.EVENT_NAME.toUpperCase()
+      const id = entityId(e.EVENT_DATA)
+      if (id === null) continue
+      if (ACTIVITY_EVENTS.has(name)) {
+        activities.add(id)
+        continue
+      }
+      const entity = ENTITY_OF[name]
+      if (!entity) continue
+      let set = byEntity.get(entity)
+      if (!set) {
+        set = new Set()
+        byEntity.set(entity, set)
+      }
+      set.add(id)
+    }
+    const reads: Read[] = []
+    for (const [entity, ids] of byEntity) {
+      const ours = await deps.leads.ownB24Ids(memberId, entity, [...ids])
+      if (ours.length) reads.push(stageRead(memberId, entity, ours, done))
+    }
+    if (activities.size) reads.push(activityRead(memberId, [...activities], done))
+    await runReads(client, reads)
+    return done
   }
 
   /** One reserve → read → store → clear round; null when the queue had nothing. */
@@ -207,33 +316,35 @@ export function createOfflineDrainer(deps: OfflineDrainDeps) {
     if (!pid) {
       // Reservation is a plan feature (rest_offline_extended): without it the get has already
       // deleted what it returned, so read what we can now; there is nothing to clear.
-      return { events: answer.events.length, stages: await handle(client, memberId, answer.events) }
+      return handle(client, memberId, answer.events)
     }
     pendingOf(memberId).add(pid)
-    const stages = await handle(client, memberId, answer.events)
+    const done = await handle(client, memberId, answer.events)
     await client.call('event.offline.clear', { process_id: pid })
     pendingOf(memberId).delete(pid)
-    return { events: answer.events.length, stages }
+    return done
+  }
+
+  const add = (total: DrainResult, r: DrainResult) => {
+    total.events += r.events
+    total.stages += r.stages
+    total.contacts += r.contacts
   }
 
   async function drain(client: B24Client, memberId: string): Promise<DrainResult> {
-    const total: DrainResult = { events: 0, stages: 0 }
+    const total: DrainResult = { events: 0, stages: 0, contacts: 0 }
     if (!adopted.has(memberId)) {
       await adoptOrphans(client, memberId)
       adopted.add(memberId)
     }
     for (const pid of [...pendingOf(memberId)]) {
       const r = await round(client, memberId, pid)
-      if (r) {
-        total.events += r.events
-        total.stages += r.stages
-      }
+      if (r) add(total, r)
     }
     for (let i = 0; i < MAX_ROUNDS; i++) {
       const r = await round(client, memberId)
       if (!r) break
-      total.events += r.events
-      total.stages += r.stages
+      add(total, r)
     }
     return total
   }

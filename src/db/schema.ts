@@ -112,7 +112,9 @@ export interface LeadTable {
   b24_stage_semantic: StageSemantic | null
   /** unix ms of that read */
   b24_stage_at: number | null
-  /** unix ms of the first stage change away from the initial stage (a person worked the lead); null until then */
+  /** the stage the app wrote the record at (mapped, or the initial stage; migration 0015); null for leads delivered before */
+  b24_delivered_stage_id: string | null
+  /** unix ms a person first worked the lead: its first stage change after delivery or its first completed activity, the earlier; null until then */
   first_contact_at: number | null
   /** where the lead came from on TikTok (migration 0014; null when the body did not say): the analytics' grouping */
   advertiser_id: string | null

@@ -6,7 +6,7 @@ import { escapeHtml } from '../mapping/lead-text.js'
 import type { MapLeadOptions } from '../mapping/map-lead.js'
 import { mapStoredLead, mappingOf, nameOptions } from '../mapping/stored-lead.js'
 import { pickLang, STRINGS } from '../settings/i18n.js'
-import { leadUrlTemplate } from '../settings/view-model.js'
+import { cardUrl, leadUrlTemplate } from '../settings/view-model.js'
 import type { DedupDecision } from './dedup.js'
 
 export interface PreparedLead {
@@ -200,7 +200,7 @@ export function speedCommands(
   }
   if (s.notify) {
     keys.notify = `n_${rowId}`
-    const url = s.cardUrl.replace('/crm/lead/', simple ? '/crm/deal/' : '/crm/lead/').replace('#ID#', ID_MARK)
+    const url = cardUrl(s.cardUrl, simple ? 'deal' : 'lead', ID_MARK)
     const link = `[URL=${url}]${bbSafe(args.fields.TITLE) || `#${ID_MARK}`}[/URL]`
     const text = s.notifyText.replace('{link}', link)
     commands[keys.notify] =

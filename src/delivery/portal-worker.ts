@@ -167,11 +167,15 @@ export class PortalWorker {
       if (claimed === null) continue
       if ('contacts' in claimed) {
         if (claimed.contacts)
-          await queues.run(this.memberId, () => sendSimple(this, claimed.prepared, claimed.contacts!, claimed.conf))
+          await queues.run(this.memberId, () =>
+            sendSimple(this, claimed.prepared, claimed.contacts!, claimed.conf, claimed.speed),
+          )
         continue
       }
       if (claimed.matches)
-        await queues.run(this.memberId, () => sendLeads(this, claimed.prepared, claimed.matches!, claimed.conf))
+        await queues.run(this.memberId, () =>
+          sendLeads(this, claimed.prepared, claimed.matches!, claimed.conf, claimed.speed),
+        )
     }
   }
 
@@ -191,7 +195,9 @@ export class PortalWorker {
     // two commands per lead in simple mode).
     const perLead = simple ? 2 : 1
     // The speed-to-lead notification and to-do ride in the lead's batch: fewer leads fit (limits.ts).
-    const extras = extrasPerLead(speedToLeadOf(conf, portal), simple)
+    // Read from the portal row this loop already has, once, for the sizing and the send alike.
+    const speed = speedToLeadOf(conf, portal)
+    const extras = extrasPerLead(speed, simple)
     const size = Math.min(
       leadsPerBatch(perLead + extras),
       simple
@@ -211,12 +217,12 @@ export class PortalWorker {
     const { prepared, failed } = prepareLeads(rows, conf, options.originatorId, portal.lang)
     for (const p of prepared) this.inFlight.add(p.row.id)
     if (failed.length) await leads.markFailed(failed, this.now())
-    if (simple) return { prepared, conf, contacts: await lookUpContacts(this, prepared) }
+    if (simple) return { prepared, conf, speed, contacts: await lookUpContacts(this, prepared) }
     if (!dedup) {
-      await sendLeads(this, prepared, new Map(), conf)
+      await sendLeads(this, prepared, new Map(), conf, speed)
       return null
     }
-    return { prepared, conf, matches: await lookUpDuplicates(this, prepared) }
+    return { prepared, conf, speed, matches: await lookUpDuplicates(this, prepared) }
   }
 
   async hasDue(): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { asB24Error } from '../bitrix24/classify.js'
 import type { PortalSettings } from '../db/schema.js'
+import { deliveredStageOf } from '../quality/stage-map.js'
 import { commandTimes, methodOf, sortExtras, sortLeadBatch, sortSimpleBatch } from './batch-results.js'
 import { decide, findDuplicates, type DuplicateMatch } from './dedup.js'
 import {
@@ -9,7 +10,6 @@ import {
   type PreparedLead,
   type SpeedToLead,
   speedCommands,
-  speedToLeadOf,
 } from './lead-commands.js'
 import { handleBatchError, recordUndelivered } from './outcomes.js'
 import { ADD_METHOD, type PortalWorker } from './portal-worker.js'
@@ -63,18 +63,24 @@ export function lookUpContacts(w: PortalWorker, prepared: PreparedLead[]): Promi
   )
 }
 
-/** Classic mode: the prepared leads as one batch of lead commands (or skipped as duplicates). */
+/**
+ * Classic mode: the prepared leads as one batch of lead commands (or skipped as duplicates).
+ * `speed`: the portal's speed-to-lead options as the claim read them (speedToLeadOf). A lead found
+ * again after an unknown outcome (reconcile.ts) is marked delivered without them: its notification
+ * or to-do may then be missing, which is accepted, since sending them again could make a second
+ * one for a lead whose first batch did make them.
+ */
 export async function sendLeads(
   w: PortalWorker,
   prepared: PreparedLead[],
   matches: Map<number, DuplicateMatch>,
   conf: PortalSettings,
+  speed: SpeedToLead | null,
 ): Promise<void> {
   const rowIds = prepared.map((p) => p.row.id)
   try {
     const skipped: Array<{ id: number; b24LeadId: number | null; duplicateOf: string }> = []
     const commands: LeadCommand[] = []
-    const speed = await speedOf(w, conf)
     const now = w.now()
     for (const p of prepared) {
       const decision = decide(conf.dedup_policy, matches.get(p.row.id))
@@ -87,22 +93,12 @@ export async function sendLeads(
       if (cmd) commands.push(cmd)
     }
     if (skipped.length) await w.ctx.leads.markDuplicate(skipped, w.now())
-    if (commands.length) await sendCommands(w, commands)
+    // The stage each new lead is written at: its first stage read is compared with it.
+    const stages = new Map(prepared.map((p) => [p.row.id, deliveredStageOf('lead', p.fields)]))
+    if (commands.length) await sendCommands(w, commands, stages)
   } finally {
     for (const id of rowIds) w.inFlight.delete(id)
   }
-}
-
-/**
- * The portal's speed-to-lead options, with the portal's domain and language they need (read only
- * when one is on). A lead found again after an unknown outcome (reconcile.ts) is marked delivered
- * without them: its notification or to-do may then be missing, which is accepted, since sending
- * them again could make a second one for a lead whose first batch did make them.
- */
-async function speedOf(w: PortalWorker, conf: PortalSettings): Promise<SpeedToLead | null> {
-  if (conf.notify_responsible !== 1 && !conf.todo_minutes) return null
-  const portal = await w.ctx.portals.find(w.memberId)
-  return portal ? speedToLeadOf(conf, portal) : null
 }
 
 /** The delivered leads' extras, recorded for the tab (a failure never changes the lead's outcome). */
@@ -121,7 +117,7 @@ async function recordExtras(
   await w.ctx.settings.recordExtras(w.memberId, outcome)
 }
 
-async function sendCommands(w: PortalWorker, commands: LeadCommand[]): Promise<void> {
+async function sendCommands(w: PortalWorker, commands: LeadCommand[], stages: Map<number, string>): Promise<void> {
   const { leads, budget } = w.ctx
   const started = w.now()
   try {
@@ -135,7 +131,10 @@ async function sendCommands(w: PortalWorker, commands: LeadCommand[]): Promise<v
       budget.observe(w.memberId, methods.get(key)!, time, cost)
     const sorted = sortLeadBatch(commands, res)
     const t = w.now()
-    await leads.markDelivered(sorted.delivered, t)
+    await leads.markDelivered(
+      sorted.delivered.map((d) => ({ ...d, stageId: stages.get(d.id) ?? null })),
+      t,
+    )
     const deliveredIds = new Set(sorted.delivered.map((d) => d.id))
     await recordExtras(
       w,
@@ -171,6 +170,7 @@ export async function sendSimple(
   prepared: PreparedLead[],
   contacts: Map<number, number[]>,
   conf: PortalSettings,
+  speed: SpeedToLead | null,
 ): Promise<void> {
   const { leads, budget } = w.ctx
   const started = w.now()
@@ -182,10 +182,9 @@ export async function sendSimple(
     if (plans.length === 0) return
     // The deals' speed-to-lead extras, after every contact and deal command (they reference the deal).
     const itemKeys = Object.keys(commands)
-    const speed = await speedOf(w, conf)
     const extras = new Map<number, ExtraKeys>()
+    const fields = new Map(prepared.map((p) => [p.row.id, p.fields]))
     if (speed) {
-      const fields = new Map(prepared.map((p) => [p.row.id, p.fields]))
       const now = w.now()
       for (const plan of plans) {
         const made = speedCommands(speed, {
@@ -221,7 +220,11 @@ export async function sendSimple(
     const sorted = sortSimpleBatch(plans, res)
     await leads.setContactIds(sorted.madeContacts)
     const t = w.now()
-    await leads.markDelivered(sorted.delivered, t, { entity: 'deal' })
+    await leads.markDelivered(
+      sorted.delivered.map((d) => ({ ...d, stageId: deliveredStageOf('deal', fields.get(d.id) ?? {}) })),
+      t,
+      { entity: 'deal' },
+    )
     await recordExtras(
       w,
       sorted.delivered.flatMap((d) => (extras.has(d.id) ? [extras.get(d.id)!] : [])),

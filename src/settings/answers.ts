@@ -110,7 +110,9 @@ export const LeadRowView = z.object({
     .number()
     .nullable()
     .optional()
-    .describe('delivery to the first stage change in Bitrix24 (a person worked the lead); null until then'),
+    .describe(
+      'delivery to the first stage change or completed activity in Bitrix24 (a person worked the lead); null until then',
+    ),
   attempts: z.number().int(),
   b24LeadId: z.number().int().nullable(),
   b24LeadUrl: z.string().nullable(),

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { manifest } from '../../manifest/app.js'
 import { mappingOf } from '../mapping/stored-lead.js'
-import type { Lead, Portal, PortalSettings } from '../db/schema.js'
+import type { B24Entity, Lead, Portal, PortalSettings } from '../db/schema.js'
 import { NormalizedLead } from '../tiktok/schemas.js'
 import { fieldsOf } from '../tiktok-business/forms.js'
 import { buildTikTokView } from '../tiktok-business/view.js'
@@ -33,6 +33,14 @@ export function maskSecret(secret: string): string {
 export function leadUrlTemplate(domain: string): string {
   const local = /^(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(domain)
   return `${local ? 'http' : 'https'}://${domain}/crm/lead/details/#ID#/`
+}
+
+/**
+ * A record's card from that template: a lead's, or a deal's (simple CRM mode, where the TikTok
+ * lead is a deal) under /crm/deal/; `id` may be a placeholder the caller replaces later.
+ */
+export function cardUrl(template: string, entity: B24Entity, id: number | string): string {
+  return (entity === 'deal' ? template.replace('/crm/lead/', '/crm/deal/') : template).replace('#ID#', String(id))
 }
 
 /** The portal's options; `defaultRetentionDays` is the server's RETENTION_DAYS, used when the portal has none of its own. */
@@ -103,12 +111,7 @@ export function leadRowView(row: Lead, template: string, personal = true): LeadR
     attempts: row.attempts,
     b24LeadId: row.b24_lead_id,
     // Simple CRM mode: the id is a deal's, whose card is under /crm/deal/.
-    b24LeadUrl: row.b24_lead_id
-      ? (row.b24_entity === 'deal' ? template.replace('/crm/lead/', '/crm/deal/') : template).replace(
-          '#ID#',
-          String(row.b24_lead_id),
-        )
-      : null,
+    b24LeadUrl: row.b24_lead_id ? cardUrl(template, row.b24_entity, row.b24_lead_id) : null,
     lastError: row.last_error,
     duplicateOf: row.duplicate_of,
     b24Stage: row.b24_stage_id

@@ -70,22 +70,34 @@ async function twoApps(t: Teardown) {
 }
 
 const offlineOf = (portal: Portal) => portal.events.filter((e) => e.event_type === 'offline')
+/** The manifest's offline events of a CRM mode (lead updates and activities in both, deal updates in simple mode). */
+const offlineIn = (mode: 1 | 2) =>
+  manifest.offlineEvents
+    .filter((e) => (e.modes as readonly number[]).includes(mode))
+    .map((e) => e.event)
+    .sort()
 
 t.test('install binds lead updates offline with our source key (and deal updates in simple mode)', async (t) => {
   const emu = await startEmulator(t)
   const { url } = await startApp(t, { emu })
   const portal = await installedPortal(emu, url)
   t.same(
-    offlineOf(portal).map((e) => e.event),
-    ['ONCRMLEADUPDATE'],
-    'classic mode: lead updates only',
+    offlineOf(portal)
+      .map((e) => e.event)
+      .sort(),
+    ['ONCRMACTIVITYADD', 'ONCRMACTIVITYUPDATE', 'ONCRMLEADUPDATE'],
+    'classic mode: lead updates and activities, no deal updates',
   )
-  t.equal(offlineOf(portal)[0]?.auth_connector, manifest.offlineAuthConnector, 'with auth_connector')
+  t.same(offlineIn(1), ['ONCRMACTIVITYADD', 'ONCRMACTIVITYUPDATE', 'ONCRMLEADUPDATE'], 'as the manifest says')
+  t.ok(
+    offlineOf(portal).every((e) => e.auth_connector === manifest.offlineAuthConnector),
+    'with auth_connector',
+  )
   const again = await emu.installApp(portal, { installUrl: `${url}/bitrix24/install` })
   t.equal(again.status, 200)
-  t.equal(offlineOf(portal).length, 1, 'a re-install keeps one binding')
+  t.equal(offlineOf(portal).length, offlineIn(1).length, 'a re-install keeps one binding each')
   await emu.updateApp(portal, { version: '2' })
-  await waitFor('rebound after ONAPPUPDATE', () => offlineOf(portal).length === 1)
+  await waitFor('rebound after ONAPPUPDATE', () => offlineOf(portal).length === offlineIn(1).length)
 
   // An admin switches the portal to simple mode; the tab's open notices it and binds deal updates.
   portal.crmMode = 2
@@ -93,14 +105,14 @@ t.test('install binds lead updates offline with our source key (and deal updates
   await waitFor('deal updates bound after the switch', () =>
     offlineOf(portal).some((e) => e.event === 'ONCRMDEALUPDATE'),
   )
-  t.equal(offlineOf(portal).length, 2)
+  t.equal(offlineOf(portal).length, offlineIn(2).length)
 
   const simple = await installedPortal(emu, url, { crmMode: 2 })
   t.same(
     offlineOf(simple)
       .map((e) => e.event)
       .sort(),
-    ['ONCRMDEALUPDATE', 'ONCRMLEADUPDATE'],
+    offlineIn(2),
     'simple mode: deal updates too',
   )
   t.ok(offlineOf(simple).every((e) => e.auth_connector === manifest.offlineAuthConnector))

@@ -36,6 +36,7 @@ function row(id: number, extra: Partial<Lead> = {}): Lead {
     b24_stage_id: null,
     b24_stage_semantic: null,
     b24_stage_at: null,
+    b24_delivered_stage_id: null,
     advertiser_id: null,
     campaign_id: null,
     adgroup_id: null,

@@ -18,7 +18,7 @@ import type { Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { EmulatorContext } from './context.js'
 import { registerControl } from './control.js'
-import { completeActivity, moveEntity } from './crm-moves.js'
+import { completeActivity, editEntity, logCall, moveEntity } from './crm-moves.js'
 import { openDetailTab } from './detail-tab.js'
 import { deliverEvent } from './event-delivery.js'
 import { FaultController } from './faults.js'
@@ -210,6 +210,22 @@ class EmulatorServer implements Emulator {
 
   completeActivity(portal: Portal, activityId: number, opts: { userId?: number } = {}): void {
     completeActivity(this.ctx, this.state(portal), activityId, opts.userId)
+  }
+
+  editLead(portal: Portal, leadId: number, fields: Record<string, string>, opts: { userId?: number } = {}): void {
+    editEntity(this.ctx, this.state(portal), 'lead', leadId, fields, opts.userId)
+  }
+
+  editDeal(portal: Portal, dealId: number, fields: Record<string, string>, opts: { userId?: number } = {}): void {
+    editEntity(this.ctx, this.state(portal), 'deal', dealId, fields, opts.userId)
+  }
+
+  logCall(
+    portal: Portal,
+    input: { ownerTypeId: number; ownerId: number; startedAt: number; endedAt: number; subject?: string },
+    opts: { userId?: number } = {},
+  ): number {
+    return logCall(this.ctx, this.state(portal), input, opts.userId)
   }
 
   offlineQueue(portal: Portal): ReturnType<Emulator['offlineQueue']> {

@@ -16,6 +16,8 @@
  *   GET  /_emulator/portals/:memberId/activities[?ownerTypeId=&ownerId=]
  *   POST /_emulator/portals/:memberId/move           { kind: 'lead'|'deal', id, stage, userId? }
  *   POST /_emulator/portals/:memberId/complete-activity  { id, userId? }
+ *   POST /_emulator/portals/:memberId/edit           { kind: 'lead'|'deal', id, fields, userId? }
+ *   POST /_emulator/portals/:memberId/log-call       { ownerTypeId, ownerId, startedAt, endedAt, subject?, userId? }
  *   POST /_emulator/faults    { failNext?: {n, kind, method?, memberId?}, latencyMs?, refreshFails?, expireAllTokens?, events?: {loseNext?, delayMs?, reorder?}, clear? }
  *   POST /_emulator/faults    … failCommands?: {n, code, method?, memberId?}  (one batch command's result_error)
  *   POST /_emulator/operating OperatingOptions (limitSec, basketSec, costSec, realTime, maxRequestSec; merged)
@@ -141,6 +143,35 @@ export function registerControl(app: FastifyInstance, emu: Controlled): void {
         typeof body['userId'] === 'number' ? { userId: body['userId'] } : {},
       )
       return { ok: true }
+    }),
+  )
+  app.post(
+    `${CONTROL_PATH}/portals/:memberId/edit`,
+    withPortal((portal, body) => {
+      const opts = typeof body['userId'] === 'number' ? { userId: body['userId'] } : {}
+      const fields = isPlainObject(body['fields'])
+        ? Object.fromEntries(Object.entries(body['fields']).map(([k, v]) => [k, String(v)]))
+        : {}
+      const edit = body['kind'] === 'deal' ? emu.editDeal.bind(emu) : emu.editLead.bind(emu)
+      edit(portal, Number(body['id']), fields, opts)
+      return { ok: true }
+    }),
+  )
+  app.post(
+    `${CONTROL_PATH}/portals/:memberId/log-call`,
+    withPortal((portal, body) => {
+      const id = emu.logCall(
+        portal,
+        {
+          ownerTypeId: Number(body['ownerTypeId']),
+          ownerId: Number(body['ownerId']),
+          startedAt: Number(body['startedAt']),
+          endedAt: Number(body['endedAt']),
+          ...(typeof body['subject'] === 'string' ? { subject: body['subject'] } : {}),
+        },
+        typeof body['userId'] === 'number' ? { userId: body['userId'] } : {},
+      )
+      return { id }
     }),
   )
   app.post(`${CONTROL_PATH}/faults`, async (request) => {

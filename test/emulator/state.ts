@@ -162,7 +162,7 @@ export class PortalState implements Portal {
   readonly statuses: CrmStatus[] = defaultStatuses()
   /** Every notification sent and not replaced (im.notify.system.add), oldest first. */
   readonly notices: PortalNotification[] = []
-  /** To-dos by id (crm.activity.todo.add). */
+  /** Activities by id: to-dos (crm.activity.todo.add) and calls a person logged (crm-moves.ts logCall). */
   readonly todos = new Map<number, PortalActivity>()
   readonly bucket: LeakyBucket
   private readonly explicitDomain: string | undefined
@@ -288,7 +288,7 @@ export class PortalState implements Portal {
     return structuredClone(this.notices.filter((n) => userId === undefined || n.userId === userId))
   }
 
-  /** To-dos, all or in one record's timeline (ownerTypeId 1 lead, 2 deal, 3 contact), by id. */
+  /** Activities (to-dos, logged calls), all or in one record's timeline (ownerTypeId 1 lead, 2 deal, 3 contact), by id. */
   activities(ownerTypeId?: number, ownerId?: number): PortalActivity[] {
     return structuredClone(
       [...this.todos.values()].filter(

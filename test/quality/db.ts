@@ -38,8 +38,14 @@ export async function setup() {
       })
       .execute()
   let b24 = 100
-  const lead = async (tiktokId: string, advertiserId: string, isTest = false) => {
-    const b24Id = b24++
+  /** A delivered lead of `advertiserId` (the column intake fills, migration 0014) on Bitrix24 lead b24Id. */
+  const lead = async (
+    tiktokId: string,
+    advertiserId: string,
+    isTest = false,
+    opts: { status?: 'delivered' | 'duplicate'; deliveredStage?: string | null; b24Id?: number } = {},
+  ) => {
+    const b24Id = opts.b24Id ?? b24++
     const res = await db
       .insertInto('leads')
       .values({
@@ -47,8 +53,11 @@ export async function setup() {
         tiktok_lead_id: tiktokId,
         format: 'push',
         is_test: isTest ? 1 : 0,
-        status: 'delivered',
-        lead_json: JSON.stringify({ leadId: tiktokId, advertiserId, answers: [] }),
+        status: opts.status ?? 'delivered',
+        // The normalised lead does not name the ad account: the column is what counts.
+        lead_json: JSON.stringify({ leadId: tiktokId, answers: [] }),
+        advertiser_id: advertiserId,
+        b24_delivered_stage_id: opts.deliveredStage ?? null,
         raw_json: '{}',
         verify_scheme: null,
         verify_valid: null,

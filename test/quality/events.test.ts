@@ -11,7 +11,9 @@
  * - TikTok takes a send whose answer is lost, and the app stops before it retries: the next app
  *   resends, TikTok counts it once;
  * - a change older than TikTok's 28 days is stored as too_old and never sent;
- * - the delivery log shows each event with its state.
+ * - the delivery log shows each event with its state;
+ * - a lead delivered at a mapped in-progress stage: an edit there is no contact and sends nothing,
+ *   nor does a move back to it; a TikTok lead that updated an existing lead (dedup) sends nothing.
  * @see reference/tiktok.md §8, bitrix24.md §6–§7
  */
 import { createHash } from 'node:crypto'
@@ -199,4 +201,74 @@ t.test('a stage change older than 28 days is stored as too_old and never sent', 
   t.same(tracked(w).events, [], 'TikTok got nothing')
   const log = await logRow(w, rowId)
   t.match(log?.tiktokEvents, [{ event: 'Qualified', status: 'too_old', error: /28 days/ }], 'and the log says so')
+})
+
+/*
+ * Regression (review of issue 10): the mapping writes STATUS_ID IN_PROCESS (mapped to Contacted).
+ * The lead's stored stage was null until the first read, and a first read away from NEW counted
+ * as a person's move: a manager fixing the lead's title gave it a first contact and sent TikTok
+ * "Contacted" for a lead nobody had called. The stage it was delivered at is now known.
+ */
+t.test('a lead delivered at a mapped in-progress stage: an edit is no contact and sends nothing', async (t) => {
+  const w = await qualityWorld(t)
+  await chooseEventSet(w)
+  const conf = (await w.started.app.settings.find(w.portal.memberId))!
+  const mapping = JSON.parse(conf.mapping_json) as { rules: unknown[]; constants: Record<string, unknown> }
+  await w.started.app.settings.update(w.portal.memberId, {
+    mapping_json: JSON.stringify({ ...mapping, constants: { ...mapping.constants, STATUS_ID: 'IN_PROCESS' } }),
+  })
+  const { b24Id, rowId } = await deliveredLead(w)
+  t.equal(w.portal.leads.get(b24Id)?.STATUS_ID, 'IN_PROCESS', 'written at the mapped stage')
+  t.equal((await w.started.app.leads.find(w.portal.memberId, rowId))?.b24_delivered_stage_id, 'IN_PROCESS')
+
+  w.emu.editLead(w.portal, b24Id, { TITLE: 'An, wants a callback' }, { userId: 2 })
+  await w.started.app.offlineEvents.runOnce()
+  await w.started.app.quality.runOnce()
+  const edited = await w.started.app.leads.find(w.portal.memberId, rowId)
+  t.equal(edited?.b24_stage_id, 'IN_PROCESS', 'the stage is read')
+  t.equal(edited?.first_contact_at, null, 'but nobody moved it')
+  t.same(await outboxOf(w), [], 'nothing for TikTok')
+
+  await moveAndCollect(w, w.portal, b24Id, 'PROCESSED')
+  await waitFor('Qualified at TikTok', () => tracked(w).events.length === 1)
+  const movedAt = Date.parse(String(w.portal.leads.get(b24Id)?.MOVED_TIME))
+  t.equal((await w.started.app.leads.find(w.portal.memberId, rowId))?.first_contact_at, movedAt, 'a move on is')
+  await moveAndCollect(w, w.portal, b24Id, 'IN_PROCESS')
+  await w.started.app.quality.runOnce()
+  t.same(tracked(w).names, ['Qualified'], 'back at the stage it was delivered at: still no Contacted')
+})
+
+/*
+ * Regression: under the "update" dedup policy a TikTok lead is written into a lead the portal
+ * already had (a walk-in with the same phone), and stored as a duplicate pointing at it. That
+ * lead's moves are its own history: they gave the TikTok lead a first contact and sent TikTok
+ * events for a lead the app did not make.
+ */
+t.test('a TikTok lead that updated an existing Bitrix24 lead: its moves send nothing', async (t) => {
+  const w = await qualityWorld(t)
+  await chooseEventSet(w)
+  await w.started.app.settings.update(w.portal.memberId, { dedup_policy: 'update' })
+  const res = await fetch(`${w.portal.clientEndpoint}crm.lead.add.json`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      fields: { TITLE: 'walk-in', PHONE: [{ VALUE: '+84912345678', VALUE_TYPE: 'WORK' }] },
+      auth: w.portal.issueToken(1).access_token,
+    }),
+  })
+  const existing = ((await res.json()) as { result: number }).result
+  const { leadId } = w.tt.submitLead(w.form.pageId, { name: 'Nguyen Van An', phone_number: '+84 91 234 5678' })
+  const row = await waitFor('the lead written into the existing one', async () => {
+    const r = await w.started.app.leads.findByTikTokId(w.portal.memberId, leadId)
+    return r?.status === 'duplicate' ? r : null
+  })
+  t.equal(row.b24_lead_id, existing)
+
+  await moveAndCollect(w, w.portal, existing, 'IN_PROCESS')
+  await w.started.app.quality.runOnce()
+  const after = await w.started.app.leads.find(w.portal.memberId, row.id)
+  t.equal(after?.b24_stage_id, 'IN_PROCESS', 'the stage is shown')
+  t.equal(after?.first_contact_at, null, 'no first contact: the lead was somebody’s already')
+  t.same(await outboxOf(w), [], 'and no event')
+  t.same(tracked(w).events, [])
 })

@@ -5,7 +5,11 @@
  * - the app's own test leads (TikTok does not know them) queue nothing and are counted as skipped;
  * - a change older than 28 days is stored as too_old, never pending;
  * - first contact: not for a first read at the initial stage, yes for a move, kept afterwards;
- * - a lead of an ad account with no event set chosen queues nothing.
+ * - a lead of an ad account with no event set chosen queues nothing;
+ * - a move is a change from the stage the lead was delivered at (mapped or initial): a first read
+ *   there is none, and that stage's own event is never sent;
+ * - duplicates (dedup update or skip) get the stage only; the ad account is the column;
+ * - completed activities: the earliest of them and of the moves is the first contact, no event.
  */
 import t from 'tap'
 import { DAY, NOW, setup } from './db.js'
@@ -108,4 +112,131 @@ t.test('first contact: not at the initial stage, set by the first move, kept aft
   t.equal(await contact(), NOW - 4000, 'the first one stays')
   await repo.recordStages('m1', 'lead', [read(a.b24Id, 'CONVERTED', null)], NOW + 5)
   t.equal(await contact(), NOW - 4000)
+})
+
+/*
+ * Regression (review of issue 10): a lead whose stored stage was still null counted any first
+ * read away from NEW as a person's move. A mapping that writes STATUS_ID IN_PROCESS then made
+ * every lead "contacted" at its first edit, and sent TikTok "Contacted" for a lead nobody had
+ * touched. The stage the lead was delivered at is now known, and only a change from it moves.
+ */
+t.test('delivered at a mapped stage: reading it there is no move; the delivered stage never sends', async (t) => {
+  const { db, repo, lead } = await setup()
+  const a = await lead('7010', 'adv1', false, { deliveredStage: 'IN_PROCESS' })
+  const row = () =>
+    db.selectFrom('leads').select(['b24_stage_id', 'first_contact_at']).where('id', '=', a.id).executeTakeFirstOrThrow()
+  const sent = async () =>
+    (await db.selectFrom('tiktok_event_outbox').select('event').orderBy('id').execute()).map((r) => r.event)
+
+  t.same(await repo.recordStages('m1', 'lead', [read(a.b24Id, 'IN_PROCESS', NOW - DAY)], NOW), {
+    queued: 0,
+    tooOld: 0,
+    skippedTest: 0,
+  })
+  t.same(
+    await row(),
+    { b24_stage_id: 'IN_PROCESS', first_contact_at: null },
+    'an edit at the delivered stage: no contact',
+  )
+  t.same(await sent(), [], 'and no Contacted')
+
+  await repo.recordStages('m1', 'lead', [read(a.b24Id, 'PROCESSED', NOW - 3000)], NOW)
+  t.same(await row(), { b24_stage_id: 'PROCESSED', first_contact_at: NOW - 3000 }, 'a move on is the first contact')
+  await repo.recordStages('m1', 'lead', [read(a.b24Id, 'IN_PROCESS', NOW - 2000)], NOW)
+  t.same(await sent(), ['Qualified'], 'back at the delivered stage: its Contacted is still not sent')
+  t.equal((await row()).first_contact_at, NOW - 3000)
+})
+
+t.test('delivered at the initial stage (nothing mapped): the same stage again is no move', async (t) => {
+  const { db, repo, lead } = await setup()
+  const a = await lead('7011', 'adv1', false, { deliveredStage: 'NEW' })
+  await repo.recordStages('m1', 'lead', [read(a.b24Id, 'NEW', NOW - 5000)], NOW)
+  const row = await db.selectFrom('leads').select('first_contact_at').where('id', '=', a.id).executeTakeFirstOrThrow()
+  t.equal(row.first_contact_at, null)
+  t.same(await db.selectFrom('tiktok_event_outbox').selectAll().execute(), [])
+})
+
+/*
+ * Regression: a TikTok lead that the dedup policy wrote into an existing Bitrix24 lead ("update")
+ * or skipped for it ("skip") is stored as a duplicate pointing at that lead. Its stage history is
+ * the existing lead's, not ours: its moves gave the TikTok lead a first contact and sent TikTok
+ * events for a lead the app never made.
+ */
+t.test('a duplicate row (dedup update or skip) gets the stage, no first contact and no event', async (t) => {
+  const { db, repo, lead } = await setup()
+  const dup = await lead('7012', 'adv1', false, { status: 'duplicate', b24Id: 900 })
+  const r = await repo.recordStages('m1', 'lead', [read(900, 'PROCESSED')], NOW)
+  t.same(r, { queued: 0, tooOld: 0, skippedTest: 0 })
+  t.same(
+    await db
+      .selectFrom('leads')
+      .select(['b24_stage_id', 'first_contact_at'])
+      .where('id', '=', dup.id)
+      .executeTakeFirstOrThrow(),
+    { b24_stage_id: 'PROCESSED', first_contact_at: null },
+  )
+  t.same(await db.selectFrom('tiktok_event_outbox').selectAll().execute(), [])
+  t.equal(
+    await repo.recordCompletedActivities('m1', 'lead', [{ b24Id: 900, completedAt: NOW - 10 }]),
+    0,
+    'nor from an activity',
+  )
+})
+
+/*
+ * Regression: the ad account was parsed out of each lead's JSON, though migration 0014 keeps it in
+ * a column that intake fills. The fixture's lead JSON does not name it: the column decides.
+ */
+t.test("the lead's ad account is its advertiser_id column", async (t) => {
+  const { db, repo, lead } = await setup()
+  const a = await lead('7013', 'adv1')
+  await db
+    .updateTable('leads')
+    .set({ lead_json: JSON.stringify({ leadId: '7013', advertiserId: 'adv2', answers: [] }) })
+    .where('id', '=', a.id)
+    .execute()
+  t.same(await repo.recordStages('m1', 'lead', [read(a.b24Id, 'IN_PROCESS')], NOW), {
+    queued: 1,
+    tooOld: 0,
+    skippedTest: 0,
+  })
+  t.match(await db.selectFrom('tiktok_event_outbox').selectAll().execute(), [
+    { advertiser_id: 'adv1', event_set_id: 'set1' },
+  ])
+})
+
+t.test('completed activities: the earliest of them and of the stage moves is the first contact', async (t) => {
+  const { db, repo, lead } = await setup()
+  const a = await lead('7014', 'adv1', false, { deliveredStage: 'NEW' })
+  const contact = async () =>
+    (await db.selectFrom('leads').select('first_contact_at').where('id', '=', a.id).executeTakeFirstOrThrow())
+      .first_contact_at
+  t.equal(await repo.recordCompletedActivities('m1', 'lead', [{ b24Id: a.b24Id, completedAt: NOW - 4000 }]), 1)
+  t.equal(await contact(), NOW - 4000, 'a completed to-do before any move')
+  await repo.recordStages('m1', 'lead', [read(a.b24Id, 'IN_PROCESS', NOW - 1000)], NOW)
+  t.equal(await contact(), NOW - 4000, 'a later move keeps it')
+  t.equal(
+    await repo.recordCompletedActivities('m1', 'lead', [
+      { b24Id: a.b24Id, completedAt: NOW - 500 },
+      { b24Id: a.b24Id, completedAt: NOW - 6000 },
+    ]),
+    1,
+  )
+  t.equal(await contact(), NOW - 6000, 'an earlier completion learnt later moves it back')
+  t.equal(
+    await repo.recordCompletedActivities('m1', 'deal', [{ b24Id: a.b24Id, completedAt: NOW - 9000 }]),
+    0,
+    'a deal of the same id is another record',
+  )
+  t.same(
+    await db.selectFrom('tiktok_event_outbox').select('event').execute(),
+    [{ event: 'Contacted' }],
+    'activities send nothing',
+  )
+
+  const b = await lead('7015', 'adv1', false, { deliveredStage: 'NEW' })
+  await repo.recordStages('m1', 'lead', [read(b.b24Id, 'IN_PROCESS', NOW - 3000)], NOW)
+  await repo.recordCompletedActivities('m1', 'lead', [{ b24Id: b.b24Id, completedAt: NOW - 7000 }])
+  const bRow = await db.selectFrom('leads').select('first_contact_at').where('id', '=', b.id).executeTakeFirstOrThrow()
+  t.equal(bRow.first_contact_at, NOW - 7000, 'read after the move, the earlier completion wins')
 })

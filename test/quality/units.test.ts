@@ -2,10 +2,20 @@
  * Lead quality's pure parts: the default stage map from crm.status.list semantics (lead stages,
  * deal stages with the APOLOGY failure stage, a portal's own stages in SORT order), the saved map
  * over the default, TikTok's hashing of e-mail and phone against known SHA-256 vectors, and the
- * user data read from a stored lead.
+ * user data read from a stored lead; the one initial-stage rule (in TypeScript and in the SQL the
+ * analytics use, which agree on every id), the stage a lead is delivered at, and a record's card link.
  */
+import SQLite from 'better-sqlite3'
 import t from 'tap'
-import { defaultStageMap, effectiveStageMap, isInitialStage, parseStages } from '../../src/quality/stage-map.js'
+import { cardUrl, leadUrlTemplate } from '../../src/settings/view-model.js'
+import {
+  defaultStageMap,
+  deliveredStageOf,
+  effectiveStageMap,
+  initialStageSql,
+  isInitialStage,
+  parseStages,
+} from '../../src/quality/stage-map.js'
 import { hashedUser } from '../../src/quality/user-data.js'
 import { hashEmail, hashPhone } from '../../src/tiktok-business/events-api.js'
 
@@ -128,5 +138,65 @@ t.test('the user data of a stored lead: its answers normalised, then hashed', as
     hashedUser(lead([{ key: 'Email', value: 'Ann@Example.com' }]), null),
     { email: [VECTORS['ann@example.com']], phone: [] },
     'the e-mail too, whatever its case',
+  )
+})
+
+/*
+ * Regression (review of issue 10): the initial-stage rule was written three times: a regular
+ * expression here, `!= 'NEW' and not like '%:NEW'` in the analytics SQL (which LIKE matches in any
+ * case and for any prefix), and "the first stage in SORT order" in the default map. One rule now,
+ * rendered for SQLite too, and the two renderings agree on every id.
+ */
+t.test('the initial stage: one rule, the same in SQL', async (t) => {
+  const db = new SQLite(':memory:')
+  t.teardown(() => db.close())
+  const sqlSays = db.prepare(`select ${initialStageSql('s')} as v from (select ? as s)`)
+  const ids = [
+    'NEW',
+    'C1:NEW',
+    'C12:NEW',
+    'new',
+    'c1:new',
+    'C1:new',
+    'X:NEW',
+    'UC_AB12:NEW',
+    'C:NEW',
+    'C1X:NEW',
+    'CC1:NEW',
+  ]
+  const expected = ['NEW', 'C1:NEW', 'C12:NEW']
+  for (const id of [...ids, 'IN_PROCESS', 'C1:PREPARATION', 'NEWS', 'C1:NEW ', ' NEW', ''])
+    t.equal(Boolean((sqlSays.get(id) as { v: number }).v), isInitialStage(id), `"${id}": SQL and TypeScript agree`)
+  t.same(
+    ids.filter((id) => isInitialStage(id)),
+    expected,
+    "NEW, and a pipeline's C<n>:NEW, exactly",
+  )
+  t.same(
+    defaultStageMap(parseStages([row('IN_PROCESS', 5, null), row('NEW', 10, null), row('WON', 20, 'S')])),
+    { IN_PROCESS: 'Contacted', NEW: null, WON: 'Converted' },
+    'the default map knows the initial stage by the rule, not by its place in the list',
+  )
+})
+
+t.test('the stage a lead is delivered at: the mapped one, else the initial stage', async (t) => {
+  t.equal(deliveredStageOf('lead', {}), 'NEW')
+  t.equal(deliveredStageOf('lead', { STATUS_ID: 'IN_PROCESS' }), 'IN_PROCESS')
+  t.equal(deliveredStageOf('lead', { STATUS_ID: '  ' }), 'NEW', 'an empty mapping is none')
+  t.equal(deliveredStageOf('lead', { STAGE_ID: 'WON' }), 'NEW', 'a lead has no STAGE_ID')
+  t.equal(deliveredStageOf('deal', {}), 'NEW', 'the general pipeline')
+  t.equal(deliveredStageOf('deal', { CATEGORY_ID: 3 }), 'C3:NEW', "a mapped pipeline's first stage")
+  t.equal(deliveredStageOf('deal', { CATEGORY_ID: '0' }), 'NEW')
+  t.equal(deliveredStageOf('deal', { CATEGORY_ID: 3, STAGE_ID: 'C3:PREPARATION' }), 'C3:PREPARATION')
+  t.equal(deliveredStageOf('deal', { STATUS_ID: 'IN_PROCESS' }), 'NEW', 'a deal has no STATUS_ID')
+})
+
+t.test("a record's card: a lead's, or a deal's under /crm/deal/", async (t) => {
+  const template = leadUrlTemplate('acme.bitrix24.com')
+  t.equal(cardUrl(template, 'lead', 42), 'https://acme.bitrix24.com/crm/lead/details/42/')
+  t.equal(cardUrl(template, 'deal', 42), 'https://acme.bitrix24.com/crm/deal/details/42/')
+  t.equal(
+    cardUrl(leadUrlTemplate('127.0.0.1:3000/p/x'), 'deal', '#MARK#'),
+    'http://127.0.0.1:3000/p/x/crm/deal/details/#MARK#/',
   )
 })

@@ -215,3 +215,39 @@ t.test('a lead Bitrix24 refused inside the batch gets no notice or to-do until i
   t.equal(s.portal.notifications(1).length, 2, 'no notice about a lead that was not made')
   t.equal(s.portal.activities().length, 2)
 })
+
+/*
+ * Regression (review of issue 10): every batch re-read the portal's row (portals.find) to build
+ * the speed-to-lead options, although the worker had read it for the same loop and sized the
+ * batch from the same options. The claim now hands them to the send: no read between a claim
+ * and the batch's outcome.
+ */
+t.test('the options ride from the claim to the send: the portal is not read again per batch', async (t) => {
+  const s = await setUp(t, { scope: WITH_IM, assigned: 2 })
+  const seen: string[] = []
+  const spy = <K extends string>(obj: Record<K, (...args: never[]) => unknown>, name: K, label: string) => {
+    const original = obj[name].bind(obj) as (...args: unknown[]) => unknown
+    obj[name] = ((...args: unknown[]) => {
+      seen.push(label)
+      return original(...args)
+    }) as never
+  }
+  spy(s.app.portals as never, 'find', 'find')
+  spy(s.app.leads as never, 'claimDue', 'claim')
+  spy(s.app.leads as never, 'markDelivered', 'delivered')
+  /** Portal reads between each claim and its batch's outcome (the client reads the tokens there). */
+  const readsPerBatch = () =>
+    (seen.join(' ').match(/claim( \w+)*? delivered/g) ?? []).map((b) => b.split('find').length - 1)
+  await deliver(s, 2)
+  const off = readsPerBatch()
+  seen.length = 0
+  await s.app.settings.update(s.portal.memberId, SPEED)
+  await deliver(s, 3)
+  await deliver(s, 2)
+  const on = readsPerBatch()
+  t.equal(off.length, 1)
+  t.equal(on.length, 2, 'two batches')
+  t.same(on, [off[0], off[0]], 'with the options on, no more portal reads per batch than with them off')
+  t.equal(s.portal.notifications(2).length, 5, 'and the options were applied')
+  t.equal(s.portal.activities(1).length, 5)
+})

@@ -1,4 +1,5 @@
 import SQLite from 'better-sqlite3'
+import { initialStageSql } from '../../quality/stage-map.js'
 import type { SpendLevel } from '../schema.js'
 
 export type AnalyticsLevel = SpendLevel | 'form'
@@ -54,9 +55,10 @@ const COLUMNS: Record<AnalyticsLevel, { id: string; name: string; group: string;
  * grouped in the index's order by the level's column, counting those received in the period,
  * with the cached TikTok spend joined per ad account and entity. Outcomes, as the tab and the CSV explain them:
  * - delivered: a Bitrix24 record was made for the lead (status delivered);
- * - contacted: someone moved it on from its first stage (first_contact_at, migration 0011);
- * - qualified: it stands now at an in-progress stage after the first one (semantic P, stage not
- *   NEW nor a pipeline's C<n>:NEW) or at a success stage (S);
+ * - contacted: someone worked it: moved it on from the stage it arrived at, or completed an activity of
+ *   it (first_contact_at, migrations 0011 and 0015);
+ * - qualified: it stands now at an in-progress stage other than the initial one (semantic P, not
+ *   isInitialStage: NEW, a pipeline's C<n>:NEW) or at a success stage (S);
  * - converted: a success stage (S); lost: a failure stage (F);
  * - median time to first contact: first_contact_at − done_at (delivery) of delivered, contacted
  *   leads, SQLite's median() (ENABLE_PERCENTILE, compiled into better-sqlite3's SQLite), which skips nulls.
@@ -98,7 +100,7 @@ export function analyticsSql(level: AnalyticsLevel): string {
         count(*) filter (where first_contact_at is not null) as contacted,
         count(*) filter (
           where b24_stage_semantic = 'S'
-            or (b24_stage_semantic = 'P' and b24_stage_id != 'NEW' and b24_stage_id not like '%:NEW')
+            or (b24_stage_semantic = 'P' and not ${initialStageSql('b24_stage_id')})
         ) as qualified,
         count(*) filter (where b24_stage_semantic = 'S') as converted,
         count(*) filter (where b24_stage_semantic = 'F') as lost,

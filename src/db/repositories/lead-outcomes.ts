@@ -78,9 +78,13 @@ export function createLeadOutcomes(db: DB, counts: LeadCounts | null, clock: Clo
   const failedListeners = new Set<(memberId: string) => void>()
 
   return {
-    /** One statement for a whole batch: this runs up to twice a second for every portal. */
+    /**
+     * One statement for a whole batch: this runs up to twice a second for every portal. `stageId`:
+     * the stage the record was written at (deliveredStageOf), what its first stage read is compared
+     * with; left unset for a lead found again after an unknown outcome (its first read decides).
+     */
     async markDelivered(
-      items: Array<{ id: number; b24LeadId: number; b24ContactId?: number | null }>,
+      items: Array<{ id: number; b24LeadId: number; b24ContactId?: number | null; stageId?: string | null }>,
       nowMs = clock.now(),
       opts: { entity?: B24Entity } = {},
     ): Promise<void> {
@@ -98,12 +102,22 @@ export function createLeadOutcomes(db: DB, counts: LeadCounts | null, clock: Clo
         const entity = opts.entity
           ? { b24_entity: opts.entity, b24_contact_id: sql<number | null>`case id ${contacts} end` }
           : {}
+        const staged = its.filter((it) => it.stageId !== undefined)
+        const stages = staged.length
+          ? {
+              b24_delivered_stage_id: sql<string | null>`case id ${sql.join(
+                staged.map((it) => sql`when ${it.id} then ${it.stageId ?? null}`),
+                sql` `,
+              )} else b24_delivered_stage_id end`,
+            }
+          : {}
         return db
           .updateTable('leads')
           .set({
             status: 'delivered',
             b24_lead_id: sql<number>`case id ${ids} end`,
             ...entity,
+            ...stages,
             last_error: null,
             done_at: nowMs,
             updated_at: nowMs,

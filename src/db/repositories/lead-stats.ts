@@ -71,7 +71,7 @@ export function createLeadStatsRepository(db: DB) {
 
     /**
      * Median delivery→first contact time (ms) of leads delivered in [fromMs, toMs) that someone
-     * has worked (first_contact_at: the first stage change after delivery, migration 0011);
+     * has worked (first_contact_at: the first stage change or completed activity after delivery);
      * null when none has been yet. Reads the partial index leads_delivered_done (member_id, done_at).
      */
     async medianFirstContactMs(memberId: string, fromMs: number, toMs: number): Promise<number | null> {

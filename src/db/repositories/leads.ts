@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { type Clock, systemClock } from '../../clock.js'
 import type { LeadCounts } from '../../metrics/lead-counts.js'
 import type { DB } from '../database.js'
-import type { B24Entity, Lead, LeadStatus, StageSemantic } from '../schema.js'
+import type { B24Entity, Lead, LeadStatus } from '../schema.js'
 import { createLeadInserter, type IncomingLead } from './lead-inserts.js'
 import { createLeadOutcomes } from './lead-outcomes.js'
 import { isPending, isSending } from './lead-sql.js'
@@ -224,30 +224,6 @@ export function createLeadRepository(db: DB, opts: LeadRepositoryOptions = {}) {
         .where('b24_lead_id', 'in', b24Ids)
         .execute()
       return rows.map((r) => r.b24_lead_id).filter((id): id is number => id !== null)
-    },
-
-    /**
-     * The stage a Bitrix24 lead (or deal) is at now, on every TikTok lead delivered to it (a
-     * duplicate points at the same one). One statement per stage read.
-     */
-    async setStages(
-      memberId: string,
-      entity: B24Entity,
-      stages: Array<{ b24Id: number; stageId: string; semantic: StageSemantic | null }>,
-      nowMs = clock.now(),
-    ): Promise<void> {
-      if (stages.length === 0) return
-      await db.transaction().execute(async (trx) => {
-        for (const st of stages) {
-          await trx
-            .updateTable('leads')
-            .set({ b24_stage_id: st.stageId, b24_stage_semantic: st.semantic, b24_stage_at: nowMs })
-            .where('member_id', '=', memberId)
-            .where('b24_entity', '=', entity)
-            .where('b24_lead_id', '=', st.b24Id)
-            .execute()
-        }
-      })
     },
   }
 }

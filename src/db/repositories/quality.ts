@@ -17,6 +17,16 @@ export interface StageRead {
   movedAt: number | null
 }
 
+/** A completed activity of a Bitrix24 lead (or deal), as read after an offline event. */
+export interface ActivityRead {
+  /** the record it belongs to (OWNER_ID) */
+  b24Id: number
+  /** when it was completed, unix ms (see offline-events.ts for which field says it) */
+  completedAt: number
+}
+
+const earliest = (had: number | null, at: number): number => (had === null ? at : Math.min(had, at))
+
 export interface RecordedStages {
   /** events queued for TikTok */
   queued: number
@@ -49,15 +59,6 @@ export interface LeadEventView {
   error: string | null
 }
 
-const advertiserOf = (leadJson: string): string | null => {
-  try {
-    const v = (JSON.parse(leadJson) as { advertiserId?: unknown }).advertiserId
-    return typeof v === 'string' && v !== '' ? v : null
-  } catch {
-    return null
-  }
-}
-
 /**
  * Lead quality's rows: the stage reads with the events they queue (one transaction), and the
  * outbox's small state changes (sent, retry, failed, too old), each one statement.
@@ -66,9 +67,16 @@ export function createQualityRepository(db: DB) {
   return {
     /**
      * Store the stages read for a portal's Bitrix24 leads (or deals) and, in the same transaction,
-     * set first_contact_at on the first move away from the initial stage and queue the mapped
-     * TikTok event of every TikTok lead delivered to them. The outbox's unique key is TikTok's
-     * dedup triple, so a replay of the same change queues nothing new.
+     * for every TikTok lead whose record the app made (status delivered) and that a person moved:
+     * its first contact (the earliest known, see recordCompletedActivities) and the mapped TikTok
+     * event. A move is a real change from the stage known before the read: the last one read, else
+     * the one the lead was delivered at (mapped or initial, b24_delivered_stage_id); a lead delivered
+     * before that was stored is judged by the initial-stage rule. So an edit that leaves the stage
+     * as it was, a replayed read, or a first read at a mapped in-progress stage is no move. The
+     * delivered stage's own event is never sent: the app put the lead there, no person did. A row
+     * that did not make the record (a dedup "skip" or "update": status duplicate, pointing at a
+     * lead that was somebody's before) only gets the stage: its stage history is not TikTok's.
+     * The outbox's unique key is TikTok's dedup triple, so a resend is one event at TikTok.
      */
     async recordStages(
       memberId: string,
@@ -94,26 +102,38 @@ export function createQualityRepository(db: DB) {
         for (const st of stages) {
           const rows = await trx
             .selectFrom('leads')
-            .select(['id', 'tiktok_lead_id', 'is_test', 'lead_json', 'b24_stage_id', 'first_contact_at'])
+            .select([
+              'id',
+              'tiktok_lead_id',
+              'is_test',
+              'status',
+              'advertiser_id',
+              'b24_stage_id',
+              'b24_delivered_stage_id',
+              'first_contact_at',
+            ])
             .where('member_id', '=', memberId)
             .where('b24_entity', '=', entity)
             .where('b24_lead_id', '=', st.b24Id)
             .execute()
           const changedAt = st.movedAt ?? nowMs
           for (const row of rows) {
-            const moved = row.b24_stage_id === null ? !isInitialStage(st.stageId) : row.b24_stage_id !== st.stageId
+            const known = row.b24_stage_id ?? row.b24_delivered_stage_id
+            const moved =
+              row.status === 'delivered' && (known === null ? !isInitialStage(st.stageId) : known !== st.stageId)
             await trx
               .updateTable('leads')
               .set({
                 b24_stage_id: st.stageId,
                 b24_stage_semantic: st.semantic,
                 b24_stage_at: nowMs,
-                ...(moved && row.first_contact_at === null ? { first_contact_at: changedAt } : {}),
+                ...(moved ? { first_contact_at: earliest(row.first_contact_at, changedAt) } : {}),
               })
               .where('id', '=', row.id)
               .execute()
 
-            const advertiserId = advertiserOf(row.lead_json)
+            if (!moved || st.stageId === row.b24_delivered_stage_id) continue
+            const advertiserId = row.advertiser_id
             const conf = advertiserId ? config.get(advertiserId) : undefined
             const event = conf ? eventFor(conf.maps, entity, st.stageId) : null
             if (!conf || !event || !advertiserId) continue
@@ -147,6 +167,35 @@ export function createQualityRepository(db: DB) {
           }
         }
         return out
+      })
+    },
+
+    /**
+     * Completed activities (a to-do ticked off, a call or an e-mail logged done) of a portal's
+     * Bitrix24 leads (or deals): a person worked the lead, so each TikTok lead whose record the app
+     * made gets its first contact at the earliest of what it had and the completion. Answers how
+     * many leads got an earlier (or a first) contact. No TikTok event: those follow stages only.
+     */
+    async recordCompletedActivities(memberId: string, entity: B24Entity, completed: ActivityRead[]): Promise<number> {
+      if (completed.length === 0) return 0
+      // The earliest completion per record: one statement each.
+      const byRecord = new Map<number, number>()
+      for (const a of completed) byRecord.set(a.b24Id, Math.min(byRecord.get(a.b24Id) ?? a.completedAt, a.completedAt))
+      return db.transaction().execute(async (trx) => {
+        let changed = 0
+        for (const [b24Id, at] of byRecord) {
+          const res = await trx
+            .updateTable('leads')
+            .set({ first_contact_at: at })
+            .where('member_id', '=', memberId)
+            .where('b24_entity', '=', entity)
+            .where('b24_lead_id', '=', b24Id)
+            .where('status', '=', 'delivered')
+            .where((eb) => eb.or([eb('first_contact_at', 'is', null), eb('first_contact_at', '>', at)]))
+            .executeTakeFirst()
+          changed += Number(res.numUpdatedRows)
+        }
+        return changed
       })
     },
 

@@ -1,6 +1,6 @@
 /**
- * To-dos in a CRM record's timeline (universal activities, PROVIDER_ID CRM_TODO):
- * crm.activity.todo.add, and the activity-base methods the app reads them with
+ * To-dos in a CRM record's timeline (universal activities, PROVIDER_ID CRM_TODO), and calls a
+ * person logs there (crm-moves.ts logCall): crm.activity.todo.add, and the activity-base methods the app reads them with
  * (crm.activity.get, crm.activity.list) and completes them with (crm.activity.update
  * COMPLETED=Y: crm.activity.todo.update cannot complete one, and refuses a completed one).
  *
@@ -102,6 +102,9 @@ function todoAdd(ctx: CallContext): MethodResult {
   const id = ctx.portal.nextId('activity')
   const todo: PortalActivity = {
     id,
+    kind: 'todo',
+    callStart: null,
+    callEnd: null,
     ownerTypeId,
     ownerId,
     deadline,
@@ -128,23 +131,36 @@ function stringOr(value: unknown, fallback: string): string {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : fallback
 }
 
-/** A to-do as crm.activity.get / crm.activity.list print an activity. */
+/**
+ * A call's TYPE_ID (2 "Call") and its provider, as crm.activity.get's example prints a call.
+ * @see api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-type.md
+ * @see api-reference/crm/timeline/activities/activity-base/crm-activity-get.md
+ */
+const CALL_TYPE_ID = '2'
+
+/**
+ * An activity as crm.activity.get / crm.activity.list print it. A to-do's START_TIME, END_TIME
+ * and DEADLINE are its deadline; a call's START_TIME and END_TIME are the call's, its DEADLINE
+ * the START_TIME ("taken from START_TIME for calls and meetings", crm-activity-fields.md).
+ * Completing either is an update: LAST_UPDATED is then the completion's time.
+ */
 export function activityRow(a: PortalActivity): Record<string, unknown> {
+  const call = a.kind === 'call'
   const deadline = isoDate(a.deadline)
   return {
     ID: String(a.id),
     OWNER_ID: String(a.ownerId),
     OWNER_TYPE_ID: String(a.ownerTypeId),
-    TYPE_ID: TODO_TYPE_ID,
-    PROVIDER_ID: 'CRM_TODO',
-    PROVIDER_TYPE_ID: 'TODO',
+    TYPE_ID: call ? CALL_TYPE_ID : TODO_TYPE_ID,
+    PROVIDER_ID: call ? 'VOXIMPLANT_CALL' : 'CRM_TODO',
+    PROVIDER_TYPE_ID: call ? 'CALL' : 'TODO',
     PROVIDER_GROUP_ID: null,
     ASSOCIATED_ENTITY_ID: '0',
     SUBJECT: a.title,
     CREATED: isoDate(a.createdAt),
     LAST_UPDATED: isoDate(a.updatedAt),
-    START_TIME: deadline,
-    END_TIME: deadline,
+    START_TIME: call && a.callStart !== null ? isoDate(a.callStart) : deadline,
+    END_TIME: call && a.callEnd !== null ? isoDate(a.callEnd) : deadline,
     DEADLINE: deadline,
     COMPLETED: a.completed ? 'Y' : 'N',
     // crm_enum_activitystatus: 1 waiting, 2 completed.
@@ -153,7 +169,8 @@ export function activityRow(a: PortalActivity): Record<string, unknown> {
     PRIORITY: '2',
     DESCRIPTION: a.description,
     DESCRIPTION_TYPE: '1',
-    DIRECTION: '0',
+    // crm_enum_activitydirection: 2 outgoing (a call a person made); to-dos have none.
+    DIRECTION: call ? '2' : '0',
     LOCATION: '',
     SETTINGS: [],
     ORIGINATOR_ID: null,

@@ -151,6 +151,15 @@ export interface PortalNotification {
  */
 export interface PortalActivity {
   id: number
+  /**
+   * A to-do (crm.activity.todo.add: TYPE_ID 6, PROVIDER_ID CRM_TODO, its START/END_TIME the
+   * deadline) or a call a person logged in the timeline (TYPE_ID 2, VOXIMPLANT_CALL / CALL, its
+   * START_TIME and END_TIME the call's). @see api-reference/crm/timeline/activities/activity-base/crm-activity-get.md
+   */
+  kind: 'todo' | 'call'
+  /** A call's start and end, ms; null for a to-do. */
+  callStart: number | null
+  callEnd: number | null
   /** 1 lead, 2 deal, 3 contact. @see api-reference/crm/data-types.md (object_type) */
   ownerTypeId: number
   ownerId: number

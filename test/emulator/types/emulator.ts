@@ -147,6 +147,23 @@ export interface Emulator {
   moveDeal(portal: Portal, dealId: number, stageId: string, opts?: { userId?: number }): void
   /** A person completes a to-do in the timeline (COMPLETED Y; ONCRMACTIVITYUPDATE online and offline). */
   completeActivity(portal: Portal, activityId: number, opts?: { userId?: number }): void
+  /**
+   * A person edits a lead's fields without moving it (DATE_MODIFY changes, the stage and
+   * MOVED_TIME stay; ONCRMLEADUPDATE online and offline). See crm-moves.ts.
+   */
+  editLead(portal: Portal, leadId: number, fields: Record<string, string>, opts?: { userId?: number }): void
+  /** The same for a deal (ONCRMDEALUPDATE). */
+  editDeal(portal: Portal, dealId: number, fields: Record<string, string>, opts?: { userId?: number }): void
+  /**
+   * A person logs a call they made in a record's timeline: an activity added completed, its
+   * START_TIME/END_TIME the call's (ms, before now); ONCRMACTIVITYADD online and offline.
+   * Answers its id.
+   */
+  logCall(
+    portal: Portal,
+    input: { ownerTypeId: number; ownerId: number; startedAt: number; endedAt: number; subject?: string },
+    opts?: { userId?: number },
+  ): number
   /** The app's offline event queue on the portal, every record, reserved ones included. */
   offlineQueue(portal: Portal): ReadonlyArray<{
     id: number
