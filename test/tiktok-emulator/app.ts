@@ -1,9 +1,9 @@
 /**
  * A TikTok API for Business emulator: one real HTTP server playing the advertiser auth page
  * (`/portal/auth`), the Marketing API (`/open_api/v1.3/…/`) for OAuth, instant forms, test
- * leads, lead subscriptions, lead downloads, CRM event sets, the Events API (`/event/track/`)
- * and BASIC reports, plus TikTok's side of LEAD webhooks (signed pushes with retries), faults
- * on purpose and demo pages.
+ * leads, lead subscriptions, lead downloads, CRM event sets, the Events API (`/event/track/`),
+ * BASIC reports and ad account details (`/advertiser/info/`), plus TikTok's side of LEAD webhooks
+ * (signed pushes with retries), faults on purpose and demo pages.
  *
  * It follows the TikTok sources on its own (it imports nothing from src/), so it catches the
  * app's misreadings instead of sharing them. Each rule carries an `@see`; what no source
@@ -17,6 +17,7 @@
  *   await tt.close()
  */
 import Fastify, { type FastifyInstance } from 'fastify'
+import { registerAdvertiser } from './advertiser.js'
 import { API_PREFIX, Quota, type Ctx } from './api.js'
 import { registerDemo } from './demo.js'
 import { CODE, fail } from './envelope.js'
@@ -26,16 +27,18 @@ import { FaultSwitch } from './faults.js'
 import { DEFAULT_SCOPE, isRegistered, issueCode, registerOAuth, type OAuthOptions } from './oauth.js'
 import { registerPages } from './pages.js'
 import { Pusher } from './push.js'
-import { registerReport } from './report.js'
+import { holdReports, registerReport } from './report.js'
 import { checkFields, TikTokState, type Form, type Lead } from './state.js'
 import { matching, registerSubscriptions } from './subscriptions.js'
 import type {
   AdDayStats,
+  AdvertiserInput,
   ApproveInput,
   FormField,
   PageStatus,
   RecordedApiCall,
   RecordedDelivery,
+  ReportHold,
   SubmitLeadOptions,
   SubscriptionView,
   TikTokEmulator,
@@ -117,6 +120,7 @@ class TikTokEmulatorServer implements TikTokEmulator {
       fileTtlMs: opts.fileTtlMs ?? 10 * 60_000,
     })
     registerReport(this.app, this.ctx)
+    registerAdvertiser(this.app, this.ctx)
     registerEvents(this.app, this.ctx)
     registerDemo(this.app, this.state, (pageId, answers) => this.submitLead(pageId, answers))
   }
@@ -152,7 +156,7 @@ class TikTokEmulatorServer implements TikTokEmulator {
     this.state.redirectUris.add(uri)
   }
 
-  addAdvertiser(input: { id?: string; name: string }): { id: string } {
+  addAdvertiser(input: AdvertiserInput): { id: string } {
     return { id: this.state.addAdvertiser(input).id }
   }
 
@@ -238,6 +242,14 @@ class TikTokEmulatorServer implements TikTokEmulator {
 
   setAdStats(advertiserId: string, adId: string, date: string, stats: AdDayStats): void {
     this.state.setAdStats(advertiserId, adId, date, stats)
+  }
+
+  addAdSpend(advertiserId: string, adId: string, atMs: number, stats: AdDayStats): void {
+    this.state.addAdSpend(advertiserId, adId, atMs, stats)
+  }
+
+  holdReports(): ReportHold {
+    return holdReports(this.ctx)
   }
 
   settled(): Promise<void> {

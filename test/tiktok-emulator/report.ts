@@ -16,7 +16,10 @@
  * - Only ID dimensions: every entity of the level, zeros where no numbers. With `stat_time_day`:
  *   only the days that have numbers ("returns an empty list" when there is no data).
  * - `page` (default 1), `page_size` 1-1000 (default 10), `page_info`.
- * - [INFERRED] rows sorted by day, then id; days are UTC (TikTok uses the advertiser's zone).
+ * - [INFERRED] rows sorted by day, then id.
+ * - Days (`start_date`, `end_date`, `stat_time_day`) are days of the ad account's zone
+ *   (advertiser/info `display_timezone`): numbers spent at an instant (`addAdSpend`) count on the
+ *   day that instant falls on there.
  * - Not emulated, refused so a caller notices: filtering, ordering, advertiser_ids, other reports.
  * @see bububa model/report/integrated_get.go (parameters, limits, defaults, answer),
  *   model/report/{dimensions,metrics}.go (names, attribute metrics by level);
@@ -26,6 +29,7 @@ import type { FastifyInstance } from 'fastify'
 import { api, checkAdvertiser, checkToken, intParam, pageInfo, required, type Ctx } from './api.js'
 import { ApiError, CODE } from './envelope.js'
 import { type AdPlace, type DayStats, isDate } from './state.js'
+import type { ReportHold } from './types.js'
 
 type Level = 'advertiser_id' | 'campaign_id' | 'adgroup_id' | 'ad_id'
 
@@ -126,8 +130,36 @@ interface Group {
   sum: DayStats
 }
 
+/** Reports held back on purpose (holdReports): the answers wait until released. */
+const holds = new WeakMap<Ctx, { gate: Promise<void>; waiting: number }>()
+
+/**
+ * Holds every report request after it has passed the faults and the quota, until `release`: for
+ * tests of what a client does while a report is in flight (whether a second caller asks again).
+ */
+export function holdReports(ctx: Ctx): ReportHold {
+  let release = () => {}
+  const hold = { gate: new Promise<void>((r) => (release = r)), waiting: 0 }
+  holds.set(ctx, hold)
+  return {
+    get waiting() {
+      return hold.waiting
+    },
+    release() {
+      if (holds.get(ctx) === hold) holds.delete(ctx)
+      release()
+    },
+  }
+}
+
 export function registerReport(app: FastifyInstance, ctx: Ctx): void {
-  api(app, ctx, 'GET', 'report/integrated/get', (req) => {
+  api(app, ctx, 'GET', 'report/integrated/get', async (req) => {
+    const hold = holds.get(ctx)
+    if (hold) {
+      hold.waiting++
+      await hold.gate
+      hold.waiting--
+    }
     const q = req.query
     required(q, 'report_type', 'advertiser_id')
     const token = checkToken(ctx, req)

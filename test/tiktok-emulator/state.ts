@@ -4,7 +4,7 @@
  * Plain data plus lookups; the HTTP layer decides the answers.
  */
 import { randomBytes, randomInt } from 'node:crypto'
-import type { AdDayStats, FormField, LeadCampaign, PageStatus, TrackedEvent } from './types.js'
+import type { AdDayStats, AdvertiserInput, FormField, LeadCampaign, PageStatus, TrackedEvent } from './types.js'
 
 /**
  * TikTok ids are 19-digit decimal strings, above 2^53 ("some exceed the safe integer range",
@@ -28,6 +28,18 @@ export function hexToken(bytes = 20): string {
 export interface Advertiser {
   id: string
   name: string
+  /**
+   * advertiser/info `timezone`: "the ad account's offset from GMT, or its zone's name in the tz
+   * database" (Etc/GMT+8, Europe/London), and `display_timezone`: the zone's name. Reports split
+   * by `stat_time_day` count the days of `displayTimezone`.
+   * @see bububa model/advertiser/advertiser.go (Timezone, DisplayTimezone)
+   */
+  timezone: string
+  displayTimezone: string
+  /** ISO 4217, the currency of spend and balance */
+  currency: string
+  /** ms */
+  createdAt: number
 }
 
 export interface Lead {
@@ -173,6 +185,25 @@ export class TikTokState {
     })
   }
 
+  /**
+   * Numbers spent at an instant, added to the ad's day that the instant falls on in the ad
+   * account's zone: what TikTok's day split reports.
+   */
+  addAdSpend(advertiserId: string, adId: string, atMs: number, stats: AdDayStats): void {
+    const advertiser = this.advertisers.get(advertiserId)
+    if (!advertiser) throw new Error(`tiktok emulator: unknown advertiser ${advertiserId}`)
+    const day = dayIn(atMs, advertiser.displayTimezone)
+    const had = this.adStats.get(adId)?.get(day)
+    this.setAdStats(advertiserId, adId, day, {
+      ...stats,
+      spend: (had?.spend ?? 0) + stats.spend,
+      impressions: (had?.impressions ?? 0) + stats.impressions,
+      clicks: (had?.clicks ?? 0) + stats.clicks,
+      conversion: (had?.conversion ?? 0) + (stats.conversion ?? 0),
+    })
+  }
+
+  /** One ad's numbers on one day of the ad account's zone, replaced. */
   setAdStats(advertiserId: string, adId: string, date: string, stats: AdDayStats): void {
     if (!this.advertisers.has(advertiserId)) throw new Error(`tiktok emulator: unknown advertiser ${advertiserId}`)
     if (!isDate(date)) throw new Error(`tiktok emulator: expected a YYYY-MM-DD date, got ${date}`)
@@ -207,10 +238,21 @@ export class TikTokState {
     })
   }
 
-  addAdvertiser(input: { id?: string; name: string }): Advertiser {
+  addAdvertiser(input: AdvertiserInput): Advertiser {
     const id = input.id ?? this.ids.make('70')
     if (this.advertisers.has(id)) throw new Error(`tiktok emulator: advertiser ${id} exists`)
-    const advertiser = { id, name: input.name }
+    // [INFERRED] an account whose zone nobody chose: Etc/GMT, TikTok's own example value.
+    const displayTimezone = input.displayTimezone ?? input.timezone ?? 'Etc/GMT'
+    const timezone = input.timezone ?? displayTimezone
+    for (const zone of [timezone, displayTimezone]) dayIn(0, zone) // throws on a zone Intl does not know
+    const advertiser = {
+      id,
+      name: input.name,
+      timezone,
+      displayTimezone,
+      currency: input.currency ?? 'USD',
+      createdAt: this.now(),
+    }
     this.advertisers.set(id, advertiser)
     return advertiser
   }
@@ -281,6 +323,23 @@ export class TikTokState {
       campaign: { ...form.ad, ...campaign },
     }
   }
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>()
+
+/** The `YYYY-MM-DD` day of an instant in an IANA zone (throws on a zone Intl does not know). */
+export function dayIn(atMs: number, zone: string): string {
+  let f = zoneFormats.get(zone)
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })
+    } catch {
+      throw new Error(`tiktok emulator: unknown time zone ${zone}`)
+    }
+    zoneFormats.set(zone, f)
+  }
+  const p = Object.fromEntries(f.formatToParts(atMs).map((x) => [x.type, x.value]))
+  return `${p.year}-${p.month}-${p.day}`
 }
 
 /** A real calendar day as `YYYY-MM-DD`. */

@@ -167,6 +167,26 @@ export interface AdDayStats {
   adName?: string
 }
 
+/**
+ * An ad account. `timezone` is its zone (an IANA name; default Etc/GMT), what advertiser/info
+ * answers as `timezone`; `displayTimezone` (default: the same) is its `display_timezone`, whose
+ * days the reports split by. Give `timezone: 'Etc/GMT-7', displayTimezone: 'Asia/Ho_Chi_Minh'`
+ * for an account whose `timezone` is the offset form.
+ */
+export interface AdvertiserInput {
+  id?: string
+  name: string
+  timezone?: string
+  displayTimezone?: string
+  /** ISO 4217; default USD */
+  currency?: string
+}
+
+export interface ReportHold {
+  readonly waiting: number
+  release(): void
+}
+
 export interface ApproveInput {
   state: string
   redirectUri: string
@@ -182,7 +202,8 @@ export interface TikTokEmulator {
   listen(port?: number): Promise<string>
   close(): Promise<void>
   addRedirectUri(uri: string): void
-  addAdvertiser(input: { id?: string; name: string }): { id: string }
+  /** An ad account (see AdvertiserInput for its time zone). */
+  addAdvertiser(input: AdvertiserInput): { id: string }
   addForm(
     advertiserId: string,
     input: { id?: string; title: string; fields?: FormField[]; status?: PageStatus },
@@ -203,8 +224,12 @@ export interface TikTokEmulator {
   addCrmEventSet(advertiserId: string, input: { id?: string; name: string }): { eventSetId: string }
   /** What `/event/track/` accepted for an event set, or for every set of an advertiser. */
   trackedEvents(advertiserOrEventSetId: string): TrackedEvents
-  /** Sets (replaces) one ad's numbers for one day, `YYYY-MM-DD`. */
+  /** Sets (replaces) one ad's numbers for one day, `YYYY-MM-DD`, a day of the ad account's zone. */
   setAdStats(advertiserId: string, adId: string, date: string, stats: AdDayStats): void
+  /** Adds numbers spent at an instant (ms) to the ad's day in the ad account's zone. */
+  addAdSpend(advertiserId: string, adId: string, atMs: number, stats: AdDayStats): void
+  /** Holds report/integrated/get answers until released (`waiting`: requests held now). */
+  holdReports(): ReportHold
   /** Resolves when no push is in flight or waiting for a retry. */
   settled(): Promise<void>
 }
