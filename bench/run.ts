@@ -304,6 +304,7 @@ async function main(): Promise<void> {
     results.analytics_ad_ms = a.levels.ad.ms
     results.analytics_ad_rows = a.levels.ad.rows
     results.analytics_form_ms = a.levels.form.ms
+    results.analytics_loop_max_ms = a.loopMaxMs
     results.analytics_csv_ms = a.csvMs
     results.analytics_csv_rows = a.csvRows
     results.analytics_csv_mb = a.csvMb

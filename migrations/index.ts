@@ -14,6 +14,7 @@ import * as m0012 from './0012_speed_to_lead.js'
 import * as m0013 from './0013_alerts.js'
 import * as m0014 from './0014_analytics.js'
 import * as m0015 from './0015_delivered_stage.js'
+import * as m0016 from './0016_analytics_outcomes.js'
 
 /** Every migration, in order. The Migrator gets this record directly so no file-system scan is needed after a build. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013_alerts': m0013,
   '0014_analytics': m0014,
   '0015_delivered_stage': m0015,
+  '0016_analytics_outcomes': m0016,
 }

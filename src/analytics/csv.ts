@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream'
-
 /**
  * CSV as RFC 4180 writes it: fields separated by commas, records by CRLF, and a field quoted
  * (its quotes doubled) when it holds a comma, a quote, CR or LF. The file starts with a UTF-8 BOM:
@@ -27,41 +25,25 @@ export function csvLine(values: CsvValue[]): string {
 }
 
 /**
- * A byte stream of the header and one line per record, pulled from `records` only as fast as the
- * reader takes it (a few dozen lines per read): the records are never all in memory. When the
- * reader goes away the iterator is closed (its `finally` runs, e.g. a cursor's connection closes).
+ * The file as text chunks of about `chunkChars` characters: the BOM and header first, then the
+ * records' lines, taken from `records` only as each chunk is asked for (the records are never all
+ * in memory when they come from a cursor). The analytics worker sends each chunk as one message.
  */
-export function csvStream<T>(header: string[], records: Iterator<T>, toLine: (r: T) => CsvValue[]): Readable {
-  let started = false
-  return new Readable({
-    highWaterMark: 64 * 1024,
-    read() {
-      try {
-        let chunk = ''
-        if (!started) {
-          started = true
-          chunk = BOM + csvLine(header)
-        }
-        while (chunk.length < 16 * 1024) {
-          const next = records.next()
-          if (next.done) {
-            if (chunk) this.push(chunk)
-            this.push(null)
-            return
-          }
-          chunk += csvLine(toLine(next.value))
-        }
-        this.push(chunk)
-      } catch (err) {
-        this.destroy(err as Error)
-      }
-    },
-    destroy(err, cb) {
-      try {
-        records.return?.()
-      } finally {
-        cb(err)
-      }
-    },
-  })
+export function* csvChunks<T>(
+  header: string[],
+  records: Iterator<T>,
+  toLine: (r: T) => CsvValue[],
+  chunkChars = 64 * 1024,
+): Generator<string> {
+  let chunk = BOM + csvLine(header)
+  for (;;) {
+    const next = records.next()
+    if (next.done) break
+    chunk += csvLine(toLine(next.value))
+    if (chunk.length >= chunkChars) {
+      yield chunk
+      chunk = ''
+    }
+  }
+  if (chunk) yield chunk
 }

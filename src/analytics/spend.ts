@@ -1,24 +1,33 @@
 import type { Clock } from '../clock.js'
 import type { SecretBox } from '../crypto/secret-box.js'
 import type { DB } from '../db/database.js'
+import type { AnalyticsLevel } from '../db/repositories/analytics.js'
 import type { SpendLevel, TikTokConnection } from '../db/schema.js'
 import { TikTokApiError } from '../errors.js'
 import type { TikTokApi } from '../tiktok-business/api-client.js'
-import { addDays, dayRuns, dayStartMs } from './days.js'
+import { addDays, dayRuns, isTimeZone, UTC, zonedDay, zonedDayStartMs } from './days.js'
 
 /**
  * TikTok's spend, impressions and clicks per ad account, level and day, from
  * `report/integrated/get` (BASIC, by ID and stat_time_day) through the app's TikTok client and so
  * its one app-wide limiter, kept in tiktok_spend / tiktok_spend_days (migration 0014).
  *
+ * Days are the ad account's: TikTok reports stat_time_day in the account's time zone, which
+ * advertiser/info names (asked once, on first use, and kept on the connection: migration 0016);
+ * the analytics count the account's leads over the same days (service.ts).
+ *
  * A day is asked for once and then only while its numbers may still move:
  * - a day whose report was fetched a full day after the day ended is final: never asked again;
  * - today is asked again after TODAY_REFRESH_MS (6 h);
  * - an earlier day fetched before it was final is asked again after a day.
- * The days to ask for are sent in runs of at most 30 days, TikTok's limit for reports by day.
- * Days are UTC here, while TikTok reports in the ad account's time zone [INFERRED: the app does
- * not read the account's zone yet]; days after today are never asked for (nothing is spent yet).
+ * The days to ask for are sent in runs of at most 30 days, TikTok's limit for reports by day;
+ * days after the account's today are never asked for (nothing is spent yet).
+ *
+ * Concurrent requests share the work: while one is asking TikTok for an ad account's level and
+ * period (or its time zone), another asking the same waits for that answer instead of asking again
+ * (two tabs opened on the same period cost TikTok one report).
  * @see https://business-api.tiktok.com/portal/docs (Reporting: synchronous reports, report/integrated/get)
+ * @see bububa/tiktok-business model/advertiser/advertiser.go (Timezone, DisplayTimezone)
  */
 
 export const TODAY_REFRESH_MS = 6 * 3600_000
@@ -47,22 +56,55 @@ export interface SpendOutcome {
   complete: string[]
   /** one plain line per ad account (or reason) whose spend is missing; empty when all is there */
   problems: string[]
+  /** the portal's ad accounts (first connected first) and their zones; null where TikTok could not say */
+  zones: Array<{ advertiserId: string; zone: string | null }>
 }
 
-/** Whether a stored day needs asking again now. */
-export function isStale(day: string, fetchedAt: number, now: number): boolean {
-  const end = dayStartMs(day) + DAY_MS
+/** Whether a stored day of an account in `zone` needs asking again now. */
+export function isStale(day: string, fetchedAt: number, now: number, zone: string = UTC): boolean {
+  const end = zonedDayStartMs(addDays(day, 1), zone)
   if (fetchedAt >= end + DAY_MS) return false
   if (now < end) return now - fetchedAt >= TODAY_REFRESH_MS
   return now - fetchedAt >= DAY_MS
 }
 
+/** What one shared piece of work came to; each caller words it in its own language. */
+type Result = { kind: 'ok' } | { kind: 'token_invalid' } | { kind: 'failed'; why: string }
+
+function resultOf(err: unknown): Result {
+  if (err instanceof TikTokApiError && err.kind === 'token_invalid') return { kind: 'token_invalid' }
+  const why =
+    err instanceof TikTokApiError
+      ? `${err.message} (code ${err.code})`
+      : err instanceof Error
+        ? err.message
+        : String(err)
+  return { kind: 'failed', why }
+}
+
 export function createSpendCache(deps: SpendDeps) {
   const { db, clock } = deps
+  const inFlight = new Map<string, Promise<unknown>>()
 
-  /** The days of [fromDay, toDay) up to today that are missing or stale for this account and level. */
-  async function staleDays(advertiserId: string, level: SpendLevel, fromDay: string, toDay: string, now: number) {
-    const today = new Date(now).toISOString().slice(0, 10)
+  /** The running promise for `key`, or a new one from `work` that others may join until it settles. */
+  function shared<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const running = inFlight.get(key) as Promise<T> | undefined
+    if (running) return running
+    const p = work().finally(() => inFlight.delete(key))
+    inFlight.set(key, p)
+    return p
+  }
+
+  /** The days of [fromDay, toDay) up to the account's today that are missing or stale for this account and level. */
+  async function staleDays(
+    advertiserId: string,
+    zone: string,
+    level: SpendLevel,
+    fromDay: string,
+    toDay: string,
+    now: number,
+  ) {
+    const today = zonedDay(now, zone)
     const last = toDay <= today ? toDay : addDays(today, 1)
     const stored = await db
       .selectFrom('tiktok_spend_days')
@@ -76,7 +118,7 @@ export function createSpendCache(deps: SpendDeps) {
     const out: string[] = []
     for (let d = fromDay; d < last; d = addDays(d, 1)) {
       const at = fetched.get(d)
-      if (at === undefined || isStale(d, at, now)) out.push(d)
+      if (at === undefined || isStale(d, at, now, zone)) out.push(d)
     }
     return out
   }
@@ -132,59 +174,109 @@ export function createSpendCache(deps: SpendDeps) {
     })
   }
 
+  /**
+   * The account's zone: kept on the connection, else asked of TikTok (advertiser/info) and kept.
+   * An answer naming no zone the runtime knows is taken as UTC (and logged); a failure is not
+   * kept, so the next look asks again.
+   */
+  function zoneOf(conn: TikTokConnection): Promise<{ zone: string | null; result: Result }> {
+    if (conn.time_zone) return Promise.resolve({ zone: conn.time_zone, result: { kind: 'ok' } })
+    if (!deps.api || conn.status === 'token_invalid')
+      return Promise.resolve({ zone: null, result: { kind: deps.api ? 'token_invalid' : 'ok' } })
+    return shared(`zone\0${conn.advertiser_id}`, async () => {
+      try {
+        const asked = await deps.api!.advertiserTimeZone(deps.box.open(conn.token_sealed), conn.advertiser_id)
+        const zone = asked && isTimeZone(asked) ? asked : UTC
+        if (zone !== asked)
+          deps.log.warn({ advertiserId: conn.advertiser_id, zone: asked }, 'TikTok named no time zone: days are UTC')
+        await db
+          .updateTable('tiktok_connections')
+          .set({ time_zone: zone })
+          .where('advertiser_id', '=', conn.advertiser_id)
+          .execute()
+        return { zone, result: { kind: 'ok' } as Result }
+      } catch (err) {
+        return { zone: null, result: resultOf(err) }
+      }
+    })
+  }
+
+  /** The account's spend at `level` over [fromDay, toDay) complete in the cache (shared while in flight). */
+  function refresh(
+    memberId: string,
+    conn: TikTokConnection,
+    zone: string,
+    level: SpendLevel,
+    fromDay: string,
+    toDay: string,
+  ): Promise<Result> {
+    const key = [memberId, conn.advertiser_id, level, fromDay, toDay].join('\0')
+    return shared(key, async (): Promise<Result> => {
+      const now = clock.now()
+      const days = await staleDays(conn.advertiser_id, zone, level, fromDay, toDay, now)
+      if (days.length === 0) return { kind: 'ok' }
+      if (conn.status === 'token_invalid') return { kind: 'token_invalid' }
+      try {
+        const token = deps.box.open(conn.token_sealed)
+        for (const run of dayRuns(days, MAX_REPORT_DAYS)) await fetchRun(conn, token, level, run, now)
+        return { kind: 'ok' }
+      } catch (err) {
+        const result = resultOf(err)
+        deps.log.warn(
+          {
+            memberId,
+            advertiserId: conn.advertiser_id,
+            level,
+            err: result.kind === 'failed' ? result.why : result.kind,
+          },
+          'TikTok spend report failed',
+        )
+        return result
+      }
+    })
+  }
+
   return {
     /**
-     * Make the portal's spend for [fromDay, toDay) at `level` complete in the cache, asking TikTok
-     * only for the days missing or stale. A failure costs only that ad account's spend: the
-     * answer says which and why, and the lead numbers answer regardless.
+     * The portal's ad accounts with their zones, and (at campaign, ad group and ad level) their
+     * spend for [fromDay, toDay) made complete in the cache, asking TikTok only for the days
+     * missing or stale. A failure costs only that ad account's spend: the answer says which and
+     * why, and the lead numbers answer regardless.
      */
     async ensure(
       memberId: string,
-      level: SpendLevel,
+      level: AnalyticsLevel,
       fromDay: string,
       toDay: string,
       text: SpendTexts,
     ): Promise<SpendOutcome> {
-      if (!deps.api) return { complete: [], problems: [text.notConfigured] }
       const connections = await db
         .selectFrom('tiktok_connections')
         .selectAll()
         .where('member_id', '=', memberId)
         .orderBy('connected_at')
         .execute()
-      if (connections.length === 0) return { complete: [], problems: [text.noConnection] }
-      const out: SpendOutcome = { complete: [], problems: [] }
-      const now = clock.now()
-      for (const conn of connections) {
-        const name = conn.advertiser_name || conn.advertiser_id
-        const days = await staleDays(conn.advertiser_id, level, fromDay, toDay, now)
-        if (days.length === 0) {
-          out.complete.push(conn.advertiser_id)
-          continue
-        }
-        if (conn.status === 'token_invalid') {
-          out.problems.push(text.tokenInvalid(name))
-          continue
-        }
-        try {
-          const token = deps.box.open(conn.token_sealed)
-          for (const run of dayRuns(days, MAX_REPORT_DAYS)) await fetchRun(conn, token, level, run, now)
-          out.complete.push(conn.advertiser_id)
-        } catch (err) {
-          const why =
-            err instanceof TikTokApiError
-              ? `${err.message} (code ${err.code})`
-              : err instanceof Error
-                ? err.message
-                : String(err)
-          deps.log.warn({ memberId, advertiserId: conn.advertiser_id, level, err: why }, 'TikTok spend report failed')
-          out.problems.push(
-            err instanceof TikTokApiError && err.kind === 'token_invalid'
-              ? text.tokenInvalid(name)
-              : text.failed(name, why),
-          )
-        }
+      const zoned = await Promise.all(connections.map(async (conn) => ({ conn, ...(await zoneOf(conn)) })))
+      const out: SpendOutcome = {
+        complete: [],
+        problems: [],
+        zones: zoned.map((z) => ({ advertiserId: z.conn.advertiser_id, zone: z.zone })),
       }
+      if (level === 'form') return out
+      if (!deps.api) return { ...out, problems: [text.notConfigured] }
+      if (connections.length === 0) return { ...out, problems: [text.noConnection] }
+      const results = await Promise.all(
+        zoned.map(async ({ conn, zone, result }) =>
+          zone === null ? result : refresh(memberId, conn, zone, level, fromDay, toDay),
+        ),
+      )
+      results.forEach((result, i) => {
+        const conn = zoned[i]!.conn
+        const name = conn.advertiser_name || conn.advertiser_id
+        if (result.kind === 'ok') out.complete.push(conn.advertiser_id)
+        else if (result.kind === 'token_invalid') out.problems.push(text.tokenInvalid(name))
+        else out.problems.push(text.failed(name, result.why))
+      })
       return out
     },
   }

@@ -11,13 +11,16 @@ export const MAX_PERIOD_DAYS = 366
 
 export const AnalyticsLevelEnum = z.enum(['campaign', 'adgroup', 'ad', 'form'])
 
-const Day = z.string().refine(isDay, { message: 'must be a date YYYY-MM-DD' }).describe('a UTC day, YYYY-MM-DD')
+const Day = z
+  .string()
+  .refine(isDay, { message: 'must be a date YYYY-MM-DD' })
+  .describe("a day of the ad account's time zone, YYYY-MM-DD")
 
 export const AnalyticsQuery = z
   .object({
     level: AnalyticsLevelEnum.default('campaign').describe('what the rows are: campaigns, ad groups, ads or forms'),
-    from: Day.describe('the first day of the period (UTC, YYYY-MM-DD), included'),
-    to: Day.describe('the day after the period (UTC, YYYY-MM-DD), excluded'),
+    from: Day.describe("the first day of the period (the ad account's days, YYYY-MM-DD), included"),
+    to: Day.describe("the day after the period (the ad account's days, YYYY-MM-DD), excluded"),
   })
   .superRefine((q, ctx) => {
     if (!isDay(q.from) || !isDay(q.to)) return
@@ -61,6 +64,14 @@ export const AnalyticsView = z.object({
   level: AnalyticsLevelEnum,
   from: z.string(),
   to: z.string(),
+  timeZone: z
+    .string()
+    .describe(
+      "the time zone (IANA) of the period's days: the first connected ad account's, whose days TikTok reports spend in; UTC without one",
+    ),
+  timeZones: z
+    .array(z.object({ advertiserId: z.string(), timeZone: z.string() }))
+    .describe("each connected ad account's time zone: its leads and spend are counted over its own days"),
   spend: z.object({
     available: z.boolean().describe('false: the numbers below have no (or incomplete) spend'),
     problems: z.array(z.string()).describe('why spend is missing, one plain line each; empty when all is there'),

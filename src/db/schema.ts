@@ -185,6 +185,8 @@ export interface TikTokConnectionTable {
   crm_event_set_name: string | null
   /** JSON {"lead"|"deal": {stageId: TikTok event name or null}} (src/quality/stage-map.ts) */
   crm_stage_map_json: string | null
+  /** the ad account's time zone (advertiser/info), an IANA name; null until first asked (migration 0016) */
+  time_zone: string | null
   updated_at: number
 }
 

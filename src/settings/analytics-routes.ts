@@ -2,11 +2,10 @@ import type SQLite from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { analyticsCsv } from '../analytics/export.js'
+import { createAnalyticsRunner } from '../analytics/runner.js'
 import { createAnalyticsService } from '../analytics/service.js'
 import { createSpendCache, type SpendTexts } from '../analytics/spend.js'
 import { AnalyticsQuery } from '../analytics/view-schema.js'
-import { createAnalyticsRepository } from '../db/repositories/analytics.js'
 import { AnalyticsView } from './answers.js'
 import { fmt, type Lang, STRINGS } from './i18n.js'
 
@@ -31,10 +30,11 @@ export function settingsAnalyticsRoutes(opts: { sqlite: SQLite.Database }) {
   return async function routes(plain: FastifyInstance): Promise<void> {
     const app = plain.withTypeProvider<ZodTypeProvider>()
     const ctx = app.tiktok.ctx
-    const repo = createAnalyticsRepository(opts.sqlite)
-    app.addHook('onClose', async () => repo.close())
+    // The queries run off the main thread for a database file (runner.ts): intake keeps answering.
+    const runner = createAnalyticsRunner(opts.sqlite)
+    app.addHook('onClose', async () => runner.close())
     const service = createAnalyticsService({
-      repo,
+      runner,
       spend: createSpendCache({
         db: app.db,
         api: ctx?.api ?? null,
@@ -78,7 +78,7 @@ export function settingsAnalyticsRoutes(opts: { sqlite: SQLite.Database }) {
         const s = request.session!
         const q = request.query
         const text = spendTexts(s.l)
-        const { rows, problems } = await service.cursor(s.m, q, text, text.formLevel)
+        const { body, problems } = await service.csv(s.m, q, text, text.formLevel)
         const filename = `tiktok-leads-${q.level}-${q.from}-to-${q.to}.csv`
         reply
           .header('content-type', 'text/csv; charset=utf-8')
@@ -86,7 +86,6 @@ export function settingsAnalyticsRoutes(opts: { sqlite: SQLite.Database }) {
         // Spend missing for some ad account: the download still comes, and says why in a header
         // (a CSV line would break the file for spreadsheets).
         if (problems.length > 0) reply.header('x-spend-unavailable', encodeURIComponent(problems.join(' ')))
-        const body = analyticsCsv(q.level, rows)
         // The 200 schema documents the file as a string; Fastify sends a stream as it comes.
         return reply.send(body as unknown as string)
       },

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { Clock } from '../clock.js'
+import { isTimeZone } from '../analytics/days.js'
 import { TikTokApiError } from '../errors.js'
 import { hasMorePages, idOf, isRecord, list, mockLeadId, nonEmpty, records, textOf } from './api-values.js'
 import { createTransport } from './api-transport.js'
@@ -117,6 +118,11 @@ export interface TikTokApi {
     advertiserId: string,
     taskId: string,
   ): Promise<{ fileType: 'csv' | 'zip'; body: Readable }>
+  /**
+   * The ad account's time zone, an IANA name (advertiser/info `display_timezone`, else `timezone`):
+   * the zone of its report days. null when TikTok names none the runtime knows.
+   */
+  advertiserTimeZone(accessToken: string, advertiserId: string): Promise<string | null>
   /** Spend, impressions and clicks per entity and day, `start`..`end` inclusive (≤ 30 days, TikTok's limit by day). */
   dailyReport(
     accessToken: string,
@@ -306,6 +312,25 @@ export function createTikTokApi(opts: TikTokApiOptions): TikTokApi {
     },
 
     downloadLeadTask: download,
+
+    async advertiserTimeZone(accessToken, advertiserId) {
+      // `timezone` may be an offset zone (Etc/GMT+8) or a region name; `display_timezone` is the
+      // region name (daylight saving time included), so it wins when both are there.
+      // @see bububa/tiktok-business model/advertiser/{info,advertiser}.go (advertiser_ids and fields as JSON arrays)
+      const data = await call('advertiser/info', {
+        method: 'GET',
+        token: accessToken,
+        query: {
+          advertiser_ids: JSON.stringify([advertiserId]),
+          fields: JSON.stringify(['advertiser_id', 'timezone', 'display_timezone']),
+        },
+      })
+      const row = records(data['list']).find((a) => idOf(a['advertiser_id']) === advertiserId)
+      if (!row) return null
+      for (const name of [textOf(row['display_timezone']), textOf(row['timezone'])])
+        if (name && isTimeZone(name)) return name
+      return null
+    },
 
     async dailyReport(accessToken, advertiserId, level, start, end) {
       // Array parameters travel as JSON text in the query, as TikTok's SDKs send them.

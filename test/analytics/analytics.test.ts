@@ -3,7 +3,8 @@
  * TikTok's subscription fills the origin columns; the counts per level cover only the period; the
  * spend comes from report/integrated/get (seeded with tt.setAdStats) with cost per lead computed
  * from it; a second look asks TikTok nothing; a TikTok outage leaves the rows with spend marked
- * unavailable and why; the queries are refused with clear 400s.
+ * unavailable and why; two requests for the same period share one TikTok report; the queries
+ * are refused with clear 400s.
  */
 import t from 'tap'
 import { isStale, TODAY_REFRESH_MS } from '../../src/analytics/spend.js'
@@ -243,6 +244,37 @@ t.test('spend from TikTok: cost per lead and per qualified lead; a second look a
       [A2, 2.5, 2.5],
     ],
   )
+})
+
+t.test('two tabs asking the same period at once: TikTok is asked once', async (t) => {
+  const w = await leadsWorld(t)
+  w.tt.setAdStats(w.adv.id, A1, day(0), { spend: 5, impressions: 50, clicks: 5 })
+  const period = `from=${day(-1)}&to=${day(1)}`
+  // The first answer is held at TikTok, so the second request surely comes while it is in flight.
+  const hold = w.tt.holdReports()
+  const before = reportCalls(w.tt)
+  const first = w.tab.get(`analytics?level=ad&${period}`)
+  const second = w.tab.get(`analytics?level=ad&${period}`)
+  await waitFor('the first report asked', () => hold.waiting >= 1 || null)
+  // Time for the second request to reach TikTok too, were it to ask on its own.
+  await new Promise((r) => setTimeout(r, 300))
+  t.equal(hold.waiting, 1, 'one report in flight')
+  hold.release()
+  const [a, b] = await Promise.all([first, second])
+  t.equal(a.status, 200)
+  t.equal(b.status, 200)
+  const [va, vb] = [(await a.json()) as View, (await b.json()) as View]
+  t.same(va.rows, vb.rows, 'both answers have the spend')
+  t.match(
+    va.rows.find((r) => r.id === A1),
+    { spend: 5 },
+  )
+  t.equal(reportCalls(w.tt) - before, 1, 'one report/integrated/get for both')
+
+  // Another level is another report, not shared with this one.
+  const byCampaign = await w.tab.get(`analytics?level=campaign&${period}`)
+  t.equal(byCampaign.status, 200)
+  t.equal(reportCalls(w.tt) - before, 2)
 })
 
 t.test('a long period is asked of TikTok in runs of at most 30 days', async (t) => {
