@@ -1,8 +1,22 @@
 import { sql } from 'kysely'
 import type { DB } from '../database.js'
 import type { Lead, LeadStatus } from '../schema.js'
+import { DELIVERY_MS, FIRST_CONTACT_MS } from './lead-times.js'
 
 export type LeadStatsRepository = ReturnType<typeof createLeadStatsRepository>
+
+interface Medians {
+  medianDeliveryMs: number | null
+  medianFirstContactMs: number | null
+}
+
+export interface DailyStats {
+  received: Array<{ day: string; n: number }>
+  /** per day and finishing status; the medians are of delivered leads (null for the other statuses) */
+  done: Array<{ day: string; status: LeadStatus; n: number } & Medians>
+  /** the delivered leads of the whole range */
+  range: Medians
+}
 
 /**
  * The settings tab's statistics over the leads table: per-day counts, delivery times, the oldest
@@ -19,79 +33,58 @@ export function createLeadStatsRepository(db: DB) {
       return rows.map((r) => ({ ...r, n: Number(r.n) }))
     },
 
-    /** Per UTC day since `sinceMs`: leads received, and leads finished per status with their delivery times. */
-    async dailyStats(
-      memberId: string,
-      sinceMs: number,
-    ): Promise<{
-      received: Array<{ day: string; n: number }>
-      done: Array<{ day: string; status: LeadStatus; n: number }>
-    }> {
-      const day = (col: 'received_at' | 'done_at') =>
-        sql<string>`strftime('%Y-%m-%d', ${sql.ref(col)} / 1000, 'unixepoch')`
-      const received = await db
-        .selectFrom('leads')
-        .select([day('received_at').as('day'), (eb) => eb.fn.countAll<number>().as('n')])
-        .where('member_id', '=', memberId)
-        .where('received_at', '>=', sinceMs)
-        .groupBy('day')
-        .execute()
-      const done = await db
-        .selectFrom('leads')
-        .select([day('done_at').as('day'), 'status', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('member_id', '=', memberId)
-        .where('done_at', '>=', sinceMs)
-        .where('status', 'in', ['delivered', 'duplicate', 'failed'])
-        .groupBy(['day', 'status'])
-        .execute()
-      return {
-        received: received.map((r) => ({ day: r.day, n: Number(r.n) })),
-        done: done.map((r) => ({ ...r, n: Number(r.n) })),
-      }
-    },
-
-    /** Median received→delivered time (ms) of leads delivered in [fromMs, toMs). */
-    async medianDeliveryMs(memberId: string, fromMs: number, toMs: number): Promise<number | null> {
-      const base = db
-        .selectFrom('leads')
-        .where('member_id', '=', memberId)
-        .where('status', '=', 'delivered')
-        .where('done_at', '>=', fromMs)
-        .where('done_at', '<', toMs)
-      const { n } = (await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst()) ?? { n: 0 }
-      if (!Number(n)) return null
-      const row = await base
-        .select(sql<number>`done_at - received_at`.as('d'))
-        .orderBy('d')
-        .limit(1)
-        .offset(Math.floor((Number(n) - 1) / 2))
-        .executeTakeFirst()
-      return row ? Number(row.d) : null
-    },
-
     /**
-     * Median delivery→first contact time (ms) of leads delivered in [fromMs, toMs) that someone
-     * has worked (first_contact_at: the first stage change or completed activity after delivery);
-     * null when none has been yet. Reads the partial index leads_delivered_done (member_id, done_at).
+     * The overview's numbers in one statement: per UTC day from `sinceMs` (a day's start) to
+     * `untilMs`, the leads received, and the leads finished per status with the medians of the
+     * delivered ones (received → delivered; delivered → first contact, over those someone has
+     * worked); and the same two medians over the whole range (`range`). Medians are SQLite's
+     * median() over the shared expressions of lead-times.ts. The finished part reads
+     * leads_delivered_done and leads_member_status, the received part leads_member_received.
      */
-    async medianFirstContactMs(memberId: string, fromMs: number, toMs: number): Promise<number | null> {
-      const base = db
-        .selectFrom('leads')
-        .where('member_id', '=', memberId)
-        .where('status', '=', 'delivered')
-        .where('done_at', '>=', fromMs)
-        .where('done_at', '<', toMs)
-        .where('first_contact_at', 'is not', null)
-      const { n } = (await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst()) ?? { n: 0 }
-      if (!Number(n)) return null
-      // The middle value, or the mean of the two middle ones when the count is even.
-      const rows = await base
-        .select(sql<number>`max(first_contact_at - done_at, 0)`.as('d'))
-        .orderBy('d')
-        .limit(Number(n) % 2 === 0 ? 2 : 1)
-        .offset(Math.floor((Number(n) - 1) / 2))
-        .execute()
-      return rows.length ? Math.round(rows.reduce((sum, r) => sum + Number(r.d), 0) / rows.length) : null
+    async dailyStats(memberId: string, sinceMs: number, untilMs: number): Promise<DailyStats> {
+      const day = (col: 'received_at' | 'done_at') => `strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')`
+      const rows = await sql<{
+        part: 'received' | 'done' | 'range'
+        day: string | null
+        status: LeadStatus | null
+        n: number
+        delivery_ms: number | null
+        contact_ms: number | null
+      }>`
+        select 'received' as part, ${sql.raw(day('received_at'))} as day, null as status, count(*) as n,
+          null as delivery_ms, null as contact_ms
+        from leads
+        where member_id = ${memberId} and received_at >= ${sinceMs} and received_at < ${untilMs}
+        group by 2
+        union all
+        select 'done', ${sql.raw(day('done_at'))}, status, count(*),
+          median(case when status = 'delivered' then ${sql.raw(DELIVERY_MS)} end),
+          median(case when status = 'delivered' then ${sql.raw(FIRST_CONTACT_MS)} end)
+        from leads
+        where member_id = ${memberId} and done_at >= ${sinceMs} and done_at < ${untilMs}
+          and status in ('delivered', 'duplicate', 'failed')
+        group by 2, 3
+        union all
+        select 'range', null, null, count(*), median(${sql.raw(DELIVERY_MS)}), median(${sql.raw(FIRST_CONTACT_MS)})
+        from leads
+        where member_id = ${memberId} and status = 'delivered' and done_at >= ${sinceMs} and done_at < ${untilMs}`.execute(
+        db,
+      )
+      const out: DailyStats = { received: [], done: [], range: { medianDeliveryMs: null, medianFirstContactMs: null } }
+      const ms = (v: number | null) => (v === null ? null : Math.round(Number(v)))
+      for (const r of rows.rows) {
+        if (r.part === 'received') out.received.push({ day: r.day!, n: Number(r.n) })
+        else if (r.part === 'done')
+          out.done.push({
+            day: r.day!,
+            status: r.status!,
+            n: Number(r.n),
+            medianDeliveryMs: ms(r.delivery_ms),
+            medianFirstContactMs: ms(r.contact_ms),
+          })
+        else out.range = { medianDeliveryMs: ms(r.delivery_ms), medianFirstContactMs: ms(r.contact_ms) }
+      }
+      return out
     },
 
     /** The oldest lead still waiting (pending or in flight), for "leads are stuck" warnings. */
