@@ -35,7 +35,11 @@ export interface AnalyticsTotalsRow {
   spend: number | null
   impressions: number | null
   clicks: number | null
-  /** how many groups there are (the top ones come as rows) */
+  /**
+   * How many groups there are (the top ones come as rows): those with leads, and the entities that
+   * spent without leads when those are counted, that is when the groups with leads leave room in
+   * the rows; otherwise there are more groups than rows either way.
+   */
   groups: number
 }
 
