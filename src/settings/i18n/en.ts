@@ -508,7 +508,7 @@ export const en = {
   an_from: 'From',
   an_through: 'To (included)',
   an_show: 'Show',
-  an_range: 'Shown: {from} to {through} (days in UTC)',
+  an_range: 'Shown: {from} to {through} (days in {tz})',
   an_bad_dates: 'Choose a start and an end date, the end not before the start, at most {max} days in all.',
   an_failed_load: 'Could not load the analytics: {error}',
   an_col_campaign: 'Campaign',

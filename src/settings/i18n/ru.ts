@@ -504,7 +504,7 @@ export const ru: Strings = {
   an_from: 'С',
   an_through: 'По (включительно)',
   an_show: 'Показать',
-  an_range: 'Показано: с {from} по {through} (дни по UTC)',
+  an_range: 'Показано: с {from} по {through} (дни по часовому поясу {tz})',
   an_bad_dates: 'Выберите дату начала и дату окончания, не раньше начала, всего не больше {max} дней.',
   an_failed_load: 'Не удалось загрузить аналитику: {error}',
   an_col_campaign: 'Кампания',

@@ -518,7 +518,7 @@ export const vn: Strings = {
   an_from: 'Từ ngày',
   an_through: 'Đến ngày (tính cả ngày này)',
   an_show: 'Xem',
-  an_range: 'Đang xem: từ {from} đến {through} (ngày theo UTC)',
+  an_range: 'Đang xem: từ {from} đến {through} (ngày theo múi giờ {tz})',
   an_bad_dates:
     'Hãy chọn ngày bắt đầu và ngày kết thúc, ngày kết thúc không trước ngày bắt đầu, tổng cộng tối đa {max} ngày.',
   an_failed_load: 'Không tải được dữ liệu phân tích: {error}',
