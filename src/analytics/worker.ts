@@ -45,7 +45,11 @@ function start(file: string): void {
   const port = parentPort!
   const main = openReader(file)
   const queries = createAnalyticsQueries(main)
-  const cursors = new Map<number, { db: SQLite.Database; chunks: Generator<string> }>()
+  /** Open CSV cursors, each with the chunk made ready for its next pull (made while the main thread sends the last). */
+  const cursors = new Map<
+    number,
+    { db: SQLite.Database; chunks: Generator<string>; ready: IteratorResult<string> | null }
+  >()
   const send = (m: FromWorker) => port.postMessage(m)
   const fail = (id: number, err: unknown) => {
     const e = err as { message?: unknown; code?: unknown }
@@ -81,7 +85,7 @@ function start(file: string): void {
           const db = openReader(file)
           try {
             const chunks = analyticsCsvChunks(m.period.level, createAnalyticsQueries(db).cursor(m.period))
-            cursors.set(m.id, { db, chunks })
+            cursors.set(m.id, { db, chunks, ready: null })
           } catch (err) {
             db.close()
             throw err
@@ -91,9 +95,12 @@ function start(file: string): void {
         case 'pull': {
           const c = cursors.get(m.id)
           if (!c) return
-          const next = c.chunks.next()
-          if (next.done) closeCursor(m.id)
+          const next = c.ready ?? c.chunks.next()
+          c.ready = null
           send({ type: 'chunk', id: m.id, text: next.done ? '' : next.value, done: next.done === true })
+          if (next.done) closeCursor(m.id)
+          // The next chunk now, while this one travels and is written: the two threads overlap.
+          else c.ready = c.chunks.next()
           return
         }
         case 'close':
