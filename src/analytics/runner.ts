@@ -84,7 +84,10 @@ function onWorker(file: string, idleMs: number): AnalyticsRunner {
   let nextId = 1
   let idle: NodeJS.Timeout | null = null
   const tops = new Map<number, { resolve: (t: AnalyticsTop) => void; reject: (e: Error) => void }>()
-  const streams = new Map<number, { onChunk: (text: string, done: boolean) => void; onError: (e: Error) => void }>()
+  const streams = new Map<
+    number,
+    { onChunk: (bytes: Uint8Array | null, done: boolean) => void; onError: (e: Error) => void }
+  >()
 
   const busy = () => tops.size + streams.size > 0
   function touch(): void {
@@ -122,7 +125,7 @@ function onWorker(file: string, idleMs: number): AnalyticsRunner {
         tops.get(m.id)?.resolve(m.result)
         tops.delete(m.id)
       } else if (m.type === 'chunk') {
-        streams.get(m.id)?.onChunk(m.text, m.done)
+        streams.get(m.id)?.onChunk(m.bytes, m.done)
         if (m.done) streams.delete(m.id)
       } else {
         const err = workerError(m)
@@ -172,9 +175,9 @@ function onWorker(file: string, idleMs: number): AnalyticsRunner {
           if (!open) {
             open = true
             streams.set(id, {
-              onChunk: (text, done) => {
+              onChunk: (bytes, done) => {
                 waiting = false
-                if (text) stream.push(text)
+                if (bytes) stream.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
                 if (done) stream.push(null)
               },
               onError: (err) => stream.destroy(err),

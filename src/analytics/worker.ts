@@ -23,7 +23,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'top'; id: number; result: ReturnType<ReturnType<typeof createAnalyticsQueries>['top']> }
-  | { type: 'chunk'; id: number; text: string; done: boolean }
+  | { type: 'chunk'; id: number; bytes: Uint8Array | null; done: boolean }
   | { type: 'error'; id: number; message: string; code: string | null }
 
 /**
@@ -51,6 +51,7 @@ function start(file: string): void {
     { db: SQLite.Database; chunks: Generator<string>; ready: IteratorResult<string> | null }
   >()
   const send = (m: FromWorker) => port.postMessage(m)
+  const encoder = new TextEncoder()
   const fail = (id: number, err: unknown) => {
     const e = err as { message?: unknown; code?: unknown }
     send({
@@ -97,7 +98,13 @@ function start(file: string): void {
           if (!c) return
           const next = c.ready ?? c.chunks.next()
           c.ready = null
-          send({ type: 'chunk', id: m.id, text: next.done ? '' : next.value, done: next.done === true })
+          // As UTF-8 bytes whose memory moves to the main thread (transferred, not copied): the main
+          // thread's heap never holds the file's text, and it does not encode it either.
+          const bytes = next.done ? null : encoder.encode(next.value)
+          port.postMessage(
+            { type: 'chunk', id: m.id, bytes, done: next.done === true } satisfies FromWorker,
+            bytes ? [bytes.buffer as ArrayBuffer] : [],
+          )
           if (next.done) closeCursor(m.id)
           // The next chunk now, while this one travels and is written: the two threads overlap.
           else c.ready = c.chunks.next()
