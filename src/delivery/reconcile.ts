@@ -26,10 +26,16 @@ export async function reconcileStale(w: PortalWorker): Promise<boolean> {
   w.reconciling = true
   try {
     const cutoff = w.now() - reconcileWait
-    const sending = (await leads.listSending(w.memberId, 200)).filter((r) => !w.inFlight.has(r.id))
-    const stale = sending.filter((r) => r.updated_at <= cutoff).slice(0, options.batchSize)
+    // Ids and times first (this runs before every batch); whole rows only for the stale ones.
+    const sending = (await leads.sendingTimes(w.memberId, 200)).filter((r) => !w.inFlight.has(r.id))
+    const staleIds = sending.filter((r) => r.updated_at <= cutoff).map((r) => r.id)
     const fresh = sending.filter((r) => r.updated_at > cutoff)
     if (fresh.length) w.wakeAt(Math.min(...fresh.map((r) => r.updated_at)) + reconcileWait)
+    if (staleIds.length === 0) return false
+    // Read again by id: a row may have moved on meanwhile (the still-sending filter drops it).
+    const stale = (await leads.listSending(w.memberId, staleIds.slice(0, options.batchSize))).filter(
+      (r) => !w.inFlight.has(r.id),
+    )
     if (stale.length === 0) return false
     await queues.run(w.memberId, () => reconcile(w, stale))
     return true

@@ -134,14 +134,33 @@ export function createLeadRepository(db: DB, opts: LeadRepositoryOptions = {}) {
       return row?.at ?? null
     },
 
-    async listSending(memberId: string, limit: number): Promise<Lead[]> {
+    /**
+     * The portal's `sending` leads as id and last write only. The reconciler asks before every
+     * batch, and the answer is mostly the other loop's batch in flight: whole rows (lead, payload,
+     * analytics columns) cost ~7x as much to read (50 in flight: ~280 µs against ~38 µs) and are
+     * thrown away.
+     */
+    async sendingTimes(memberId: string, limit: number): Promise<Array<Pick<Lead, 'id' | 'updated_at'>>> {
+      return db
+        .selectFrom('leads')
+        .select(['id', 'updated_at'])
+        .where('member_id', '=', memberId)
+        .where(isSending)
+        .orderBy('id')
+        .limit(limit)
+        .execute()
+    },
+
+    /** Whole rows of those of `ids` still `sending` (a look-up's leads), by id. */
+    async listSending(memberId: string, ids: number[]): Promise<Lead[]> {
+      if (ids.length === 0) return []
       return db
         .selectFrom('leads')
         .selectAll()
         .where('member_id', '=', memberId)
         .where(isSending)
+        .where('id', 'in', ids)
         .orderBy('id')
-        .limit(limit)
         .execute()
     },
 
