@@ -1,12 +1,14 @@
 /**
- * axe-core in a tab's frame, the way the settings tab's accessibility test runs it: WCAG 2.0/2.1
- * A and AA plus axe's best practices, every serious or critical violation one line, b24ui's own
- * colour choices (KNOWN, each with its reason) aside. Taken from kit-a11y.test.ts for the card tab
- * (kit-card.test.ts); kit-a11y still has its own copy, which can become an import of this one.
+ * axe-core in a tab's frame, for every browser test that checks accessibility (kit-a11y.test.ts
+ * on the settings tab, kit-card.test.ts on the card tab): WCAG 2.0/2.1 A and AA plus axe's best
+ * practices, every serious or critical violation one line, b24ui's own colour choices and reka-ui's
+ * modal hiding (KNOWN, each with its reason) aside. One runner and one list of exceptions, so an
+ * exception granted for one tab is granted, and reviewed, for all.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Frame } from 'playwright-core'
+import { settled } from './browser-harness.js'
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
@@ -62,9 +64,10 @@ export const KNOWN: Array<{ rule: string; selector: string; why: string }> = [
   {
     // reka-ui's select list is modal: while it is open, hideOthers() sets aria-hidden on the app
     // behind it (marking it data-aria-hidden) and keeps the focus in the list, but the app's own
-    // tab stops stay as they are, which axe reports.
+    // tab stops stay as they are, which axe reports. hideOthers leaves aria-live regions visible,
+    // so on a screen with one (a result line) it marks the elements around it instead of #app.
     rule: 'aria-hidden-focus',
-    selector: '#app[data-aria-hidden="true"]',
+    selector: '#app[data-aria-hidden="true"], #app [data-aria-hidden="true"]',
     why: 'reka-ui hides the page behind an open select list',
   },
 ]
@@ -77,10 +80,12 @@ type Violation = {
 }
 
 /**
- * axe-core on the frame's document: the serious and critical violations, one line per element
- * (every violation, minor ones and known ones too, with its markup goes to `report` for reading).
+ * axe-core on the frame's document once it is still (a colour read mid-transition is not the one
+ * the user sees): the serious and critical violations, one line per element (every violation,
+ * minor ones and known ones too, with its markup goes to `report` for reading).
  */
 export async function axe(frame: Frame, report?: string): Promise<string[]> {
+  await settled(frame)
   // page.addScriptTag would add an inline <script>, which the page's CSP (script-src 'self') blocks
   // (it throws, and the page logs a CSP violation); playwright's evaluate runs through the devtools
   // protocol, which CSP does not govern, so the library is evaluated from its source instead.
@@ -89,6 +94,9 @@ export async function axe(frame: Frame, report?: string): Promise<string[]> {
     const axe = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<unknown> } }).axe
     const res = (await axe.run(document, {
       runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
+      // Only the violations are read: axe then builds no selector for every passing element,
+      // the slow tail of a run on a large page (each violation still lists all its elements).
+      resultTypes: ['violations'],
     })) as { violations: Violation[] }
     const isKnown = (rule: string, target: unknown[]) => {
       // A target inside an iframe or shadow root has more parts: never known.

@@ -11,10 +11,10 @@
  * never scroll sideways. The keyboard: Tab from the top reaches the screen tabs, the arrow keys
  * switch screens, Enter and Space press a focused button (which keeps the focus while it loads), and
  * whatever has the keyboard focus shows a ring (b24ui's buttons: their focus colours, see below).
- * Screenshots go to test-output/kit-a11y-*.png.
+ * axe runs through ./axe.ts, the one runner and list of known exceptions the card tab's test uses
+ * too. Screenshots go to test-output/kit-a11y-*.png.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Frame, FrameLocator, Page } from 'playwright-core'
 import t from 'tap'
@@ -23,10 +23,10 @@ import { startFrameHost } from '../emulator/index.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 import { installedPortal, startApp, startEmulator, type Teardown, waitFor } from '../helpers.js'
 import { buildTikTokEmulator } from '../tiktok-emulator/index.js'
-import { launch, OUT, openTab, watchErrors } from './browser-harness.js'
+import { axe } from './axe.js'
+import { launch, OUT, openTab, screenshot, watchErrors } from './browser-harness.js'
 
 const WAIT = 20_000
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 const TT_APP_ID = 'tt-app-a11y'
 const TT_APP_SECRET = 'tt-secret-a11y-0123456789'
 
@@ -84,113 +84,6 @@ async function ready(frame: FrameLocator, screen: ScreenName): Promise<void> {
 /** The app's own frame inside the emulated Bitrix24 page. */
 async function appFrame(page: Page): Promise<Frame> {
   return waitFor('the app frame', () => page.frames().find((f) => f.url().includes('/bitrix24/placement')) ?? null)
-}
-
-/** b24ui's colour styles for primary and status colours (filled, tinted alert/success/warning). */
-const B24_COLOURS = [
-  'filled',
-  'filled-success',
-  'filled-alert',
-  'filled-warning',
-  'tinted-alert',
-  'tinted-success',
-  'tinted-warning',
-]
-const styled = (prefix: string) => `:is(${B24_COLOURS.map((c) => `.${prefix}style-${c}`).join(', ')})`
-
-/**
- * What axe reports inside b24ui's own markup that no prop of it reaches, each one rule on the
- * elements one selector names, with the reason; nothing else is ever left out. The issue takes
- * "contrast as b24ui gives": Bitrix24's palette itself is below 4.5:1 for its primary blue (#0075ff
- * under white, 4.2), its status colours (white on #1bce7b green 2.1, on #ff5752 red 3.1; no b24ui
- * variant of success, alert or warning reaches 4.5 in badge or alert), its grey for hints (#828b95,
- * 3.45) and its tab labels (3.1 and 3.7 on the tab bar). Where a b24ui colour prop that passes
- * exists without losing the meaning, the tab uses it (the role badge); the rest stays the CRM's look.
- */
-const KNOWN: Array<{ rule: string; selector: string; why: string }> = [
-  { rule: 'color-contrast', selector: '[role="tab"] [data-slot="label"]', why: 'b24ui tab labels' },
-  {
-    rule: 'color-contrast',
-    selector: `.ui-label__scope${styled('')} [data-slot="label"]`,
-    why: 'b24ui status badges (success, alert, warning, primary)',
-  },
-  {
-    rule: 'color-contrast',
-    selector: `.ui-btn${styled('--')} [data-slot="labelInner"]`,
-    why: 'b24ui primary and alert buttons',
-  },
-  {
-    rule: 'color-contrast',
-    selector: `[data-slot="root"]${styled('')}:has(> [data-slot="wrapper"] > [data-slot="title"]) :is([data-slot="title"], [data-slot="description"], [data-slot="description"] *)`,
-    why: 'b24ui alerts in status colours (their text is ours, the colours b24ui’s)',
-  },
-  { rule: 'color-contrast', selector: '.text-description', why: 'b24ui hints, help and descriptions' },
-  {
-    rule: 'color-contrast',
-    selector: '[role="option"] [data-slot="itemLabel"]',
-    why: 'b24ui select lists: the options not chosen are in its hint grey',
-  },
-  {
-    rule: 'color-contrast',
-    selector: ':is([data-slot="label"], [data-slot="description"]).cursor-not-allowed',
-    why: 'labels of disabled b24ui checkboxes and radios (WCAG 1.4.3 exempts inactive controls)',
-  },
-  {
-    // reka-ui's select list is modal: while it is open, hideOthers() sets aria-hidden on the app
-    // behind it (marking it data-aria-hidden) and keeps the focus in the list, but the app's own
-    // tab stops stay as they are, which axe reports. hideOthers leaves aria-live regions visible,
-    // so on a screen with one (a result line) it marks the elements around it instead of #app.
-    rule: 'aria-hidden-focus',
-    selector: '#app[data-aria-hidden="true"], #app [data-aria-hidden="true"]',
-    why: 'reka-ui hides the page behind an open select list',
-  },
-]
-
-type Violation = {
-  id: string
-  impact: string | null
-  help: string
-  nodes: Array<{ target: unknown[]; html: string; failureSummary?: string }>
-}
-
-/**
- * axe-core on the frame's document: the serious and critical violations, one line per element
- * (every violation, minor ones and known ones too, with its markup goes to `report` for reading).
- */
-async function axe(frame: Frame, report?: string): Promise<string[]> {
-  // page.addScriptTag would add an inline <script>, which the page's CSP (script-src 'self') blocks
-  // (it throws, and the page logs a CSP violation); playwright's evaluate runs through the devtools
-  // protocol, which CSP does not govern, so the library is evaluated from its source instead.
-  if (!(await frame.evaluate(() => 'axe' in window))) await frame.evaluate(AXE_SOURCE)
-  const violations = await frame.evaluate(async (known) => {
-    const axe = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<unknown> } }).axe
-    const res = (await axe.run(document, {
-      runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
-    })) as { violations: Violation[] }
-    const isKnown = (rule: string, target: unknown[]) => {
-      // A target inside an iframe or shadow root has more parts: never known.
-      const el = target.length === 1 ? document.querySelector(String(target[0])) : null
-      return !!el && known.some((k) => k.rule === rule && el.matches(k.selector))
-    }
-    return res.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes.map((n) => ({
-        target: n.target.map(String),
-        html: n.html,
-        summary: n.failureSummary,
-        known: isKnown(v.id, n.target),
-      })),
-    }))
-  }, KNOWN)
-  if (report) writeFileSync(report, JSON.stringify(violations, null, 2))
-  const found: string[] = []
-  for (const v of violations) {
-    if (v.impact !== 'serious' && v.impact !== 'critical') continue
-    for (const n of v.nodes) if (!n.known) found.push(`${v.id} [${v.impact}] ${n.target.join(' ')}: ${v.help}`)
-  }
-  return found
 }
 
 async function seed(t: Teardown) {
@@ -271,10 +164,13 @@ async function seed(t: Teardown) {
   return { host }
 }
 
+// One app, its emulators and the seeded portal for both tests: neither changes what it shows (the
+// confirmation is cancelled, the secret only revealed), and each has a browser context of its own.
+const { host } = await seed(t)
+mkdirSync(OUT, { recursive: true })
+
 t.test('every screen passes axe-core, admin and read-only, full width and the narrow slider', async (t) => {
-  const { host } = await seed(t)
   const context = await launch(t)
-  mkdirSync(OUT, { recursive: true })
 
   for (const [lang, user, width] of [
     ['en', 1, 1280],
@@ -292,7 +188,6 @@ t.test('every screen passes axe-core, admin and read-only, full width and the na
     for (const s of SCREENS) {
       await locator.getByRole('tab', { name: words[s.heading] }).click()
       await ready(locator, s.name)
-      await page.waitForTimeout(100)
       const shot = `kit-a11y-${lang}-${user}-${width}-${s.name}`
       t.same(await axe(frame, join(OUT, `${shot}.json`)), [], `${who} ${s.name}: no serious or critical axe violation`)
       if (width <= 620) {
@@ -302,16 +197,15 @@ t.test('every screen passes axe-core, admin and read-only, full width and the na
         }))
         t.ok(scroll <= client + 1, `${who} ${s.name}: no horizontal scrollbar (${scroll} <= ${client})`)
       }
-      await page.screenshot({ path: join(OUT, `${shot}.png`), fullPage: true })
+      await screenshot(page, frame, shot)
     }
     if (user === 1) {
       // What opens on top: a select's list, a confirmation, the lead's record, the import box.
       const opened = async (name: string, open: () => Promise<void>, close: () => Promise<void>) => {
         await open()
-        await page.waitForTimeout(300)
         const shot = `kit-a11y-${lang}-${user}-${width}-${name}`
         t.same(await axe(frame, join(OUT, `${shot}.json`)), [], `${who} ${name}: no serious or critical axe violation`)
-        await page.screenshot({ path: join(OUT, `${shot}.png`), fullPage: true })
+        await screenshot(page, frame, shot)
         await close()
       }
       const pressEscape = () => page.keyboard.press('Escape')
@@ -418,9 +312,7 @@ async function restingLooks(frame: Frame): Promise<string[]> {
 }
 
 t.test('the keyboard: Tab reaches the screen tabs, arrows switch screens, Enter and Space press buttons', async (t) => {
-  const { host } = await seed(t)
   const context = await launch(t)
-  mkdirSync(OUT, { recursive: true })
   const en = strings('en')
 
   for (const width of [1280, 620]) {
@@ -479,7 +371,7 @@ t.test('the keyboard: Tab reaches the screen tabs, arrows switch screens, Enter 
     t.not(await locator.locator('[data-testid="secret"]').inputValue(), masked, `${width}: Enter revealed the secret`)
     await waitFor('the Reveal button focused again', async () => (await focused(frame))?.testid === 'secret-reveal')
     t.pass(`${width}: the focus stays on the button across its loading state`)
-    await page.screenshot({ path: join(OUT, `kit-a11y-keyboard-${width}.png`), fullPage: true })
+    await screenshot(page, frame, `kit-a11y-keyboard-${width}`)
     await page.keyboard.press('Space')
     await locator.locator('[data-testid="secret-reveal"][aria-pressed="false"]').waitFor({ timeout: WAIT })
     t.equal(await locator.locator('[data-testid="secret"]').inputValue(), masked, `${width}: Space hid it again`)

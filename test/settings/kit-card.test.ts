@@ -18,7 +18,7 @@ import { detailTabCode, detailTabOptions, startFrameHost } from '../emulator/ind
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 import { installedPortal, startApp, startEmulator, waitFor } from '../helpers.js'
 import { axe } from './axe.js'
-import { launch, OUT, openTab, watchErrors } from './browser-harness.js'
+import { launch, OUT, openTab, screenshot, watchErrors } from './browser-harness.js'
 
 const WAIT = 20_000
 
@@ -140,7 +140,6 @@ t.test(
           `${who}: and says why`,
         )
       }
-      await page.waitForTimeout(100)
       const shot = `kit-card-${lang}-${user}-${width}`
       t.same(await axe(frame, join(OUT, `${shot}.json`)), [], `${who}: no serious or critical axe violation`)
       if (width <= 620) {
@@ -150,7 +149,7 @@ t.test(
         }))
         t.ok(scroll <= client + 1, `${who}: no horizontal scrollbar (${scroll} <= ${client})`)
       }
-      await page.screenshot({ path: join(OUT, `${shot}.png`), fullPage: true })
+      await screenshot(page, frame, shot)
       t.same(errors, [], `${who}: no script error or CSP violation`)
       await page.close()
     }
@@ -181,7 +180,7 @@ t.test(
         [],
         `${lang} plain: no serious or critical axe violation`,
       )
-      await page.screenshot({ path: join(OUT, `kit-card-${lang}-plain.png`), fullPage: true })
+      await screenshot(page, frame, `kit-card-${lang}-plain`)
       t.same(errors, [], `${lang} plain: no script error or CSP violation`)
       await page.close()
     }
