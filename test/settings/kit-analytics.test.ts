@@ -11,8 +11,7 @@
  * in Vietnamese, and more rows than the API shows. Each page fails on any script error or CSP
  * violation and saves a screenshot to test-output/kit-analytics-*.png.
  */
-import { mkdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { sql } from 'kysely'
 import type { FrameLocator, Locator, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
@@ -22,7 +21,7 @@ import { fmt, type Lang, STRINGS } from '../../src/settings/i18n.js'
 import { startFrameHost } from '../emulator/index.js'
 import { waitFor } from '../helpers.js'
 import { connect, world } from '../tiktok-business/flow.js'
-import { launch, OUT, openTab, text, watchErrors } from './browser-harness.js'
+import { launch, openTab, screenshot, text, watchErrors } from './browser-harness.js'
 
 const WAIT = 20_000
 const DAY_MS = 86_400_000
@@ -195,7 +194,6 @@ t.test('the kit analytics screen: rows, totals, levels, dates, chart, CSV; ru na
   const host = await startFrameHost({ emulator: w.emu, portal: w.portal, appUrl: w.started.url })
   t.teardown(() => host.close())
   const context = await launch(t)
-  mkdirSync(OUT, { recursive: true })
 
   async function open(lang: Lang, user: 1 | 2, width: number) {
     const words = STRINGS[lang]
@@ -322,8 +320,7 @@ t.test('the kit analytics screen: rows, totals, levels, dates, chart, CSV; ru na
       'wrong dates in words',
     )
 
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, 'kit-analytics-en-admin.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-analytics-en-admin')
     t.same(errors, [], 'no script error or CSP violation')
     await page.close()
   })
@@ -343,8 +340,7 @@ t.test('the kit analytics screen: rows, totals, levels, dates, chart, CSV; ru na
         client: document.scrollingElement!.clientWidth,
       }))
       t.ok(scroll <= client + 1, `no horizontal scroll of the page (${scroll} <= ${client})`)
-      await page.waitForTimeout(150)
-      await page.screenshot({ path: join(OUT, 'kit-analytics-ru-admin.png'), fullPage: true })
+      await screenshot(page, frame, 'kit-analytics-ru-admin')
       t.same(errors, [], 'no script error or CSP violation')
       await page.close()
     },
@@ -356,8 +352,7 @@ t.test('the kit analytics screen: rows, totals, levels, dates, chart, CSV; ru na
     const csv = await download(page, frame)
     t.ok(csv.body.startsWith(`\uFEFF${CSV_HEADER.join(',')}\r\n`), 'a read-only user downloads the CSV too')
     t.match(await text(frame, '[data-testid="an-csv-result"]'), fmt(words.an_csv_done, { file: csv.name }))
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, 'kit-analytics-vn-readonly.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-analytics-vn-readonly')
     t.same(errors, [], 'no script error or CSP violation')
     await page.close()
   })

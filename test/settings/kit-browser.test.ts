@@ -4,31 +4,30 @@
  * Each case fails on any script error or CSP violation (the kit page runs under `style-src 'self'`,
  * no inline styles) and saves a screenshot to test-output/kit-*.png.
  */
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
 import t from 'tap'
 import { strings } from '../../src/settings/i18n.js'
 import { startFrameHost } from '../emulator/index.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 import { installedPortal, startApp, startEmulator, waitFor } from '../helpers.js'
-import { launch, openTab, OUT, text, waitForCommand, watchErrors } from './browser-harness.js'
+import { launch, openTab, screenshot, text, waitForCommand, watchErrors } from './browser-harness.js'
 
 const WAIT = 15_000
 
+// One app, emulator and portal for both tests: the second only reads how the page is served.
+const emu = await startEmulator(t)
+const { url: appUrl, app } = await startApp(t, { emu })
+const portal = await installedPortal(emu, appUrl)
+const host = await startFrameHost({ emulator: emu, portal, appUrl })
+t.teardown(() => host.close())
+
 t.test('the kit overview: status in plain words, queue, counters and chart, in en, ru and vn', async (t) => {
-  const emu = await startEmulator(t)
-  const { url: appUrl, app } = await startApp(t, { emu })
-  const portal = await installedPortal(emu, appUrl)
   const conf = (await app.settings.find(portal.memberId))!
   const res = await postWebhook(appUrl, conf.webhook_key, notificationBody([sampleLead()]), {
     secret: conf.signing_secret,
   })
   t.equal(res.status, 200, 'a lead arrives')
   await waitFor('the lead delivered', async () => (await app.leads.counts(portal.memberId)).delivered === 1)
-  const host = await startFrameHost({ emulator: emu, portal, appUrl })
-  t.teardown(() => host.close())
   const context = await launch(t)
-  mkdirSync(OUT, { recursive: true })
 
   for (const [lang, user, width] of [
     ['en', 1, 940],
@@ -71,19 +70,13 @@ t.test('the kit overview: status in plain words, queue, counters and chart, in e
     await frame.getByRole('tab', { name: words.h_status }).click()
     await frame.locator('[data-testid="counters-today"] [data-k="delivered"]').waitFor({ timeout: WAIT })
     t.equal(statsAsked.length, 1, `${lang}: a return to the overview asks for fresh counters`)
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, `kit-overview-${lang}.png`), fullPage: true })
+    await screenshot(page, frame, `kit-overview-${lang}`)
     t.same(errors, [], `${lang}: no script error or CSP violation`)
     await page.close()
   }
 })
 
 t.test('the kit page is served with a strict style policy and a shell that carries no inline script', async (t) => {
-  const emu = await startEmulator(t)
-  const { url: appUrl } = await startApp(t, { emu })
-  const portal = await installedPortal(emu, appUrl)
-  const host = await startFrameHost({ emulator: emu, portal, appUrl })
-  t.teardown(() => host.close())
   const context = await launch(t)
   const page = await context.newPage()
   const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/bitrix24/placement', { timeout: WAIT })

@@ -13,15 +13,13 @@
  *   rule, a real TikTok test lead, "Check now" and an import.
  * Every page fails on any script error or CSP violation. Screenshots: test-output/kit-flow-*.png.
  */
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
 import type { FrameLocator, Page } from 'playwright-core'
 import t from 'tap'
 import { STRINGS } from '../../src/settings/i18n.js'
 import { startFrameHost } from '../emulator/index.js'
 import { installedPortal, startApp, startEmulator, type Teardown, waitFor } from '../helpers.js'
 import { buildTikTokEmulator, type TikTokEmulator } from '../tiktok-emulator/index.js'
-import { commands, launch, OUT, openTab, text, waitForCommand, watchErrors } from './browser-harness.js'
+import { commands, launch, openTab, screenshot, text, waitForCommand, watchErrors } from './browser-harness.js'
 
 /** Generous: the browser tests share two cores with their emulators. */
 const WAIT = 30_000
@@ -48,11 +46,35 @@ async function showMapping(frame: FrameLocator): Promise<void> {
   await frame.locator('[data-testid="fields-loading"]').waitFor({ state: 'detached', timeout: WAIT })
 }
 
+const TT_APP_ID = 'tt-app-flow'
+const TT_APP_SECRET = 'tt-secret-flow-0123456789'
+const FIELDS = [{ name: 'name' }, { name: 'email' }, { name: 'phone_number' }, { name: 'Which service?' }]
+
+async function startTikTok(t: Teardown): Promise<TikTokEmulator> {
+  const tt = await buildTikTokEmulator({ appId: TT_APP_ID, appSecret: TT_APP_SECRET, taskDelayMs: 100 })
+  await tt.listen(0)
+  t.teardown(() => tt.close())
+  return tt
+}
+
+// One emulator of each and one app (configured for TikTok, which only the last test connects) for
+// the three tests, each on a portal of its own: what one test does shows in no other one's tab.
+const tt = await startTikTok(t)
+const emu = await startEmulator(t)
+const { url: appUrl, app } = await startApp(t, {
+  emu,
+  config: {
+    TIKTOK_APP_ID: TT_APP_ID,
+    TIKTOK_APP_SECRET: TT_APP_SECRET,
+    TIKTOK_API_URL: tt.url,
+    TIKTOK_AUTH_URL: tt.authUrl,
+  },
+})
+tt.addRedirectUri(`${appUrl}/tiktok/oauth/callback`)
+
 t.test(
   'the tab in an emulated Bitrix24 frame: change the mapping, save, send a test lead, see it delivered',
   async (t) => {
-    const emu = await startEmulator(t)
-    const { url: appUrl, app } = await startApp(t, { emu })
     const portal = await installedPortal(emu, appUrl)
     portal.addUserField({
       FIELD_NAME: 'UF_CRM_TIKTOK_CAMPAIGN',
@@ -71,7 +93,6 @@ t.test(
     page.on('console', (msg) => consoleLines.push(msg.text()))
     page.on('request', (req) => requestUrls.push(req.url()))
     const frame = await openTab(page, `${host.url}?lang=en&user=1&width=940`)
-    mkdirSync(OUT, { recursive: true })
 
     // The SDK handshake: init data, then the title and the frame's height.
     await frame.locator('[data-testid="overview"]').waitFor({ timeout: WAIT })
@@ -166,8 +187,7 @@ t.test(
     await waitFor('the secret masked again', async () => (await secret.inputValue()) === masked)
     t.equal(await text(frame, '[data-testid="secret-reveal"]'), en.reveal, 'and can be revealed again')
 
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, 'kit-flow-en-admin.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-flow-en-admin')
     t.same(errors, [], 'no script error or CSP violation')
 
     // No credential ever travels in a URL or reaches the console.
@@ -191,8 +211,6 @@ t.test(
 )
 
 t.test('a read-only user sees every screen with the changing controls disabled (Russian, narrow slider)', async (t) => {
-  const emu = await startEmulator(t)
-  const { url: appUrl } = await startApp(t, { emu })
   const portal = await installedPortal(emu, appUrl, { lang: 'ru' })
   const host = await startFrameHost({ emulator: emu, portal, appUrl })
   t.teardown(() => host.close())
@@ -236,40 +254,15 @@ t.test('a read-only user sees every screen with the changing controls disabled (
     t.ok(await frame.locator(`[data-testid="${id}"]`).isDisabled(), `${id} is disabled`)
   t.ok(await frame.locator('[data-testid="log-refresh"]').isEnabled(), 'reading stays possible')
 
-  mkdirSync(OUT, { recursive: true })
-  await page.waitForTimeout(150)
-  await page.screenshot({ path: join(OUT, 'kit-flow-ru-readonly.png'), fullPage: true })
+  await screenshot(page, frame, 'kit-flow-ru-readonly')
   t.same(errors, [], 'no script error or CSP violation')
 })
-
-const TT_APP_ID = 'tt-app-flow'
-const TT_APP_SECRET = 'tt-secret-flow-0123456789'
-const FIELDS = [{ name: 'name' }, { name: 'email' }, { name: 'phone_number' }, { name: 'Which service?' }]
-
-async function startTikTok(t: Teardown): Promise<TikTokEmulator> {
-  const tt = await buildTikTokEmulator({ appId: TT_APP_ID, appSecret: TT_APP_SECRET, taskDelayMs: 100 })
-  await tt.listen(0)
-  t.teardown(() => tt.close())
-  return tt
-}
 
 t.test(
   'TikTok connected from the tab: its questions in the mapping editor, a pushed lead delivered, a lead field created, a TikTok test lead, check and import',
   async (t) => {
-    const tt = await startTikTok(t)
     const shop = tt.addAdvertiser({ name: 'Sunrise Spa' })
     const spring = tt.addForm(shop.id, { title: 'Spring promo', fields: FIELDS })
-    const emu = await startEmulator(t)
-    const { url: appUrl } = await startApp(t, {
-      emu,
-      config: {
-        TIKTOK_APP_ID: TT_APP_ID,
-        TIKTOK_APP_SECRET: TT_APP_SECRET,
-        TIKTOK_API_URL: tt.url,
-        TIKTOK_AUTH_URL: tt.authUrl,
-      },
-    })
-    tt.addRedirectUri(`${appUrl}/tiktok/oauth/callback`)
     const portal = await installedPortal(emu, appUrl)
     const host = await startFrameHost({ emulator: emu, portal, appUrl })
     t.teardown(() => host.close())
@@ -282,7 +275,6 @@ t.test(
       if (p !== page) watchErrors(p, errors, 'popup')
     })
     const frame = await openTab(page, `${host.url}?lang=en&user=1&width=1280`)
-    mkdirSync(OUT, { recursive: true })
 
     // Connect: approve in TikTok's popup, pick the account, no earlier leads.
     await show(frame, en.h_tiktok, 'screen-tiktok')
@@ -382,8 +374,7 @@ t.test(
     await importLine.waitFor({ timeout: WAIT })
     t.pass(`import: ${await importLine.textContent()}`)
 
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, 'kit-flow-tiktok.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-flow-tiktok')
     t.same(errors, [], 'no script error or CSP violation in the tab or the popup')
   },
 )

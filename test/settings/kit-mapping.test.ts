@@ -5,16 +5,14 @@
  * explained in plain words, then a lead delivered with the mapped field in the emulated portal;
  * a read-only user sees it all disabled and the API refuses the save. en and ru, narrow and wide.
  */
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Locator, Page } from 'playwright-core'
 import t from 'tap'
 import { strings } from '../../src/settings/i18n.js'
 import { startFrameHost } from '../emulator/index.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
-import { installedPortal, startApp, startEmulator, waitFor } from '../helpers.js'
+import { installedPortal, waitFor } from '../helpers.js'
 import { connect, world } from '../tiktok-business/flow.js'
-import { launch, openTab, OUT, text, waitForCommand, watchErrors } from './browser-harness.js'
+import { launch, openTab, screenshot, text, waitForCommand, watchErrors } from './browser-harness.js'
 
 const WAIT = 15_000
 
@@ -25,9 +23,14 @@ async function pick(page: Page, trigger: Locator, search: string): Promise<void>
   await page.keyboard.press('Enter')
 }
 
+// One app against both emulators for the two tests, each on a portal of its own: the first one's
+// portal has no TikTok connection (world() connects its own portal for the second).
+const w = await world(t)
+await connect(w)
+const { emu } = w
+const { app, url: appUrl } = w.started
+
 t.test('the kit mapping screen: edit, live preview, save, the mapped field delivered; read-only', async (t) => {
-  const emu = await startEmulator(t)
-  const { url: appUrl, app } = await startApp(t, { emu })
   const portal = await installedPortal(emu, appUrl)
   portal.addUserField({
     FIELD_NAME: 'UF_CRM_TIKTOK_CAMPAIGN',
@@ -46,7 +49,6 @@ t.test('the kit mapping screen: edit, live preview, save, the mapped field deliv
   const host = await startFrameHost({ emulator: emu, portal, appUrl })
   t.teardown(() => host.close())
   const context = await launch(t)
-  mkdirSync(OUT, { recursive: true })
 
   const open = async (lang: 'en' | 'ru', user: 1 | 2, width: number, errors: string[]) => {
     const page = await context.newPage()
@@ -119,7 +121,7 @@ t.test('the kit mapping screen: edit, live preview, save, the mapped field deliv
       { rules: [{ source: 'meta.campaign_name', target: 'UF_CRM_TIKTOK_CAMPAIGN' }], constants: { ASSIGNED_BY_ID: 2 } },
       `${lang}: the mapping is stored`,
     )
-    await page.screenshot({ path: join(OUT, `kit-mapping-${lang}-admin.png`), fullPage: true })
+    await screenshot(page, frame, `kit-mapping-${lang}-admin`)
 
     // Another tab and back: B24Tabs unmounted the screen, which shows the saved mapping, not the
     // page's (empty) one; an unsaved rule left there comes back too.
@@ -182,7 +184,7 @@ t.test('the kit mapping screen: edit, live preview, save, the mapped field deliv
       "each of the server's problems listed, whole",
     )
     t.match(body.errors[0], /Rule 1 \("Budget; per month" → UF_CRM_GONE\).*does not exist on this portal/)
-    await page.screenshot({ path: join(OUT, 'kit-mapping-en-refused.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-mapping-en-refused')
     // The refused POST is logged by chromium as a failed resource; nothing else may be.
     const other = errors.filter((e) => !/status of 400 .*\/api\/settings\/mapping/.test(e))
     t.same(other, [], 'no script error or CSP violation besides the refused request')
@@ -226,7 +228,7 @@ t.test('the kit mapping screen: edit, live preview, save, the mapped field deliv
     t.match(JSON.parse((await app.settings.find(portal.memberId))!.mapping_json), {
       rules: [{ target: 'UF_CRM_TIKTOK_CAMPAIGN' }],
     })
-    await page.screenshot({ path: join(OUT, `kit-mapping-${lang}-readonly.png`), fullPage: true })
+    await screenshot(page, frame, `kit-mapping-${lang}-readonly`)
     t.same(errors, [], `${lang}: no script error or CSP violation`)
     await page.close()
   }
@@ -239,9 +241,6 @@ t.test('the kit mapping screen: edit, live preview, save, the mapped field deliv
  * (the classic tab's applyServerMapping), and Save stores the two.
  */
 t.test('the kit mapping screen takes the rule the server saved for a new lead field', async (t) => {
-  const w = await world(t)
-  await connect(w)
-  const { app, url: appUrl } = w.started
   const host = await startFrameHost({ emulator: w.emu, portal: w.portal, appUrl })
   t.teardown(() => host.close())
   const context = await launch(t)
@@ -297,7 +296,7 @@ t.test('the kit mapping screen takes the rule the server saved for a new lead fi
     ],
     'saved: both rules stored',
   )
-  await page.screenshot({ path: join(OUT, 'kit-mapping-en-server-rule.png'), fullPage: true })
+  await screenshot(page, frame, 'kit-mapping-en-server-rule')
   t.same(errors, [], 'no script error or CSP violation')
   await page.close()
 })

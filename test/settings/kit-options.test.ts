@@ -8,15 +8,13 @@
  * read-only user sees every control disabled and no value. Each case fails on any script error or CSP violation
  * and saves a screenshot to test-output/kit-options-*.png.
  */
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
 import type { FrameLocator } from 'playwright-core'
 import t from 'tap'
 import { STRINGS } from '../../src/settings/i18n.js'
 import { startFrameHost } from '../emulator/index.js'
 import { notificationBody, postWebhook, sampleLead } from '../fixtures.js'
 import { installedPortal, startApp, startEmulator, waitFor } from '../helpers.js'
-import { launch, openTab, OUT, text, watchErrors } from './browser-harness.js'
+import { launch, openTab, screenshot, text, watchErrors } from './browser-harness.js'
 
 const WAIT = 15_000
 
@@ -66,7 +64,6 @@ t.test('the kit options screen: options saved, secret revealed, URL and secret r
   const host = await startFrameHost({ emulator: emu, portal, appUrl })
   t.teardown(() => host.close())
   const context = await launch(t)
-  mkdirSync(OUT, { recursive: true })
 
   async function open(lang: 'en' | 'ru' | 'vn', user: 1 | 2, width: number) {
     const words = STRINGS[lang]
@@ -176,8 +173,7 @@ t.test('the kit options screen: options saved, secret revealed, URL and secret r
     )
     t.match(await text(frame, '[data-testid="connection-result"]'), 'New secret created', 'said in plain words')
 
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, 'kit-options-en-admin.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-options-en-admin')
     t.same(errors, [], 'no script error or CSP violation')
     await page.close()
   })
@@ -211,8 +207,7 @@ t.test('the kit options screen: options saved, secret revealed, URL and secret r
     await frame.getByText(words.options_saved).waitFor({ timeout: WAIT })
     t.match((await app.settings.find(m))!, { rate_per_s: 2, retention_days: 0, dedup_policy: 'skip' }, 'stored')
     t.equal(app.portalRates.get(m), 2, 'the rate back to 2 per second')
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, 'kit-options-ru-admin.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-options-ru-admin')
     t.same(errors, [], 'no script error or CSP violation')
     await page.close()
   })
@@ -248,8 +243,7 @@ t.test('the kit options screen: options saved, secret revealed, URL and secret r
       t.notOk(html.includes(conf.signing_secret), 'the secret is nowhere in the page')
       t.notOk(html.includes(conf.webhook_key), 'nor the webhook key')
       t.equal(await text(frame, '[data-testid="options-readonly"]'), words.readonly_hint, 'why, in plain words')
-      await page.waitForTimeout(150)
-      await page.screenshot({ path: join(OUT, `kit-options-${lang}-readonly.png`), fullPage: true })
+      await screenshot(page, frame, `kit-options-${lang}-readonly`)
       t.same(errors, [], 'no script error or CSP violation')
       await page.close()
     })

@@ -7,11 +7,11 @@
  * emulated Events API; reset to defaults, kept across a tab switch until saved; a crm/list outage
  * said in plain words and the save refused in plain words; an ad account without an event set
  * guides the admin to TikTok Events Manager. Russian in the narrow slider, and a read-only user
- * in Vietnamese sees every control disabled. Each page fails on any script error or CSP violation
- * and saves a screenshot to test-output/kit-quality-*.png.
+ * in Vietnamese sees every control disabled. Then the loop's other end, in a world of its own: a
+ * lead moved in the emulated portal, its CRM event taken by the emulated Events API, and the
+ * delivery log says "sent to TikTok: Contacted, <time>" on that lead's row (in en and vn). Each page
+ * fails on any script error or CSP violation; screenshots go to test-output/kit-quality-*.png.
  */
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
 import type { FrameLocator, Locator } from 'playwright-core'
 import t from 'tap'
 import { fmt, STRINGS } from '../../src/settings/i18n.js'
@@ -19,7 +19,7 @@ import { startFrameHost } from '../emulator/index.js'
 import { waitFor } from '../helpers.js'
 import { deliveredLead, moveAndCollect, qualityWorld, tracked } from '../quality/world.js'
 import { connect } from '../tiktok-business/flow.js'
-import { launch, OUT, openTab, text, watchErrors } from './browser-harness.js'
+import { launch, openTab, screenshot, text, watchErrors } from './browser-harness.js'
 
 const WAIT = 20_000
 
@@ -62,7 +62,6 @@ t.test('the kit lead quality screen: event set and stage events saved and sent; 
   const host = await startFrameHost({ emulator: w.emu, portal: w.portal, appUrl: w.started.url })
   t.teardown(() => host.close())
   const context = await launch(t)
-  mkdirSync(OUT, { recursive: true })
   const quality = async () =>
     (await (await w.tab.get(`quality?advertiserId=${w.adv.id}`)).json()) as {
       chosen: { eventSetId: string } | null
@@ -183,8 +182,7 @@ t.test('the kit lead quality screen: event set and stage events saved and sent; 
     t.notMatch((await refused.textContent()) ?? '', /APP_ERR_|HTTP_/, 'not a code')
     w.tt.faults.clear()
 
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, 'kit-quality-en-admin.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-quality-en-admin')
     // The refused POST is logged by chromium as a failed resource; nothing else may be.
     const other = errors.filter((e) => !/status of 502 .*\/api\/settings\/quality/.test(e))
     t.same(other, [], 'no script error or CSP violation besides the refused request')
@@ -207,21 +205,54 @@ t.test('the kit lead quality screen: event set and stage events saved and sent; 
       client: document.scrollingElement!.clientWidth,
     }))
     t.ok(scroll <= client + 1, `no horizontal scroll (${scroll} <= ${client})`)
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, 'kit-quality-ru-admin.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-quality-ru-admin')
     t.same(errors, [], 'no script error or CSP violation')
     await page.close()
   })
 
   await t.test('a read-only user in Vietnamese: every control disabled', async (t) => {
-    const { words, page, errors, card } = await open('vn', 2, 940)
+    const { words, page, errors, frame, card } = await open('vn', 2, 940)
     for (const id of ['q-set', 'q-event-NEW', 'q-event-PROCESSED', 'q-event-JUNK', 'q-save', 'q-reset'])
       t.ok(await card.locator(`[data-testid="${id}"]`).isDisabled(), `${id} disabled`)
     t.equal(await textIn(card, '[data-testid="q-readonly"]'), words.readonly_hint, 'why, in plain words')
     t.equal((await card.locator('[data-testid="q-event-PROCESSED"]').textContent())?.trim(), words.q_ev_qualified)
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, 'kit-quality-vn-readonly.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-quality-vn-readonly')
     t.same(errors, [], 'no script error or CSP violation')
     await page.close()
   })
+})
+
+t.test("the log says which events went back to TikTok for a lead's stage changes", async (t) => {
+  const w = await qualityWorld(t)
+  const chosen = await w.tab.post('quality', { advertiserId: w.adv.id, eventSetId: w.eventSetId, stageMap: {} })
+  t.equal(chosen.status, 200, 'the event set chosen')
+  const { b24Id, rowId } = await deliveredLead(w)
+  await moveAndCollect(w, w.portal, b24Id, 'IN_PROCESS')
+  await waitFor('Contacted at TikTok', () => tracked(w).events.length === 1)
+  await waitFor('marked sent', async () => {
+    const rows = await w.started.app.db.selectFrom('tiktok_event_outbox').select('status').execute()
+    return rows.length === 1 && rows[0]?.status === 'sent'
+  })
+
+  const host = await startFrameHost({ emulator: w.emu, portal: w.portal, appUrl: w.started.url })
+  t.teardown(() => host.close())
+  const context = await launch(t)
+  for (const lang of ['en', 'vn'] as const) {
+    const words = STRINGS[lang]
+    const page = await context.newPage()
+    const errors: string[] = []
+    watchErrors(page, errors, lang)
+    const frame = await openTab(page, `${host.url}?lang=${lang}&user=1&width=1280`)
+    await frame.getByRole('tab', { name: words.h_log }).click()
+    const row = frame.locator('[data-testid="log-table"] tbody tr').filter({
+      has: frame.locator(`[data-lead-id="${rowId}"]`),
+    })
+    const line = row.locator('[data-testid="tt-event"]')
+    await line.waitFor({ timeout: WAIT })
+    t.equal(await line.getAttribute('data-status'), 'sent', `${lang}: the event is marked sent`)
+    const [before] = words.log_tt_event_sent.replace('{event}', 'Contacted').split('{time}')
+    t.match((await line.textContent()) ?? '', before!, `${lang}: in plain words, with the event's name`)
+    t.same(errors, [], `${lang}: no script error or CSP violation`)
+    await page.close()
+  }
 })

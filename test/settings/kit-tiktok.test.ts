@@ -9,14 +9,12 @@
  * confirmation) removes the connection and its subscriptions. Fails on any script error or CSP
  * violation; screenshots go to test-output/kit-tiktok-*.png.
  */
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
 import t from 'tap'
 import { strings } from '../../src/settings/i18n.js'
 import { startFrameHost } from '../emulator/index.js'
 import { installedPortal, startApp, startEmulator, type Teardown, waitFor } from '../helpers.js'
 import { buildTikTokEmulator, type TikTokEmulator } from '../tiktok-emulator/index.js'
-import { launch, openTab, OUT, text, watchErrors } from './browser-harness.js'
+import { launch, openTab, screenshot, text, watchErrors } from './browser-harness.js'
 
 const WAIT = 30_000
 const TT_APP_ID = 'tt-app-kit'
@@ -34,33 +32,36 @@ const valid = (tt: TikTokEmulator) => tt.subscriptions().filter((s) => s.valid)
 const en = strings('en')
 const ru = strings('ru')
 
+// One Bitrix24 emulator for the three tests and one TikTok-configured app (with its TikTok
+// emulator) for the first two, each test on a portal of its own; the third needs an app that is
+// not configured for TikTok.
+const emu = await startEmulator(t)
+const tt = await startTikTok(t)
+const { url: appUrl, app } = await startApp(t, {
+  emu,
+  config: {
+    TIKTOK_APP_ID: TT_APP_ID,
+    TIKTOK_APP_SECRET: TT_APP_SECRET,
+    TIKTOK_API_URL: tt.url,
+    TIKTOK_AUTH_URL: tt.authUrl,
+  },
+})
+tt.addRedirectUri(`${appUrl}/tiktok/oauth/callback`)
+
 t.test(
   'the kit TikTok screen: connect in a popup, pick an account, its forms, a form choice, read-only, disconnect',
   async (t) => {
-    const tt = await startTikTok(t)
     const shop = tt.addAdvertiser({ name: 'Sunrise Spa' })
     const other = tt.addAdvertiser({ name: 'Other Shop' })
     const spring = tt.addForm(shop.id, { title: 'Spring promo', fields: FIELDS })
     const summer = tt.addForm(shop.id, { title: 'Summer promo', fields: FIELDS })
     tt.addForm(other.id, { title: 'Other form', fields: FIELDS })
 
-    const emu = await startEmulator(t)
-    const { url: appUrl, app } = await startApp(t, {
-      emu,
-      config: {
-        TIKTOK_APP_ID: TT_APP_ID,
-        TIKTOK_APP_SECRET: TT_APP_SECRET,
-        TIKTOK_API_URL: tt.url,
-        TIKTOK_AUTH_URL: tt.authUrl,
-      },
-    })
-    tt.addRedirectUri(`${appUrl}/tiktok/oauth/callback`)
     const portal = await installedPortal(emu, appUrl)
     const host = await startFrameHost({ emulator: emu, portal, appUrl })
     t.teardown(() => host.close())
 
     const context = await launch(t)
-    mkdirSync(OUT, { recursive: true })
     const errors: string[] = []
     const page = await context.newPage()
     watchErrors(page, errors, 'en/admin')
@@ -98,8 +99,7 @@ t.test(
       .waitFor({ timeout: WAIT })
     await picker.getByRole('checkbox', { name: /Sunrise Spa/ }).check()
     await days.fill('0')
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, 'kit-tiktok-picker.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-tiktok-picker')
     await picker.getByRole('button', { name: en.tt_connect_selected }).click()
 
     // Connected: the account's card with its forms and their questions, one subscription at TikTok.
@@ -137,8 +137,7 @@ t.test(
     })
     t.equal(subs2[0]?.pageId, spring.pageId, 'TikTok pushes only the selected form')
     t.ok(await card.getByRole('radio', { name: en.tt_forms_some }).isChecked(), 'the saved choice is shown')
-    await page.waitForTimeout(150)
-    await page.screenshot({ path: join(OUT, 'kit-tiktok-connected.png'), fullPage: true })
+    await screenshot(page, frame, 'kit-tiktok-connected')
 
     // A read-only user, in Russian, in a narrow slider: the same card, every changing control disabled.
     {
@@ -159,8 +158,7 @@ t.test(
       for (const name of [ru.tt_forms_save, ru.tt_check, ru.tt_import, ru.tt_disconnect])
         t.ok(await roCard.getByRole('button', { name, exact: true }).isDisabled(), `ru: “${name}” disabled`)
       t.ok(await roFrame.getByRole('button', { name: ru.refresh }).isEnabled(), 'ru: reading stays possible')
-      await ro.waitForTimeout(150)
-      await ro.screenshot({ path: join(OUT, 'kit-tiktok-ru-readonly.png'), fullPage: true })
+      await screenshot(ro, roFrame, 'kit-tiktok-ru-readonly')
       t.same(roErrors, [], 'ru: no script error or CSP violation')
       await ro.close()
     }
@@ -186,19 +184,7 @@ t.test(
 )
 
 t.test('the kit TikTok screen with the popup blocked offers a link to TikTok', async (t) => {
-  const tt = await startTikTok(t)
   tt.addAdvertiser({ name: 'Sunrise Spa' })
-  const emu = await startEmulator(t)
-  const { url: appUrl } = await startApp(t, {
-    emu,
-    config: {
-      TIKTOK_APP_ID: TT_APP_ID,
-      TIKTOK_APP_SECRET: TT_APP_SECRET,
-      TIKTOK_API_URL: tt.url,
-      TIKTOK_AUTH_URL: tt.authUrl,
-    },
-  })
-  tt.addRedirectUri(`${appUrl}/tiktok/oauth/callback`)
   const portal = await installedPortal(emu, appUrl)
   const host = await startFrameHost({ emulator: emu, portal, appUrl })
   t.teardown(() => host.close())
@@ -221,7 +207,6 @@ t.test('the kit TikTok screen with the popup blocked offers a link to TikTok', a
 })
 
 t.test('the kit TikTok screen says when the server is not configured for TikTok', async (t) => {
-  const emu = await startEmulator(t)
   const { url: appUrl } = await startApp(t, { emu })
   const portal = await installedPortal(emu, appUrl)
   const host = await startFrameHost({ emulator: emu, portal, appUrl })
@@ -236,6 +221,6 @@ t.test('the kit TikTok screen says when the server is not configured for TikTok'
   await problems.first().waitFor({ timeout: WAIT })
   t.match(await problems.first().textContent(), /\S/, 'vn: the reason in plain words')
   t.equal(await frame.getByRole('button', { name: strings('vn').tt_connect }).count(), 0, 'vn: no Connect button')
-  await page.screenshot({ path: join(OUT, 'kit-tiktok-vn-unconfigured.png'), fullPage: true })
+  await screenshot(page, frame, 'kit-tiktok-vn-unconfigured')
   t.same(errors, [], 'no script error or CSP violation')
 })
